@@ -1,0 +1,103 @@
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { z } from 'zod';
+import { toEighteenCharId } from './local-org/salesforce-ids.ts';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveSeconds = z.coerce.number().int().positive();
+const ownerEnum = z.enum(['Salesforce', 'Partner']);
+const commaList = z
+  .string()
+  .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
+
+const salesforceId = (prefix: string) =>
+  z
+    .string()
+    .regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'must be a 15 or 18 character Salesforce id')
+    .refine((v) => v.startsWith(prefix), `must start with ${prefix}`)
+    .transform((v) => toEighteenCharId(v));
+
+const envSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: port.default(8085),
+  MANAGEMENT_PORT: port.default(7080),
+  PUBLIC_BASE_URL: z.string().url().optional(),
+  DATA_DIR: z.string().default('./data'),
+  CERTS_DIR: z.string().default('./certs'),
+  DATABASE_URL: z.string().url().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+
+  LOCAL_ORG_ID: salesforceId('00D').prefault('00D5g000004Byoc'),
+  LOCAL_USER_ID: salesforceId('005').prefault('0055g00000Byoc1'),
+  LOCAL_USERNAME: z.string().min(1).default('integration.user@byoc.local'),
+  LOCAL_CONSUMER_KEY: z.string().min(8).default('3MVG9BYOC.LocalOrg.ConnectedApp.Key'),
+  LOCAL_CHANNEL_ADDRESS_IDENTIFIER: z.string().min(1).max(240).default('7a1f3c52-6d0e-4b8a-9f21-5c3e8d4b2a10'),
+  LOCAL_AUTHORIZATION_CONTEXT: z.string().min(1).default('Local_BYOC_Channel'),
+  LOCAL_ROUTING_OWNER: ownerEnum.default('Salesforce'),
+  LOCAL_CONSENT_OWNER: ownerEnum.default('Partner'),
+  LOCAL_END_USER_CLIENT_IDENTIFIER: z.string().min(1).max(255).default('+15555550100'),
+
+  ACCEPTED_AUDIENCES: commaList.optional(),
+  ACCESS_TOKEN_TTL_SECONDS: positiveSeconds.default(7200),
+  ASSERTION_MAX_LIFETIME_SECONDS: positiveSeconds.default(366 * 24 * 3600),
+  ASSERTION_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(180),
+  IDEMPOTENCY_TTL_SECONDS: positiveSeconds.default(24 * 3600),
+  JSON_BODY_LIMIT_BYTES: positiveSeconds.default(1024 * 1024),
+});
+
+export type Config = ReturnType<typeof buildConfig>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Reads `.env` (if present) and the environment once, and returns a validated, typed configuration. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { readDotEnv?: boolean } = {}): Config {
+  if (options.readDotEnv ?? true) dotenv.config({ quiet: true });
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  return buildConfig(parsed.data);
+}
+
+function buildConfig(e: z.infer<typeof envSchema>) {
+  const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    managementPort: e.MANAGEMENT_PORT,
+    publicBaseUrl,
+    dataDir,
+    certsDir: path.resolve(e.CERTS_DIR),
+    databaseUrl: e.DATABASE_URL,
+    logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
+    adminKey: e.ADMIN_KEY,
+    localOrg: {
+      orgId: e.LOCAL_ORG_ID,
+      userId: e.LOCAL_USER_ID,
+      username: e.LOCAL_USERNAME,
+      consumerKey: e.LOCAL_CONSUMER_KEY,
+      channelAddressIdentifier: e.LOCAL_CHANNEL_ADDRESS_IDENTIFIER,
+      authorizationContext: e.LOCAL_AUTHORIZATION_CONTEXT,
+      routingOwner: e.LOCAL_ROUTING_OWNER,
+      consentOwner: e.LOCAL_CONSENT_OWNER,
+      endUserClientIdentifier: e.LOCAL_END_USER_CLIENT_IDENTIFIER,
+    },
+    tokens: {
+      acceptedAudiences: e.ACCEPTED_AUDIENCES ?? [publicBaseUrl, 'https://login.salesforce.com', 'https://test.salesforce.com'],
+      accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
+      assertionMaxLifetimeSeconds: e.ASSERTION_MAX_LIFETIME_SECONDS,
+      clockSkewSeconds: e.ASSERTION_CLOCK_SKEW_SECONDS,
+    },
+    idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    jsonBodyLimitBytes: e.JSON_BODY_LIMIT_BYTES,
+  };
+}

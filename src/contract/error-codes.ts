@@ -1,0 +1,40 @@
+/**
+ * Interaction API error codes used by this project. The numbers are Salesforce's; the names and the
+ * messages that go with them (written where each error is raised) are ours.
+ */
+export const ErrorCode = {
+  ContextNotValidForChannel: 10001,
+  MissingInteractionScope: 10003,
+  InvalidAccessToken: 10004,
+  ContextNotValidForToken: 10005,
+  MissingFileId: 10007,
+  MissingContentLength: 10010,
+  AttachmentCountMismatch: 10011,
+  InvalidHeader: 10016,
+  UnknownChannel: 10017,
+  InvalidConversationIdentifier: 10018,
+  ConversationPreconditionFailed: 10055,
+  InvalidTo: 10027,
+  InvalidFrom: 10028,
+  InvalidInteractionList: 10029,
+  InactiveChannel: 10031,
+  UnknownParticipant: 10036,
+  UnsupportedAppType: 10037,
+  UnsupportedParticipantRole: 10038,
+  InvalidEntryFormat: 10045,
+  InvalidMessageType: 10047,
+  InvalidFormatType: 10048,
+  InvalidMessageFormatCombination: 10049,
+  MissingInteractionOrMessageId: 10059,
+  MismatchedInteractionAndMessageId: 10060,
+  MessageTypeNotAllowedFromEndUser: 10062,
+  InvalidParameters: 10089,
+  InvalidRoutingAttributes: 10096,
+  EmptyRequestBody: 10100,
+  // Not Interaction API codes: HTTP statuses used as codes where the table has no entry, as it does for 500.
+  NotFound: 404,
+  PayloadTooLarge: 413,
+  UnsupportedMediaType: 415,
+  Internal: 500,
+  ServiceUnavailable: 503,
+} as const;

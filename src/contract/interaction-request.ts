@@ -1,0 +1,257 @@
+import { z } from 'zod';
+import { badRequest } from './api-error.ts';
+import { ErrorCode } from './error-codes.ts';
+
+/*
+ * The JSON part of `POST /api/v1/interactions`. Validation goes from the outside in, and each level has
+ * its own Interaction API code, so a client learns exactly which part of its request is wrong. Unknown
+ * properties are ignored; the objects are kept as sent so what is stored is what the client posted.
+ */
+
+export const INTERACTION_TYPES = ['EntryInteraction', 'AttachmentInteraction'] as const;
+/** Entry types an end user's platform may post through /interactions (the others have their own APIs or are CRM-side). */
+export const INBOUND_ENTRY_TYPES = ['Message', 'TypingStartedIndicator', 'TypingStoppedIndicator', 'MessageDeliveryFailed'] as const;
+export const MESSAGE_TYPES = ['ChoicesMessage', 'ChoicesResponseMessage', 'FormMessage', 'FormResponseMessage', 'StaticContentMessage'] as const;
+export const END_USER_MESSAGE_TYPES = ['StaticContentMessage', 'ChoicesResponseMessage', 'FormResponseMessage'] as const;
+export const FORMAT_TYPES = [
+  'Attachments', 'RichLink', 'Media', 'Buttons', 'Carousel', 'QuickReplies', 'ListPicker', 'Selections', 'Links',
+  'TimePicker', 'Application', 'Result', 'Inputs', 'WebView', 'Text', 'ExperienceType', 'Flow', 'MessageDefinition',
+] as const;
+/** Which format types each end-user message type may carry, per the contract's discriminator mappings. */
+const FORMATS_BY_MESSAGE_TYPE: Record<(typeof END_USER_MESSAGE_TYPES)[number], { field: string; formats: readonly string[] }> = {
+  StaticContentMessage: { field: 'staticContent', formats: ['Text', 'Links', 'ExperienceType', 'Attachments'] },
+  ChoicesResponseMessage: { field: 'choicesResponse', formats: ['Selections'] },
+  FormResponseMessage: { field: 'formResponse', formats: ['Inputs', 'Result'] },
+};
+
+const nonEmpty = z.string().min(1);
+const epochMillis = z.number().int().nonnegative();
+const looseObject = z.looseObject({});
+
+const attachmentSchema = z.looseObject({ id: nonEmpty, name: z.string(), mimeType: nonEmpty, url: z.string() });
+const formatContentSchemas: Record<string, z.ZodType> = {
+  Text: z.looseObject({ text: z.string().min(1) }),
+  Links: z.looseObject({ links: z.array(z.looseObject({ url: nonEmpty })).length(1) }),
+  ExperienceType: z.looseObject({ values: z.array(z.looseObject({ type: z.unknown(), value: looseObject })).min(1) }),
+  Attachments: z.looseObject({ text: z.string().optional(), attachments: z.array(attachmentSchema).min(1) }),
+  Selections: z.looseObject({ selectedOptions: z.array(z.looseObject({ optionIdentifier: nonEmpty })).min(1) }),
+  Inputs: z.looseObject({ inputValues: z.array(looseObject) }),
+  Result: z.looseObject({ result: z.looseObject({ resultType: z.enum(['FormRecordsResult', 'FormErrorResult']) }) }),
+};
+const messageCommonSchema = z.looseObject({
+  inReplyToMessageId: z.string().optional(),
+  customHandlingType: z.enum(['None', 'Survey']).optional(),
+  references: z.array(z.looseObject({ id: nonEmpty, recordId: nonEmpty })).optional(),
+});
+const indicatorSchema = z.looseObject({ timestamp: epochMillis });
+const deliveryFailedSchema = z.looseObject({
+  errorCode: nonEmpty,
+  errorMessage: z.string().optional(),
+  failedConversationEntryIdentifier: z.string().optional(),
+});
+const routingAttributesSchema = z.record(z.string(), z.string());
+const attachmentInteractionSchema = z.looseObject({
+  id: z.string(),
+  attachmentIndex: z.number().int().nonnegative(),
+  contentLength: z.number().int().nonnegative().optional(),
+  text: z.string().nullable().optional(),
+});
+
+export type JsonObject = Record<string, unknown>;
+
+export interface EntryInteraction {
+  interactionType: 'EntryInteraction';
+  timestamp: number;
+  entryType: (typeof INBOUND_ENTRY_TYPES)[number];
+  entryId: string;
+  /** The entry exactly as the client sent it. */
+  payload: JsonObject;
+}
+
+export interface AttachmentInteraction {
+  interactionType: 'AttachmentInteraction';
+  timestamp: number;
+  id: string;
+  attachmentIndex: number;
+  contentLength?: number;
+  text?: string | null;
+}
+
+export type Interaction = EntryInteraction | AttachmentInteraction;
+
+export interface InteractionRequest {
+  to: string;
+  from: string;
+  routingAttributes?: Record<string, string>;
+  interactions: Interaction[];
+}
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+const has = (o: JsonObject, key: string) => o[key] !== undefined && o[key] !== null;
+
+/** Parses the raw text of the `json` part. */
+export function parseInteractionJsonPart(text: string | undefined): InteractionRequest {
+  if (text === undefined || text.trim() === '') {
+    throw badRequest(ErrorCode.EmptyRequestBody, 'The multipart request needs a non-empty "json" part holding the interaction request.');
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw badRequest(ErrorCode.EmptyRequestBody, 'The "json" part is not valid JSON.');
+  }
+  return validateInteractionRequest(raw);
+}
+
+export function validateInteractionRequest(raw: unknown): InteractionRequest {
+  if (!isObject(raw)) throw badRequest(ErrorCode.EmptyRequestBody, 'The interaction request must be a JSON object.');
+  const { to, from, interactions, routingAttributes } = raw;
+  if (typeof to !== 'string' || to.trim() === '' || to.length > 240) {
+    throw badRequest(ErrorCode.InvalidTo, '"to" must be the channel address identifier: a non-empty string of at most 240 characters.');
+  }
+  if (typeof from !== 'string' || from.trim() === '' || from.length > 255) {
+    throw badRequest(ErrorCode.InvalidFrom, '"from" must be the end user client identifier: a non-empty string of at most 255 characters.');
+  }
+  let attributes: Record<string, string> | undefined;
+  if (routingAttributes !== undefined && routingAttributes !== null) {
+    const parsed = routingAttributesSchema.safeParse(routingAttributes);
+    if (!parsed.success) {
+      throw badRequest(ErrorCode.InvalidParameters, '"routingAttributes" must be an object mapping channel variable names to string values.');
+    }
+    attributes = parsed.data;
+  }
+  if (!Array.isArray(interactions) || interactions.length === 0) {
+    throw badRequest(ErrorCode.InvalidInteractionList, '"interactions" must be a non-empty list.');
+  }
+  const parsedInteractions = interactions.map((interaction, index) => parseInteraction(interaction, index));
+  const entryCount = parsedInteractions.filter((i) => i.interactionType === 'EntryInteraction').length;
+  if (entryCount > 0 && parsedInteractions.length > 1) {
+    throw badRequest(ErrorCode.InvalidInteractionList, 'An EntryInteraction must be the only interaction of its request.');
+  }
+  return { to, from, ...(attributes ? { routingAttributes: attributes } : {}), interactions: parsedInteractions };
+}
+
+function parseInteraction(raw: unknown, index: number): Interaction {
+  const where = `interactions[${index}]`;
+  if (!isObject(raw)) throw badRequest(ErrorCode.InvalidInteractionList, `${where} must be an object.`);
+  const type = raw.interactionType;
+  if (!INTERACTION_TYPES.includes(type as never)) {
+    throw badRequest(ErrorCode.InvalidInteractionList, `${where}.interactionType must be one of ${INTERACTION_TYPES.join(', ')}.`);
+  }
+  if (!epochMillis.safeParse(raw.timestamp).success) {
+    throw badRequest(ErrorCode.InvalidInteractionList, `${where}.timestamp must be a Unix epoch time in milliseconds.`);
+  }
+  const timestamp = raw.timestamp as number;
+  if (type === 'AttachmentInteraction') return parseAttachmentInteraction(raw, timestamp, where);
+  return parseEntryInteraction(raw.payload, timestamp, `${where}.payload`);
+}
+
+function parseAttachmentInteraction(raw: JsonObject, timestamp: number, where: string): AttachmentInteraction {
+  if (typeof raw.id !== 'string' || raw.id.trim() === '') {
+    throw badRequest(ErrorCode.MissingFileId, `${where}.id is required for an AttachmentInteraction.`);
+  }
+  if (!has(raw, 'contentLength')) {
+    throw badRequest(ErrorCode.MissingContentLength, `${where}.contentLength is required: the size of the file in bytes.`);
+  }
+  const parsed = attachmentInteractionSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw badRequest(
+      ErrorCode.InvalidInteractionList,
+      `${where} needs an integer attachmentIndex and contentLength, and text (if any) must be a string.`,
+    );
+  }
+  return { interactionType: 'AttachmentInteraction', timestamp, ...parsed.data };
+}
+
+function parseEntryInteraction(payload: unknown, timestamp: number, where: string): EntryInteraction {
+  if (!isObject(payload)) throw badRequest(ErrorCode.InvalidEntryFormat, `${where} must be an entry object.`);
+  const entryType = payload.entryType;
+  if (!INBOUND_ENTRY_TYPES.includes(entryType as never)) {
+    throw badRequest(
+      ErrorCode.InvalidEntryFormat,
+      `${where}.entryType must be one of ${INBOUND_ENTRY_TYPES.join(', ')}; got ${JSON.stringify(entryType ?? null)}.`,
+    );
+  }
+  if (typeof payload.id !== 'string' || payload.id.trim() === '') {
+    throw badRequest(ErrorCode.MissingInteractionOrMessageId, `${where}.id is required.`);
+  }
+  switch (entryType as EntryInteraction['entryType']) {
+    case 'Message':
+      checkMessage(payload, where);
+      break;
+    case 'TypingStartedIndicator':
+    case 'TypingStoppedIndicator':
+      if (!indicatorSchema.safeParse(payload).success) {
+        throw badRequest(ErrorCode.InvalidEntryFormat, `${where}.timestamp is required for a typing indicator: a Unix epoch time in milliseconds.`);
+      }
+      break;
+    case 'MessageDeliveryFailed':
+      checkDeliveryFailed(payload, where);
+      break;
+  }
+  return { interactionType: 'EntryInteraction', timestamp, entryType: entryType as EntryInteraction['entryType'], entryId: payload.id, payload };
+}
+
+function checkMessage(payload: JsonObject, where: string) {
+  const message = payload.abstractMessage;
+  if (!isObject(message)) throw badRequest(ErrorCode.InvalidEntryFormat, `${where}.abstractMessage is required for a Message entry.`);
+  const messageType = message.messageType;
+  if (!MESSAGE_TYPES.includes(messageType as never)) {
+    throw badRequest(ErrorCode.InvalidMessageType, `${where}.abstractMessage.messageType must be one of ${MESSAGE_TYPES.join(', ')}.`);
+  }
+  if (!END_USER_MESSAGE_TYPES.includes(messageType as never)) {
+    throw badRequest(
+      ErrorCode.MessageTypeNotAllowedFromEndUser,
+      `An end user can send only ${END_USER_MESSAGE_TYPES.join(', ')} messages, not ${String(messageType)}.`,
+    );
+  }
+  if (typeof message.id !== 'string' || message.id.trim() === '') {
+    throw badRequest(ErrorCode.MissingInteractionOrMessageId, `${where}.abstractMessage.id is required.`);
+  }
+  if (message.id !== payload.id) {
+    throw badRequest(ErrorCode.MismatchedInteractionAndMessageId, `${where}.id and ${where}.abstractMessage.id must be the same.`);
+  }
+  if (!messageCommonSchema.safeParse(message).success) {
+    throw badRequest(ErrorCode.InvalidEntryFormat, `${where}.abstractMessage has an invalid inReplyToMessageId, customHandlingType or references.`);
+  }
+  const { field, formats } = FORMATS_BY_MESSAGE_TYPE[messageType as keyof typeof FORMATS_BY_MESSAGE_TYPE];
+  const content = message[field];
+  const path = `${where}.abstractMessage.${field}`;
+  if (!isObject(content)) throw badRequest(ErrorCode.InvalidEntryFormat, `${path} is required for a ${String(messageType)}.`);
+  const formatType = content.formatType;
+  if (!FORMAT_TYPES.includes(formatType as never)) {
+    throw badRequest(ErrorCode.InvalidFormatType, `${path}.formatType must be a known format type; got ${JSON.stringify(formatType ?? null)}.`);
+  }
+  if (!formats.includes(formatType as string)) {
+    throw badRequest(
+      ErrorCode.InvalidMessageFormatCombination,
+      `A ${String(messageType)} takes formatType ${formats.join(' or ')}, not ${String(formatType)}.`,
+    );
+  }
+  const contentCheck = formatContentSchemas[formatType as string]?.safeParse(content);
+  if (contentCheck && !contentCheck.success) {
+    const issue = contentCheck.error.issues[0];
+    throw badRequest(
+      ErrorCode.InvalidEntryFormat,
+      `${path}${issue?.path.length ? `.${issue.path.join('.')}` : ''} is not valid for formatType ${String(formatType)}: ${issue?.message ?? 'invalid'}.`,
+    );
+  }
+}
+
+function checkDeliveryFailed(payload: JsonObject, where: string) {
+  const recipient = payload.recipient;
+  if (!isObject(recipient)) throw badRequest(ErrorCode.InvalidEntryFormat, `${where}.recipient is required for MessageDeliveryFailed.`);
+  if (recipient.appType !== 'custom') {
+    throw badRequest(ErrorCode.UnsupportedAppType, `${where}.recipient.appType must be "custom" for MessageDeliveryFailed.`);
+  }
+  if (recipient.role !== 'EndUser') {
+    throw badRequest(ErrorCode.UnsupportedParticipantRole, `${where}.recipient.role must be "EndUser" for MessageDeliveryFailed.`);
+  }
+  if (typeof recipient.subject !== 'string' || recipient.subject.trim() === '') {
+    throw badRequest(ErrorCode.UnknownParticipant, `${where}.recipient.subject must name the end user.`);
+  }
+  const parsed = deliveryFailedSchema.safeParse(payload);
+  if (!parsed.success) {
+    throw badRequest(ErrorCode.InvalidEntryFormat, `${where} needs a string errorCode; errorMessage and failedConversationEntryIdentifier must be strings.`);
+  }
+}

@@ -1,0 +1,41 @@
+import express, { type Express } from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import type { AccessTokens } from '../auth/access-tokens.ts';
+import { tokenEndpointRouter, type TokenEndpointDeps } from '../auth/token-endpoint.ts';
+import type { CrmPort } from '../crm/crm-port.ts';
+import { interactionsRoute } from '../interaction-api/interactions.ts';
+import { errorHandler, notFoundHandler } from './error-handler.ts';
+import type { Idempotency } from './idempotency.ts';
+import { interactionGuard } from './interaction-guard.ts';
+import { requestLogger } from './logging.ts';
+
+export interface InteractionAppDeps {
+  logger: Logger;
+  tokens: AccessTokens;
+  tokenEndpoint: TokenEndpointDeps;
+  crm: CrmPort;
+  idempotency: Idempotency;
+  jsonBodyLimitBytes: number;
+}
+
+/** The public server (port 8085): the OAuth endpoints and the Interaction API under /api/v1. */
+export function createInteractionApp(deps: InteractionAppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+  app.use(requestLogger(deps.logger, 'interaction-api'));
+  app.use(helmet());
+
+  app.use(tokenEndpointRouter(deps.tokenEndpoint));
+
+  const api = express.Router();
+  api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm }));
+  api.use(express.json({ limit: deps.jsonBodyLimitBytes }));
+  api.use(interactionsRoute({ crm: deps.crm, idempotency: deps.idempotency, jsonPartLimitBytes: deps.jsonBodyLimitBytes }));
+  app.use('/api/v1', api);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler);
+  return app;
+}

@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Db } from '../store/database.ts';
+import type { Tables } from '../store/tables.ts';
+
+export interface NewEntry {
+  entryId: string;
+  entryType: string;
+  senderRole: string;
+  senderSubject: string;
+  clientTimestamp: number | null;
+  payload: unknown;
+  routingAttributes?: Record<string, string>;
+  requestId: string | null;
+}
+
+/** Conversations and their entries in the local org's store. */
+export class Conversations {
+  constructor(private readonly db: Db) {}
+
+  /** The conversation between a channel and an end user, created on first contact. */
+  async findOrCreate(
+    trx: Transaction<Tables>,
+    key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string },
+  ): Promise<{ conversationIdentifier: string; created: boolean }> {
+    const existing = await this.find(trx, key);
+    if (existing) return { conversationIdentifier: existing, created: false };
+    const conversationIdentifier = randomUUID();
+    const inserted = await trx
+      .insertInto('conversations')
+      .values({
+        conversation_identifier: conversationIdentifier,
+        org_id: key.orgId,
+        channel_address_identifier: key.channelAddressIdentifier,
+        end_user_client_identifier: key.endUserClientIdentifier,
+        created_at: Date.now(),
+      })
+      .onConflict((oc) => oc.columns(['org_id', 'channel_address_identifier', 'end_user_client_identifier']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return { conversationIdentifier, created: true };
+    return { conversationIdentifier: (await this.find(trx, key))!, created: false };
+  }
+
+  private async find(
+    trx: Transaction<Tables>,
+    key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string },
+  ): Promise<string | undefined> {
+    const row = await trx
+      .selectFrom('conversations')
+      .select('conversation_identifier')
+      .where('org_id', '=', key.orgId)
+      .where('channel_address_identifier', '=', key.channelAddressIdentifier)
+      .where('end_user_client_identifier', '=', key.endUserClientIdentifier)
+      .executeTakeFirst();
+    return row?.conversation_identifier;
+  }
+
+  async appendEntry(trx: Transaction<Tables>, conversationIdentifier: string, entry: NewEntry): Promise<number> {
+    const row = await trx
+      .insertInto('conversation_entries')
+      .values({
+        conversation_identifier: conversationIdentifier,
+        entry_id: entry.entryId,
+        entry_type: entry.entryType,
+        sender_role: entry.senderRole,
+        sender_subject: entry.senderSubject,
+        client_timestamp: entry.clientTimestamp,
+        payload: JSON.stringify(entry.payload),
+        routing_attributes: entry.routingAttributes ? JSON.stringify(entry.routingAttributes) : null,
+        request_id: entry.requestId,
+        created_at: Date.now(),
+      })
+      .returning('sequence')
+      .executeTakeFirstOrThrow();
+    return Number(row.sequence);
+  }
+
+  async list(orgId: string, options: { limit: number; before?: string }) {
+    const rows = await this.db
+      .selectFrom('conversations as c')
+      .leftJoin('conversation_entries as e', 'e.conversation_identifier', 'c.conversation_identifier')
+      .select((eb) => [
+        'c.conversation_identifier',
+        'c.channel_address_identifier',
+        'c.end_user_client_identifier',
+        'c.created_at',
+        eb.fn.count<number>('e.sequence').as('entry_count'),
+        eb.fn.max('e.created_at').as('last_entry_at'),
+      ])
+      .where('c.org_id', '=', orgId)
+      .groupBy(['c.conversation_identifier', 'c.channel_address_identifier', 'c.end_user_client_identifier', 'c.created_at'])
+      .orderBy('c.created_at', 'desc')
+      .limit(options.limit)
+      .execute();
+    return rows.map((r) => ({
+      conversationIdentifier: r.conversation_identifier,
+      channelAddressIdentifier: r.channel_address_identifier,
+      endUserClientIdentifier: r.end_user_client_identifier,
+      createdAt: new Date(r.created_at).toISOString(),
+      entryCount: Number(r.entry_count),
+      lastEntryAt: r.last_entry_at === null ? null : new Date(Number(r.last_entry_at)).toISOString(),
+    }));
+  }
+
+  async get(conversationIdentifier: string) {
+    const conversation = await this.db
+      .selectFrom('conversations')
+      .selectAll()
+      .where('conversation_identifier', '=', conversationIdentifier)
+      .executeTakeFirst();
+    if (!conversation) return undefined;
+    const entries = await this.db
+      .selectFrom('conversation_entries')
+      .selectAll()
+      .where('conversation_identifier', '=', conversationIdentifier)
+      .orderBy('sequence', 'asc')
+      .execute();
+    return {
+      conversationIdentifier: conversation.conversation_identifier,
+      orgId: conversation.org_id,
+      channelAddressIdentifier: conversation.channel_address_identifier,
+      endUserClientIdentifier: conversation.end_user_client_identifier,
+      createdAt: new Date(conversation.created_at).toISOString(),
+      entries: entries.map((e) => ({
+        sequence: Number(e.sequence),
+        entryId: e.entry_id,
+        entryType: e.entry_type,
+        sender: { role: e.sender_role, subject: e.sender_subject },
+        clientTimestamp: e.client_timestamp,
+        receivedAt: new Date(e.created_at).toISOString(),
+        requestId: e.request_id,
+        routingAttributes: e.routing_attributes ? JSON.parse(e.routing_attributes) : null,
+        payload: JSON.parse(e.payload),
+      })),
+    };
+  }
+}
