@@ -1,0 +1,153 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+export type StoreKind = 'sqlite' | 'postgres';
+
+/** The store variants the suites run on: SQLite always, PostgreSQL when scripts/run-tests.mjs found it. */
+export function storeKinds(): StoreKind[] {
+  return process.env.BRIDGE_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
+}
+
+export const LOCAL_ORG = {
+  orgId: '00D5g000004ByocEAC',
+  userId: '0055g00000Byoc1AAB',
+  username: 'integration.user@byoc.local',
+  consumerKey: '3MVG9BYOC.LocalOrg.ConnectedApp.Key',
+  channel: '7a1f3c52-6d0e-4b8a-9f21-5c3e8d4b2a10',
+  authorizationContext: 'Local_BYOC_Channel',
+  endUser: '+15555550100',
+};
+
+export interface BridgeProcess {
+  baseUrl: string;
+  managementUrl: string;
+  adminKey: string;
+  dataDir: string;
+  certsDir: string;
+  env: Record<string, string>;
+  privateKeyPem(): string;
+  output(): string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** Stops and starts again on the same ports, data and database. */
+  restart(): Promise<void>;
+  /** Stops and removes the temporary directories and database schema. */
+  dispose(): Promise<void>;
+  management(pathname: string): Promise<any>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+    server.on('error', reject);
+  });
+}
+
+/** Starts `src/main.ts` as its own process, as `npm start` does, with its own ports, data and certs. */
+export async function startBridge(options: { store?: StoreKind; env?: Record<string, string> } = {}): Promise<BridgeProcess> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-test-'));
+  const dataDir = path.join(root, 'data');
+  const certsDir = path.join(root, 'certs');
+  const [port, managementPort] = [await freePort(), await freePort()];
+  let schema: string | undefined;
+  const env: Record<string, string> = {
+    PORT: String(port),
+    MANAGEMENT_PORT: String(managementPort),
+    DATA_DIR: dataDir,
+    CERTS_DIR: certsDir,
+    LOG_LEVEL: 'info',
+    LOG_FORMAT: 'json',
+    ...options.env,
+  };
+  if (options.store === 'postgres') {
+    schema = `byoc_test_${randomBytes(6).toString('hex')}`;
+    const base = process.env.BRIDGE_TEST_POSTGRES_URL!;
+    await withPg(base, (c) => c.query(`create schema ${schema}`));
+    const url = new URL(base);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    env.DATABASE_URL = url.toString();
+  }
+
+  let child: ChildProcess | undefined;
+  let log = '';
+  const launch = async () => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: path.resolve(import.meta.dirname, '../..'),
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child = proc;
+    proc.stdout!.on('data', (d) => (log += d));
+    proc.stderr!.on('data', (d) => (log += d));
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      if (proc.exitCode !== null) throw new Error(`bridge exited with ${proc.exitCode} before it was ready:\n${log}`);
+      try {
+        const res = await fetch(`http://127.0.0.1:${managementPort}/api/health`);
+        if (res.ok) return;
+      } catch {
+        /* not listening yet */
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    proc.kill('SIGKILL');
+    throw new Error(`bridge not ready within 20 s:\n${log}`);
+  };
+  const stop = async () => {
+    const proc = child;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return proc?.exitCode ?? null;
+    const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+    proc.kill('SIGTERM');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  };
+  await launch();
+  const adminKey = fs.readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim();
+  const managementUrl = `http://127.0.0.1:${managementPort}`;
+  return {
+    baseUrl: `http://localhost:${port}`,
+    managementUrl,
+    adminKey,
+    dataDir,
+    certsDir,
+    env,
+    privateKeyPem: () => fs.readFileSync(path.join(certsDir, 'server.key'), 'utf8'),
+    output: () => log,
+    stop,
+    restart: async () => {
+      await stop();
+      await launch();
+    },
+    dispose: async () => {
+      await stop();
+      if (schema) await withPg(process.env.BRIDGE_TEST_POSTGRES_URL!, (c) => c.query(`drop schema ${schema} cascade`));
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+    management: async (pathname: string) => {
+      const res = await fetch(`${managementUrl}${pathname}`, { headers: { authorization: `Bearer ${adminKey}` } });
+      if (!res.ok) throw new Error(`management ${pathname}: ${res.status} ${await res.text()}`);
+      return res.json();
+    },
+  };
+}
+
+async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}

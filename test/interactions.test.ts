@@ -1,0 +1,243 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { accessToken, entryRequest, postInteraction, textMessage } from './helpers/api-client.ts';
+import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
+
+const message = (abstractMessage: Record<string, unknown>) => {
+  const id = randomUUID();
+  return entryRequest({ id, entryType: 'Message', abstractMessage: { id, ...abstractMessage } });
+};
+const deliveryFailed = (recipient: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+  entryRequest({ entryType: 'MessageDeliveryFailed', recipient, errorCode: 'Undeliverable', ...extra });
+const endUser = { appType: 'custom', subject: LOCAL_ORG.endUser, role: 'EndUser' };
+
+for (const store of storeKinds()) {
+  describe(`POST /api/v1/interactions (${store})`, () => {
+    let bridge: BridgeProcess;
+    let token: string;
+    before(async () => {
+      bridge = await startBridge({ store });
+      token = await accessToken(bridge);
+    });
+    after(() => bridge.dispose());
+
+    const entriesOf = async (conversationIdentifier: string) =>
+      (await bridge.management(`/api/conversations/${conversationIdentifier}`)).entries as Array<Record<string, any>>;
+
+    test('a text message, typing started/stopped, delivery failure and routing attributes are accepted and kept in order', async () => {
+      const from = `+1555${Date.now() % 10_000_000}`;
+      const requests = [
+        textMessage('Hi there', { from }),
+        { ...entryRequest({ entryType: 'TypingStartedIndicator', timestamp: Date.now() }), from },
+        { ...entryRequest({ entryType: 'TypingStoppedIndicator', timestamp: Date.now() }), from },
+        { ...deliveryFailed({ ...endUser, subject: from }, { failedConversationEntryIdentifier: randomUUID() }), from },
+        textMessage('Route me', { from, extra: { routingAttributes: { Language: 'en_US', Tier: 'Gold' } } }),
+      ];
+      let conversationIdentifier: string | undefined;
+      for (const body of requests) {
+        const res = await postInteraction(bridge, body, { token });
+        assert.equal(res.status, 202, JSON.stringify(res.body));
+        assert.equal(res.body.success, true);
+        assert.deepEqual(res.body.workItemIds, []);
+        assert.equal(res.body.id, (body.interactions[0]!.payload as { id: string }).id);
+        conversationIdentifier ??= res.body.conversationIdentifier;
+        assert.equal(res.body.conversationIdentifier, conversationIdentifier, 'one conversation per (to, from)');
+      }
+      const entries = await entriesOf(conversationIdentifier!);
+      assert.deepEqual(
+        entries.map((e) => e.entryType),
+        ['Message', 'TypingStartedIndicator', 'TypingStoppedIndicator', 'MessageDeliveryFailed', 'Message'],
+      );
+      assert.equal(entries[0]!.payload.abstractMessage.staticContent.text, 'Hi there');
+      assert.deepEqual(entries[4]!.routingAttributes, { Language: 'en_US', Tier: 'Gold' });
+      assert.deepEqual(entries[0]!.sender, { role: 'EndUser', subject: from });
+      const list = await bridge.management('/api/conversations');
+      assert.ok(list.conversations.some((c: any) => c.conversationIdentifier === conversationIdentifier && c.entryCount === 5));
+    });
+
+    test('the json part is accepted without ;type=application/json, and unknown properties are ignored but kept', async () => {
+      const body = textMessage('plain field', { extra: { somethingNew: { nested: true } } });
+      (body.interactions[0]!.payload as Record<string, unknown>).futureField = 'x';
+      const res = await postInteraction(bridge, body, { token, jsonPartType: 'none' });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      const entries = await entriesOf(res.body.conversationIdentifier);
+      assert.equal(entries.at(-1)!.payload.futureField, 'x');
+    });
+
+    test('other message and format types of the contract are accepted', async () => {
+      const accepted = [
+        message({ messageType: 'StaticContentMessage', staticContent: { formatType: 'Links', links: [{ url: 'https://example.com' }] } }),
+        message({
+          messageType: 'ChoicesResponseMessage',
+          inReplyToMessageId: randomUUID(),
+          choicesResponse: { formatType: 'Selections', selectedOptions: [{ optionIdentifier: randomUUID() }] },
+        }),
+        message({ messageType: 'FormResponseMessage', formResponse: { formatType: 'Inputs', inputValues: [] } }),
+      ];
+      for (const body of accepted) {
+        const res = await postInteraction(bridge, body, { token });
+        assert.equal(res.status, 202, JSON.stringify(res.body));
+      }
+    });
+
+    test('the same RequestId and body twice: identical answer, one entry', async () => {
+      const requestId = randomUUID();
+      const from = `idem-${randomUUID()}`;
+      const body = textMessage('only once', { from });
+      const first = await postInteraction(bridge, body, { token, headers: { RequestId: requestId } });
+      const second = await postInteraction(bridge, body, { token, headers: { RequestId: requestId } });
+      assert.equal(first.status, 202);
+      assert.equal(second.status, first.status);
+      assert.deepEqual(second.body, first.body);
+      assert.equal(second.headers.get('idempotent-replayed'), 'true');
+      assert.equal((await entriesOf(first.body.conversationIdentifier)).length, 1);
+
+      // Real clients send one constant RequestId for every call: another body is another request.
+      const third = await postInteraction(bridge, textMessage('second message', { from }), { token, headers: { RequestId: requestId } });
+      assert.equal(third.status, 202);
+      assert.equal((await entriesOf(first.body.conversationIdentifier)).length, 2);
+    });
+
+    test('header names are case-insensitive', async () => {
+      const res = await postInteraction(bridge, textMessage('lower-case headers'), {
+        token,
+        headers: {
+          OrgId: undefined,
+          AuthorizationContext: undefined,
+          RequestId: undefined,
+          orgid: LOCAL_ORG.orgId,
+          authorizationcontext: LOCAL_ORG.authorizationContext,
+          requestid: randomUUID(),
+        },
+      });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+    });
+
+    const headerRefusals: Array<[string, Record<string, string | undefined>, number, number]> = [
+      ['no RequestId', { RequestId: undefined }, 400, 10016],
+      ['a RequestId that is not a UUID', { RequestId: 'req-1' }, 400, 10016],
+      ['no OrgId', { OrgId: undefined }, 400, 10016],
+      ['no AuthorizationContext', { AuthorizationContext: undefined }, 400, 10016],
+      ['an OrgId of another org', { OrgId: '00D000000000001AAA' }, 401, 10004],
+      ['a malformed OrgId', { OrgId: 'not-an-org' }, 400, 10016],
+      ['an unknown access token', { Authorization: `Bearer ${LOCAL_ORG.orgId}!forged` }, 401, 10004],
+      ['no Authorization header', { Authorization: undefined }, 401, 10004],
+      ['a Basic Authorization header', { Authorization: 'Basic dXNlcjpwYXNz' }, 401, 10004],
+      ['an AuthorizationContext that is not a channel definition of the org', { AuthorizationContext: 'Some_Other_Definition' }, 403, 10005],
+    ];
+    for (const [name, headers, status, code] of headerRefusals) {
+      test(`refuses ${name}: ${status} ${code}, nothing stored`, async () => {
+        const from = `refused-${randomUUID()}`;
+        const res = await postInteraction(bridge, textMessage('refused', { from }), { token, headers });
+        assert.equal(res.status, status, JSON.stringify(res.body));
+        assert.equal(res.body.code, code);
+        assert.equal(typeof res.body.message, 'string');
+        const list = await bridge.management('/api/conversations?limit=1000');
+        assert.ok(!list.conversations.some((c: any) => c.endUserClientIdentifier === from));
+      });
+    }
+
+    const textEntry = (text: unknown) => message({ messageType: 'StaticContentMessage', staticContent: { formatType: 'Text', text } });
+    const bodyRefusals: Array<[string, () => unknown, number]> = [
+      ['no "to"', () => ({ ...textMessage('x'), to: undefined }), 10027],
+      ['a "to" over 240 characters', () => textMessage('x', { to: 'c'.repeat(241) }), 10027],
+      ['no "from"', () => ({ ...textMessage('x'), from: undefined }), 10028],
+      ['a numeric "from"', () => ({ ...textMessage('x'), from: 42 }), 10028],
+      ['no interactions', () => ({ ...textMessage('x'), interactions: [] }), 10029],
+      ['an unknown interactionType', () => ({ ...textMessage('x'), interactions: [{ timestamp: 1, interactionType: 'Nope', payload: {} }] }), 10029],
+      ['an interaction without timestamp', () => ({ ...textMessage('x'), interactions: [{ interactionType: 'EntryInteraction', payload: {} }] }), 10029],
+      ['two EntryInteractions', () => ({ ...textMessage('x'), interactions: [...textMessage('a').interactions, ...textMessage('b').interactions] }), 10029],
+      ['an unknown entryType', () => entryRequest({ entryType: 'Teleport' }), 10045],
+      ['a Message without abstractMessage', () => entryRequest({ entryType: 'Message' }), 10045],
+      ['an unknown messageType', () => message({ messageType: 'HologramMessage' }), 10047],
+      ['an agent-only messageType', () => message({ messageType: 'ChoicesMessage', choices: { formatType: 'Buttons' } }), 10062],
+      ['an unknown formatType', () => message({ messageType: 'StaticContentMessage', staticContent: { formatType: 'Smell' } }), 10048],
+      ['a formatType that does not go with the messageType', () => message({ messageType: 'StaticContentMessage', staticContent: { formatType: 'Buttons' } }), 10049],
+      ['a Text message without text', () => textEntry(undefined), 10045],
+      ['a Text message with a numeric text', () => textEntry(7), 10045],
+      ['a Message without payload id', () => ({ ...textMessage('x'), interactions: [{ ...textMessage('x').interactions[0], payload: { ...textMessage('x').interactions[0]!.payload, id: '' } }] }), 10059],
+      ['payload and message ids that differ', () => {
+        const body = textMessage('x');
+        (body.interactions[0]!.payload as any).abstractMessage.id = randomUUID();
+        return body;
+      }, 10060],
+      ['a typing indicator without timestamp', () => entryRequest({ entryType: 'TypingStartedIndicator' }), 10045],
+      ['MessageDeliveryFailed to an agent app', () => deliveryFailed({ ...endUser, appType: 'agent' }), 10037],
+      ['MessageDeliveryFailed to a non end-user role', () => deliveryFailed({ ...endUser, role: 'Agent' }), 10038],
+      ['MessageDeliveryFailed without recipient subject', () => deliveryFailed({ appType: 'custom', role: 'EndUser' }), 10036],
+      ['MessageDeliveryFailed without errorCode', () => deliveryFailed(endUser, { errorCode: undefined }), 10045],
+      ['routingAttributes that are not strings', () => textMessage('x', { extra: { routingAttributes: { Language: 3 } } }), 10089],
+      ['an unknown channel', () => textMessage('x', { to: randomUUID() }), 10017],
+    ];
+    for (const [name, makeBody, code] of bodyRefusals) {
+      test(`refuses ${name} with 400 ${code}`, async () => {
+        const res = await postInteraction(bridge, makeBody(), { token });
+        assert.equal(res.status, 400, JSON.stringify(res.body));
+        assert.equal(res.body.code, code, JSON.stringify(res.body));
+      });
+    }
+
+    test('a malformed or missing json part is refused with 400 10100', async () => {
+      const malformed = await postInteraction(bridge, null, { token, rawJson: '{"to": ' });
+      assert.equal(malformed.status, 400);
+      assert.equal(malformed.body.code, 10100);
+      const empty = await postInteraction(bridge, null, { token, rawJson: '' });
+      assert.equal(empty.body.code, 10100);
+    });
+
+    test('a JSON body instead of multipart is 415 with the API error shape', async () => {
+      const res = await fetch(`${bridge.baseUrl}/api/v1/interactions`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          OrgId: LOCAL_ORG.orgId,
+          AuthorizationContext: LOCAL_ORG.authorizationContext,
+          RequestId: randomUUID(),
+          'content-type': 'application/json',
+        },
+        body: JSON.stringify(textMessage('x')),
+      });
+      assert.equal(res.status, 415);
+      assert.equal((await res.json()).code, 415);
+    });
+
+    test('unknown routes are 404 in the error shape, with security headers and no stack trace', async () => {
+      const res = await fetch(`${bridge.baseUrl}/api/v1/doesNotExist`, {
+        headers: { Authorization: `Bearer ${token}`, OrgId: LOCAL_ORG.orgId, AuthorizationContext: LOCAL_ORG.authorizationContext, RequestId: randomUUID() },
+      });
+      assert.equal(res.status, 404);
+      const body = await res.json();
+      assert.deepEqual(Object.keys(body).sort(), ['code', 'message']);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal(res.headers.get('x-powered-by'), null);
+      const outside = await fetch(`${bridge.baseUrl}/nothing/here`);
+      assert.equal(outside.status, 404);
+      assert.doesNotMatch(await outside.text(), /at .*\.ts:\d+/);
+    });
+
+    test('each request is logged on one JSON line carrying its RequestId', async () => {
+      const requestId = randomUUID();
+      await postInteraction(bridge, textMessage('logged'), { token, headers: { RequestId: requestId } });
+      await new Promise((r) => setTimeout(r, 100));
+      const lines = bridge.output().split('\n').filter((l) => l.includes(requestId));
+      assert.equal(lines.length, 1, lines.join('\n'));
+      const line = JSON.parse(lines[0]!);
+      assert.equal(line.req.requestId, requestId);
+      assert.equal(line.res.statusCode, 202);
+    });
+
+    test('the management API needs the admin key', async () => {
+      const res = await fetch(`${bridge.managementUrl}/api/conversations`);
+      assert.equal(res.status, 401);
+      const wrong = await fetch(`${bridge.managementUrl}/api/org`, { headers: { authorization: 'Bearer wrong-key' } });
+      assert.equal(wrong.status, 401);
+      const org = await bridge.management('/api/org');
+      assert.equal(org.orgId, LOCAL_ORG.orgId);
+      assert.equal(org.channels[0].channelAddressIdentifier, LOCAL_ORG.channel);
+      assert.equal(org.channels[0].authorizationContext, LOCAL_ORG.authorizationContext);
+      const missing = await fetch(`${bridge.managementUrl}/api/conversations/${randomUUID()}`, { headers: { authorization: `Bearer ${bridge.adminKey}` } });
+      assert.equal(missing.status, 404);
+    });
+  });
+}
