@@ -2,12 +2,13 @@ import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { adminKeyMatches } from '../auth/admin-key.ts';
-import { ApiError, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { ApiError } from '../contract/api-error.ts';
 import { errorHandler, notFoundHandler } from '../http/error-handler.ts';
 import { requestLogger } from '../http/logging.ts';
 import type { Conversations } from '../local-org/conversations.ts';
 import type { Db } from '../store/database.ts';
+import { conversationRoutes } from './conversation-routes.ts';
+import { orgRoutes } from './org-routes.ts';
 
 export interface ManagementAppDeps {
   logger: Logger;
@@ -38,38 +39,8 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
     } else next();
   });
 
-  app.get('/api/org', async (_req, res) => {
-    const [channels, users, apps] = await Promise.all([
-      deps.db.selectFrom('channels').selectAll().where('org_id', '=', deps.orgId).execute(),
-      deps.db.selectFrom('users').select(['user_id', 'username', 'display_name']).where('org_id', '=', deps.orgId).execute(),
-      deps.db.selectFrom('connected_apps').select(['consumer_key', 'scopes', 'active']).where('org_id', '=', deps.orgId).execute(),
-    ]);
-    res.json({
-      ...deps.describe(),
-      orgId: deps.orgId,
-      users: users.map((u) => ({ userId: u.user_id, username: u.username, name: u.display_name })),
-      connectedApps: apps.map((a) => ({ consumerKey: a.consumer_key, scopes: a.scopes, active: Boolean(a.active) })),
-      channels: channels.map((c) => ({
-        channelAddressIdentifier: c.channel_address_identifier,
-        authorizationContext: c.authorization_context,
-        channelType: c.channel_type,
-        routingOwner: c.routing_owner,
-        consentOwner: c.consent_owner,
-        active: Boolean(c.active),
-      })),
-    });
-  });
-
-  app.get('/api/conversations', async (req, res) => {
-    const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
-    res.json({ conversations: await deps.conversations.list(deps.orgId, { limit }) });
-  });
-
-  app.get('/api/conversations/:conversationIdentifier', async (req, res) => {
-    const conversation = await deps.conversations.get(req.params.conversationIdentifier);
-    if (!conversation) throw notFound(ErrorCode.InvalidConversationIdentifier, `No conversation "${req.params.conversationIdentifier}".`);
-    res.json(conversation);
-  });
+  app.use('/api', orgRoutes(deps));
+  app.use('/api', conversationRoutes(deps));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

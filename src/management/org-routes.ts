@@ -1,0 +1,29 @@
+import express, { type Router } from 'express';
+import type { ManagementAppDeps } from './management-app.ts';
+
+/** `GET /api/org`: the local org's seeded identifiers, users, connected apps and channels. */
+export function orgRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId' | 'describe'>): Router {
+  const router = express.Router();
+  router.get('/org', async (_req, res) => {
+    const [channels, users, apps] = await Promise.all([
+      deps.db.selectFrom('channels').selectAll().where('org_id', '=', deps.orgId).execute(),
+      deps.db.selectFrom('users').select(['user_id', 'username', 'display_name']).where('org_id', '=', deps.orgId).execute(),
+      deps.db.selectFrom('connected_apps').select(['consumer_key', 'scopes', 'active']).where('org_id', '=', deps.orgId).execute(),
+    ]);
+    res.json({
+      ...deps.describe(),
+      orgId: deps.orgId,
+      users: users.map((u) => ({ userId: u.user_id, username: u.username, name: u.display_name })),
+      connectedApps: apps.map((a) => ({ consumerKey: a.consumer_key, scopes: a.scopes, active: Boolean(a.active) })),
+      channels: channels.map((c) => ({
+        channelAddressIdentifier: c.channel_address_identifier,
+        authorizationContext: c.authorization_context,
+        channelType: c.channel_type,
+        routingOwner: c.routing_owner,
+        consentOwner: c.consent_owner,
+        active: Boolean(c.active),
+      })),
+    });
+  });
+  return router;
+}

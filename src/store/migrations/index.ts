@@ -1,0 +1,17 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { Dialect } from '../database.ts';
+import { foundation } from './0001-foundation.ts';
+
+/**
+ * Every schema change, in order, one file each. Written once for both dialects: only column types
+ * SQLite and PostgreSQL both understand (text, integer, bigint), identity columns chosen per dialect.
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001_foundation': foundation(dialect),
+  };
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: async () => migrations(dialect) };
+}
