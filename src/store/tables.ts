@@ -77,6 +77,19 @@ export interface IdempotencyTable {
   expires_at: number;
 }
 
+export interface OutboundEventTable {
+  sequence: Generated<number>;
+  event_uuid: string;
+  org_id: string;
+  event_type: string;
+  channel_address_identifier: string;
+  conversation_identifier: string | null;
+  shape: string;
+  /** JSON of OutboundEventFields: the custom platform event's field values, by role. */
+  fields: string;
+  created_at: number;
+}
+
 export interface Tables {
   orgs: OrgTable;
   connected_apps: ConnectedAppTable;
@@ -86,4 +99,5 @@ export interface Tables {
   conversations: ConversationTable;
   conversation_entries: ConversationEntryTable;
   idempotency_keys: IdempotencyTable;
+  outbound_events: OutboundEventTable;
 }

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import type { OutboundEventTable, Tables } from '../store/tables.ts';
+
+/** The two payload layouts of the CRM's custom platform event found in the field. */
+export type PayloadShape = 'legacy' | 'spring24';
+
+export interface Participant {
+  appType: string;
+  subject: string;
+  role: string;
+}
+
+/**
+ * The field values of one custom platform event, by role. The Pub/Sub server maps the roles to the
+ * configured field API names (SF_PUB_SUB_CUSTOM_EVENT_*_FIELD). Fields a shape does not use are null.
+ */
+export interface OutboundEventFields {
+  channelAddressId: string | null;
+  payload: string;
+  recipient: string | null;
+  eventType: string | null;
+}
+
+export interface OutboundEventInput {
+  orgId: string;
+  /** Interaction, RoutingRequested, ... — the value of the event type field in the Spring '24 shape. */
+  eventType: string;
+  channelAddressIdentifier: string;
+  conversationIdentifier?: string | null;
+  recipient: Participant | null;
+  /** The event's content: for Interaction the conversation entry (senderDisplayName, identifier, entryType, entryPayload, sender, ...). */
+  content: Record<string, unknown>;
+  shape: PayloadShape;
+  /** Spring '24 only: put the content under `payload` instead of beside channelAddressIdentifier/recipient. */
+  nestContent?: boolean;
+}
+
+export interface OutboundEvent {
+  replayId: number;
+  eventUuid: string;
+  orgId: string;
+  eventType: string;
+  channelAddressIdentifier: string;
+  conversationIdentifier: string | null;
+  shape: PayloadShape;
+  fields: OutboundEventFields;
+  createdAt: number;
+}
+
+/**
+ * Legacy: channel address id and recipient in their own fields, the content alone in the payload field,
+ * no event type. Spring '24: everything in the payload field (content flat or nested under `payload`)
+ * plus the event type field.
+ */
+export function encodeEventFields(input: OutboundEventInput): OutboundEventFields {
+  if (input.shape === 'legacy') {
+    return {
+      channelAddressId: input.channelAddressIdentifier,
+      payload: JSON.stringify(input.content),
+      recipient: input.recipient ? JSON.stringify(input.recipient) : null,
+      eventType: null,
+    };
+  }
+  const envelope = { channelAddressIdentifier: input.channelAddressIdentifier, recipient: input.recipient };
+  const payload = input.nestContent ? { ...envelope, payload: input.content } : { ...envelope, ...input.content };
+  return { channelAddressId: null, payload: JSON.stringify(payload), recipient: null, eventType: input.eventType };
+}
+
+type Executor = Kysely<Tables>;
+
+/** The local org's durable, ordered log of outbound events; the sequence is the Pub/Sub replay id. */
+export class OutboundEventLog {
+  constructor(private readonly db: Kysely<Tables>) {}
+
+  /** Appends within the caller's transaction when given one, so the event commits with the change that caused it. */
+  async append(input: OutboundEventInput, executor: Executor = this.db): Promise<OutboundEvent> {
+    const eventUuid = randomUUID();
+    const fields = encodeEventFields(input);
+    const createdAt = Date.now();
+    const row = await executor
+      .insertInto('outbound_events')
+      .values({
+        event_uuid: eventUuid,
+        org_id: input.orgId,
+        event_type: input.eventType,
+        channel_address_identifier: input.channelAddressIdentifier,
+        conversation_identifier: input.conversationIdentifier ?? null,
+        shape: input.shape,
+        fields: JSON.stringify(fields),
+        created_at: createdAt,
+      })
+      .returning('sequence')
+      .executeTakeFirstOrThrow();
+    return {
+      replayId: Number(row.sequence),
+      eventUuid,
+      orgId: input.orgId,
+      eventType: input.eventType,
+      channelAddressIdentifier: input.channelAddressIdentifier,
+      conversationIdentifier: input.conversationIdentifier ?? null,
+      shape: input.shape,
+      fields,
+      createdAt,
+    };
+  }
+
+  /** Events after a replay id, oldest first. */
+  async readAfter(replayId: number, limit: number): Promise<OutboundEvent[]> {
+    const rows = await this.db
+      .selectFrom('outbound_events')
+      .selectAll()
+      .where('sequence', '>', replayId)
+      .orderBy('sequence', 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(toEvent);
+  }
+
+  async latestReplayId(): Promise<number> {
+    const row = await this.db.selectFrom('outbound_events').select((eb) => eb.fn.max('sequence').as('latest')).executeTakeFirst();
+    return Number(row?.latest ?? 0);
+  }
+
+  async listForConversation(conversationIdentifier: string): Promise<OutboundEvent[]> {
+    const rows = await this.db
+      .selectFrom('outbound_events')
+      .selectAll()
+      .where('conversation_identifier', '=', conversationIdentifier)
+      .orderBy('sequence', 'asc')
+      .execute();
+    return rows.map(toEvent);
+  }
+}
+
+function toEvent(r: Selectable<OutboundEventTable>): OutboundEvent {
+  return {
+    replayId: Number(r.sequence),
+    eventUuid: r.event_uuid,
+    orgId: r.org_id,
+    eventType: r.event_type,
+    channelAddressIdentifier: r.channel_address_identifier,
+    conversationIdentifier: r.conversation_identifier,
+    shape: r.shape as PayloadShape,
+    fields: JSON.parse(r.fields) as OutboundEventFields,
+    createdAt: r.created_at,
+  };
+}
