@@ -10,6 +10,7 @@ export function printBanner(p: {
   apiPort: number;
   managementPort: number;
   adminKeySource: string;
+  attachmentsAt: string;
   readyMs: number;
 }) {
   const host = p.config.host === '0.0.0.0' ? 'localhost' : p.config.host;
@@ -19,6 +20,7 @@ export function printBanner(p: {
     `  Interaction API + OAuth  ${p.config.publicBaseUrl}  (listening on ${host}:${p.apiPort})`,
     `  Management API           http://${host}:${p.managementPort}  (admin key: ${p.adminKeySource})`,
     `  Store                    ${p.store.dialect} ${p.store.location}`,
+    `  Attachments              ${p.attachmentsAt}`,
     `  Org id                   ${p.org.orgId}`,
     `  Consumer key             ${p.org.consumerKey}  (certificate ${p.config.certsDir}/server.crt)`,
     `  Username                 ${p.org.username}  (${p.org.userId})`,

@@ -45,6 +45,16 @@ const envSchema = z.object({
   ASSERTION_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(180),
   IDEMPOTENCY_TTL_SECONDS: positiveSeconds.default(24 * 3600),
   JSON_BODY_LIMIT_BYTES: positiveSeconds.default(1024 * 1024),
+
+  S3_ENDPOINT: z.string().url().optional(),
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)')
+    .default('byoc-attachments'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  S3_PORT: port.default(4568),
+  ATTACHMENT_MAX_BYTES: z.coerce.number().int().positive().default(25 * 1024 * 1024),
 });
 
 export type Config = ReturnType<typeof buildConfig>;
@@ -99,5 +109,17 @@ function buildConfig(e: z.infer<typeof envSchema>) {
     },
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     jsonBodyLimitBytes: e.JSON_BODY_LIMIT_BYTES,
+    attachments: {
+      maxBytes: e.ATTACHMENT_MAX_BYTES,
+      s3: {
+        /** Unset: an S3-compatible server is started in-process on `embeddedPort`, files under DATA_DIR/s3. */
+        endpoint: e.S3_ENDPOINT,
+        bucket: e.S3_BUCKET,
+        region: e.S3_REGION,
+        forcePathStyle: e.S3_FORCE_PATH_STYLE,
+        embeddedPort: e.S3_PORT,
+        embeddedDir: path.join(dataDir, 's3'),
+      },
+    },
   };
 }

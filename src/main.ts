@@ -1,5 +1,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { AttachmentRecords } from './attachments/attachment-records.ts';
+import { AttachmentStorage } from './attachments/attachment-storage.ts';
+import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from './attachments/embedded-s3.ts';
+import { InteractionUpload } from './attachments/interaction-upload.ts';
 import { resolveAdminKey } from './auth/admin-key.ts';
 import { AccessTokens } from './auth/access-tokens.ts';
 import { ensureDevCertificate } from './auth/dev-certificate.ts';
@@ -28,7 +32,21 @@ async function main(config: Config) {
   const tokens = new AccessTokens(store.db, config.tokens.accessTokenTtlSeconds);
   const idempotency = new Idempotency(store.db, config.idempotencyTtlSeconds);
   const conversations = new Conversations(store.db);
-  const crm = new LocalOrgCrm(store.db, conversations);
+  const s3 = config.attachments.s3;
+  const embeddedS3: EmbeddedS3 | undefined = s3.endpoint
+    ? undefined
+    : await startEmbeddedS3({ directory: s3.embeddedDir, port: s3.embeddedPort, bucket: s3.bucket });
+  const attachmentStorage = new AttachmentStorage({
+    endpoint: s3.endpoint ?? embeddedS3!.endpoint,
+    bucket: s3.bucket,
+    region: s3.region,
+    forcePathStyle: s3.forcePathStyle,
+    ...(embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
+  });
+  await attachmentStorage.ensureBucket(logger);
+  const attachmentRecords = new AttachmentRecords(store.db);
+  const upload = new InteractionUpload(attachmentStorage, { maxFileBytes: config.attachments.maxBytes, jsonPartLimitBytes: config.jsonBodyLimitBytes });
+  const crm = new LocalOrgCrm(store.db, conversations, attachmentRecords);
 
   const interactionApp = createInteractionApp({
     logger,
@@ -36,6 +54,7 @@ async function main(config: Config) {
     crm,
     idempotency,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
+    upload,
     tokenEndpoint: { db: store.db, tokens, policy: config.tokens, publicBaseUrl: config.publicBaseUrl },
   });
   const managementApp = createManagementApp({
@@ -44,6 +63,8 @@ async function main(config: Config) {
     db: store.db,
     orgId: org.orgId,
     conversations,
+    attachmentRecords,
+    attachmentStorage,
     describe: () => ({ mode: 'local-org', interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
   });
 
@@ -58,8 +79,9 @@ async function main(config: Config) {
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
 
-  printBanner({ config, org, store, apiPort: apiPort!, managementPort: managementPort!, adminKeySource: adminKey.source, readyMs: Date.now() - started });
-  logger.info({ apiPort, managementPort, store: store.dialect }, 'ready');
+  const attachmentsAt = `${embeddedS3 ? 'embedded S3' : 'S3'} ${attachmentStorage.settings.endpoint} bucket ${s3.bucket}`;
+  printBanner({ config, org, store, apiPort: apiPort!, managementPort: managementPort!, adminKeySource: adminKey.source, attachmentsAt, readyMs: Date.now() - started });
+  logger.info({ apiPort, managementPort, store: store.dialect, s3Endpoint: attachmentStorage.settings.endpoint, s3Bucket: s3.bucket }, 'ready');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -68,6 +90,8 @@ async function main(config: Config) {
     logger.info({ signal }, 'shutting down');
     clearInterval(sweep);
     await Promise.all(servers.map(closeServer));
+    attachmentStorage.close();
+    await embeddedS3?.close();
     await store.close();
     logger.info('stopped');
     logger.flush();
@@ -104,7 +128,7 @@ try {
     console.error(err.message);
   } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     const e = err as NodeJS.ErrnoException & { port?: number };
-    console.error(`Port ${e.port} is already in use. Stop the other process or set PORT / MANAGEMENT_PORT.`);
+    console.error(`Port ${e.port} is already in use. Stop the other process or set PORT / MANAGEMENT_PORT / S3_PORT.`);
   } else {
     console.error('Failed to start:', (err as Error).message);
   }

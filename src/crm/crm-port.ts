@@ -1,3 +1,4 @@
+import type { StoredAttachment } from '../attachments/stored-attachment.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 
 /** Who is calling, established by the guard from the access token and headers. */
@@ -23,5 +24,6 @@ export interface CrmResponse {
 export interface CrmPort {
   /** Throws unless the AuthorizationContext names a channel definition of the caller's org. */
   checkAuthorizationContext(call: CrmCall): Promise<void>;
-  postInteraction(call: CrmCall, request: InteractionRequest): Promise<CrmResponse>;
+  /** `attachments`: the request's files, already stored in the bucket, one per AttachmentInteraction. */
+  postInteraction(call: CrmCall, request: InteractionRequest, attachments?: readonly StoredAttachment[]): Promise<CrmResponse>;
 }

@@ -3,6 +3,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { tokenEndpointRouter, type TokenEndpointDeps } from '../auth/token-endpoint.ts';
+import type { InteractionUpload } from '../attachments/interaction-upload.ts';
 import type { CrmPort } from '../crm/crm-port.ts';
 import { interactionsRoute } from '../interaction-api/interactions.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
@@ -17,6 +18,7 @@ export interface InteractionAppDeps {
   crm: CrmPort;
   idempotency: Idempotency;
   jsonBodyLimitBytes: number;
+  upload: InteractionUpload;
 }
 
 /** The public server (port 8085): the OAuth endpoints and the Interaction API under /api/v1. */
@@ -32,7 +34,7 @@ export function createInteractionApp(deps: InteractionAppDeps): Express {
   const api = express.Router();
   api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm }));
   api.use(express.json({ limit: deps.jsonBodyLimitBytes }));
-  api.use(interactionsRoute({ crm: deps.crm, idempotency: deps.idempotency, jsonPartLimitBytes: deps.jsonBodyLimitBytes }));
+  api.use(interactionsRoute({ crm: deps.crm, idempotency: deps.idempotency, upload: deps.upload }));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -1,19 +1,19 @@
 import { createHash } from 'node:crypto';
 import express, { type Router } from 'express';
-import multer from 'multer';
 import { ApiError } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
-import { parseInteractionJsonPart } from '../contract/interaction-request.ts';
+import type { InteractionUpload, ReceivedInteraction } from '../attachments/interaction-upload.ts';
 import type { CrmPort } from '../crm/crm-port.ts';
 import type { Idempotency } from '../http/idempotency.ts';
 import { callOf } from '../http/interaction-guard.ts';
 import { sendOutcome } from './send-outcome.ts';
 
-/** `POST /api/v1/interactions`: multipart with a `json` part (with or without `;type=application/json`). */
-export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency; jsonPartLimitBytes: number }): Router {
+/**
+ * `POST /api/v1/interactions`: multipart with a `json` part (with or without `;type=application/json`)
+ * and, for AttachmentInteractions, `attachments` file parts streamed to the bucket as they arrive.
+ */
+export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency; upload: InteractionUpload }): Router {
   const router = express.Router();
-  const multipart = multer({ limits: { fieldSize: deps.jsonPartLimitBytes, fields: 8, parts: 16 } });
-
   router.post(
     '/interactions',
     (req, _res, next) => {
@@ -21,21 +21,39 @@ export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency
         next(new ApiError(415, ErrorCode.UnsupportedMediaType, 'Send the interaction request as multipart/form-data with a "json" part.'));
       } else next();
     },
-    multipart.none(),
     async (req, res) => {
       const call = callOf(res);
-      const jsonPart = (req.body as Record<string, unknown> | undefined)?.json;
-      const jsonText = typeof jsonPart === 'string' ? jsonPart : undefined;
-      const request = parseInteractionJsonPart(jsonText);
-      const outcome = await deps.idempotency.run(
-        { operation: 'POST /interactions', requestId: call.requestId, fingerprint: sha256(jsonText ?? '') },
-        req.log,
-        () => deps.crm.postInteraction(call, request),
-      );
+      let received: ReceivedInteraction;
+      try {
+        received = await deps.upload.receive(req, call.orgId);
+      } catch (err) {
+        // Refused before the body ended: answer now and close, rather than read the rest of a large upload.
+        if (!req.complete) res.set('Connection', 'close');
+        throw err;
+      }
+      const { attachments } = received;
+      let outcome;
+      try {
+        outcome = await deps.idempotency.run(
+          { operation: 'POST /interactions', requestId: call.requestId, fingerprint: fingerprint(received) },
+          req.log,
+          () => deps.crm.postInteraction(call, received.request, attachments),
+        );
+      } catch (err) {
+        await deps.upload.discard(attachments, req.log);
+        throw err;
+      }
+      // A replay answers with the first request's files; this request's copies are not referenced.
+      if (outcome.replayed || outcome.status >= 300) await deps.upload.discard(attachments, req.log);
       sendOutcome(res, outcome);
     },
   );
   return router;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+/** The json text and the content of each file: the same request sent again has the same fingerprint. */
+function fingerprint(received: ReceivedInteraction): string {
+  const hash = createHash('sha256').update(received.jsonText);
+  for (const a of received.attachments) hash.update(`\n${a.attachmentIndex}:${a.sha256}`);
+  return hash.digest('hex');
+}

@@ -1,8 +1,11 @@
+import type { AttachmentRecords } from '../attachments/attachment-records.ts';
+import type { StoredAttachment } from '../attachments/stored-attachment.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 import { badRequest, forbidden } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
 import type { CrmCall, CrmPort, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
+import { recordAttachmentInteractions } from './attachment-interactions.ts';
 import type { Conversations } from './conversations.ts';
 
 /** The built-in org behind the CRM port: it keeps conversations itself instead of calling Salesforce. */
@@ -10,6 +13,7 @@ export class LocalOrgCrm implements CrmPort {
   constructor(
     private readonly db: Db,
     private readonly conversations: Conversations,
+    private readonly attachmentRecords: AttachmentRecords,
   ) {}
 
   async checkAuthorizationContext(call: CrmCall): Promise<void> {
@@ -27,11 +31,12 @@ export class LocalOrgCrm implements CrmPort {
     }
   }
 
-  async postInteraction(call: CrmCall, request: InteractionRequest): Promise<CrmResponse> {
+  async postInteraction(call: CrmCall, request: InteractionRequest, attachments: readonly StoredAttachment[] = []): Promise<CrmResponse> {
     const channel = await this.resolveChannel(call, request.to);
     const entryInteraction = request.interactions.find((i) => i.interactionType === 'EntryInteraction');
     if (!entryInteraction) {
-      throw badRequest(ErrorCode.AttachmentCountMismatch, 'The number of AttachmentInteractions does not match the number of attached files.');
+      const deps = { db: this.db, conversations: this.conversations, attachmentRecords: this.attachmentRecords };
+      return recordAttachmentInteractions(deps, call, channel.channel_address_identifier, request, attachments);
     }
     const result = await this.db.transaction().execute(async (trx) => {
       const { conversationIdentifier } = await this.conversations.findOrCreate(trx, {

@@ -1,12 +1,15 @@
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
+import type { AttachmentRecords } from '../attachments/attachment-records.ts';
+import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import { adminKeyMatches } from '../auth/admin-key.ts';
 import { ApiError } from '../contract/api-error.ts';
 import { errorHandler, notFoundHandler } from '../http/error-handler.ts';
 import { requestLogger } from '../http/logging.ts';
 import type { Conversations } from '../local-org/conversations.ts';
 import type { Db } from '../store/database.ts';
+import { attachmentRoutes } from './attachment-routes.ts';
 import { conversationRoutes } from './conversation-routes.ts';
 import { orgRoutes } from './org-routes.ts';
 
@@ -16,6 +19,8 @@ export interface ManagementAppDeps {
   db: Db;
   orgId: string;
   conversations: Conversations;
+  attachmentRecords: AttachmentRecords;
+  attachmentStorage: AttachmentStorage;
   describe: () => Record<string, unknown>;
 }
 
@@ -41,6 +46,7 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
 
   app.use('/api', orgRoutes(deps));
   app.use('/api', conversationRoutes(deps));
+  app.use('/api', attachmentRoutes(deps));
 
   app.use(notFoundHandler);
   app.use(errorHandler);

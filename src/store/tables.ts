@@ -90,6 +90,21 @@ export interface OutboundEventTable {
   created_at: number;
 }
 
+export interface AttachmentTable {
+  attachment_id: string;
+  org_id: string;
+  conversation_identifier: string;
+  entry_id: string;
+  attachment_index: number;
+  file_name: string;
+  mime_type: string;
+  size: number;
+  sha256: string;
+  bucket: string;
+  object_key: string;
+  created_at: number;
+}
+
 export interface Tables {
   orgs: OrgTable;
   connected_apps: ConnectedAppTable;
@@ -100,4 +115,5 @@ export interface Tables {
   conversation_entries: ConversationEntryTable;
   idempotency_keys: IdempotencyTable;
   outbound_events: OutboundEventTable;
+  attachments: AttachmentTable;
 }

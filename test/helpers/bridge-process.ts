@@ -30,6 +30,8 @@ export interface BridgeProcess {
   dataDir: string;
   certsDir: string;
   env: Record<string, string>;
+  /** The server process's id (changes on restart). */
+  pid(): number;
   privateKeyPem(): string;
   output(): string;
   /** Sends SIGTERM and resolves with the exit code. */
@@ -57,11 +59,12 @@ export async function startBridge(options: { store?: StoreKind; env?: Record<str
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-test-'));
   const dataDir = path.join(root, 'data');
   const certsDir = path.join(root, 'certs');
-  const [port, managementPort] = [await freePort(), await freePort()];
+  const [port, managementPort, s3Port] = [await freePort(), await freePort(), await freePort()];
   let schema: string | undefined;
   const env: Record<string, string> = {
     PORT: String(port),
     MANAGEMENT_PORT: String(managementPort),
+    S3_PORT: String(s3Port),
     DATA_DIR: dataDir,
     CERTS_DIR: certsDir,
     LOG_LEVEL: 'info',
@@ -122,6 +125,7 @@ export async function startBridge(options: { store?: StoreKind; env?: Record<str
     dataDir,
     certsDir,
     env,
+    pid: () => child!.pid!,
     privateKeyPem: () => fs.readFileSync(path.join(certsDir, 'server.key'), 'utf8'),
     output: () => log,
     stop,

@@ -1,0 +1,40 @@
+import { pipeline } from 'node:stream/promises';
+import express, { type Request, type Router } from 'express';
+import type { AttachmentRecords } from '../attachments/attachment-records.ts';
+import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
+import { notFound } from '../contract/api-error.ts';
+import { ErrorCode } from '../contract/error-codes.ts';
+
+export interface AttachmentDownloadDeps {
+  orgId: string;
+  attachmentRecords: AttachmentRecords;
+  attachmentStorage: AttachmentStorage;
+}
+
+/** Where the management API serves an attachment's bytes (absolute, built from the request's host). */
+export function downloadUrl(req: Request, attachmentId: string): string {
+  return `${req.protocol}://${req.get('host')}/api/attachments/${encodeURIComponent(attachmentId)}`;
+}
+
+/**
+ * `GET /api/attachments/{id}`: the stored bytes, streamed from the bucket through this server, with the
+ * recorded Content-Type and the SHA-256 in `Digest`-style header `X-Content-SHA256`.
+ */
+export function attachmentRoutes(deps: AttachmentDownloadDeps): Router {
+  const router = express.Router();
+  router.get('/attachments/:attachmentId', async (req, res) => {
+    const record = await deps.attachmentRecords.get(deps.orgId, req.params.attachmentId);
+    if (!record) throw notFound(ErrorCode.NotFound, `No attachment "${req.params.attachmentId}".`);
+    const object = await deps.attachmentStorage.open(record.objectKey);
+    res.attachment(record.name);
+    res.set({
+      'Content-Type': record.mimeType,
+      'Content-Length': String(object.contentLength ?? record.size),
+      'X-Content-SHA256': record.sha256,
+      ETag: `"${record.sha256}"`,
+      'Cache-Control': 'private, max-age=0',
+    });
+    await pipeline(object.body, res);
+  });
+  return router;
+}
