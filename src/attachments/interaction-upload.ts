@@ -64,7 +64,7 @@ export class InteractionUpload {
         if (failure !== undefined || settled) return;
         failure = err;
         req.unpipe(parser);
-        currentFile?.destroy(err instanceof Error ? err : new Error(String(err)));
+        currentFile?.destroy();
         // The file in progress removes its own partial object; then everything stored before it goes.
         void work
           .catch(() => {})
@@ -95,11 +95,14 @@ export class InteractionUpload {
       });
 
       parser.on('file', (name, stream, info) => {
+        stream.on('error', () => {}); // failures surface through the reader below, once
         if (failure !== undefined || name !== 'attachments') {
           stream.resume();
           return;
         }
         const index = fileCount++;
+        // Busboy may parse parts after this one before the queued work runs: what came first is decided now.
+        const requestBeforeFile = request;
         work = work.then(async () => {
           if (failure !== undefined) {
             stream.resume();
@@ -107,7 +110,7 @@ export class InteractionUpload {
           }
           currentFile = stream;
           try {
-            const interaction = this.interactionForFile(request, index);
+            const interaction = this.interactionForFile(requestBeforeFile, index);
             stored.push(await this.storeFile(stream, info, { orgId, request: request!, interaction, index }, req.log));
           } catch (err) {
             stream.resume();
@@ -215,7 +218,7 @@ export class InteractionUpload {
     let upload: { body: PassThrough; done: Promise<void>; abort: AbortController } | undefined;
 
     const start = async () => {
-      mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head));
+      mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
       if (!mimeType) {
         throw badRequest(ErrorCode.UndeterminableMimeType, `The MIME type of "${name}" cannot be determined: send the part with its Content-Type.`);
       }
@@ -226,7 +229,9 @@ export class InteractionUpload {
       upload = { body, done, abort };
       for (const chunk of head.splice(0)) await write(chunk);
     };
+    let bytesToStorage = 0;
     const write = async (chunk: Buffer) => {
+      bytesToStorage += chunk.length;
       if (!upload!.body.write(chunk)) await Promise.race([once(upload!.body, 'drain'), upload!.done]);
     };
 
@@ -263,8 +268,13 @@ export class InteractionUpload {
       };
     } catch (err) {
       if (upload) {
-        upload.abort.abort();
-        upload.body.destroy();
+        // With every declared byte sent, the server may be storing the object already: an abort would race
+        // with the delete below, so the PUT is finished first. Short of that, aborting stores nothing.
+        if (bytesToStorage === expected) upload.body.end();
+        else {
+          upload.abort.abort();
+          upload.body.destroy();
+        }
         await upload.done.catch(() => {});
         await this.storage.delete(objectKey).catch((e) => log.error({ err: e, key: objectKey }, 'could not delete a refused attachment object'));
       }

@@ -1,7 +1,11 @@
 import { fileTypeFromBuffer } from 'file-type';
 
-/** How many leading bytes content detection looks at (file-type's own sample size). */
-export const MIME_SAMPLE_BYTES = 4100;
+/**
+ * How many leading bytes content detection looks at: always exactly this many (or the whole file), so the
+ * answer does not depend on how the network cut the stream. More than file-type's 4100-byte minimum, which
+ * is not enough for formats it recognises by walking their structure (ZIP-based Office files, for one).
+ */
+export const MIME_SAMPLE_BYTES = 64 * 1024;
 
 /**
  * Types that say nothing about the content. `text/plain` is among them because it is also what a

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import express, { type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import { ApiError } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
 import type { InteractionUpload, ReceivedInteraction } from '../attachments/interaction-upload.ts';
@@ -27,8 +27,7 @@ export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency
       try {
         received = await deps.upload.receive(req, call.orgId);
       } catch (err) {
-        // Refused before the body ended: answer now and close, rather than read the rest of a large upload.
-        if (!req.complete) res.set('Connection', 'close');
+        if (!req.complete) closeAfterAnswer(req, res);
         throw err;
       }
       const { attachments } = received;
@@ -49,6 +48,26 @@ export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency
     },
   );
   return router;
+}
+
+/** How long a refused client may keep sending after the answer before its connection is dropped. */
+const LINGER_MS = 2000;
+
+/**
+ * A refusal is answered before the body ended. Closing the socket at once would make the kernel reset
+ * the connection (unread data), and the reset can reach the client before it has read the answer. So
+ * the answer is followed by a FIN, whatever still arrives is discarded unread, and the socket goes when
+ * the client closes its side or after LINGER_MS.
+ */
+function closeAfterAnswer(req: Request, res: Response) {
+  res.on('finish', () => {
+    const socket = req.socket;
+    req.resume();
+    socket.end();
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
 }
 
 /** The json text and the content of each file: the same request sent again has the same fingerprint. */

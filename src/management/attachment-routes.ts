@@ -18,7 +18,7 @@ export function downloadUrl(req: Request, attachmentId: string): string {
 
 /**
  * `GET /api/attachments/{id}`: the stored bytes, streamed from the bucket through this server, with the
- * recorded Content-Type and the SHA-256 in `Digest`-style header `X-Content-SHA256`.
+ * recorded Content-Type, and the SHA-256 in `X-Content-SHA256` and the ETag.
  */
 export function attachmentRoutes(deps: AttachmentDownloadDeps): Router {
   const router = express.Router();
@@ -27,8 +27,8 @@ export function attachmentRoutes(deps: AttachmentDownloadDeps): Router {
     if (!record) throw notFound(ErrorCode.NotFound, `No attachment "${req.params.attachmentId}".`);
     const object = await deps.attachmentStorage.open(record.objectKey);
     res.attachment(record.name);
+    res.setHeader('Content-Type', record.mimeType); // as recorded: res.set would append a charset to text types
     res.set({
-      'Content-Type': record.mimeType,
       'Content-Length': String(object.contentLength ?? record.size),
       'X-Content-SHA256': record.sha256,
       ETag: `"${record.sha256}"`,

@@ -1,0 +1,288 @@
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
+import {
+  attachmentRequest,
+  bucketOf,
+  filePart,
+  jsonPart,
+  keyOf,
+  pngLike,
+  sha256,
+  streamInteraction,
+  type Part,
+} from './helpers/attachments.ts';
+import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
+
+const MB = 1024 * 1024;
+const LIMIT = 25 * MB;
+const FIXTURE = path.join(import.meta.dirname, 'fixtures', 'chat-photo.png');
+const hasCurl = (() => {
+  try {
+    execFileSync('curl', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+for (const store of storeKinds()) {
+  describe(`attachments (${store})`, () => {
+    let bridge: BridgeProcess;
+    let token: string;
+    let bucket: ReturnType<typeof bucketOf>;
+    before(async () => {
+      bridge = await startBridge({ store });
+      token = await accessToken(bridge);
+      bucket = bucketOf(bridge);
+    });
+    after(() => bridge.dispose());
+
+    const conversation = (id: string) => bridge.management(`/api/conversations/${id}`);
+    const download = (url: string) => fetch(url, { headers: { authorization: `Bearer ${bridge.adminKey}` } });
+
+    /** Accepted, listed on its entry, downloadable, and stored byte for byte (checked with a raw GET). */
+    async function assertStored(res: { status: number; body: any }, sent: Buffer, expect: { name: string; mimeType: string; text?: string }) {
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      assert.equal(res.body.success, true);
+      const entry = (await conversation(res.body.conversationIdentifier)).entries.find((e: any) => e.entryId === res.body.id);
+      assert.ok(entry, 'the entry is recorded under the interaction id');
+      assert.equal(entry.entryType, 'Message');
+      const content = entry.payload.abstractMessage.staticContent;
+      assert.equal(content.formatType, 'Attachments');
+      if (expect.text) assert.equal(content.text, expect.text);
+      const [attachment] = entry.attachments;
+      assert.deepEqual(
+        { name: attachment.name, mimeType: attachment.mimeType, size: attachment.size, sha256: attachment.sha256 },
+        { name: expect.name, mimeType: expect.mimeType, size: sent.length, sha256: sha256(sent) },
+      );
+      assert.deepEqual(content.attachments, [{ id: attachment.id, name: attachment.name, mimeType: attachment.mimeType, size: attachment.size, sha256: attachment.sha256, url: attachment.url }]);
+      assert.match(attachment.url, /^s3:\/\/byoc-attachments\//);
+
+      const downloaded = await download(attachment.downloadUrl);
+      assert.equal(downloaded.status, 200);
+      assert.equal(downloaded.headers.get('content-type'), expect.mimeType);
+      assert.equal(sha256(Buffer.from(await downloaded.arrayBuffer())), sha256(sent), 'downloaded bytes = sent bytes');
+
+      // What the object store holds, read without the SDK: aws-chunked framing stored as content would show here.
+      const raw = await bucket.rawGet(keyOf(attachment.url));
+      assert.equal(raw.status, 200);
+      assert.equal(raw.bytes.length, sent.length);
+      assert.equal(sha256(raw.bytes), sha256(sent), 'stored object bytes = sent bytes');
+      assert.equal(raw.headers.get('content-type'), expect.mimeType);
+      assert.equal(raw.headers.get('x-amz-meta-sha256'), sha256(sent));
+      assert.equal(decodeURIComponent(raw.headers.get('x-amz-meta-original-name')!), expect.name);
+      return { entry, attachment };
+    }
+
+    test("the README's attachment curl example answers 202 with a real image, byte-identical on download", { skip: !hasCurl && 'curl is not installed' }, async () => {
+      const image = fs.readFileSync(FIXTURE);
+      const id = randomUUID();
+      const json = `{
+  "to": "${LOCAL_ORG.channel}",
+  "from": "${LOCAL_ORG.endUser}",
+  "interactions": [{
+    "timestamp": ${Date.now()},
+    "interactionType": "AttachmentInteraction",
+    "id": "${id}",
+    "attachmentIndex": 0,
+    "contentLength": ${image.length},
+    "text": "This is my file"
+  }]
+}`;
+      const { stdout } = await promisify(execFile)('curl', [
+        '-s', '-w', '\n%{http_code}',
+        '-H', `Authorization: Bearer ${token}`, '-H', `OrgId: ${LOCAL_ORG.orgId}`, '-H', `AuthorizationContext: ${LOCAL_ORG.authorizationContext}`,
+        '-H', 'content-type:multipart/form-data', '-H', `RequestId: ${randomUUID()}`, '-X', 'POST',
+        '-F', `json=${json};type=application/json`, '-F', `attachments=@${FIXTURE}`,
+        `${bridge.baseUrl}/api/v1/interactions`,
+      ]);
+      const [body, status] = [stdout.slice(0, stdout.lastIndexOf('\n')), stdout.slice(stdout.lastIndexOf('\n') + 1)];
+      const res = { status: Number(status), body: JSON.parse(body) };
+      assert.equal(res.body.id, id);
+      await assertStored(res, image, { name: 'chat-photo.png', mimeType: 'image/png', text: 'This is my file' });
+    });
+
+    for (const size of [512, 1 * MB, LIMIT]) {
+      test(`a ${size} byte file sent as application/octet-stream is streamed, typed from its content, and stored byte-exact`, async () => {
+        const file = pngLike(size);
+        const res = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: size }])), filePart(file, `photo ${size}.bin`)], { token });
+        await assertStored(res, file, { name: `photo ${size}.bin`, mimeType: 'image/png' });
+      });
+    }
+
+    test("the client's specific Content-Type is kept; text without one is recognised as text/plain", async () => {
+      const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(3000)]);
+      const res = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: pdf.length }])), filePart(pdf, 'report.pdf', 'application/pdf')], { token });
+      await assertStored(res, pdf, { name: 'report.pdf', mimeType: 'application/pdf' });
+      const text = Buffer.from('Grüße aus dem Chat — order #4711\n'.repeat(200));
+      const res2 = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: text.length }])), filePart(text, 'notes', undefined)], { token });
+      await assertStored(res2, text, { name: 'notes', mimeType: 'text/plain' });
+    });
+
+    test('two AttachmentInteractions with two files make two entries; the object keys cannot traverse', async () => {
+      const [a, b] = [pngLike(5000), pngLike(7000)];
+      const body = attachmentRequest([
+        { contentLength: a.length, attachmentIndex: 0, id: `../../${randomUUID()}` },
+        { contentLength: b.length, attachmentIndex: 1, text: 'second' },
+      ]);
+      const res = await streamInteraction(bridge, [jsonPart(body), filePart(a, '../../etc/pass\twd.png'), filePart(b, 'C:\\Users\\me\\b.png')], { token });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      const entries = (await conversation(res.body.conversationIdentifier)).entries;
+      const names = body.interactions.map((i) => entries.find((e: any) => e.entryId === i.id).attachments[0]);
+      assert.deepEqual(names.map((n: any) => n.name), ['passwd.png', 'b.png']);
+      for (const n of names) {
+        const key = keyOf(n.url);
+        assert.ok(key.startsWith(`${LOCAL_ORG.orgId}/`), key);
+        assert.ok(!key.split('/').some((s) => s === '..' || s === '.'), key);
+        assert.doesNotMatch(key, /[\u0000-\u001f\\]/);
+      }
+      assert.equal(sha256((await bucket.rawGet(keyOf(names[1].url))).bytes), sha256(b));
+    });
+
+    test('a repeated request (same RequestId and bytes) is answered once and leaves one object', async () => {
+      const file = pngLike(20_000);
+      const parts = [jsonPart(attachmentRequest([{ contentLength: file.length }])), filePart(file, 'once.png')];
+      const requestId = randomUUID();
+      const before = await bucket.keys();
+      const first = await streamInteraction(bridge, parts, { token, requestId });
+      const second = await streamInteraction(bridge, parts, { token, requestId });
+      assert.equal(first.status, 202);
+      assert.deepEqual(second.body, first.body);
+      assert.equal(second.headers['idempotent-replayed'], 'true');
+      const added = (await bucket.keys()).filter((k) => !before.includes(k));
+      assert.equal(added.length, 1);
+      const entries = (await conversation(first.body.conversationIdentifier)).entries.filter((e: any) => e.entryId === first.body.id);
+      assert.equal(entries.length, 1);
+    });
+
+    describe('refusals: the precise code, and nothing left in the bucket', () => {
+      const refusals: Array<{ name: string; code: number; parts: () => Part[]; status?: number; early?: boolean }> = [
+        {
+          name: 'fewer files than AttachmentInteractions',
+          code: 10011,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 6000 }, { contentLength: 6000, attachmentIndex: 1 }])), filePart(pngLike(6000))],
+        },
+        {
+          name: 'more files than AttachmentInteractions (the first already stored)',
+          code: 10011,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 6000 }])), filePart(pngLike(6000)), filePart(pngLike(6000))],
+        },
+        { name: 'a file with an EntryInteraction', code: 10011, parts: () => [jsonPart(textMessage('hi')), filePart(pngLike(6000))] },
+        { name: 'an empty file', code: 10009, parts: () => [jsonPart(attachmentRequest([{ contentLength: 0 }])), filePart(Buffer.alloc(0))] },
+        {
+          name: 'an attachments part without a file',
+          code: 10009,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 10 }])), { kind: 'field', name: 'attachments', value: 'not a file' }],
+        },
+        {
+          name: 'a second file that is empty, after a first one was stored',
+          code: 10009,
+          parts: () => [
+            jsonPart(attachmentRequest([{ contentLength: 9000 }, { contentLength: 0, attachmentIndex: 1 }])),
+            filePart(pngLike(9000)),
+            filePart(Buffer.alloc(0)),
+          ],
+        },
+        { name: 'a missing id', code: 10007, parts: () => [jsonPart(attachmentRequest([{ contentLength: 6000, id: '' }])), filePart(pngLike(6000))] },
+        { name: 'a missing contentLength', code: 10010, parts: () => [jsonPart(attachmentRequest([{ contentLength: undefined }])), filePart(pngLike(6000))] },
+        {
+          name: 'more bytes than contentLength (answered before the file ends)',
+          code: 10051,
+          early: true,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 1 * MB }])), filePart(pngLike(30 * MB))],
+        },
+        {
+          name: 'fewer bytes than contentLength (found at the end of a partly uploaded file)',
+          code: 10051,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 2 * MB }])), filePart(pngLike(1 * MB))],
+        },
+        {
+          name: 'a declared size over 25 MB (answered before the file is read)',
+          code: 10008,
+          early: true,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 40 * MB }])), filePart(pngLike(40 * MB))],
+        },
+        {
+          name: 'a file over 25 MB whose contentLength says 25 MB (answered at the limit)',
+          code: 10008,
+          early: true,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: LIMIT }])), filePart(pngLike(60 * MB))],
+        },
+        {
+          name: 'content whose MIME type cannot be determined',
+          code: 10095,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 10_000 }])), filePart(randomBytes(10_000), 'mystery')],
+        },
+        {
+          name: 'a file before the json part',
+          code: 10100,
+          parts: () => [filePart(pngLike(6000)), jsonPart(attachmentRequest([{ contentLength: 6000 }]))],
+        },
+        {
+          name: 'an unknown channel, refused by the org after the files were stored',
+          code: 10017,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 6000 }], { to: 'no-such-channel' })), filePart(pngLike(6000))],
+        },
+      ];
+      for (const refusal of refusals) {
+        test(`${refusal.name}: ${refusal.code}`, async () => {
+          const keysBefore = await bucket.keys();
+          const conversationsBefore = await bridge.management('/api/conversations');
+          const res = await streamInteraction(bridge, refusal.parts(), { token });
+          assert.equal(res.status, refusal.status ?? 400, JSON.stringify(res.body));
+          assert.equal(res.body.code, refusal.code, res.body.message);
+          if (refusal.early) {
+            assert.ok(res.bytesSent < res.totalBytes, `answered after ${res.bytesSent} of ${res.totalBytes} bytes`);
+          }
+          assert.deepEqual(await bucket.keys(), keysBefore, 'no object left behind');
+          assert.deepEqual(await bridge.management('/api/conversations'), conversationsBefore, 'no entry recorded');
+        });
+      }
+    });
+
+    test('the management API answers 404 for an unknown attachment and 401 without the admin key', async () => {
+      const missing = await download(`${bridge.managementUrl}/api/attachments/${randomUUID()}`);
+      assert.equal(missing.status, 404);
+      assert.equal((await fetch(`${bridge.managementUrl}/api/attachments/${randomUUID()}`)).status, 401);
+    });
+
+    test('text messages still work and carry no attachments', async () => {
+      const res = await postInteraction(bridge, textMessage('no files'), { token });
+      assert.equal(res.status, 202);
+      const entry = (await conversation(res.body.conversationIdentifier)).entries.at(-1);
+      assert.equal(entry.attachments, undefined);
+    });
+  });
+}
+
+describe('attachments: memory while receiving a 25 MB file', { skip: !fs.existsSync('/proc/self/status') && 'needs /proc (Linux)' }, () => {
+  let bridge: BridgeProcess;
+  let token: string;
+  before(async () => {
+    bridge = await startBridge();
+    token = await accessToken(bridge);
+  });
+  after(() => bridge.dispose());
+
+  test('peak RSS grows by less than 40 MB', async () => {
+    const upload = (size: number) => {
+      const file = pngLike(size);
+      return streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: size }])), filePart(file, 'big.png')], { token });
+    };
+    assert.equal((await upload(2 * MB)).status, 202, 'warm-up');
+    const status = `/proc/${bridge.pid()}/status`;
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync(status, 'utf8'))![1]);
+    fs.writeFileSync(`/proc/${bridge.pid()}/clear_refs`, '5'); // resets VmHWM (peak RSS) to the current RSS
+    const rssBefore = kb('VmRSS');
+    const res = await upload(LIMIT);
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const growthMb = (kb('VmHWM') - rssBefore) / 1024;
+    assert.ok(growthMb < 40, `peak RSS grew by ${growthMb.toFixed(1)} MB`);
+  });
+});
