@@ -131,8 +131,11 @@ export function streamInteraction(
   });
 }
 
-/** The bridge's bucket as an S3 client sees it. */
-export function bucketOf(bridge: BridgeProcess, endpoint = `http://127.0.0.1:${bridge.env.S3_PORT}`, bucket = 'byoc-attachments') {
+/** The bridge's embedded bucket as an S3 client sees it. */
+export const bucketOf = (bridge: BridgeProcess) => bucketAt(`http://127.0.0.1:${bridge.env.S3_PORT}`, 'byoc-attachments');
+
+/** A bucket on an S3-compatible server that takes s3rver's default credentials. */
+export function bucketAt(endpoint: string, bucket: string) {
   const client = new S3Client({
     endpoint,
     region: 'us-east-1',

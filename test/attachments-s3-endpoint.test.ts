@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { after, before, describe, test } from 'node:test';
+import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+import { accessToken } from './helpers/api-client.ts';
+import { attachmentRequest, bucketAt, filePart, jsonPart, keyOf, pngLike, sha256, streamInteraction } from './helpers/attachments.ts';
+import { freePort, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
+
+/** A second S3-compatible server, started by the test on its own port: "any S3 API" from the bridge's view. */
+async function startOtherS3() {
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-other-s3-'));
+  const server = new S3rver({ address: '127.0.0.1', port: await freePort(), directory, silent: true });
+  const { port } = await server.run();
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    close: async () => {
+      await server.close();
+      fs.rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('attachments on an S3 endpoint given by environment variables', () => {
+  let other: Awaited<ReturnType<typeof startOtherS3>>;
+  let bridge: BridgeProcess;
+  before(async () => {
+    other = await startOtherS3();
+    bridge = await startBridge({
+      env: {
+        S3_ENDPOINT: other.endpoint,
+        S3_BUCKET: 'partner-uploads',
+        S3_REGION: 'eu-west-1',
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      },
+    });
+  });
+  after(async () => {
+    await bridge.dispose();
+    await other.close();
+  });
+
+  test('the bucket is created, and files go there byte-exact through the same code path', async () => {
+    assert.match(bridge.output(), new RegExp(`Attachments +S3 ${other.endpoint} bucket partner-uploads`));
+    const bucket = bucketAt(other.endpoint, 'partner-uploads');
+    assert.deepEqual(await bucket.keys(), [], 'created empty at start');
+
+    const token = await accessToken(bridge);
+    const file = pngLike(1024 * 1024 + 7);
+    const res = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: file.length }])), filePart(file, 'elsewhere.png')], { token });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const entry = (await bridge.management(`/api/conversations/${res.body.conversationIdentifier}`)).entries.at(-1);
+    const [attachment] = entry.attachments;
+    assert.match(attachment.url, /^s3:\/\/partner-uploads\//);
+    assert.deepEqual(await bucket.keys(), [keyOf(attachment.url)]);
+    const raw = await bucket.rawGet(keyOf(attachment.url));
+    assert.equal(sha256(raw.bytes), sha256(file));
+    const downloaded = await fetch(attachment.downloadUrl, { headers: { authorization: `Bearer ${bridge.adminKey}` } });
+    assert.equal(sha256(Buffer.from(await downloaded.arrayBuffer())), sha256(file));
+
+    const refused = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: 2 * file.length }])), filePart(file)], { token });
+    assert.equal(refused.body.code, 10051);
+    assert.deepEqual(await bucket.keys(), [keyOf(attachment.url)], 'the refused file left nothing');
+  });
+});
+
+describe('the raw byte comparison the attachment tests rely on', () => {
+  let other: Awaited<ReturnType<typeof startOtherS3>>;
+  before(async () => {
+    other = await startOtherS3();
+  });
+  after(() => other.close());
+
+  test('detects the aws-chunked framing s3rver stores for a streamed PutObject with the SDK defaults', async () => {
+    const bucket = bucketAt(other.endpoint, 'probe');
+    await bucket.client.send(new CreateBucketCommand({ Bucket: 'probe' }));
+    const sent = pngLike(200_000);
+    const put = (client: S3Client, key: string) =>
+      client.send(new PutObjectCommand({ Bucket: 'probe', Key: key, Body: Readable.from([sent]), ContentLength: sent.length }));
+    const withDefaults = new S3Client({
+      endpoint: other.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    await put(withDefaults, 'defaults');
+    await put(bucket.client, 'when-required');
+    const corrupted = await bucket.rawGet('defaults');
+    assert.notEqual(sha256(corrupted.bytes), sha256(sent), 'SDK defaults: the stored bytes differ from what was sent');
+    assert.match(corrupted.bytes.subarray(0, 64).toString('latin1'), /^[0-9a-f]+\r\n/, 'they start with an aws-chunked chunk header');
+    assert.equal(sha256((await bucket.rawGet('when-required')).bytes), sha256(sent), 'WHEN_REQUIRED: stored exactly');
+    withDefaults.destroy();
+  });
+});
