@@ -55,8 +55,8 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `src/main.ts` as its own process, as `npm start` does, with its own ports, data and certs. */
-export async function startBridge(options: { store?: StoreKind; env?: Record<string, string> } = {}): Promise<BridgeProcess> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-test-'));
+export async function startBridge(options: { store?: StoreKind; env?: Record<string, string>; tmpRoot?: string } = {}): Promise<BridgeProcess> {
+  const root = fs.mkdtempSync(path.join(options.tmpRoot ?? os.tmpdir(), 'byoc-test-'));
   const dataDir = path.join(root, 'data');
   const certsDir = path.join(root, 'certs');
   const [port, managementPort, s3Port] = [await freePort(), await freePort(), await freePort()];
