@@ -6,7 +6,12 @@ import type { Request } from 'express';
 import type { Logger } from 'pino';
 import { ApiError, badRequest } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
-import { parseInteractionJsonPart, type AttachmentInteraction, type InteractionRequest } from '../contract/interaction-request.ts';
+import {
+  attachmentInteractionsOf,
+  parseInteractionJsonPart,
+  type AttachmentInteraction,
+  type InteractionRequest,
+} from '../contract/interaction-request.ts';
 import type { AttachmentStorage } from './attachment-storage.ts';
 import { MIME_SAMPLE_BYTES, resolveMimeType } from './mime-type.ts';
 import { attachmentObjectKey, baseFileName } from './object-keys.ts';
@@ -126,7 +131,7 @@ export class InteractionUpload {
           if (failure !== undefined) return;
           try {
             if (jsonText === undefined) parseInteractionJsonPart(undefined);
-            const expected = attachmentInteractions(request!).length;
+            const expected = attachmentInteractionsOf(request!).length;
             if (fileCount !== expected) {
               throw badRequest(
                 ErrorCode.AttachmentCountMismatch,
@@ -165,7 +170,7 @@ export class InteractionUpload {
   /** Refuses before any byte of a file is read when a declared size is already over the limit. */
   private checkDeclaredSizes(request: InteractionRequest) {
     const seen = new Set<number>();
-    for (const interaction of attachmentInteractions(request)) {
+    for (const interaction of attachmentInteractionsOf(request)) {
       if (seen.has(interaction.attachmentIndex)) {
         throw badRequest(ErrorCode.InvalidInteractionList, `Two AttachmentInteractions have attachmentIndex ${interaction.attachmentIndex}.`);
       }
@@ -178,7 +183,7 @@ export class InteractionUpload {
     if (!request) {
       throw badRequest(ErrorCode.EmptyRequestBody, 'The "json" part must come before the "attachments" file parts.');
     }
-    const interactions = attachmentInteractions(request);
+    const interactions = attachmentInteractionsOf(request);
     if (index >= interactions.length) {
       throw badRequest(
         ErrorCode.AttachmentCountMismatch,
@@ -293,6 +298,3 @@ export class InteractionUpload {
     return badRequest(ErrorCode.ContentLengthMismatch, `The file "${name}" has ${received} bytes, but its contentLength says ${expected}.`);
   }
 }
-
-const attachmentInteractions = (request: InteractionRequest) =>
-  request.interactions.filter((i): i is AttachmentInteraction => i.interactionType === 'AttachmentInteraction');

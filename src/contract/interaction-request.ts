@@ -86,6 +86,9 @@ export interface InteractionRequest {
   interactions: Interaction[];
 }
 
+export const attachmentInteractionsOf = (request: InteractionRequest): AttachmentInteraction[] =>
+  request.interactions.filter((i): i is AttachmentInteraction => i.interactionType === 'AttachmentInteraction');
+
 const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 const has = (o: JsonObject, key: string) => o[key] !== undefined && o[key] !== null;
 

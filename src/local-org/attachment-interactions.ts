@@ -2,7 +2,7 @@ import type { AttachmentRecords } from '../attachments/attachment-records.ts';
 import { attachmentDescriptor, type StoredAttachment } from '../attachments/stored-attachment.ts';
 import { badRequest } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
-import type { AttachmentInteraction, InteractionRequest } from '../contract/interaction-request.ts';
+import { attachmentInteractionsOf, type AttachmentInteraction, type InteractionRequest } from '../contract/interaction-request.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import type { Conversations } from './conversations.ts';
@@ -19,7 +19,7 @@ export async function recordAttachmentInteractions(
   request: InteractionRequest,
   attachments: readonly StoredAttachment[],
 ): Promise<CrmResponse> {
-  const interactions = request.interactions.filter((i): i is AttachmentInteraction => i.interactionType === 'AttachmentInteraction');
+  const interactions = attachmentInteractionsOf(request);
   const fileOf = (interaction: AttachmentInteraction) =>
     attachments.find((a) => a.attachmentIndex === interaction.attachmentIndex && a.interactionId === interaction.id);
   if (interactions.length === 0 || interactions.length !== attachments.length || interactions.some((i) => !fileOf(i))) {
