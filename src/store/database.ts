@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.ts';
 import type { Tables } from './tables.ts';
@@ -28,7 +28,13 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 export async function openStore(options: { databaseUrl?: string; dataDir: string }): Promise<Store> {
   const store = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
   try {
-    const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect) });
+    const migrator = new Migrator({
+      db: store.db,
+      provider: migrationProvider(store.dialect),
+      // Kysely looks for its own tables in every schema unless told which: with another schema of the
+      // same database already migrated (another deployment, a parallel test), it would skip creating them.
+      ...(store.dialect === 'postgres' ? { migrationTableSchema: await currentSchema(store.db) } : {}),
+    });
     const { error, results } = await migrator.migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');
     if (error || failed) {
@@ -39,6 +45,11 @@ export async function openStore(options: { databaseUrl?: string; dataDir: string
     throw err;
   }
   return store;
+}
+
+async function currentSchema(db: Db): Promise<string> {
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
+  return rows[0]!.schema;
 }
 
 function openSqlite(dataDir: string): Store {
