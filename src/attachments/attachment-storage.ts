@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import type { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
@@ -42,6 +44,12 @@ export class AttachmentStorage {
       region: settings.region,
       forcePathStyle: settings.forcePathStyle,
       ...(settings.credentials ? { credentials: settings.credentials } : {}),
+      // Nagle's algorithm held the last segment of each PutObject body until the server's delayed ACK:
+      // about 15 ms per upload, measured against the embedded server.
+      requestHandler: {
+        httpAgent: new http.Agent({ keepAlive: true, maxSockets: 50, noDelay: true }),
+        httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 50, noDelay: true }),
+      },
       // With the SDK's default (WHEN_SUPPORTED), a streamed PutObject is sent with aws-chunked framing and
       // trailing checksums; servers that do not understand it (s3rver) store the framing as the object's bytes.
       requestChecksumCalculation: 'WHEN_REQUIRED',
