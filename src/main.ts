@@ -19,6 +19,8 @@ import { createManagementApp } from './management/management-app.ts';
 import { openStore } from './store/database.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+/** An upload this old is no longer in progress: requests are answered long before. */
+const INCOMPLETE_UPLOAD_MAX_AGE_MS = 60 * 60 * 1000;
 
 async function main(config: Config) {
   const started = Date.now();
@@ -74,9 +76,12 @@ async function main(config: Config) {
   ]);
   const [apiPort, managementPort] = servers.map((s) => (s.address() as AddressInfo).port);
 
-  const sweep = setInterval(() => {
-    Promise.all([tokens.deleteExpired(), idempotency.deleteExpired()]).catch((err) => logger.warn({ err }, 'expiry sweep failed'));
-  }, SWEEP_INTERVAL_MS);
+  const sweepOnce = () =>
+    Promise.all([tokens.deleteExpired(), idempotency.deleteExpired(), embeddedS3?.sweepIncompleteUploads(INCOMPLETE_UPLOAD_MAX_AGE_MS)]).catch((err) =>
+      logger.warn({ err }, 'expiry sweep failed'),
+    );
+  void sweepOnce();
+  const sweep = setInterval(() => void sweepOnce(), SWEEP_INTERVAL_MS);
   sweep.unref();
 
   const attachmentsAt = `${embeddedS3 ? 'embedded S3' : 'S3'} ${attachmentStorage.settings.endpoint} bucket ${s3.bucket}`;

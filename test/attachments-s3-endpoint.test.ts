@@ -4,11 +4,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
 import S3rver from 's3rver';
 import { accessToken } from './helpers/api-client.ts';
 import { attachmentRequest, bucketAt, filePart, jsonPart, keyOf, pngLike, sha256, streamInteraction } from './helpers/attachments.ts';
 import { freePort, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
+import { startEmbeddedS3 } from '../src/attachments/embedded-s3.ts';
 
 /** A second S3-compatible server, started by the test on its own port: "any S3 API" from the bridge's view. */
 async function startOtherS3() {
@@ -94,5 +102,32 @@ describe('the raw byte comparison the attachment tests rely on', () => {
     assert.match(corrupted.bytes.subarray(0, 64).toString('latin1'), /^[0-9a-f]+\r\n/, 'they start with an aws-chunked chunk header');
     assert.equal(sha256((await bucket.rawGet('when-required')).bytes), sha256(sent), 'WHEN_REQUIRED: stored exactly');
     withDefaults.destroy();
+  });
+});
+
+describe('the embedded S3 server', () => {
+  test('the sweep removes the parts of aborted multipart uploads, which s3rver keeps', async () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-embedded-s3-'));
+    const s3 = await startEmbeddedS3({ directory, port: await freePort(), bucket: 'sweep' });
+    try {
+      const bucket = bucketAt(s3.endpoint, 'sweep');
+      const { UploadId } = await bucket.client.send(new CreateMultipartUploadCommand({ Bucket: 'sweep', Key: 'refused' }));
+      const part = pngLike(5 * 1024 * 1024);
+      await bucket.client.send(new UploadPartCommand({ Bucket: 'sweep', Key: 'refused', UploadId, PartNumber: 1, Body: part, ContentLength: part.length }));
+      await assert.rejects(
+        bucket.client.send(new AbortMultipartUploadCommand({ Bucket: 'sweep', Key: 'refused', UploadId })),
+        { name: 'MethodNotAllowed' },
+        's3rver does not implement AbortMultipartUpload',
+      );
+      const uploads = path.join(directory, 'sweep', '._S3rver_uploads');
+      assert.deepEqual(fs.readdirSync(uploads), [UploadId], 'the aborted upload is still on disk');
+      assert.deepEqual(await bucket.keys(), [], 'but not an object');
+      assert.equal(await s3.sweepIncompleteUploads(60 * 60 * 1000), 0, 'a recent upload is left alone');
+      assert.equal(await s3.sweepIncompleteUploads(0), 1);
+      assert.deepEqual(fs.readdirSync(uploads), []);
+    } finally {
+      await s3.close();
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
   });
 });

@@ -176,6 +176,7 @@ for (const store of storeKinds()) {
           parts: () => [jsonPart(attachmentRequest([{ contentLength: 6000 }])), filePart(pngLike(6000)), filePart(pngLike(6000))],
         },
         { name: 'a file with an EntryInteraction', code: 10011, parts: () => [jsonPart(textMessage('hi')), filePart(pngLike(6000))] },
+        { name: 'no file at all', code: 10009, parts: () => [jsonPart(attachmentRequest([{ contentLength: 6000 }]))] },
         { name: 'an empty file', code: 10009, parts: () => [jsonPart(attachmentRequest([{ contentLength: 0 }])), filePart(Buffer.alloc(0))] },
         {
           name: 'an attachments part without a file',
@@ -260,14 +261,8 @@ for (const store of storeKinds()) {
           `AuthorizationContext: ${LOCAL_ORG.authorizationContext}\r\nRequestId: ${randomUUID()}\r\n` +
           `Content-Type: multipart/form-data; boundary=${boundary}\r\nContent-Length: ${head.length + file.length + 100}\r\n\r\n${head}`,
       );
-      // Half the file, then the connection goes; wait until that half has been streamed into the bucket.
-      await new Promise<void>((resolve) => socket.write(file.subarray(0, 4 * MB), () => resolve()));
-      let inFlight = await bucket.keys();
-      for (let i = 0; i < 100 && inFlight.length === keysBefore.length; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        inFlight = await bucket.keys();
-      }
-      assert.equal(inFlight.length, keysBefore.length + 1, 'the file was being written into the bucket');
+      // Most of the file (a multipart upload is under way), then the connection goes.
+      await new Promise<void>((resolve) => socket.write(file.subarray(0, 6 * MB), () => resolve()));
       socket.destroy();
       let keys = await bucket.keys();
       for (let i = 0; i < 100 && keys.length !== keysBefore.length; i++) {

@@ -7,11 +7,14 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
-  PutObjectCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from 'pino';
+
+/** S3's smallest multipart part (the last one excepted): files up to this size go in one PutObject. */
+const PART_BYTES = 5 * 1024 * 1024;
 
 export interface S3Settings {
   endpoint: string;
@@ -78,19 +81,24 @@ export class AttachmentStorage {
     }
   }
 
-  /** Streams `body` (exactly `contentLength` bytes) into `key`, with no buffering on the way. */
-  async put(key: string, body: Readable, contentLength: number, description: ObjectDescription, signal: AbortSignal): Promise<void> {
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: body,
-        ContentLength: contentLength,
-        ContentType: description.contentType,
-        Metadata: description.metadata,
-      }),
-      { abortSignal: signal },
-    );
+  /**
+   * Starts writing `body` into `key`. Nothing becomes visible before `body` has ended and the upload has
+   * completed: a file of up to 5 MB is sent in one PutObject once it is whole, a larger one as a multipart
+   * upload of 5 MB parts (one part buffered, one in flight), which the server assembles only on
+   * CompleteMultipartUpload. So `abort` (before `body` ends) can never leave an object, complete or
+   * partial, behind, which an aborted streaming PutObject can on some servers (s3rver keeps the bytes it got).
+   */
+  startUpload(key: string, body: Readable, description: ObjectDescription): { done: Promise<unknown>; abort: () => Promise<void> } {
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: description.contentType, Metadata: description.metadata },
+      partSize: PART_BYTES,
+      queueSize: 1,
+      leavePartsOnError: false,
+    });
+    const done = upload.done();
+    done.catch(() => {});
+    return { done, abort: () => upload.abort() };
   }
 
   /** Replaces an object's metadata in place (a server-side copy onto itself: no bytes travel). */

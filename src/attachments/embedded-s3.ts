@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import S3rver from 's3rver';
 
 /** Credentials s3rver accepts out of the box; the embedded server listens on loopback only. */
@@ -7,6 +8,13 @@ export const EMBEDDED_S3_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey:
 export interface EmbeddedS3 {
   endpoint: string;
   port: number;
+  /**
+   * Deletes the parts of multipart uploads started more than `olderThanMs` ago and never completed: what
+   * an S3 lifecycle rule (AbortIncompleteMultipartUpload) does. s3rver does not implement
+   * AbortMultipartUpload (405), so the parts of a refused upload stay in a directory of its own, not
+   * listed as objects, until this removes them.
+   */
+  sweepIncompleteUploads(olderThanMs: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -21,5 +29,23 @@ export async function startEmbeddedS3(options: { directory: string; port: number
     configureBuckets: [{ name: options.bucket }],
   });
   const address = await server.run();
-  return { endpoint: `http://127.0.0.1:${address.port}`, port: address.port, close: () => server.close() };
+  const uploadsDir = path.join(options.directory, options.bucket, '._S3rver_uploads');
+  return {
+    endpoint: `http://127.0.0.1:${address.port}`,
+    port: address.port,
+    async sweepIncompleteUploads(olderThanMs) {
+      const entries = await fs.promises.readdir(uploadsDir, { withFileTypes: true }).catch(() => []);
+      let removed = 0;
+      for (const entry of entries) {
+        const dir = path.join(uploadsDir, entry.name);
+        const { mtimeMs } = await fs.promises.stat(dir);
+        if (entry.isDirectory() && Date.now() - mtimeMs > olderThanMs) {
+          await fs.promises.rm(dir, { recursive: true, force: true });
+          removed++;
+        }
+      }
+      return removed;
+    },
+    close: () => server.close(),
+  };
 }

@@ -116,7 +116,7 @@ export class InteractionUpload {
           currentFile = stream;
           try {
             const interaction = this.interactionForFile(requestBeforeFile, index);
-            stored.push(await this.storeFile(stream, info, { orgId, request: request!, interaction, index }, req.log));
+            stored.push(await this.storeFile(stream, info, { orgId, request: requestBeforeFile!, interaction, index }, req.log));
           } catch (err) {
             stream.resume();
             fail(err);
@@ -132,6 +132,9 @@ export class InteractionUpload {
           try {
             if (jsonText === undefined) parseInteractionJsonPart(undefined);
             const expected = attachmentInteractionsOf(request!).length;
+            if (fileCount === 0 && expected > 0) {
+              throw badRequest(ErrorCode.EmptyOrMissingFile, 'The request has AttachmentInteractions but no "attachments" file part.');
+            }
             if (fileCount !== expected) {
               throw badRequest(
                 ErrorCode.AttachmentCountMismatch,
@@ -220,7 +223,7 @@ export class InteractionUpload {
     const head: Buffer[] = [];
     let size = 0;
     let mimeType: string | undefined;
-    let upload: { body: PassThrough; done: Promise<void>; abort: AbortController } | undefined;
+    let upload: { body: PassThrough; done: Promise<unknown>; abort: () => Promise<void> } | undefined;
 
     const start = async () => {
       mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
@@ -228,15 +231,10 @@ export class InteractionUpload {
         throw badRequest(ErrorCode.UndeterminableMimeType, `The MIME type of "${name}" cannot be determined: send the part with its Content-Type.`);
       }
       const body = new PassThrough();
-      const abort = new AbortController();
-      const done = this.storage.put(objectKey, body, expected, { contentType: mimeType, metadata }, abort.signal);
-      done.catch(() => {});
-      upload = { body, done, abort };
+      upload = { body, ...this.storage.startUpload(objectKey, body, { contentType: mimeType, metadata }) };
       for (const chunk of head.splice(0)) await write(chunk);
     };
-    let bytesToStorage = 0;
     const write = async (chunk: Buffer) => {
-      bytesToStorage += chunk.length;
       if (!upload!.body.write(chunk)) await Promise.race([once(upload!.body, 'drain'), upload!.done]);
     };
 
@@ -272,16 +270,11 @@ export class InteractionUpload {
         url: this.storage.objectUrl(objectKey),
       };
     } catch (err) {
+      // The body has not ended, so the upload has not completed: aborting it leaves nothing in the bucket.
       if (upload) {
-        // With every declared byte sent, the server may be storing the object already: an abort would race
-        // with the delete below, so the PUT is finished first. Short of that, aborting stores nothing.
-        if (bytesToStorage === expected) upload.body.end();
-        else {
-          upload.abort.abort();
-          upload.body.destroy();
-        }
+        await upload.abort().catch((e) => log.error({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
+        upload.body.destroy();
         await upload.done.catch(() => {});
-        await this.storage.delete(objectKey).catch((e) => log.error({ err: e, key: objectKey }, 'could not delete a refused attachment object'));
       }
       throw err;
     }
