@@ -1,20 +1,29 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   S3Client,
   S3ServiceException,
+  UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from 'pino';
 
-/** S3's smallest multipart part (the last one excepted): files up to this size go in one PutObject. */
-const PART_BYTES = 5 * 1024 * 1024;
+/** An object being written: `body` takes the bytes; the object exists only after `complete`. */
+export interface ObjectUpload {
+  body: PassThrough;
+  /** Settles when the server has taken every byte of `body`, or failed. */
+  received: Promise<unknown>;
+  complete(): Promise<void>;
+  abort(): Promise<void>;
+}
 
 export interface S3Settings {
   endpoint: string;
@@ -47,8 +56,8 @@ export class AttachmentStorage {
       region: settings.region,
       forcePathStyle: settings.forcePathStyle,
       ...(settings.credentials ? { credentials: settings.credentials } : {}),
-      // Nagle's algorithm held the last segment of each PutObject body until the server's delayed ACK:
-      // about 15 ms per upload, measured against the embedded server.
+      // Nagle's algorithm held the last segment of each streamed request body until the server's delayed
+      // ACK: about 15 ms per upload, measured against the embedded server.
       requestHandler: {
         httpAgent: new http.Agent({ keepAlive: true, maxSockets: 50, noDelay: true }),
         httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 50, noDelay: true }),
@@ -82,23 +91,41 @@ export class AttachmentStorage {
   }
 
   /**
-   * Starts writing `body` into `key`. Nothing becomes visible before `body` has ended and the upload has
-   * completed: a file of up to 5 MB is sent in one PutObject once it is whole, a larger one as a multipart
-   * upload of 5 MB parts (one part buffered, one in flight), which the server assembles only on
-   * CompleteMultipartUpload. So `abort` (before `body` ends) can never leave an object, complete or
-   * partial, behind, which an aborted streaming PutObject can on some servers (s3rver keeps the bytes it got).
+   * Starts writing exactly `contentLength` bytes into `key`, streamed as they are written to `body`: a
+   * multipart upload of one part (the last part of a multipart upload may have any size up to 5 GB), so
+   * nothing is buffered, and the object becomes visible only on `complete`, after the caller has checked
+   * the bytes. `abort` leaves no object, complete or partial; a plain streaming PutObject that is aborted
+   * can (s3rver keeps what it had started to write, and a delete sent after the abort may arrive first).
    */
-  startUpload(key: string, body: Readable, description: ObjectDescription): { done: Promise<unknown>; abort: () => Promise<void> } {
-    const upload = new Upload({
-      client: this.client,
-      params: { Bucket: this.bucket, Key: key, Body: body, ContentType: description.contentType, Metadata: description.metadata },
-      partSize: PART_BYTES,
-      queueSize: 1,
-      leavePartsOnError: false,
+  async startUpload(key: string, contentLength: number, description: ObjectDescription): Promise<ObjectUpload> {
+    const target = { Bucket: this.bucket, Key: key };
+    const { UploadId } = await this.client.send(
+      new CreateMultipartUploadCommand({ ...target, ContentType: description.contentType, Metadata: description.metadata }),
+    );
+    const body = new PassThrough();
+    const stop = new AbortController();
+    const received = this.client.send(new UploadPartCommand({ ...target, UploadId, PartNumber: 1, Body: body, ContentLength: contentLength }), {
+      abortSignal: stop.signal,
     });
-    const done = upload.done();
-    done.catch(() => {});
-    return { done, abort: () => upload.abort() };
+    received.catch(() => {});
+    return {
+      body,
+      received,
+      complete: async () => {
+        body.end();
+        const { ETag } = await received;
+        await this.client.send(new CompleteMultipartUploadCommand({ ...target, UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }));
+      },
+      abort: async () => {
+        stop.abort();
+        body.destroy();
+        await received.catch(() => {});
+        await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId })).catch((err) => {
+          // Servers without the call (s3rver) keep the parts; the embedded server's sweep removes them.
+          if (!['MethodNotAllowed', 'NotImplemented'].includes((err as Error).name)) throw err;
+        });
+      },
+    };
   }
 
   /** Replaces an object's metadata in place (a server-side copy onto itself: no bytes travel). */

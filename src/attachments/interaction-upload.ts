@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { PassThrough, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import busboy, { type FileInfo } from 'busboy';
 import type { Request } from 'express';
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import {
   type AttachmentInteraction,
   type InteractionRequest,
 } from '../contract/interaction-request.ts';
-import type { AttachmentStorage } from './attachment-storage.ts';
+import type { AttachmentStorage, ObjectUpload } from './attachment-storage.ts';
 import { MIME_SAMPLE_BYTES, resolveMimeType } from './mime-type.ts';
 import { attachmentObjectKey, baseFileName } from './object-keys.ts';
 import type { StoredAttachment } from './stored-attachment.ts';
@@ -223,19 +223,18 @@ export class InteractionUpload {
     const head: Buffer[] = [];
     let size = 0;
     let mimeType: string | undefined;
-    let upload: { body: PassThrough; done: Promise<unknown>; abort: () => Promise<void> } | undefined;
+    let upload: ObjectUpload | undefined;
 
     const start = async () => {
       mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
       if (!mimeType) {
         throw badRequest(ErrorCode.UndeterminableMimeType, `The MIME type of "${name}" cannot be determined: send the part with its Content-Type.`);
       }
-      const body = new PassThrough();
-      upload = { body, ...this.storage.startUpload(objectKey, body, { contentType: mimeType, metadata }) };
+      upload = await this.storage.startUpload(objectKey, expected, { contentType: mimeType, metadata });
       for (const chunk of head.splice(0)) await write(chunk);
     };
     const write = async (chunk: Buffer) => {
-      if (!upload!.body.write(chunk)) await Promise.race([once(upload!.body, 'drain'), upload!.done]);
+      if (!upload!.body.write(chunk)) await Promise.race([once(upload!.body, 'drain'), upload!.received]);
     };
 
     try {
@@ -253,8 +252,7 @@ export class InteractionUpload {
       if (size === 0) throw badRequest(ErrorCode.EmptyOrMissingFile, `The file "${name}" is empty.`);
       if (size !== expected) throw this.wrongSize(name, expected, String(size));
       if (!upload) await start();
-      upload!.body.end();
-      await upload!.done;
+      await upload!.complete();
       const digest = sha256.digest('hex');
       await this.storage.replaceMetadata(objectKey, { contentType: mimeType!, metadata: { ...metadata, sha256: digest } });
       return {
@@ -270,12 +268,8 @@ export class InteractionUpload {
         url: this.storage.objectUrl(objectKey),
       };
     } catch (err) {
-      // The body has not ended, so the upload has not completed: aborting it leaves nothing in the bucket.
-      if (upload) {
-        await upload.abort().catch((e) => log.error({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
-        upload.body.destroy();
-        await upload.done.catch(() => {});
-      }
+      // Not completed, so not an object: aborting leaves nothing in the bucket.
+      await upload?.abort().catch((e) => log.warn({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
       throw err;
     }
   }
