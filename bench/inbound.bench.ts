@@ -140,6 +140,12 @@ The bridge streams each file into the embedded S3-compatible server (s3rver, in 
 under DATA_DIR) while hashing it, checks its size and type, and records the entry; the bare endpoint is
 Express + multer's disk storage writing the file to a temporary directory. Peak RSS is the process's
 VmHWM, reset before each run; for the bridge it includes the in-process S3 server.
+
+Per file the bridge makes four S3 requests: CreateMultipartUpload, one streamed UploadPart,
+CompleteMultipartUpload (so that a refused file never becomes an object), and a metadata-only copy to
+record the SHA-256. s3rver completes a multipart upload by copying the part into the object, so here
+each byte is written to disk twice; on AWS S3 or MinIO completion does not move the bytes through the
+bridge's machine.
 `;
     return { title: 'Inbound: messages and attachments', markdown };
   } finally {
