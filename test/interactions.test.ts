@@ -99,6 +99,22 @@ for (const store of storeKinds()) {
       assert.equal((await entriesOf(first.body.conversationIdentifier)).length, 2);
     });
 
+    test('the same request fired five times at once has one effect', async () => {
+      const requestId = randomUUID();
+      const from = `burst-${randomUUID()}`;
+      const body = textMessage('burst', { from });
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => postInteraction(bridge, body, { token, headers: { RequestId: requestId } })),
+      );
+      const accepted = answers.filter((a) => a.status === 202);
+      assert.ok(accepted.length >= 1);
+      for (const a of answers) {
+        if (a.status === 202) assert.deepEqual(a.body, accepted[0]!.body);
+        else assert.deepEqual([a.status, a.body.code, a.headers.get('retry-after')], [409, 10055, '1']);
+      }
+      assert.equal((await entriesOf(accepted[0]!.body.conversationIdentifier)).length, 1);
+    });
+
     test('header names are case-insensitive', async () => {
       const res = await postInteraction(bridge, textMessage('lower-case headers'), {
         token,
