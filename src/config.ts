@@ -1,6 +1,7 @@
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { z } from 'zod';
+import { readSalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
 import { toEighteenCharId } from './local-org/salesforce-ids.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -60,16 +61,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { read
   if (options.readDotEnv ?? true) dotenv.config({ quiet: true });
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
-  return buildConfig(parsed.data);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  // SF_SCRT_INSTANCE_URL switches to bridge mode: the bridge forwards to that real org.
+  const salesforce = cleaned.SF_SCRT_INSTANCE_URL ? readSalesforceSettings(cleaned as Record<string, string>) : undefined;
+  problems.push(...(salesforce?.problems ?? []));
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
+  return buildConfig(parsed.data, salesforce?.settings);
 }
 
-function buildConfig(e: z.infer<typeof envSchema>) {
+function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeof readSalesforceSettings>['settings']) {
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const dataDir = path.resolve(e.DATA_DIR);
   return {
+    mode: salesforce ? ('bridge' as const) : ('local-org' as const),
+    salesforce,
     host: e.HOST,
     port: e.PORT,
     managementPort: e.MANAGEMENT_PORT,

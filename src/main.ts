@@ -1,10 +1,15 @@
 import type { Server } from 'node:http';
+import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { resolveAdminKey } from './auth/admin-key.ts';
 import { AccessTokens } from './auth/access-tokens.ts';
 import { ensureDevCertificate } from './auth/dev-certificate.ts';
 import { printBanner } from './banner.ts';
+import { UpstreamTokenClient, UpstreamTokenError } from './auth/upstream-token-client.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ResilientUpstream } from './crm/salesforce/resilient-upstream.ts';
+import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
+import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
 import { Idempotency } from './http/idempotency.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
@@ -22,13 +27,15 @@ async function main(config: Config) {
   const certificate = await ensureDevCertificate(config.certsDir);
   if (certificate.created) logger.info({ certPath: certificate.certPath }, 'generated a self-signed dev certificate and key');
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const org = await seedLocalOrg(store.db, config, certificate.certificatePem);
+  const sf = config.salesforce;
+  const identity = sf ? { ...config.localOrg, orgId: sf.orgId, authorizationContext: sf.defaultAuthorizationContext ?? config.localOrg.authorizationContext } : config.localOrg;
+  const org = await seedLocalOrg(store.db, identity, certificate.certificatePem, { connectedApp: !sf || sf.devPartnerApp });
   const adminKey = resolveAdminKey({ adminKey: config.adminKey, dataDir: config.dataDir });
 
   const tokens = new AccessTokens(store.db, config.tokens.accessTokenTtlSeconds);
   const idempotency = new Idempotency(store.db, config.idempotencyTtlSeconds);
   const conversations = new Conversations(store.db);
-  const crm = new LocalOrgCrm(store.db, conversations);
+  const crm = sf ? await connectToOrg(sf, logger) : new LocalOrgCrm(store.db, conversations);
 
   const interactionApp = createInteractionApp({
     logger,
@@ -36,6 +43,7 @@ async function main(config: Config) {
     crm,
     idempotency,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
+    defaultAuthorizationContext: sf?.defaultAuthorizationContext,
     tokenEndpoint: { db: store.db, tokens, policy: config.tokens, publicBaseUrl: config.publicBaseUrl },
   });
   const managementApp = createManagementApp({
@@ -44,7 +52,7 @@ async function main(config: Config) {
     db: store.db,
     orgId: org.orgId,
     conversations,
-    describe: () => ({ mode: 'local-org', interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
+    describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
   });
 
   const servers = await Promise.all([
@@ -77,6 +85,20 @@ async function main(config: Config) {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
+/** Bridge mode: the org must hand out a token before the bridge accepts anything, so bad settings fail the start. */
+async function connectToOrg(sf: SalesforceSettings, logger: Logger) {
+  const tokens = new UpstreamTokenClient(sf, { timeoutMs: sf.attemptTimeoutMs });
+  try {
+    await tokens.token();
+  } catch (err) {
+    throw new StartupError(err instanceof UpstreamTokenError ? `Bridge mode cannot start: ${err.message}` : String(err));
+  }
+  logger.info({ org: sf.scrtInstanceUrl, orgId: sf.orgId }, 'authenticated to the Salesforce org');
+  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: 'salesforce' })));
+}
+
+class StartupError extends Error {}
+
 function listen(app: { listen: (port: number, host: string, cb: () => void) => Server }, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, () => resolve(server));
@@ -100,7 +122,7 @@ function closeServer(server: Server): Promise<void> {
 try {
   await main(loadConfig());
 } catch (err) {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof StartupError) {
     console.error(err.message);
   } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     const e = err as NodeJS.ErrnoException & { port?: number };

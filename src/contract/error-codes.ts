@@ -29,6 +29,7 @@ export const ErrorCode = {
   MismatchedInteractionAndMessageId: 10060,
   MessageTypeNotAllowedFromEndUser: 10062,
   InvalidParameters: 10089,
+  DownstreamTimeout: 10094,
   InvalidRoutingAttributes: 10096,
   EmptyRequestBody: 10100,
   // Not Interaction API codes: HTTP statuses used as codes where the table has no entry, as it does for 500.

@@ -17,6 +17,8 @@ export interface InteractionAppDeps {
   crm: CrmPort;
   idempotency: Idempotency;
   jsonBodyLimitBytes: number;
+  /** Bridge mode: the AuthorizationContext used when a partner sends none (SF_AUTHORIZATION_CONTEXT). */
+  defaultAuthorizationContext?: string;
 }
 
 /** The public server (port 8085): the OAuth endpoints and the Interaction API under /api/v1. */
@@ -30,7 +32,7 @@ export function createInteractionApp(deps: InteractionAppDeps): Express {
   app.use(tokenEndpointRouter(deps.tokenEndpoint));
 
   const api = express.Router();
-  api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm }));
+  api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm, defaultAuthorizationContext: deps.defaultAuthorizationContext }));
   api.use(express.json({ limit: deps.jsonBodyLimitBytes }));
   api.use(interactionsRoute({ crm: deps.crm, idempotency: deps.idempotency, jsonPartLimitBytes: deps.jsonBodyLimitBytes }));
   app.use('/api/v1', api);

@@ -16,10 +16,15 @@ export interface SeededOrg {
 /**
  * Makes the store hold the local org described by the configuration: the org, its connected app bound to
  * the dev certificate, its integration user and its messaging channel. Runs at every start, so values
- * changed in `.env` take effect; nothing else in the store is touched.
+ * changed in `.env` take effect; nothing else in the store is touched. In bridge mode the same identity,
+ * under the real org's id, is what partners authenticate against (the dev partner app can be switched off).
  */
-export async function seedLocalOrg(db: Db, config: Config, certificatePem: string): Promise<SeededOrg> {
-  const o = config.localOrg;
+export async function seedLocalOrg(
+  db: Db,
+  o: Config['localOrg'],
+  certificatePem: string,
+  options: { connectedApp: boolean } = { connectedApp: true },
+): Promise<SeededOrg> {
   const now = Date.now();
   await db.transaction().execute(async (trx) => {
     await trx
@@ -27,7 +32,7 @@ export async function seedLocalOrg(db: Db, config: Config, certificatePem: strin
       .values({ org_id: o.orgId, name: 'Local BYOC org', created_at: now })
       .onConflict((oc) => oc.column('org_id').doNothing())
       .execute();
-    await trx
+    if (options.connectedApp) await trx
       .insertInto('connected_apps')
       .values({
         consumer_key: o.consumerKey,
