@@ -7,6 +7,7 @@ import { errorHandler, notFoundHandler } from '../http/error-handler.ts';
 import { requestLogger } from '../http/logging.ts';
 import type { Conversations } from '../local-org/conversations.ts';
 import type { Db } from '../store/database.ts';
+import { connectedAppRoutes } from './connected-app-routes.ts';
 import { conversationRoutes } from './conversation-routes.ts';
 import { orgRoutes } from './org-routes.ts';
 
@@ -41,6 +42,7 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
 
   app.use('/api', orgRoutes(deps));
   app.use('/api', conversationRoutes(deps));
+  app.use('/api', connectedAppRoutes(deps));
 
   app.use(notFoundHandler);
   app.use(errorHandler);
