@@ -10,6 +10,11 @@ import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
 import { Conversations } from './local-org/conversations.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
+import { MessagingSessions } from './local-org/messaging-sessions.ts';
+import { OutboundEventLog } from './local-org/outbound-event-log.ts';
+import { RoutingEvents } from './local-org/routing-events.ts';
+import { LocalOrgRouting } from './local-org/routing.ts';
+import { RoutingViews } from './local-org/routing-views.ts';
 import { seedLocalOrg } from './local-org/seed.ts';
 import { createManagementApp } from './management/management-app.ts';
 import { openStore } from './store/database.ts';
@@ -28,7 +33,9 @@ async function main(config: Config) {
   const tokens = new AccessTokens(store.db, config.tokens.accessTokenTtlSeconds);
   const idempotency = new Idempotency(store.db, config.idempotencyTtlSeconds);
   const conversations = new Conversations(store.db);
-  const crm = new LocalOrgCrm(store.db, conversations);
+  const outboundEvents = new OutboundEventLog(store.db);
+  const routing = new LocalOrgRouting(store.db, new MessagingSessions(), new RoutingEvents(outboundEvents));
+  const crm = new LocalOrgCrm(store.db, conversations, routing);
 
   const interactionApp = createInteractionApp({
     logger,
@@ -44,6 +51,7 @@ async function main(config: Config) {
     db: store.db,
     orgId: org.orgId,
     conversations,
+    routingViews: new RoutingViews(store.db),
     describe: () => ({ mode: 'local-org', interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
   });
 

@@ -6,6 +6,7 @@ import { ApiError } from '../contract/api-error.ts';
 import { errorHandler, notFoundHandler } from '../http/error-handler.ts';
 import { requestLogger } from '../http/logging.ts';
 import type { Conversations } from '../local-org/conversations.ts';
+import type { RoutingViews } from '../local-org/routing-views.ts';
 import type { Db } from '../store/database.ts';
 import { conversationRoutes } from './conversation-routes.ts';
 import { orgRoutes } from './org-routes.ts';
@@ -16,6 +17,7 @@ export interface ManagementAppDeps {
   db: Db;
   orgId: string;
   conversations: Conversations;
+  routingViews: RoutingViews;
   describe: () => Record<string, unknown>;
 }
 
