@@ -1,5 +1,6 @@
 import type { Db } from '../store/database.ts';
 import { consentStatusOf } from './consent.ts';
+import { OutboundEventLog } from './outbound-event-log.ts';
 import { toFifteenCharId } from './salesforce-ids.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
@@ -23,7 +24,10 @@ export class RoutingViews {
     };
   }
 
-  /** The conversation's end-user consent and its messaging sessions, oldest first, each with its routing and agent work history. */
+  /**
+   * The conversation's end-user consent, its messaging sessions (oldest first) each with its routing and
+   * agent work history, and the outbound events recorded for it, in replay order.
+   */
   async conversationRouting(conversation: { conversationIdentifier: string; channelAddressIdentifier: string; endUserClientIdentifier: string }) {
     const sessions = await this.db
       .selectFrom('messaging_sessions')
@@ -47,7 +51,9 @@ export class RoutingViews {
           this.db.selectFrom('routing_results').selectAll().where('session_id', 'in', ids).orderBy('created_at').execute(),
         ])
       : [[], [], []];
+    const events = await new OutboundEventLog(this.db).listForConversation(conversation.conversationIdentifier);
     return {
+      outboundEvents: events.map((e) => ({ replayId: e.replayId, eventType: e.eventType, shape: e.shape, fields: e.fields, createdAt: iso(e.createdAt) })),
       consentStatus: await consentStatusOf(this.db, conversation.channelAddressIdentifier, conversation.endUserClientIdentifier),
       messagingSessions: sessions.map((s) => ({
         workItemId: toFifteenCharId(s.session_id),
