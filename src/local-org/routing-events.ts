@@ -37,38 +37,26 @@ export class RoutingEvents {
       routingType: r.routingType,
       conversationId: target.conversationIdentifier,
     };
-    return this.log.append(
-      {
-        orgId: target.orgId,
-        eventType: 'RoutingRequested',
-        channelAddressIdentifier: target.channelAddressIdentifier,
-        conversationIdentifier: target.conversationIdentifier,
-        recipient: endUser(target),
-        shape: 'spring24',
-        nestContent: true,
-        content: {
-          conversationIdentifier: target.conversationIdentifier,
-          routingParameters: {
-            queueId: r.queueId && toFifteenCharId(r.queueId),
-            channelData: JSON.stringify(channelData),
-            isTransfer: r.routingType === 'Transfer',
-            routingConfigId: null,
-            userId: null,
-            isFallbackOnPsrNotCreated: null,
-            serviceChannelId: null,
-            isEstimatedWaitTimeRequested: null,
-            skillsList: [],
-            botId: null,
-            flowId: r.flowId && toFifteenCharId(r.flowId),
-            isScrt2: true,
-            isUserRequired: null,
-          },
-          routingType: r.routingType,
-          workRecordId: toFifteenCharId(r.sessionId),
-        },
+    return this.append(trx, target, 'RoutingRequested', {
+      conversationIdentifier: target.conversationIdentifier,
+      routingParameters: {
+        queueId: r.queueId && toFifteenCharId(r.queueId),
+        channelData: JSON.stringify(channelData),
+        isTransfer: r.routingType === 'Transfer',
+        routingConfigId: null,
+        userId: null,
+        isFallbackOnPsrNotCreated: null,
+        serviceChannelId: null,
+        isEstimatedWaitTimeRequested: null,
+        skillsList: [],
+        botId: null,
+        flowId: r.flowId && toFifteenCharId(r.flowId),
+        isScrt2: true,
+        isUserRequired: null,
       },
-      trx,
-    );
+      routingType: r.routingType,
+      workRecordId: toFifteenCharId(r.sessionId),
+    });
   }
 
   async workChanged(
@@ -87,39 +75,42 @@ export class RoutingEvents {
   ) {
     const identifier = randomUUID();
     const now = Date.now();
+    return this.append(trx, target, 'Interaction', {
+      senderDisplayName: w.agentName,
+      identifier,
+      entryType: 'RoutingWorkResult',
+      entryPayload: {
+        entryType: 'RoutingWorkResult',
+        id: identifier,
+        workType: w.workType,
+        workId: w.workId,
+        workItemId: toFifteenCharId(w.sessionId),
+        pendingServiceRoutingId: w.psrId,
+        routingType: w.routingType,
+        routingCorrelationId: w.routingCorrelationId,
+        conversationIdentifier: target.conversationIdentifier,
+      },
+      sender: { appType: 'agent', subject: toFifteenCharId(w.userId), role: 'Agent' },
+      transcriptedTimestamp: now,
+      clientTimestamp: now,
+      clientDuration: 0,
+    });
+  }
+
+  /** Spring '24 shape, content nested under `payload`, addressed to the conversation's end user. */
+  private append(trx: Trx, target: RoutingEventTarget, eventType: string, content: Record<string, unknown>) {
     return this.log.append(
       {
         orgId: target.orgId,
-        eventType: 'Interaction',
+        eventType,
         channelAddressIdentifier: target.channelAddressIdentifier,
         conversationIdentifier: target.conversationIdentifier,
-        recipient: endUser(target),
+        recipient: { appType: 'custom', subject: target.endUserClientIdentifier, role: 'EndUser' },
         shape: 'spring24',
         nestContent: true,
-        content: {
-          senderDisplayName: w.agentName,
-          identifier,
-          entryType: 'RoutingWorkResult',
-          entryPayload: {
-            entryType: 'RoutingWorkResult',
-            id: identifier,
-            workType: w.workType,
-            workId: w.workId,
-            workItemId: toFifteenCharId(w.sessionId),
-            pendingServiceRoutingId: w.psrId,
-            routingType: w.routingType,
-            routingCorrelationId: w.routingCorrelationId,
-            conversationIdentifier: target.conversationIdentifier,
-          },
-          sender: { appType: 'agent', subject: toFifteenCharId(w.userId), role: 'Agent' },
-          transcriptedTimestamp: now,
-          clientTimestamp: now,
-          clientDuration: 0,
-        },
+        content,
       },
       trx,
     );
   }
 }
-
-const endUser = (target: RoutingEventTarget) => ({ appType: 'custom', subject: target.endUserClientIdentifier, role: 'EndUser' });

@@ -55,11 +55,12 @@ export class LocalOrgRouting {
     const { sessionId, opened } = await this.sessions.openIfNone(trx, inbound.orgId, inbound.conversationIdentifier);
     if (!opened) return [];
     if (inbound.channel.routing_owner === 'Partner') {
-      await this.events.routingRequested(trx, eventTarget({
+      const target = eventTarget({
         ...inbound.channel,
         conversation_identifier: inbound.conversationIdentifier,
         end_user_client_identifier: inbound.endUserClientIdentifier,
-      }), {
+      });
+      await this.events.routingRequested(trx, target, {
         routingType: 'Initial',
         routingCorrelationId: randomUUID(),
         sessionId,
