@@ -47,6 +47,9 @@ export async function updateConsent(db: Db, call: CrmCall, request: ConsentReque
     if (!channel) {
       throw badRequest(ErrorCode.UnknownChannel, `No messaging channel has the address identifier "${request.channelAddressIdentifier}" in this org.`);
     }
+    if (!channel.active) {
+      throw badRequest(ErrorCode.InactiveChannel, `The messaging channel "${request.channelAddressIdentifier}" is not active.`);
+    }
     if (channel.authorization_context !== call.authorizationContext) {
       throw forbidden(
         ErrorCode.ContextNotValidForChannel,
