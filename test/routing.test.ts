@@ -368,3 +368,36 @@ for (const store of storeKinds()) {
     });
   });
 }
+
+if (storeKinds().includes('postgres')) {
+  describe('two bridge processes sharing one PostgreSQL', () => {
+    let first: BridgeProcess;
+    let second: BridgeProcess;
+    let token: string;
+    before(async () => {
+      first = await startBridge({ store: 'postgres' });
+      token = await accessToken(first);
+      // Same database and schema as the first; tokens live in the store, so the first one's token works on both.
+      second = await startBridge({ env: { DATABASE_URL: first.env.DATABASE_URL! } });
+    });
+    after(async () => {
+      await second.dispose();
+      await first.dispose();
+    });
+
+    test('agentWork requests for one user and work item sent to both at once create one active work', async () => {
+      const message = await postInteraction(first, textMessage('two replicas', { from: `+1555${randomUUID().slice(0, 8)}` }), { token });
+      const workItemId = message.body.workItemIds[0];
+      const org = await first.management('/api/org');
+      const body = { userId: org.agentUsers[0].userId15, workItemId, capacityWeight: 1 };
+      const answers = await Promise.all(
+        [first, second, first, second].map((bridge) => callJson(bridge, 'POST', '/agentWork', body, { token })),
+      );
+      assert.deepEqual(answers.map((a) => a.status).sort(), [202, 400, 400, 400], JSON.stringify(answers.map((a) => a.body)));
+      for (const refused of answers.filter((a) => a.status === 400)) assert.equal(refused.body.code, 15109);
+      const view = await second.management(`/api/conversations/${message.body.conversationIdentifier}`);
+      assert.equal(view.messagingSessions[0].agentWork.length, 1);
+      assert.equal(view.messagingSessions[0].status, 'Active');
+    });
+  });
+}
