@@ -8,6 +8,7 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { Idempotency } from './http/idempotency.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
+import { LocalOrgAgentWork } from './local-org/agent-work.ts';
 import { Conversations } from './local-org/conversations.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
 import { MessagingSessions } from './local-org/messaging-sessions.ts';
@@ -34,8 +35,14 @@ async function main(config: Config) {
   const idempotency = new Idempotency(store.db, config.idempotencyTtlSeconds);
   const conversations = new Conversations(store.db);
   const outboundEvents = new OutboundEventLog(store.db);
-  const routing = new LocalOrgRouting(store.db, new MessagingSessions(), new RoutingEvents(outboundEvents));
-  const crm = new LocalOrgCrm(store.db, conversations, routing);
+  const sessions = new MessagingSessions();
+  const routingEvents = new RoutingEvents(outboundEvents);
+  const crm = new LocalOrgCrm(
+    store.db,
+    conversations,
+    new LocalOrgRouting(store.db, sessions, routingEvents),
+    new LocalOrgAgentWork(store.db, sessions, routingEvents),
+  );
 
   const interactionApp = createInteractionApp({
     logger,
@@ -51,7 +58,7 @@ async function main(config: Config) {
     db: store.db,
     orgId: org.orgId,
     conversations,
-    routingViews: new RoutingViews(store.db),
+    routingViews: new RoutingViews(store.db, outboundEvents),
     describe: () => ({ mode: 'local-org', interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
   });
 

@@ -1,12 +1,13 @@
 import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
+import { badRequest, forbidden } from '../contract/api-error.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
+import { ErrorCode } from '../contract/error-codes.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
-import { badRequest, forbidden } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
 import type { CrmCall, CrmPort, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
+import type { LocalOrgAgentWork } from './agent-work.ts';
 import { updateConsent } from './consent.ts';
 import type { Conversations } from './conversations.ts';
 import type { LocalOrgRouting } from './routing.ts';
@@ -17,6 +18,7 @@ export class LocalOrgCrm implements CrmPort {
     private readonly db: Db,
     private readonly conversations: Conversations,
     private readonly routing: LocalOrgRouting,
+    private readonly agentWork: LocalOrgAgentWork,
   ) {}
 
   async checkAuthorizationContext(call: CrmCall): Promise<void> {
@@ -84,11 +86,11 @@ export class LocalOrgCrm implements CrmPort {
   }
 
   createAgentWork(call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse> {
-    return this.routing.createAgentWork(call, request);
+    return this.agentWork.create(call, request);
   }
 
   updateAgentWork(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
-    return this.routing.updateAgentWork(call, request);
+    return this.agentWork.update(call, request);
   }
 
   updateConsent(call: CrmCall, request: ConsentRequest): Promise<CrmResponse> {

@@ -1,6 +1,6 @@
 import type { Db } from '../store/database.ts';
 import { consentStatusOf } from './consent.ts';
-import { OutboundEventLog } from './outbound-event-log.ts';
+import type { OutboundEventLog } from './outbound-event-log.ts';
 import { toFifteenCharId } from './salesforce-ids.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
@@ -8,7 +8,10 @@ const decimal = (text: string | null) => (text === null ? null : Number(text));
 
 /** What the management API shows of the local org's routing state. */
 export class RoutingViews {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly outboundEvents: OutboundEventLog,
+  ) {}
 
   /** Queues, flows and agent users of the org. */
   async orgRouting(orgId: string) {
@@ -51,7 +54,7 @@ export class RoutingViews {
           this.db.selectFrom('routing_results').selectAll().where('session_id', 'in', ids).orderBy('created_at').execute(),
         ])
       : [[], [], []];
-    const events = await new OutboundEventLog(this.db).listForConversation(conversation.conversationIdentifier);
+    const events = await this.outboundEvents.listForConversation(conversation.conversationIdentifier);
     return {
       outboundEvents: events.map((e) => ({ replayId: e.replayId, eventType: e.eventType, shape: e.shape, fields: e.fields, createdAt: iso(e.createdAt) })),
       consentStatus: await consentStatusOf(this.db, conversation.channelAddressIdentifier, conversation.endUserClientIdentifier),

@@ -1,40 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import type { Selectable, Transaction } from 'kysely';
-import type { AgentWorkRequest, AgentWorkStatus, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
-import { badRequest, forbidden } from '../contract/api-error.ts';
+import type { Selectable } from 'kysely';
+import { badRequest } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
 import type { CancelRouteRequest, RouteRequest, RouteTarget } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
-import type { ChannelTable, Tables } from '../store/tables.ts';
-import { MESSAGING_SESSION_PREFIX, type MessagingSessions } from './messaging-sessions.ts';
-import type { RoutingEvents, RoutingEventTarget, RoutingWorkType } from './routing-events.ts';
+import type { ChannelTable } from '../store/tables.ts';
+import type { MessagingSessions } from './messaging-sessions.ts';
+import type { RoutingEvents } from './routing-events.ts';
+import { conversationOf, eventTarget, openSessionOf, type Trx } from './routing-lookups.ts';
 import { isSalesforceId, newSalesforceId, toEighteenCharId, toFifteenCharId } from './salesforce-ids.ts';
 
-type Trx = Transaction<Tables>;
-
 export const PENDING_SERVICE_ROUTING_PREFIX = '0JR';
-export const AGENT_WORK_PREFIX = '0Bz';
-
-/** How each PATCH /agentWork status moves a work: from which states, to which, and the work event it records. */
-const WORK_TRANSITIONS: Record<AgentWorkStatus, { from: string[]; to: string; event: RoutingWorkType }> = {
-  Accept: { from: ['Assigned'], to: 'Opened', event: 'Accepted' },
-  Decline: { from: ['Assigned'], to: 'Declined', event: 'Declined' },
-  Cancel: { from: ['Assigned', 'Opened'], to: 'Canceled', event: 'Cancelled' },
-  Close: { from: ['Assigned', 'Opened'], to: 'Closed', event: 'Closed' },
-};
-const ACTIVE_WORK_STATUSES = ['Assigned', 'Opened'];
-
-interface ConversationContext extends Selectable<ChannelTable> {
-  conversation_identifier: string;
-  end_user_client_identifier: string;
-}
 
 /**
- * The local org's routing state machine: messaging sessions (work items), pending service routings, routing
- * results and agent work. Every operation runs in one transaction that first takes the session's row lock,
- * checks everything, changes the state and records the routing events; a refusal changes nothing.
+ * The local org's routing state machine: messaging sessions (work items), pending service routings and
+ * routing results (agent work is in agent-work.ts). Every operation runs in one transaction that takes the
+ * session's row lock, checks everything, changes the state and records the routing events; a refusal
+ * changes nothing.
  */
 export class LocalOrgRouting {
   constructor(
@@ -73,7 +57,7 @@ export class LocalOrgRouting {
 
   async route(call: CrmCall, request: RouteRequest): Promise<CrmResponse> {
     return this.db.transaction().execute(async (trx) => {
-      const conversation = await this.conversationOf(trx, call, request.conversationIdentifier);
+      const conversation = await conversationOf(trx, call, request.conversationIdentifier);
       const target = await this.resolveTarget(trx, call.orgId, conversation, request.target);
       const maxLength = conversation.routing_attribute_max_length;
       for (const [name, value] of Object.entries(request.routingAttributes ?? {})) {
@@ -140,7 +124,7 @@ export class LocalOrgRouting {
 
   async cancelRoute(call: CrmCall, request: CancelRouteRequest): Promise<CrmResponse> {
     return this.db.transaction().execute(async (trx) => {
-      const conversation = await this.conversationOf(trx, call, request.conversationIdentifier);
+      const conversation = await conversationOf(trx, call, request.conversationIdentifier);
       const session = await this.sessions.findOpen(trx, conversation.conversation_identifier);
       if (!session) return { status: 202, body: { success: false } };
       await this.sessions.lock(trx, session.session_id);
@@ -156,8 +140,8 @@ export class LocalOrgRouting {
 
   async postRoutingResult(call: CrmCall, request: RoutingResultRequest): Promise<CrmResponse> {
     return this.db.transaction().execute(async (trx) => {
-      const conversation = await this.conversationOf(trx, call, request.conversationIdentifier);
-      const session = await this.openSessionOf(trx, call, request.workItemId);
+      const conversation = await conversationOf(trx, call, request.conversationIdentifier);
+      const session = await openSessionOf(trx, call, request.workItemId);
       if (session.conversation_identifier !== conversation.conversation_identifier) {
         throw badRequest(
           ErrorCode.RoutingContextMismatch,
@@ -195,214 +179,6 @@ export class LocalOrgRouting {
     });
   }
 
-  async createAgentWork(call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse> {
-    return this.db.transaction().execute(async (trx) => {
-      const agent = await this.agentOf(trx, call.orgId, request.userId);
-      const session = await this.openSessionOf(trx, call, request.workItemId);
-      const context = request.routingContext;
-      if (context && context.conversationIdentifier !== session.conversation_identifier) {
-        throw badRequest(
-          ErrorCode.RoutingContextMismatch,
-          `routingContext.conversationIdentifier "${context.conversationIdentifier}" is not the conversation of work item ${request.workItemId}.`,
-        );
-      }
-      await this.sessions.lock(trx, session.session_id);
-      const psr = await trx.selectFrom('pending_service_routings').selectAll().where('open_key', '=', session.session_id).executeTakeFirst();
-      const hasCapacity = request.capacityPercentage !== undefined || request.capacityWeight !== undefined;
-      if (!hasCapacity && !psr) {
-        throw badRequest(
-          ErrorCode.CapacityPercentageOrWeight,
-          `Work item ${request.workItemId} has no open routing to take the capacity from: send "capacityPercentage" or "capacityWeight".`,
-        );
-      }
-      const workId = newSalesforceId(AGENT_WORK_PREFIX);
-      const routingType = context?.routingType ?? psr?.routing_type ?? 'Initial';
-      const routingCorrelationId = context?.routingCorrelationId ?? psr?.routing_correlation_id ?? randomUUID();
-      const now = Date.now();
-      const inserted = await trx
-        .insertInto('agent_work')
-        .values({
-          work_id: workId,
-          session_id: session.session_id,
-          user_id: agent.user_id,
-          psr_id: psr?.psr_id ?? null,
-          status: 'Assigned',
-          active_key: `${agent.user_id} ${session.session_id}`,
-          capacity_percentage: request.capacityPercentage === undefined ? null : String(request.capacityPercentage),
-          capacity_weight: request.capacityWeight === undefined ? null : String(request.capacityWeight),
-          routing_type: routingType,
-          routing_correlation_id: routingCorrelationId,
-          request_id: call.requestId,
-          created_at: now,
-          updated_at: now,
-        })
-        .onConflict((oc) => oc.column('active_key').doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
-        throw badRequest(
-          ErrorCode.ActiveAgentWorkExists,
-          `User ${request.userId} already has active agent work on work item ${request.workItemId}; close it first.`,
-        );
-      }
-      if (psr) {
-        await trx
-          .updateTable('pending_service_routings')
-          .set({ status: 'Assigned', open_key: null, closed_at: now })
-          .where('psr_id', '=', psr.psr_id)
-          .execute();
-      }
-      await this.sessions.refreshStatus(trx, session.session_id);
-      if (session.routing_owner === 'Partner') {
-        await this.events.workChanged(trx, eventTarget(session), {
-          workType: 'Assigned',
-          workId,
-          sessionId: session.session_id,
-          userId: agent.user_id,
-          agentName: agent.display_name,
-          psrId: psr?.psr_id ?? null,
-          routingType,
-          routingCorrelationId,
-        });
-      }
-      return {
-        status: 202,
-        body: {
-          success: true,
-          id: randomUUID(),
-          agentWorkId: workId,
-          agentWorkDetails: {
-            existPsr: Boolean(psr),
-            ...(request.capacityPercentage !== undefined ? { capacityPercentage: request.capacityPercentage } : {}),
-            ...(request.capacityWeight !== undefined ? { capacityWeight: request.capacityWeight } : {}),
-            ...(psr ? { psrId: psr.psr_id } : {}),
-            routingContext: { conversationIdentifier: session.conversation_identifier, routingType, routingCorrelationId },
-          },
-        },
-      };
-    });
-  }
-
-  async updateAgentWork(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
-    return this.db.transaction().execute(async (trx) => {
-      const workId = request.workId.startsWith(AGENT_WORK_PREFIX) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
-      const found = workId ? await this.workOf(trx, call.orgId, workId) : undefined;
-      if (!found) throw badRequest(ErrorCode.InvalidWorkId, `No agent work "${request.workId}" in this org.`);
-      checkContext(call, found);
-      await this.sessions.lock(trx, found.session_id);
-      const work = (await this.workOf(trx, call.orgId, found.work_id))!;
-      const transition = WORK_TRANSITIONS[request.status];
-      if (!transition.from.includes(work.status)) {
-        throw badRequest(ErrorCode.InvalidAgentWorkStatus, `Agent work ${request.workId} is ${work.status}; it cannot take status ${request.status}.`);
-      }
-      const now = Date.now();
-      const stillActive = ACTIVE_WORK_STATUSES.includes(transition.to);
-      await trx
-        .updateTable('agent_work')
-        .set({
-          status: transition.to,
-          updated_at: now,
-          ...(stillActive ? {} : { active_key: null, closed_at: now }),
-        })
-        .where('work_id', '=', work.work_id)
-        .execute();
-      if (request.status === 'Close') await this.sessions.endIfDone(trx, work.session_id);
-      else await this.sessions.refreshStatus(trx, work.session_id);
-      if (work.routing_owner === 'Partner') {
-        await this.events.workChanged(trx, eventTarget(work), {
-          workType: transition.event,
-          workId: work.work_id,
-          sessionId: work.session_id,
-          userId: work.user_id,
-          agentName: work.display_name,
-          psrId: work.psr_id,
-          routingType: work.routing_type,
-          routingCorrelationId: work.routing_correlation_id,
-        });
-      }
-      return { status: 202, body: { success: true } };
-    });
-  }
-
-  /** The conversation and its channel, visible to the caller's org and AuthorizationContext. */
-  private async conversationOf(trx: Trx, call: CrmCall, conversationIdentifier: string): Promise<ConversationContext> {
-    const row = await trx
-      .selectFrom('conversations as c')
-      .innerJoin('channels as ch', 'ch.channel_address_identifier', 'c.channel_address_identifier')
-      .selectAll('ch')
-      .select(['c.conversation_identifier', 'c.end_user_client_identifier'])
-      .where('c.conversation_identifier', '=', conversationIdentifier)
-      .where('c.org_id', '=', call.orgId)
-      .executeTakeFirst();
-    if (!row) {
-      throw badRequest(ErrorCode.ConversationNotFound, `No conversation "${conversationIdentifier}" on a messaging channel of this org.`);
-    }
-    checkContext(call, row);
-    return row;
-  }
-
-  /** The open messaging session a 15-character work item id names, with its conversation and channel. */
-  private async openSessionOf(trx: Trx, call: CrmCall, workItemId: string) {
-    if (!workItemId.startsWith(MESSAGING_SESSION_PREFIX)) {
-      throw badRequest(
-        ErrorCode.WorkItemNotMessagingSession,
-        `Work item ${workItemId} is not a messaging session id (those start with ${MESSAGING_SESSION_PREFIX}).`,
-      );
-    }
-    const session = await trx
-      .selectFrom('messaging_sessions as s')
-      .innerJoin('conversations as c', 'c.conversation_identifier', 's.conversation_identifier')
-      .innerJoin('channels as ch', 'ch.channel_address_identifier', 'c.channel_address_identifier')
-      .selectAll('ch')
-      .select(['s.session_id', 's.status', 's.open_key', 'c.conversation_identifier', 'c.end_user_client_identifier'])
-      .where('s.session_id', '=', toEighteenCharId(workItemId))
-      .where('s.org_id', '=', call.orgId)
-      .executeTakeFirst();
-    if (!session || session.open_key === null) {
-      throw badRequest(ErrorCode.WorkItemNotFound, `No open messaging session ${workItemId}${session ? ': it has ended' : ''}.`);
-    }
-    checkContext(call, session);
-    return session;
-  }
-
-  private async agentOf(trx: Trx, orgId: string, userId: string) {
-    const agent = isSalesforceId(userId, '005')
-      ? await trx
-          .selectFrom('users')
-          .select(['user_id', 'display_name'])
-          .where('user_id', '=', toEighteenCharId(userId))
-          .where('org_id', '=', orgId)
-          .where('is_agent', '=', 1)
-          .executeTakeFirst()
-      : undefined;
-    if (!agent) throw badRequest(ErrorCode.InvalidUserId, `User ${userId} is not an agent user of this org.`);
-    return agent;
-  }
-
-  private async workOf(trx: Trx, orgId: string, workId: string) {
-    return trx
-      .selectFrom('agent_work as w')
-      .innerJoin('messaging_sessions as s', 's.session_id', 'w.session_id')
-      .innerJoin('conversations as c', 'c.conversation_identifier', 's.conversation_identifier')
-      .innerJoin('channels as ch', 'ch.channel_address_identifier', 'c.channel_address_identifier')
-      .innerJoin('users as u', 'u.user_id', 'w.user_id')
-      .selectAll('ch')
-      .select([
-        'w.work_id',
-        'w.session_id',
-        'w.user_id',
-        'w.psr_id',
-        'w.status',
-        'w.routing_type',
-        'w.routing_correlation_id',
-        'u.display_name',
-        'c.conversation_identifier',
-        'c.end_user_client_identifier',
-      ])
-      .where('w.work_id', '=', workId)
-      .where('s.org_id', '=', orgId)
-      .executeTakeFirst();
-  }
-
   private async resolveTarget(
     trx: Trx,
     orgId: string,
@@ -429,27 +205,4 @@ export class LocalOrgRouting {
     if (!queue) throw badRequest(ErrorCode.InvalidQueueId, `"${target.queueId}" is not a queue of this org.`);
     return { method: target.method, queueId: queue.queue_id, flowId };
   }
-}
-
-function checkContext(call: CrmCall, channel: { authorization_context: string; channel_address_identifier: string }) {
-  if (channel.authorization_context !== call.authorizationContext) {
-    throw forbidden(
-      ErrorCode.ContextNotValidForChannel,
-      `AuthorizationContext "${call.authorizationContext}" is not the one configured for channel "${channel.channel_address_identifier}".`,
-    );
-  }
-}
-
-function eventTarget(row: {
-  org_id: string;
-  channel_address_identifier: string;
-  conversation_identifier: string;
-  end_user_client_identifier: string;
-}): RoutingEventTarget {
-  return {
-    orgId: row.org_id,
-    channelAddressIdentifier: row.channel_address_identifier,
-    conversationIdentifier: row.conversation_identifier,
-    endUserClientIdentifier: row.end_user_client_identifier,
-  };
 }
