@@ -146,5 +146,19 @@ for (const store of storeKinds()) {
       assert.deepEqual([res.status, res.body.code], [400, 10022]);
       assert.equal((await bridge.management(`/api/conversations/${first.body.conversationIdentifier}`)).consentStatus, 'ImplicitlyOptedIn');
     });
+
+    test('the routing state and its rules survive a restart', async () => {
+      const org = await bridge.management('/api/org');
+      const first = await postInteraction(bridge, textMessage('before the restart', { from: `+1555${randomUUID().slice(0, 8)}` }), { token });
+      const workItemId = first.body.workItemIds[0];
+      const body = { userId: org.agentUsers[1].userId15, workItemId, capacityWeight: 3 };
+      assert.equal((await api('POST', '/agentWork', body)).status, 202);
+      const before = await bridge.management(`/api/conversations/${first.body.conversationIdentifier}`);
+
+      await bridge.restart();
+      assert.deepEqual(await bridge.management(`/api/conversations/${first.body.conversationIdentifier}`), before);
+      const again = await api('POST', '/agentWork', body);
+      assert.deepEqual([again.status, again.body.code], [400, 15109], 'the active work is still there');
+    });
   });
 }
