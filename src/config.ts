@@ -18,6 +18,26 @@ const salesforceId = (prefix: string) =>
     .refine((v) => v.startsWith(prefix), `must start with ${prefix}`)
     .transform((v) => toEighteenCharId(v));
 
+/** `id:name,id:name` pairs: seeded records of the local org (queues, flows, agent users). */
+const idNameList = (prefix: string) =>
+  z
+    .string()
+    .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?:\S+$/, `each item must be "<${prefix}... id>:<name>"`)
+            .refine((v) => v.startsWith(prefix), `each id must start with ${prefix}`)
+            .transform((v) => {
+              const at = v.indexOf(':');
+              return { id: toEighteenCharId(v.slice(0, at)), name: v.slice(at + 1) };
+            }),
+        )
+        .min(1, 'needs at least one "<id>:<name>" item'),
+    );
+
 const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(8085),
@@ -39,6 +59,12 @@ const envSchema = z.object({
   LOCAL_ROUTING_OWNER: ownerEnum.default('Salesforce'),
   LOCAL_CONSENT_OWNER: ownerEnum.default('Partner'),
   LOCAL_END_USER_CLIENT_IDENTIFIER: z.string().min(1).max(255).default('+15555550100'),
+  LOCAL_QUEUES: idNameList('00G').prefault('00G5g00000ByQ01:Support_Queue,00G5g00000ByQ02:Sales_Queue'),
+  LOCAL_FLOWS: idNameList('300').prefault('3005g00000ByF01:Partner_Routing_Flow'),
+  LOCAL_AGENT_USERS: idNameList('005').prefault('0055g00000ByA01:agent.one@byoc.local,0055g00000ByA02:agent.two@byoc.local'),
+  LOCAL_CHANNEL_ROUTING_QUEUE_ID: salesforceId('00G').optional(),
+  LOCAL_CHANNEL_ROUTING_FLOW_ID: salesforceId('300').optional(),
+  LOCAL_ROUTING_ATTRIBUTE_MAX_LENGTH: z.coerce.number().int().positive().default(255),
 
   ACCEPTED_AUDIENCES: commaList.optional(),
   ACCESS_TOKEN_TTL_SECONDS: positiveSeconds.default(7200),
@@ -70,6 +96,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { read
 }
 
 function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeof readSalesforceSettings>['settings']) {
+  const channelQueueId = e.LOCAL_CHANNEL_ROUTING_QUEUE_ID ?? e.LOCAL_QUEUES[0]!.id;
+  const problems: string[] = [];
+  if (!e.LOCAL_QUEUES.some((q) => q.id === channelQueueId)) problems.push('LOCAL_CHANNEL_ROUTING_QUEUE_ID: must be one of LOCAL_QUEUES');
+  if (e.LOCAL_CHANNEL_ROUTING_FLOW_ID && !e.LOCAL_FLOWS.some((f) => f.id === e.LOCAL_CHANNEL_ROUTING_FLOW_ID)) {
+    problems.push('LOCAL_CHANNEL_ROUTING_FLOW_ID: must be one of LOCAL_FLOWS');
+  }
+  if (e.LOCAL_AGENT_USERS.some((a) => a.id === e.LOCAL_USER_ID || a.name === e.LOCAL_USERNAME)) {
+    problems.push('LOCAL_AGENT_USERS: must not name the integration user (LOCAL_USER_ID / LOCAL_USERNAME)');
+  }
+  if (problems.length) throw new ConfigError(problems);
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const dataDir = path.resolve(e.DATA_DIR);
   return {
@@ -95,6 +131,14 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       routingOwner: e.LOCAL_ROUTING_OWNER,
       consentOwner: e.LOCAL_CONSENT_OWNER,
       endUserClientIdentifier: e.LOCAL_END_USER_CLIENT_IDENTIFIER,
+      queues: e.LOCAL_QUEUES.map((q) => ({ queueId: q.id, developerName: q.name })),
+      flows: e.LOCAL_FLOWS.map((f) => ({ flowId: f.id, apiName: f.name })),
+      agentUsers: e.LOCAL_AGENT_USERS.map((a) => ({ userId: a.id, username: a.name })),
+      channelRouting: {
+        queueId: channelQueueId,
+        flowId: e.LOCAL_CHANNEL_ROUTING_FLOW_ID ?? null,
+        attributeMaxLength: e.LOCAL_ROUTING_ATTRIBUTE_MAX_LENGTH,
+      },
     },
     tokens: {
       acceptedAudiences: e.ACCEPTED_AUDIENCES ?? [publicBaseUrl, 'https://login.salesforce.com', 'https://test.salesforce.com'],

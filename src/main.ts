@@ -13,8 +13,14 @@ import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts
 import { Idempotency } from './http/idempotency.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
+import { LocalOrgAgentWork } from './local-org/agent-work.ts';
 import { Conversations } from './local-org/conversations.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
+import { MessagingSessions } from './local-org/messaging-sessions.ts';
+import { OutboundEventLog } from './local-org/outbound-event-log.ts';
+import { RoutingEvents } from './local-org/routing-events.ts';
+import { LocalOrgRouting } from './local-org/routing.ts';
+import { RoutingViews } from './local-org/routing-views.ts';
 import { seedLocalOrg } from './local-org/seed.ts';
 import { createManagementApp } from './management/management-app.ts';
 import { openStore } from './store/database.ts';
@@ -35,7 +41,17 @@ async function main(config: Config) {
   const tokens = new AccessTokens(store.db, config.tokens.accessTokenTtlSeconds);
   const idempotency = new Idempotency(store.db, config.idempotencyTtlSeconds);
   const conversations = new Conversations(store.db);
-  const crm = sf ? await connectToOrg(sf, logger) : new LocalOrgCrm(store.db, conversations);
+  const outboundEvents = new OutboundEventLog(store.db);
+  const sessions = new MessagingSessions();
+  const routingEvents = new RoutingEvents(outboundEvents);
+  const crm = sf
+    ? await connectToOrg(sf, logger)
+    : new LocalOrgCrm(
+    store.db,
+    conversations,
+    new LocalOrgRouting(store.db, sessions, routingEvents),
+    new LocalOrgAgentWork(store.db, sessions, routingEvents),
+  );
 
   const interactionApp = createInteractionApp({
     logger,
@@ -52,6 +68,7 @@ async function main(config: Config) {
     db: store.db,
     orgId: org.orgId,
     conversations,
+    routingViews: new RoutingViews(store.db, outboundEvents),
     describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
   });
 

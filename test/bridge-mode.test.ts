@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
+import { callJson } from './helpers/json-api.ts';
 import { LOCAL_ORG, runUntilExit, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
 
 /** The SF_* settings that point a bridge at an org process, as a user would write them in .env. */
@@ -55,7 +56,45 @@ describe('bridge mode: a second process as the org', () => {
     const conversation = await org.management(`/api/conversations/${res.body.conversationIdentifier}`);
     assert.equal(conversation.entries.length, 1);
     assert.equal(conversation.entries[0].payload.abstractMessage.staticContent.text, 'through the bridge');
-    assert.deepEqual(res.body, { conversationIdentifier: conversation.conversationIdentifier, id: conversation.entries[0].entryId, workItemIds: [], success: true });
+    const orgSession = (await org.management(`/api/conversations/${res.body.conversationIdentifier}`)).messagingSessions[0];
+    assert.deepEqual(res.body, {
+      conversationIdentifier: conversation.conversationIdentifier,
+      id: conversation.entries[0].entryId,
+      workItemIds: [orgSession.workItemId.slice(0, 15)],
+      success: true,
+    });
+  });
+
+  test('route, agentWork (create and close) and consent sent to the bridge change the org’s state', async () => {
+    const from = `+1555${randomUUID().slice(0, 8)}`;
+    const opened = await postInteraction(bridge, textMessage('route me', { from }), { token });
+    assert.equal(opened.status, 202);
+    const { conversationIdentifier } = opened.body;
+    const [workItemId] = opened.body.workItemIds;
+    const orgView = await org.management('/api/org');
+    const api = (method: string, p: string, body: unknown, headers?: Record<string, string>) => callJson(bridge, method, p, body, { token, headers });
+
+    const routed = await api('POST', '/route', { conversationIdentifier, routingType: 'Initial', routingInfo: { queueId: orgView.queues[0].queueId15 } });
+    assert.equal(routed.status, 202, JSON.stringify(routed.body));
+    assert.equal(routed.body.workItemId, workItemId);
+
+    const work = await api('POST', '/agentWork', { userId: orgView.agentUsers[0].userId15, workItemId, capacityWeight: 1, routingContext: { conversationIdentifier, routingType: 'Initial', routingCorrelationId: randomUUID() } });
+    assert.equal(work.status, 202, JSON.stringify(work.body));
+    const closed = await api('PATCH', '/agentWork', { workId: work.body.agentWorkId, status: 'Close', contextType: 'Agent' }, { AuthorizationContextType: 'ConversationChannelDefinition' });
+    assert.equal(closed.status, 202, JSON.stringify(closed.body));
+
+    const consent = await api('PATCH', '/consent', { endUserClientId: from, channelAddressIdentifier: LOCAL_ORG.channel, consentStatus: 'OptedOut' });
+    assert.equal(consent.status, 200, JSON.stringify(consent.body));
+
+    const view = await org.management(`/api/conversations/${conversationIdentifier}`);
+    assert.equal(view.consentStatus, 'OptedOut');
+    const session = view.messagingSessions[0];
+    assert.equal(session.pendingServiceRoutings.length, 1);
+    assert.equal(session.agentWork.length, 1);
+    assert.equal(session.agentWork[0].status, 'Closed');
+
+    const refused = await api('POST', '/agentWork', { userId: orgView.agentUsers[0].userId15, workItemId, capacityWeight: 1, capacityPercentage: 5 });
+    assert.deepEqual([refused.status, refused.body.code], [400, 10013]);
   });
 
   test('the org’s refusals come back as the org gave them', async () => {

@@ -4,7 +4,11 @@ import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { tokenEndpointRouter, type TokenEndpointDeps } from '../auth/token-endpoint.ts';
 import type { CrmPort } from '../crm/crm-port.ts';
+import { agentWorkRoutes } from '../interaction-api/agent-work.ts';
+import { consentRoutes } from '../interaction-api/consent.ts';
 import { interactionsRoute } from '../interaction-api/interactions.ts';
+import { routeRoutes } from '../interaction-api/route.ts';
+import { routingResultRoutes } from '../interaction-api/routing-result.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
@@ -35,6 +39,10 @@ export function createInteractionApp(deps: InteractionAppDeps): Express {
   api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm, defaultAuthorizationContext: deps.defaultAuthorizationContext }));
   api.use(express.json({ limit: deps.jsonBodyLimitBytes }));
   api.use(interactionsRoute({ crm: deps.crm, idempotency: deps.idempotency, jsonPartLimitBytes: deps.jsonBodyLimitBytes }));
+  api.use(routeRoutes(deps));
+  api.use(routingResultRoutes(deps));
+  api.use(agentWorkRoutes(deps));
+  api.use(consentRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -6,6 +6,7 @@ import { ApiError } from '../contract/api-error.ts';
 import { errorHandler, notFoundHandler } from '../http/error-handler.ts';
 import { requestLogger } from '../http/logging.ts';
 import type { Conversations } from '../local-org/conversations.ts';
+import type { RoutingViews } from '../local-org/routing-views.ts';
 import type { Db } from '../store/database.ts';
 import { connectedAppRoutes } from './connected-app-routes.ts';
 import { conversationRoutes } from './conversation-routes.ts';
@@ -17,6 +18,7 @@ export interface ManagementAppDeps {
   db: Db;
   orgId: string;
   conversations: Conversations;
+  routingViews: RoutingViews;
   describe: () => Record<string, unknown>;
 }
 

@@ -20,6 +20,7 @@ export interface UpstreamRequest {
   path: string;
   requestId: string;
   authorizationContext: string;
+  headers?: Record<string, string>;
   body?: () => { contentType: string; data: BodyInit };
 }
 
@@ -106,6 +107,7 @@ export class ResilientUpstream {
           AuthorizationContext: request.authorizationContext,
           RequestId: request.requestId,
           Accept: 'application/json',
+          ...request.headers,
           ...(body ? { 'Content-Type': body.contentType } : {}),
         },
         body: body?.data,

@@ -24,13 +24,39 @@ export class SalesforceCrm implements CrmPort {
     });
   }
 
-  /** Forwards a JSON operation (route, agentWork, consent, ...) as it came. */
-  async forwardJson(call: CrmCall, method: string, path: string, body: unknown): Promise<CrmResponse> {
+  route(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'POST', '/api/v1/route');
+  }
+
+  cancelRoute(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'DELETE', '/api/v1/route');
+  }
+
+  postRoutingResult(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'POST', '/api/v1/routingResult');
+  }
+
+  createAgentWork(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'POST', '/api/v1/agentWork');
+  }
+
+  updateAgentWork(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'PATCH', '/api/v1/agentWork');
+  }
+
+  updateConsent(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'PATCH', '/api/v1/consent');
+  }
+
+  /** A JSON operation goes to the same method and path with the partner's body as it came. */
+  private forwardJson(call: CrmCall, method: string, path: string): Promise<CrmResponse> {
+    const body = call.original?.body;
     return this.upstream.send({
       method,
       path,
       requestId: call.requestId,
       authorizationContext: call.authorizationContext,
+      headers: call.original?.headers,
       body: body === undefined ? undefined : () => ({ contentType: 'application/json', data: JSON.stringify(body) }),
     });
   }
