@@ -5,6 +5,7 @@ import path from 'node:path';
 import { resolveAdminKey } from '../src/auth/admin-key.ts';
 import { signAssertion } from '../src/auth/assertion-signer.ts';
 import { loadConfig } from '../src/config.ts';
+import { toFifteenCharId } from '../src/local-org/salesforce-ids.ts';
 
 const config = loadConfig();
 const keyPath = path.join(config.certsDir, 'server.key');
@@ -46,6 +47,9 @@ const vars: Record<string, string> = {
   AUTHORIZATION_CONTEXT: org.authorizationContext,
   CHANNEL_ADDRESS_IDENTIFIER: org.channelAddressIdentifier,
   END_USER_CLIENT_IDENTIFIER: org.endUserClientIdentifier,
+  QUEUE_ID: toFifteenCharId(org.queues[0]!.queueId),
+  FLOW_ID: toFifteenCharId(org.flows[0]!.flowId),
+  AGENT_USER_ID: toFifteenCharId(org.agentUsers[0]!.userId),
   CONSUMER_KEY: org.consumerKey,
   USERNAME: org.username,
   LOGIN_URL: loginUrl,

@@ -16,7 +16,9 @@ export function printBanner(p: {
   const host = p.config.host === '0.0.0.0' ? 'localhost' : p.config.host;
   const lines = [
     '',
-    `BYOC bridge — local org mode, ready in ${p.readyMs} ms`,
+    p.config.salesforce
+      ? `BYOC bridge — bridge mode to ${p.config.salesforce.scrtInstanceUrl} (org ${p.config.salesforce.orgId}), ready in ${p.readyMs} ms`
+      : `BYOC bridge — local org mode, ready in ${p.readyMs} ms`,
     `  Interaction API + OAuth  ${p.config.publicBaseUrl}  (listening on ${host}:${p.apiPort})`,
     `  Management API           http://${host}:${p.managementPort}  (admin key: ${p.adminKeySource})`,
     `  Store                    ${p.store.dialect} ${p.store.location}`,

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { z } from 'zod';
+import { readSalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
 import { toEighteenCharId } from './local-org/salesforce-ids.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -16,6 +17,26 @@ const salesforceId = (prefix: string) =>
     .regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'must be a 15 or 18 character Salesforce id')
     .refine((v) => v.startsWith(prefix), `must start with ${prefix}`)
     .transform((v) => toEighteenCharId(v));
+
+/** `id:name,id:name` pairs: seeded records of the local org (queues, flows, agent users). */
+const idNameList = (prefix: string) =>
+  z
+    .string()
+    .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?:\S+$/, `each item must be "<${prefix}... id>:<name>"`)
+            .refine((v) => v.startsWith(prefix), `each id must start with ${prefix}`)
+            .transform((v) => {
+              const at = v.indexOf(':');
+              return { id: toEighteenCharId(v.slice(0, at)), name: v.slice(at + 1) };
+            }),
+        )
+        .min(1, 'needs at least one "<id>:<name>" item'),
+    );
 
 const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
@@ -38,6 +59,12 @@ const envSchema = z.object({
   LOCAL_ROUTING_OWNER: ownerEnum.default('Salesforce'),
   LOCAL_CONSENT_OWNER: ownerEnum.default('Partner'),
   LOCAL_END_USER_CLIENT_IDENTIFIER: z.string().min(1).max(255).default('+15555550100'),
+  LOCAL_QUEUES: idNameList('00G').prefault('00G5g00000ByQ01:Support_Queue,00G5g00000ByQ02:Sales_Queue'),
+  LOCAL_FLOWS: idNameList('300').prefault('3005g00000ByF01:Partner_Routing_Flow'),
+  LOCAL_AGENT_USERS: idNameList('005').prefault('0055g00000ByA01:agent.one@byoc.local,0055g00000ByA02:agent.two@byoc.local'),
+  LOCAL_CHANNEL_ROUTING_QUEUE_ID: salesforceId('00G').optional(),
+  LOCAL_CHANNEL_ROUTING_FLOW_ID: salesforceId('300').optional(),
+  LOCAL_ROUTING_ATTRIBUTE_MAX_LENGTH: z.coerce.number().int().positive().default(255),
 
   ACCEPTED_AUDIENCES: commaList.optional(),
   ACCESS_TOKEN_TTL_SECONDS: positiveSeconds.default(7200),
@@ -70,16 +97,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { read
   if (options.readDotEnv ?? true) dotenv.config({ quiet: true });
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
-  }
-  return buildConfig(parsed.data);
+  const problems = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  // SF_SCRT_INSTANCE_URL switches to bridge mode: the bridge forwards to that real org.
+  const salesforce = cleaned.SF_SCRT_INSTANCE_URL ? readSalesforceSettings(cleaned as Record<string, string>) : undefined;
+  problems.push(...(salesforce?.problems ?? []));
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
+  return buildConfig(parsed.data, salesforce?.settings);
 }
 
-function buildConfig(e: z.infer<typeof envSchema>) {
+function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeof readSalesforceSettings>['settings']) {
+  const channelQueueId = e.LOCAL_CHANNEL_ROUTING_QUEUE_ID ?? e.LOCAL_QUEUES[0]!.id;
+  const problems: string[] = [];
+  if (!e.LOCAL_QUEUES.some((q) => q.id === channelQueueId)) problems.push('LOCAL_CHANNEL_ROUTING_QUEUE_ID: must be one of LOCAL_QUEUES');
+  if (e.LOCAL_CHANNEL_ROUTING_FLOW_ID && !e.LOCAL_FLOWS.some((f) => f.id === e.LOCAL_CHANNEL_ROUTING_FLOW_ID)) {
+    problems.push('LOCAL_CHANNEL_ROUTING_FLOW_ID: must be one of LOCAL_FLOWS');
+  }
+  if (e.LOCAL_AGENT_USERS.some((a) => a.id === e.LOCAL_USER_ID || a.name === e.LOCAL_USERNAME)) {
+    problems.push('LOCAL_AGENT_USERS: must not name the integration user (LOCAL_USER_ID / LOCAL_USERNAME)');
+  }
+  if (problems.length) throw new ConfigError(problems);
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const dataDir = path.resolve(e.DATA_DIR);
   return {
+    mode: salesforce ? ('bridge' as const) : ('local-org' as const),
+    salesforce,
     host: e.HOST,
     port: e.PORT,
     managementPort: e.MANAGEMENT_PORT,
@@ -100,6 +141,14 @@ function buildConfig(e: z.infer<typeof envSchema>) {
       routingOwner: e.LOCAL_ROUTING_OWNER,
       consentOwner: e.LOCAL_CONSENT_OWNER,
       endUserClientIdentifier: e.LOCAL_END_USER_CLIENT_IDENTIFIER,
+      queues: e.LOCAL_QUEUES.map((q) => ({ queueId: q.id, developerName: q.name })),
+      flows: e.LOCAL_FLOWS.map((f) => ({ flowId: f.id, apiName: f.name })),
+      agentUsers: e.LOCAL_AGENT_USERS.map((a) => ({ userId: a.id, username: a.name })),
+      channelRouting: {
+        queueId: channelQueueId,
+        flowId: e.LOCAL_CHANNEL_ROUTING_FLOW_ID ?? null,
+        attributeMaxLength: e.LOCAL_ROUTING_ATTRIBUTE_MAX_LENGTH,
+      },
     },
     tokens: {
       acceptedAudiences: e.ACCEPTED_AUDIENCES ?? [publicBaseUrl, 'https://login.salesforce.com', 'https://test.salesforce.com'],

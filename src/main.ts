@@ -1,4 +1,5 @@
 import type { Server } from 'node:http';
+import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { AttachmentRecords } from './attachments/attachment-records.ts';
 import { AttachmentStorage } from './attachments/attachment-storage.ts';
@@ -8,12 +9,22 @@ import { resolveAdminKey } from './auth/admin-key.ts';
 import { AccessTokens } from './auth/access-tokens.ts';
 import { ensureDevCertificate } from './auth/dev-certificate.ts';
 import { printBanner } from './banner.ts';
+import { UpstreamTokenClient, UpstreamTokenError } from './auth/upstream-token-client.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ResilientUpstream } from './crm/salesforce/resilient-upstream.ts';
+import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
+import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
 import { Idempotency } from './http/idempotency.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
+import { LocalOrgAgentWork } from './local-org/agent-work.ts';
 import { Conversations } from './local-org/conversations.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
+import { MessagingSessions } from './local-org/messaging-sessions.ts';
+import { OutboundEventLog } from './local-org/outbound-event-log.ts';
+import { RoutingEvents } from './local-org/routing-events.ts';
+import { LocalOrgRouting } from './local-org/routing.ts';
+import { RoutingViews } from './local-org/routing-views.ts';
 import { seedLocalOrg } from './local-org/seed.ts';
 import { createManagementApp } from './management/management-app.ts';
 import { openStore } from './store/database.ts';
@@ -28,7 +39,9 @@ async function main(config: Config) {
   const certificate = await ensureDevCertificate(config.certsDir);
   if (certificate.created) logger.info({ certPath: certificate.certPath }, 'generated a self-signed dev certificate and key');
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const org = await seedLocalOrg(store.db, config, certificate.certificatePem);
+  const sf = config.salesforce;
+  const identity = sf ? { ...config.localOrg, orgId: sf.orgId, authorizationContext: sf.defaultAuthorizationContext ?? config.localOrg.authorizationContext } : config.localOrg;
+  const org = await seedLocalOrg(store.db, identity, certificate.certificatePem, { connectedApp: !sf || sf.devPartnerApp });
   const adminKey = resolveAdminKey({ adminKey: config.adminKey, dataDir: config.dataDir });
 
   const tokens = new AccessTokens(store.db, config.tokens.accessTokenTtlSeconds);
@@ -48,7 +61,18 @@ async function main(config: Config) {
   await attachmentStorage.ensureBucket(logger);
   const attachmentRecords = new AttachmentRecords(store.db);
   const upload = new InteractionUpload(attachmentStorage, { maxFileBytes: config.attachments.maxBytes, jsonPartLimitBytes: config.jsonBodyLimitBytes });
-  const crm = new LocalOrgCrm(store.db, conversations, attachmentRecords);
+  const outboundEvents = new OutboundEventLog(store.db);
+  const sessions = new MessagingSessions();
+  const routingEvents = new RoutingEvents(outboundEvents);
+  const crm = sf
+    ? await connectToOrg(sf, logger)
+    : new LocalOrgCrm(
+    store.db,
+    conversations,
+    new LocalOrgRouting(store.db, sessions, routingEvents),
+    new LocalOrgAgentWork(store.db, sessions, routingEvents),
+    attachmentRecords,
+  );
 
   const interactionApp = createInteractionApp({
     logger,
@@ -57,6 +81,7 @@ async function main(config: Config) {
     idempotency,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     upload,
+    defaultAuthorizationContext: sf?.defaultAuthorizationContext,
     tokenEndpoint: { db: store.db, tokens, policy: config.tokens, publicBaseUrl: config.publicBaseUrl },
   });
   const managementApp = createManagementApp({
@@ -67,7 +92,8 @@ async function main(config: Config) {
     conversations,
     attachmentRecords,
     attachmentStorage,
-    describe: () => ({ mode: 'local-org', interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
+    routingViews: new RoutingViews(store.db, outboundEvents),
+    describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
   });
 
   const servers = await Promise.all([
@@ -106,6 +132,20 @@ async function main(config: Config) {
   process.on('SIGINT', () => void stop('SIGINT'));
 }
 
+/** Bridge mode: the org must hand out a token before the bridge accepts anything, so bad settings fail the start. */
+async function connectToOrg(sf: SalesforceSettings, logger: Logger) {
+  const tokens = new UpstreamTokenClient(sf, { timeoutMs: sf.attemptTimeoutMs });
+  try {
+    await tokens.token();
+  } catch (err) {
+    throw new StartupError(err instanceof UpstreamTokenError ? `Bridge mode cannot start: ${err.message}` : String(err));
+  }
+  logger.info({ org: sf.scrtInstanceUrl, orgId: sf.orgId }, 'authenticated to the Salesforce org');
+  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: 'salesforce' })));
+}
+
+class StartupError extends Error {}
+
 function listen(app: { listen: (port: number, host: string, cb: () => void) => Server }, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, () => resolve(server));
@@ -129,7 +169,7 @@ function closeServer(server: Server): Promise<void> {
 try {
   await main(loadConfig());
 } catch (err) {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof StartupError) {
     console.error(err.message);
   } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     const e = err as NodeJS.ErrnoException & { port?: number };

@@ -127,14 +127,18 @@ for (const store of storeKinds()) {
       await assertStored(res2, text, { name: 'notes', mimeType: 'text/plain' });
     });
 
-    test('two AttachmentInteractions with two files make two entries; the object keys cannot traverse', async () => {
+    test('two AttachmentInteractions with two files make two entries and open a work item; the object keys cannot traverse', async () => {
       const [a, b] = [pngLike(5000), pngLike(7000)];
-      const body = attachmentRequest([
-        { contentLength: a.length, attachmentIndex: 0, id: `../../${randomUUID()}` },
-        { contentLength: b.length, attachmentIndex: 1, text: 'second' },
-      ]);
+      const body = attachmentRequest(
+        [
+          { contentLength: a.length, attachmentIndex: 0, id: `../../${randomUUID()}` },
+          { contentLength: b.length, attachmentIndex: 1, text: 'second' },
+        ],
+        { from: `+1555${Date.now() % 10_000_000}` },
+      );
       const res = await streamInteraction(bridge, [jsonPart(body), filePart(a, '../../etc/pass\twd.png'), filePart(b, 'C:\\Users\\me\\b.png')], { token });
       assert.equal(res.status, 202, JSON.stringify(res.body));
+      assert.equal(res.body.workItemIds.length, 1, 'a new conversation: one work item, as for a text message');
       const entries = (await conversation(res.body.conversationIdentifier)).entries;
       const names = body.interactions.map((i) => entries.find((e: any) => e.entryId === i.id).attachments[0]);
       assert.deepEqual(names.map((n: any) => n.name), ['passwd.png', 'b.png']);

@@ -39,7 +39,7 @@ for (const store of storeKinds()) {
         const res = await postInteraction(bridge, body, { token });
         assert.equal(res.status, 202, JSON.stringify(res.body));
         assert.equal(res.body.success, true);
-        assert.deepEqual(res.body.workItemIds, []);
+        assert.equal(res.body.workItemIds.length, body === requests[0] ? 1 : 0, 'only the message that opens a messaging session names it');
         assert.equal(res.body.id, (body.interactions[0]!.payload as { id: string }).id);
         conversationIdentifier ??= res.body.conversationIdentifier;
         assert.equal(res.body.conversationIdentifier, conversationIdentifier, 'one conversation per (to, from)');
@@ -97,6 +97,22 @@ for (const store of storeKinds()) {
       const third = await postInteraction(bridge, textMessage('second message', { from }), { token, headers: { RequestId: requestId } });
       assert.equal(third.status, 202);
       assert.equal((await entriesOf(first.body.conversationIdentifier)).length, 2);
+    });
+
+    test('the same request fired five times at once has one effect', async () => {
+      const requestId = randomUUID();
+      const from = `burst-${randomUUID()}`;
+      const body = textMessage('burst', { from });
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => postInteraction(bridge, body, { token, headers: { RequestId: requestId } })),
+      );
+      const accepted = answers.filter((a) => a.status === 202);
+      assert.ok(accepted.length >= 1);
+      for (const a of answers) {
+        if (a.status === 202) assert.deepEqual(a.body, accepted[0]!.body);
+        else assert.deepEqual([a.status, a.body.code, a.headers.get('retry-after')], [409, 10055, '1']);
+      }
+      assert.equal((await entriesOf(accepted[0]!.body.conversationIdentifier)).length, 1);
     });
 
     test('header names are case-insensitive', async () => {

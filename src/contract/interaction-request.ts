@@ -80,6 +80,8 @@ export interface AttachmentInteraction {
 export type Interaction = EntryInteraction | AttachmentInteraction;
 
 export interface InteractionRequest {
+  /** The json part exactly as received, for forwarding it unchanged. */
+  jsonText?: string;
   to: string;
   from: string;
   routingAttributes?: Record<string, string>;
@@ -103,7 +105,7 @@ export function parseInteractionJsonPart(text: string | undefined): InteractionR
   } catch {
     throw badRequest(ErrorCode.EmptyRequestBody, 'The "json" part is not valid JSON.');
   }
-  return validateInteractionRequest(raw);
+  return { jsonText: text, ...validateInteractionRequest(raw) };
 }
 
 export function validateInteractionRequest(raw: unknown): InteractionRequest {

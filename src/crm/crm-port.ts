@@ -1,5 +1,9 @@
 import type { StoredAttachment } from '../attachments/stored-attachment.ts';
+import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
+import type { ConsentRequest } from '../contract/consent-request.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
+import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
+import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
 
 /** Who is calling, established by the guard from the access token and headers. */
 export interface CrmCall {
@@ -8,6 +12,8 @@ export interface CrmCall {
   consumerKey: string;
   authorizationContext: string;
   requestId: string;
+  /** The request as the partner sent it, for an adapter that forwards it unchanged. */
+  original?: { body?: unknown; headers?: Record<string, string> };
 }
 
 /** The CRM's answer, passed back to the partner as it is. */
@@ -26,4 +32,16 @@ export interface CrmPort {
   checkAuthorizationContext(call: CrmCall): Promise<void>;
   /** `attachments`: the request's files, already stored in the bucket, one per AttachmentInteraction. */
   postInteraction(call: CrmCall, request: InteractionRequest, attachments?: readonly StoredAttachment[]): Promise<CrmResponse>;
+  /** `POST /route`: creates a pending service routing for the conversation's work item. */
+  route(call: CrmCall, request: RouteRequest): Promise<CrmResponse>;
+  /** `DELETE /route`: cancels the conversation's open pending service routing. */
+  cancelRoute(call: CrmCall, request: CancelRouteRequest): Promise<CrmResponse>;
+  /** `POST /routingResult`: where the partner's routing of a work item went. */
+  postRoutingResult(call: CrmCall, request: RoutingResultRequest): Promise<CrmResponse>;
+  /** `POST /agentWork`: assigns a work item to an agent. */
+  createAgentWork(call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse>;
+  /** `PATCH /agentWork`: accepts, declines, cancels or closes an agent work. */
+  updateAgentWork(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse>;
+  /** `PATCH /consent`: sets an end user's messaging consent on a channel. */
+  updateConsent(call: CrmCall, request: ConsentRequest): Promise<CrmResponse>;
 }

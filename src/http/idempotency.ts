@@ -34,11 +34,17 @@ export class Idempotency {
     const idempotencyKey = createHash('sha256')
       .update(`${key.operation}\n${key.requestId}\n${key.fingerprint}`)
       .digest('base64url');
-    const stored = await this.lookup(idempotencyKey);
-    if (stored?.status_code != null) {
-      return { status: stored.status_code, body: JSON.parse(stored.response_body ?? 'null'), replayed: true };
+    let stored = await this.lookup(idempotencyKey);
+    if (stored && stored.expires_at <= Date.now()) {
+      await this.db.deleteFrom('idempotency_keys').where('idempotency_key', '=', idempotencyKey).where('expires_at', '<=', Date.now()).execute();
+      stored = undefined;
     }
-    if (stored && Date.now() - stored.created_at < ABANDONED_AFTER_MS) {
+    if (stored?.status_code != null) return replay(stored);
+    if (!stored) await this.warnOnReusedRequestId(key, log);
+    if (!(await this.reserve(idempotencyKey, key, stored))) {
+      // Another request with the same key won the reservation a moment ago.
+      const winner = await this.lookup(idempotencyKey);
+      if (winner?.status_code != null) return replay(winner);
       throw new ApiError(
         409,
         ErrorCode.ConversationPreconditionFailed,
@@ -46,22 +52,6 @@ export class Idempotency {
         { 'Retry-After': '1' },
       );
     }
-    if (!stored) await this.warnOnReusedRequestId(key, log);
-
-    const now = Date.now();
-    await this.db
-      .insertInto('idempotency_keys')
-      .values({
-        idempotency_key: idempotencyKey,
-        request_id: key.requestId,
-        operation: key.operation,
-        status_code: null,
-        response_body: null,
-        created_at: now,
-        expires_at: now + this.ttlSeconds * 1000,
-      })
-      .onConflict((oc) => oc.column('idempotency_key').doUpdateSet({ created_at: now }))
-      .execute();
 
     let response: CrmResponse;
     try {
@@ -87,12 +77,48 @@ export class Idempotency {
     return Number(result.numDeletedRows);
   }
 
+  /**
+   * Claims the key for this process. Exactly one of several concurrent claimants wins: a fresh key by
+   * insert-if-absent, an abandoned reservation (its process died) by a compare-and-set on its timestamp.
+   */
+  private async reserve(
+    idempotencyKey: string,
+    key: { operation: string; requestId: string },
+    existing: { created_at: number } | undefined,
+  ): Promise<boolean> {
+    const now = Date.now();
+    if (existing) {
+      if (now - existing.created_at < ABANDONED_AFTER_MS) return false;
+      const taken = await this.db
+        .updateTable('idempotency_keys')
+        .set({ created_at: now })
+        .where('idempotency_key', '=', idempotencyKey)
+        .where('created_at', '=', existing.created_at)
+        .where('status_code', 'is', null)
+        .executeTakeFirst();
+      return Number(taken.numUpdatedRows) === 1;
+    }
+    const inserted = await this.db
+      .insertInto('idempotency_keys')
+      .values({
+        idempotency_key: idempotencyKey,
+        request_id: key.requestId,
+        operation: key.operation,
+        status_code: null,
+        response_body: null,
+        created_at: now,
+        expires_at: now + this.ttlSeconds * 1000,
+      })
+      .onConflict((oc) => oc.column('idempotency_key').doNothing())
+      .executeTakeFirst();
+    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
+  }
+
   private async lookup(idempotencyKey: string) {
     return this.db
       .selectFrom('idempotency_keys')
       .selectAll()
       .where('idempotency_key', '=', idempotencyKey)
-      .where('expires_at', '>', Date.now())
       .executeTakeFirst();
   }
 
@@ -112,4 +138,8 @@ export class Idempotency {
       log.warn({ operation: key.operation }, 'RequestId reused with a different body: processing it as a new request');
     }
   }
+}
+
+function replay(row: { status_code: number | null; response_body: string | null }): IdempotentOutcome {
+  return { status: row.status_code!, body: JSON.parse(row.response_body ?? 'null'), replayed: true };
 }

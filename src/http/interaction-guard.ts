@@ -19,14 +19,14 @@ export function callOf(res: Response): CrmCall {
  * Every /api/v1 call passes here first: bearer token, scope, OrgId, AuthorizationContext and RequestId.
  * Express reads header names case-insensitively, as HTTP requires.
  */
-export function interactionGuard(deps: { tokens: AccessTokens; crm: CrmPort }): RequestHandler {
+export function interactionGuard(deps: { tokens: AccessTokens; crm: CrmPort; defaultAuthorizationContext?: string }): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const token = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
       if (!token) throw unauthorized(ErrorCode.InvalidAccessToken, 'An "Authorization: Bearer <access token>" header is required.');
 
       const orgId = requiredHeader(req, 'OrgId');
-      const authorizationContext = requiredHeader(req, 'AuthorizationContext');
+      const authorizationContext = req.get('AuthorizationContext')?.trim() || deps.defaultAuthorizationContext || requiredHeader(req, 'AuthorizationContext');
       const requestId = requiredHeader(req, 'RequestId');
       if (!UUID.test(requestId)) throw badRequest(ErrorCode.InvalidHeader, `The RequestId header must be a UUID; got "${requestId}".`);
       if (!/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/.test(orgId)) {

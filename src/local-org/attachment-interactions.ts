@@ -1,3 +1,4 @@
+import type { Transaction } from 'kysely';
 import type { AttachmentRecords } from '../attachments/attachment-records.ts';
 import { attachmentDescriptor, type StoredAttachment } from '../attachments/stored-attachment.ts';
 import { badRequest } from '../contract/api-error.ts';
@@ -5,6 +6,7 @@ import { ErrorCode } from '../contract/error-codes.ts';
 import { attachmentInteractionsOf, type AttachmentInteraction, type InteractionRequest } from '../contract/interaction-request.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
+import type { Tables } from '../store/tables.ts';
 import type { Conversations } from './conversations.ts';
 
 /**
@@ -13,7 +15,13 @@ import type { Conversations } from './conversations.ts';
  * and the stored file, written in one transaction with the attachment rows.
  */
 export async function recordAttachmentInteractions(
-  deps: { db: Db; conversations: Conversations; attachmentRecords: AttachmentRecords },
+  deps: {
+    db: Db;
+    conversations: Conversations;
+    attachmentRecords: AttachmentRecords;
+    /** Routing's reaction to an inbound Message (in the same transaction); answers the work item ids. */
+    onInboundMessage: (trx: Transaction<Tables>, conversationIdentifier: string) => Promise<string[]>;
+  },
   call: CrmCall,
   channelAddressIdentifier: string,
   request: InteractionRequest,
@@ -25,7 +33,7 @@ export async function recordAttachmentInteractions(
   if (interactions.length === 0 || interactions.length !== attachments.length || interactions.some((i) => !fileOf(i))) {
     throw badRequest(ErrorCode.AttachmentCountMismatch, 'The number of AttachmentInteractions does not match the number of attached files.');
   }
-  const conversationIdentifier = await deps.db.transaction().execute(async (trx) => {
+  const { conversationIdentifier, workItemIds } = await deps.db.transaction().execute(async (trx) => {
     const { conversationIdentifier } = await deps.conversations.findOrCreate(trx, {
       orgId: call.orgId,
       channelAddressIdentifier,
@@ -57,7 +65,7 @@ export async function recordAttachmentInteractions(
       });
       await deps.attachmentRecords.insert(trx, { orgId: call.orgId, conversationIdentifier, entryId: interaction.id, attachment: file });
     }
-    return conversationIdentifier;
+    return { conversationIdentifier, workItemIds: await deps.onInboundMessage(trx, conversationIdentifier) };
   });
-  return { status: 202, body: { conversationIdentifier, id: interactions[0]!.id, workItemIds: [], success: true } };
+  return { status: 202, body: { conversationIdentifier, id: interactions[0]!.id, workItemIds, success: true } };
 }

@@ -11,23 +11,38 @@ export interface SeededOrg {
   routingOwner: string;
   consentOwner: string;
   endUserClientIdentifier: string;
+  queues: Array<{ queueId: string; developerName: string }>;
+  flows: Array<{ flowId: string; apiName: string }>;
+  agentUsers: Array<{ userId: string; username: string }>;
+  channelRouting: { queueId: string; flowId: string | null; attributeMaxLength: number };
 }
 
 /**
  * Makes the store hold the local org described by the configuration: the org, its connected app bound to
- * the dev certificate, its integration user and its messaging channel. Runs at every start, so values
- * changed in `.env` take effect; nothing else in the store is touched.
+ * the dev certificate, its integration user, its messaging channel with its routing settings, and its
+ * queues, flows and agent users. Runs at every start, so values changed in `.env` take effect; nothing
+ * else in the store is touched (queues, flows and agents no longer configured stay, as records do). In bridge mode the same identity, under the real org's id, is what partners authenticate
+ * against (the dev partner app can be switched off).
  */
-export async function seedLocalOrg(db: Db, config: Config, certificatePem: string): Promise<SeededOrg> {
-  const o = config.localOrg;
+export async function seedLocalOrg(
+  db: Db,
+  o: Config['localOrg'],
+  certificatePem: string,
+  options: { connectedApp: boolean } = { connectedApp: true },
+): Promise<SeededOrg> {
   const now = Date.now();
+  const channelRouting = {
+    routing_queue_id: o.channelRouting.queueId,
+    routing_flow_id: o.channelRouting.flowId,
+    routing_attribute_max_length: o.channelRouting.attributeMaxLength,
+  };
   await db.transaction().execute(async (trx) => {
     await trx
       .insertInto('orgs')
       .values({ org_id: o.orgId, name: 'Local BYOC org', created_at: now })
       .onConflict((oc) => oc.column('org_id').doNothing())
       .execute();
-    await trx
+    if (options.connectedApp) await trx
       .insertInto('connected_apps')
       .values({
         consumer_key: o.consumerKey,
@@ -56,6 +71,7 @@ export async function seedLocalOrg(db: Db, config: Config, certificatePem: strin
         consent_owner: o.consentOwner,
         active: 1,
         created_at: now,
+        ...channelRouting,
       })
       .onConflict((oc) =>
         oc.column('channel_address_identifier').doUpdateSet({
@@ -63,9 +79,42 @@ export async function seedLocalOrg(db: Db, config: Config, certificatePem: strin
           authorization_context: o.authorizationContext,
           routing_owner: o.routingOwner,
           consent_owner: o.consentOwner,
+          ...channelRouting,
         }),
       )
       .execute();
+    for (const q of o.queues) {
+      await trx
+        .insertInto('queues')
+        .values({ queue_id: q.queueId, org_id: o.orgId, developer_name: q.developerName, created_at: now })
+        .onConflict((oc) => oc.column('queue_id').doUpdateSet({ org_id: o.orgId, developer_name: q.developerName }))
+        .execute();
+    }
+    for (const f of o.flows) {
+      await trx
+        .insertInto('flows')
+        .values({ flow_id: f.flowId, org_id: o.orgId, api_name: f.apiName, created_at: now })
+        .onConflict((oc) => oc.column('flow_id').doUpdateSet({ org_id: o.orgId, api_name: f.apiName }))
+        .execute();
+    }
+    for (const a of o.agentUsers) {
+      await trx.deleteFrom('users').where('username', '=', a.username).where('user_id', '!=', a.userId).execute();
+      await trx
+        .insertInto('users')
+        .values({ user_id: a.userId, org_id: o.orgId, username: a.username, display_name: displayNameOf(a.username), is_agent: 1, created_at: now })
+        .onConflict((oc) => oc.column('user_id').doUpdateSet({ org_id: o.orgId, username: a.username, is_agent: 1 }))
+        .execute();
+    }
   });
   return { ...o };
+}
+
+/** `agent.one@byoc.local` → `Agent One`. */
+function displayNameOf(username: string): string {
+  return username
+    .split('@')[0]!
+    .split(/[._-]+/)
+    .filter(Boolean)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join(' ');
 }

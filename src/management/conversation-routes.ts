@@ -5,7 +5,7 @@ import { downloadUrl } from './attachment-routes.ts';
 import type { ManagementAppDeps } from './management-app.ts';
 
 /** `GET /api/conversations` and `GET /api/conversations/{conversationIdentifier}`. */
-export function conversationRoutes(deps: Pick<ManagementAppDeps, 'orgId' | 'conversations' | 'attachmentRecords'>): Router {
+export function conversationRoutes(deps: Pick<ManagementAppDeps, 'orgId' | 'conversations' | 'routingViews' | 'attachmentRecords'>): Router {
   const router = express.Router();
   router.get('/conversations', async (req, res) => {
     const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
@@ -30,7 +30,7 @@ export function conversationRoutes(deps: Pick<ManagementAppDeps, 'orgId' | 'conv
       }));
       return { ...entry, attachments };
     });
-    res.json({ ...conversation, entries });
+    res.json({ ...conversation, entries, ...(await deps.routingViews.conversationRouting(conversation)) });
   });
   return router;
 }

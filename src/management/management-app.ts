@@ -8,7 +8,9 @@ import { ApiError } from '../contract/api-error.ts';
 import { errorHandler, notFoundHandler } from '../http/error-handler.ts';
 import { requestLogger } from '../http/logging.ts';
 import type { Conversations } from '../local-org/conversations.ts';
+import type { RoutingViews } from '../local-org/routing-views.ts';
 import type { Db } from '../store/database.ts';
+import { connectedAppRoutes } from './connected-app-routes.ts';
 import { attachmentRoutes } from './attachment-routes.ts';
 import { conversationRoutes } from './conversation-routes.ts';
 import { orgRoutes } from './org-routes.ts';
@@ -19,6 +21,7 @@ export interface ManagementAppDeps {
   db: Db;
   orgId: string;
   conversations: Conversations;
+  routingViews: RoutingViews;
   attachmentRecords: AttachmentRecords;
   attachmentStorage: AttachmentStorage;
   describe: () => Record<string, unknown>;
@@ -46,6 +49,7 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
 
   app.use('/api', orgRoutes(deps));
   app.use('/api', conversationRoutes(deps));
+  app.use('/api', connectedAppRoutes(deps));
   app.use('/api', attachmentRoutes(deps));
 
   app.use(notFoundHandler);

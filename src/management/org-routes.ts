@@ -1,14 +1,15 @@
 import express, { type Router } from 'express';
 import type { ManagementAppDeps } from './management-app.ts';
 
-/** `GET /api/org`: the local org's seeded identifiers, users, connected apps and channels. */
-export function orgRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId' | 'describe'>): Router {
+/** `GET /api/org`: the local org's seeded identifiers, users, connected apps, channels, queues, flows and agent users. */
+export function orgRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId' | 'describe' | 'routingViews'>): Router {
   const router = express.Router();
   router.get('/org', async (_req, res) => {
-    const [channels, users, apps] = await Promise.all([
+    const [channels, users, apps, routing] = await Promise.all([
       deps.db.selectFrom('channels').selectAll().where('org_id', '=', deps.orgId).execute(),
       deps.db.selectFrom('users').select(['user_id', 'username', 'display_name']).where('org_id', '=', deps.orgId).execute(),
       deps.db.selectFrom('connected_apps').select(['consumer_key', 'scopes', 'active']).where('org_id', '=', deps.orgId).execute(),
+      deps.routingViews.orgRouting(deps.orgId),
     ]);
     res.json({
       ...deps.describe(),
@@ -22,7 +23,9 @@ export function orgRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId' | 'descri
         routingOwner: c.routing_owner,
         consentOwner: c.consent_owner,
         active: Boolean(c.active),
+        routing: { queueId: c.routing_queue_id, flowId: c.routing_flow_id, routingAttributeMaxLength: c.routing_attribute_max_length },
       })),
+      ...routing,
     });
   });
   return router;

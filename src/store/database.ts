@@ -28,13 +28,11 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 export async function openStore(options: { databaseUrl?: string; dataDir: string }): Promise<Store> {
   const store = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
   try {
-    const migrator = new Migrator({
-      db: store.db,
-      provider: migrationProvider(store.dialect),
-      // Kysely looks for its own tables in every schema unless told which: with another schema of the
-      // same database already migrated (another deployment, a parallel test), it would skip creating them.
-      ...(store.dialect === 'postgres' ? { migrationTableSchema: await currentSchema(store.db) } : {}),
-    });
+    // Kysely looks for its migration tables in every schema unless told which one: another schema's tables
+    // on the same server (a second deployment, a parallel test) would make it skip creating its own.
+    const migrationTableSchema =
+      store.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows[0]?.schema : undefined;
+    const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
     const { error, results } = await migrator.migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');
     if (error || failed) {
@@ -45,11 +43,6 @@ export async function openStore(options: { databaseUrl?: string; dataDir: string
     throw err;
   }
   return store;
-}
-
-async function currentSchema(db: Db): Promise<string> {
-  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
-  return rows[0]!.schema;
 }
 
 function openSqlite(dataDir: string): Store {

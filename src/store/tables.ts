@@ -21,6 +21,8 @@ export interface UserTable {
   org_id: string;
   username: string;
   display_name: string;
+  /** 1 for the seeded agent users that agent work can be assigned to. */
+  is_agent: Generated<number>;
   created_at: number;
 }
 
@@ -33,6 +35,11 @@ export interface ChannelTable {
   consent_owner: string;
   active: number;
   created_at: number;
+  /** What "route by the channel's configuration" uses: a queue, or a flow with this queue as fallback. */
+  routing_queue_id: string | null;
+  routing_flow_id: string | null;
+  /** Longest value a routing attribute (channel variable) may have. */
+  routing_attribute_max_length: Generated<number>;
 }
 
 export interface AccessTokenTable {
@@ -90,6 +97,95 @@ export interface OutboundEventTable {
   created_at: number;
 }
 
+export interface QueueTable {
+  queue_id: string;
+  org_id: string;
+  developer_name: string;
+  created_at: number;
+}
+
+export interface FlowTable {
+  flow_id: string;
+  org_id: string;
+  api_name: string;
+  created_at: number;
+}
+
+/** The work item: one per stretch of a conversation that is handled, from first message to end. */
+export interface MessagingSessionTable {
+  session_id: string;
+  org_id: string;
+  conversation_identifier: string;
+  /** New, Waiting, Active or Ended. */
+  status: string;
+  /** The conversation identifier while the session is open, NULL once ended: one open session per conversation. */
+  open_key: string | null;
+  opened_at: number;
+  updated_at: number;
+  ended_at: number | null;
+}
+
+export interface PendingServiceRoutingTable {
+  psr_id: string;
+  session_id: string;
+  routing_type: string;
+  /** Flow, Queue or ChannelConfiguration: which form of the route request created it. */
+  routing_method: string;
+  queue_id: string | null;
+  flow_id: string | null;
+  routing_attributes: string | null;
+  routing_correlation_id: string;
+  /** Open, Assigned, Routed, Failed, Cancelled or Replaced. */
+  status: string;
+  /** The session id while Open, NULL once closed: one open routing per session. */
+  open_key: string | null;
+  cancel_reason: string | null;
+  request_id: string | null;
+  created_at: number;
+  closed_at: number | null;
+}
+
+export interface AgentWorkTable {
+  work_id: string;
+  session_id: string;
+  user_id: string;
+  psr_id: string | null;
+  /** Assigned, Opened, Closed, Declined or Canceled. */
+  status: string;
+  /** `user_id session_id` while the work is active, NULL after: one active work per user and work item. */
+  active_key: string | null;
+  /** Decimal text: the API takes doubles and the store keeps only portable column types. */
+  capacity_percentage: string | null;
+  capacity_weight: string | null;
+  routing_type: string;
+  routing_correlation_id: string;
+  request_id: string | null;
+  created_at: number;
+  updated_at: number;
+  closed_at: number | null;
+}
+
+export interface RoutingResultTable {
+  result_id: string;
+  session_id: string;
+  psr_id: string | null;
+  routing_type: string;
+  success: number;
+  externally_routed: number;
+  error_message: string | null;
+  request_id: string | null;
+  created_at: number;
+}
+
+export interface EndUserConsentTable {
+  channel_address_identifier: string;
+  end_user_client_identifier: string;
+  /** OptedOut, ImplicitlyOptedIn, ExplicitlyOptedIn or DoublyOptedIn. */
+  consent_status: string;
+  request_id: string | null;
+  updated_at: number;
+}
+
 export interface AttachmentTable {
   attachment_id: string;
   org_id: string;
@@ -115,5 +211,12 @@ export interface Tables {
   conversation_entries: ConversationEntryTable;
   idempotency_keys: IdempotencyTable;
   outbound_events: OutboundEventTable;
+  queues: QueueTable;
+  flows: FlowTable;
+  messaging_sessions: MessagingSessionTable;
+  pending_service_routings: PendingServiceRoutingTable;
+  agent_work: AgentWorkTable;
+  routing_results: RoutingResultTable;
+  end_user_consents: EndUserConsentTable;
   attachments: AttachmentTable;
 }

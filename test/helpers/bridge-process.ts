@@ -155,3 +155,29 @@ async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise
     await client.end();
   }
 }
+
+/** Runs the server with the given environment until it exits on its own (for start-up failures). */
+export async function runUntilExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-fail-'));
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: path.resolve(import.meta.dirname, '../..'),
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: String(await freePort()),
+      MANAGEMENT_PORT: String(await freePort()),
+      DATA_DIR: path.join(root, 'data'),
+      CERTS_DIR: path.join(root, 'certs'),
+      LOG_FORMAT: 'json',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout!.on('data', (d) => (output += d));
+  proc.stderr!.on('data', (d) => (output += d));
+  const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  fs.rmSync(root, { recursive: true, force: true });
+  return { code, output };
+}

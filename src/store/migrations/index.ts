@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../database.ts';
 import { foundation } from './0001-foundation.ts';
 import { outboundEventLog } from './0002-outbound-event-log.ts';
+import { routing } from './0003-routing.ts';
 import { attachments } from './0004-attachments.ts';
 
 /**
@@ -12,6 +13,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_foundation': foundation(dialect),
     '0002_outbound_event_log': outboundEventLog(dialect),
+    '0003_routing': routing(dialect),
     '0004_attachments': attachments(),
   };
 }

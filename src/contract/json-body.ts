@@ -1,0 +1,41 @@
+import { badRequest } from './api-error.ts';
+import { ErrorCode } from './error-codes.ts';
+
+export type JsonObject = Record<string, unknown>;
+
+export const isJsonObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The parsed JSON body of an /api/v1 operation; express.json leaves it undefined when there was none. */
+export function jsonBodyObject(raw: unknown): JsonObject {
+  if (raw === undefined || raw === null || (isJsonObject(raw) && Object.keys(raw).length === 0)) {
+    throw badRequest(ErrorCode.EmptyRequestBody, 'A JSON request body (Content-Type: application/json) is required.');
+  }
+  if (!isJsonObject(raw)) throw badRequest(ErrorCode.InvalidParameters, 'The request body must be a JSON object.');
+  return raw;
+}
+
+export const ROUTING_TYPES = ['Initial', 'Transfer', 'Conference'] as const;
+export type RoutingType = (typeof ROUTING_TYPES)[number];
+
+export function routingTypeOf(value: unknown, where: string): RoutingType {
+  if (!ROUTING_TYPES.includes(value as RoutingType)) {
+    throw badRequest(ErrorCode.InvalidParameters, `${where} must be one of ${ROUTING_TYPES.join(', ')}; got ${JSON.stringify(value ?? null)}.`);
+  }
+  return value as RoutingType;
+}
+
+/** A conversation identifier as the API takes it: present and a non-empty string of at most 240 characters. */
+export function conversationIdentifierOf(value: unknown, where = 'conversationIdentifier'): string {
+  if (typeof value !== 'string' || value.trim() === '' || value.length > 240) {
+    throw badRequest(ErrorCode.InvalidConversationIdentifier, `"${where}" must be the conversation identifier: a non-empty string of at most 240 characters.`);
+  }
+  return value;
+}
+
+/** A work item (messaging session) id: the contract takes exactly the 15-character form. */
+export function workItemIdOf(value: unknown): string {
+  if (typeof value !== 'string' || !/^[a-zA-Z0-9]{15}$/.test(value)) {
+    throw badRequest(ErrorCode.InvalidWorkItemId, `"workItemId" must be the 15-character id of a messaging session; got ${JSON.stringify(value ?? null)}.`);
+  }
+  return value;
+}

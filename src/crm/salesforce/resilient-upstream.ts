@@ -1,0 +1,151 @@
+import {
+  BrokenCircuitError,
+  circuitBreaker,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  handleWhen,
+  retry,
+  wrap,
+} from 'cockatiel';
+import type { Logger } from 'pino';
+import { ApiError } from '../../contract/api-error.ts';
+import { ErrorCode } from '../../contract/error-codes.ts';
+import type { CrmResponse } from '../crm-port.ts';
+import { UpstreamTokenError, type UpstreamTokenClient } from '../../auth/upstream-token-client.ts';
+import type { SalesforceSettings } from './salesforce-settings.ts';
+
+/** One request to the org. `body` is a factory because a retried request needs a fresh body stream. */
+export interface UpstreamRequest {
+  method: string;
+  path: string;
+  requestId: string;
+  authorizationContext: string;
+  headers?: Record<string, string>;
+  body?: () => { contentType: string; data: BodyInit };
+}
+
+/** A failure worth another attempt: the org timed out, was unreachable, or answered 5xx / 429. */
+class RetryableUpstreamError extends Error {
+  constructor(
+    message: string,
+    readonly response?: CrmResponse,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Sends requests to the org's Interaction Service with the bridge's own token: each attempt has a
+ * timeout; failures worth retrying are retried with exponential backoff and jitter (same RequestId)
+ * until the deadline; an org that keeps failing trips a circuit breaker that fails fast and probes it
+ * back after a pause. A 401 refreshes the token once, transparently. When all that fails the partner
+ * gets 503 with Retry-After, never a hang or a 500.
+ */
+export class ResilientUpstream {
+  private readonly breaker;
+  private readonly policy;
+
+  constructor(
+    private readonly settings: SalesforceSettings,
+    private readonly tokens: UpstreamTokenClient,
+    private readonly log: Logger,
+  ) {
+    const retryable = handleWhen((err) => err instanceof RetryableUpstreamError);
+    this.breaker = circuitBreaker(retryable, {
+      halfOpenAfter: settings.breakerHalfOpenAfterMs,
+      breaker: new ConsecutiveBreaker(settings.breakerFailures),
+    });
+    this.breaker.onBreak(() => this.log.warn({ org: settings.scrtInstanceUrl }, 'circuit opened: the org keeps failing; failing fast'));
+    this.breaker.onHalfOpen(() => this.log.info('circuit half-open: probing the org'));
+    this.breaker.onReset(() => this.log.info('circuit closed: the org answers again'));
+    const retryPolicy = retry(retryable, {
+      maxAttempts: settings.maxAttempts - 1,
+      backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 4_000 }),
+    });
+    this.policy = wrap(retryPolicy, this.breaker);
+  }
+
+  async send(request: UpstreamRequest): Promise<CrmResponse> {
+    const deadline = AbortSignal.timeout(this.settings.deadlineMs);
+    try {
+      return await this.policy.execute(({ signal }) => this.attempt(request, signal), deadline);
+    } catch (err) {
+      throw this.toPartnerError(err, deadline.aborted);
+    }
+  }
+
+  private async attempt(request: UpstreamRequest, outer: AbortSignal): Promise<CrmResponse> {
+    const signal = AbortSignal.any([outer, AbortSignal.timeout(this.settings.attemptTimeoutMs)]);
+    let token: string;
+    try {
+      token = (await this.tokens.token()).accessToken;
+    } catch (err) {
+      if (err instanceof UpstreamTokenError && err.retryable) throw new RetryableUpstreamError(err.message);
+      throw err;
+    }
+    let response = await this.exchange(request, token, signal);
+    if (response.status === 401) {
+      this.log.info({ requestId: request.requestId }, 'org refused the access token: refreshing it once');
+      token = (await this.tokens.refresh(token)).accessToken;
+      response = await this.exchange(request, token, signal);
+    }
+    if (response.status >= 500 || response.status === 429) {
+      throw new RetryableUpstreamError(`the org answered ${response.status}`, response);
+    }
+    return response;
+  }
+
+  private async exchange(request: UpstreamRequest, token: string, signal: AbortSignal): Promise<CrmResponse> {
+    const body = request.body?.();
+    let res: Response;
+    try {
+      res = await fetch(`${this.settings.scrtInstanceUrl}${request.path}`, {
+        method: request.method,
+        headers: {
+          Authorization: `Bearer ${token}`,
+          OrgId: this.settings.orgId,
+          AuthorizationContext: request.authorizationContext,
+          RequestId: request.requestId,
+          Accept: 'application/json',
+          ...request.headers,
+          ...(body ? { 'Content-Type': body.contentType } : {}),
+        },
+        body: body?.data,
+        signal,
+        // Streams need half-duplex mode in Node's fetch.
+        ...(body && typeof (body.data as ReadableStream).getReader === 'function' ? { duplex: 'half' } : {}),
+      } as RequestInit);
+    } catch (err) {
+      const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      throw new RetryableUpstreamError(`the org is unreachable or too slow: ${cause}`);
+    }
+    const text = await res.text().catch(() => '');
+    let parsed: unknown = text;
+    try {
+      parsed = text ? JSON.parse(text) : null;
+    } catch {
+      /* keep the text */
+    }
+    return { status: res.status, body: parsed };
+  }
+
+  private toPartnerError(err: unknown, deadlinePassed: boolean): ApiError {
+    const retryAfterSeconds = String(Math.ceil(this.settings.breakerHalfOpenAfterMs / 1000));
+    const unavailable = (message: string) =>
+      new ApiError(503, ErrorCode.DownstreamTimeout, message, { 'Retry-After': retryAfterSeconds });
+    if (err instanceof ApiError) return err;
+    if (err instanceof BrokenCircuitError) {
+      return unavailable('The Salesforce org is not answering; the bridge is pausing calls to it. Retry later with the same RequestId.');
+    }
+    if (err instanceof UpstreamTokenError) {
+      this.log.error({ err: err.message }, 'cannot get an access token from the org');
+      return unavailable('The bridge cannot authenticate to the Salesforce org right now. Retry later with the same RequestId.');
+    }
+    if (err instanceof RetryableUpstreamError || deadlinePassed) {
+      this.log.warn({ reason: (err as Error).message }, 'the org did not answer in time; giving up on this request');
+      return unavailable('The Salesforce org did not answer in time. Retry later with the same RequestId.');
+    }
+    this.log.error({ err }, 'unexpected failure forwarding to the org');
+    return unavailable('The request could not be forwarded to the Salesforce org. Retry later with the same RequestId.');
+  }
+}

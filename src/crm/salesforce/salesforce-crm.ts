@@ -1,0 +1,63 @@
+import type { InteractionRequest } from '../../contract/interaction-request.ts';
+import type { CrmCall, CrmPort, CrmResponse } from '../crm-port.ts';
+import { multipartBody } from './multipart-body.ts';
+import type { ResilientUpstream } from './resilient-upstream.ts';
+
+/**
+ * The CRM port over HTTP to a real org's Interaction Service: same method and path, the bridge's token,
+ * the partner's RequestId and AuthorizationContext; the org's status and body come back unchanged.
+ */
+export class SalesforceCrm implements CrmPort {
+  constructor(private readonly upstream: ResilientUpstream) {}
+
+  /** The org itself judges the AuthorizationContext when the request reaches it. */
+  async checkAuthorizationContext(_call: CrmCall): Promise<void> {}
+
+  async postInteraction(call: CrmCall, request: InteractionRequest): Promise<CrmResponse> {
+    const jsonText = request.jsonText ?? JSON.stringify(request);
+    return this.upstream.send({
+      method: 'POST',
+      path: '/api/v1/interactions',
+      requestId: call.requestId,
+      authorizationContext: call.authorizationContext,
+      body: () => multipartBody([{ name: 'json', contentType: 'application/json', value: jsonText }]),
+    });
+  }
+
+  route(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'POST', '/api/v1/route');
+  }
+
+  cancelRoute(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'DELETE', '/api/v1/route');
+  }
+
+  postRoutingResult(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'POST', '/api/v1/routingResult');
+  }
+
+  createAgentWork(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'POST', '/api/v1/agentWork');
+  }
+
+  updateAgentWork(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'PATCH', '/api/v1/agentWork');
+  }
+
+  updateConsent(call: CrmCall): Promise<CrmResponse> {
+    return this.forwardJson(call, 'PATCH', '/api/v1/consent');
+  }
+
+  /** A JSON operation goes to the same method and path with the partner's body as it came. */
+  private forwardJson(call: CrmCall, method: string, path: string): Promise<CrmResponse> {
+    const body = call.original?.body;
+    return this.upstream.send({
+      method,
+      path,
+      requestId: call.requestId,
+      authorizationContext: call.authorizationContext,
+      headers: call.original?.headers,
+      body: body === undefined ? undefined : () => ({ contentType: 'application/json', data: JSON.stringify(body) }),
+    });
+  }
+}

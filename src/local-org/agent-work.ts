@@ -1,0 +1,201 @@
+import { randomUUID } from 'node:crypto';
+import type { AgentWorkRequest, AgentWorkStatus, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
+import { badRequest } from '../contract/api-error.ts';
+import { ErrorCode } from '../contract/error-codes.ts';
+import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
+import type { Db } from '../store/database.ts';
+import type { MessagingSessions } from './messaging-sessions.ts';
+import type { RoutingEvents, RoutingWorkType } from './routing-events.ts';
+import { checkContext, eventTarget, openSessionOf, type Trx } from './routing-lookups.ts';
+import { isSalesforceId, newSalesforceId, toEighteenCharId } from './salesforce-ids.ts';
+
+export const AGENT_WORK_PREFIX = '0Bz';
+
+/** How each PATCH /agentWork status moves a work: from which states, to which, and the work event it records. */
+const WORK_TRANSITIONS: Record<AgentWorkStatus, { from: string[]; to: string; event: RoutingWorkType }> = {
+  Accept: { from: ['Assigned'], to: 'Opened', event: 'Accepted' },
+  Decline: { from: ['Assigned'], to: 'Declined', event: 'Declined' },
+  Cancel: { from: ['Assigned', 'Opened'], to: 'Canceled', event: 'Cancelled' },
+  Close: { from: ['Assigned', 'Opened'], to: 'Closed', event: 'Closed' },
+};
+const ACTIVE_WORK_STATUSES = ['Assigned', 'Opened'];
+
+/**
+ * Agent work in the local org: assigning a work item (messaging session) to an agent user and moving the
+ * work through its states. One active work per user and work item is a unique constraint (`active_key`),
+ * so simultaneous requests, even to different processes sharing one database, create one.
+ */
+export class LocalOrgAgentWork {
+  constructor(
+    private readonly db: Db,
+    private readonly sessions: MessagingSessions,
+    private readonly events: RoutingEvents,
+  ) {}
+
+  async create(call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse> {
+    return this.db.transaction().execute(async (trx) => {
+      const agent = await this.agentOf(trx, call.orgId, request.userId);
+      const session = await openSessionOf(trx, call, request.workItemId);
+      const context = request.routingContext;
+      if (context && context.conversationIdentifier !== session.conversation_identifier) {
+        throw badRequest(
+          ErrorCode.RoutingContextMismatch,
+          `routingContext.conversationIdentifier "${context.conversationIdentifier}" is not the conversation of work item ${request.workItemId}.`,
+        );
+      }
+      await this.sessions.lock(trx, session.session_id);
+      const psr = await trx.selectFrom('pending_service_routings').selectAll().where('open_key', '=', session.session_id).executeTakeFirst();
+      const hasCapacity = request.capacityPercentage !== undefined || request.capacityWeight !== undefined;
+      if (!hasCapacity && !psr) {
+        throw badRequest(
+          ErrorCode.CapacityPercentageOrWeight,
+          `Work item ${request.workItemId} has no open routing to take the capacity from: send "capacityPercentage" or "capacityWeight".`,
+        );
+      }
+      const workId = newSalesforceId(AGENT_WORK_PREFIX);
+      const routingType = context?.routingType ?? psr?.routing_type ?? 'Initial';
+      const routingCorrelationId = context?.routingCorrelationId ?? psr?.routing_correlation_id ?? randomUUID();
+      const now = Date.now();
+      const inserted = await trx
+        .insertInto('agent_work')
+        .values({
+          work_id: workId,
+          session_id: session.session_id,
+          user_id: agent.user_id,
+          psr_id: psr?.psr_id ?? null,
+          status: 'Assigned',
+          active_key: `${agent.user_id} ${session.session_id}`,
+          capacity_percentage: request.capacityPercentage === undefined ? null : String(request.capacityPercentage),
+          capacity_weight: request.capacityWeight === undefined ? null : String(request.capacityWeight),
+          routing_type: routingType,
+          routing_correlation_id: routingCorrelationId,
+          request_id: call.requestId,
+          created_at: now,
+          updated_at: now,
+        })
+        .onConflict((oc) => oc.column('active_key').doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
+        throw badRequest(
+          ErrorCode.ActiveAgentWorkExists,
+          `User ${request.userId} already has active agent work on work item ${request.workItemId}; close it first.`,
+        );
+      }
+      if (psr) {
+        await trx
+          .updateTable('pending_service_routings')
+          .set({ status: 'Assigned', open_key: null, closed_at: now })
+          .where('psr_id', '=', psr.psr_id)
+          .execute();
+      }
+      await this.sessions.refreshStatus(trx, session.session_id);
+      if (session.routing_owner === 'Partner') {
+        await this.events.workChanged(trx, eventTarget(session), {
+          workType: 'Assigned',
+          workId,
+          sessionId: session.session_id,
+          userId: agent.user_id,
+          agentName: agent.display_name,
+          psrId: psr?.psr_id ?? null,
+          routingType,
+          routingCorrelationId,
+        });
+      }
+      return {
+        status: 202,
+        body: {
+          success: true,
+          id: randomUUID(),
+          agentWorkId: workId,
+          agentWorkDetails: {
+            existPsr: Boolean(psr),
+            ...(request.capacityPercentage !== undefined ? { capacityPercentage: request.capacityPercentage } : {}),
+            ...(request.capacityWeight !== undefined ? { capacityWeight: request.capacityWeight } : {}),
+            ...(psr ? { psrId: psr.psr_id } : {}),
+            routingContext: { conversationIdentifier: session.conversation_identifier, routingType, routingCorrelationId },
+          },
+        },
+      };
+    });
+  }
+
+  async update(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
+    return this.db.transaction().execute(async (trx) => {
+      const workId = request.workId.startsWith(AGENT_WORK_PREFIX) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
+      const found = workId ? await this.workOf(trx, call.orgId, workId) : undefined;
+      if (!found) throw badRequest(ErrorCode.InvalidWorkId, `No agent work "${request.workId}" in this org.`);
+      checkContext(call, found);
+      await this.sessions.lock(trx, found.session_id);
+      const work = (await this.workOf(trx, call.orgId, found.work_id))!;
+      const transition = WORK_TRANSITIONS[request.status];
+      if (!transition.from.includes(work.status)) {
+        throw badRequest(ErrorCode.InvalidAgentWorkStatus, `Agent work ${request.workId} is ${work.status}; it cannot take status ${request.status}.`);
+      }
+      const now = Date.now();
+      const stillActive = ACTIVE_WORK_STATUSES.includes(transition.to);
+      await trx
+        .updateTable('agent_work')
+        .set({
+          status: transition.to,
+          updated_at: now,
+          ...(stillActive ? {} : { active_key: null, closed_at: now }),
+        })
+        .where('work_id', '=', work.work_id)
+        .execute();
+      if (request.status === 'Close') await this.sessions.endIfDone(trx, work.session_id);
+      else await this.sessions.refreshStatus(trx, work.session_id);
+      if (work.routing_owner === 'Partner') {
+        await this.events.workChanged(trx, eventTarget(work), {
+          workType: transition.event,
+          workId: work.work_id,
+          sessionId: work.session_id,
+          userId: work.user_id,
+          agentName: work.display_name,
+          psrId: work.psr_id,
+          routingType: work.routing_type,
+          routingCorrelationId: work.routing_correlation_id,
+        });
+      }
+      return { status: 202, body: { success: true } };
+    });
+  }
+
+  private async agentOf(trx: Trx, orgId: string, userId: string) {
+    const agent = isSalesforceId(userId, '005')
+      ? await trx
+          .selectFrom('users')
+          .select(['user_id', 'display_name'])
+          .where('user_id', '=', toEighteenCharId(userId))
+          .where('org_id', '=', orgId)
+          .where('is_agent', '=', 1)
+          .executeTakeFirst()
+      : undefined;
+    if (!agent) throw badRequest(ErrorCode.InvalidUserId, `User ${userId} is not an agent user of this org.`);
+    return agent;
+  }
+
+  private async workOf(trx: Trx, orgId: string, workId: string) {
+    return trx
+      .selectFrom('agent_work as w')
+      .innerJoin('messaging_sessions as s', 's.session_id', 'w.session_id')
+      .innerJoin('conversations as c', 'c.conversation_identifier', 's.conversation_identifier')
+      .innerJoin('channels as ch', 'ch.channel_address_identifier', 'c.channel_address_identifier')
+      .innerJoin('users as u', 'u.user_id', 'w.user_id')
+      .selectAll('ch')
+      .select([
+        'w.work_id',
+        'w.session_id',
+        'w.user_id',
+        'w.psr_id',
+        'w.status',
+        'w.routing_type',
+        'w.routing_correlation_id',
+        'u.display_name',
+        'c.conversation_identifier',
+        'c.end_user_client_identifier',
+      ])
+      .where('w.work_id', '=', workId)
+      .where('s.org_id', '=', orgId)
+      .executeTakeFirst();
+  }
+}

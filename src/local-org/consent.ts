@@ -1,0 +1,86 @@
+import type { Kysely } from 'kysely';
+import { badRequest, forbidden } from '../contract/api-error.ts';
+import type { ConsentRequest, ConsentStatus } from '../contract/consent-request.ts';
+import { ErrorCode } from '../contract/error-codes.ts';
+import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
+import type { Db } from '../store/database.ts';
+import type { Tables } from '../store/tables.ts';
+
+/** What an end user who has contacted a channel has consented to until someone says otherwise. */
+export const DEFAULT_CONSENT_STATUS: ConsentStatus = 'ImplicitlyOptedIn';
+
+/**
+ * An end user's messaging consent on a channel: the stored status, the default for a known end user
+ * without one, or null when the end user has never had a conversation on the channel.
+ * The outbound side asks this before sending: an OptedOut end user gets no new message.
+ */
+export async function consentStatusOf(
+  db: Kysely<Tables>,
+  channelAddressIdentifier: string,
+  endUserClientIdentifier: string,
+): Promise<ConsentStatus | null> {
+  const stored = await db
+    .selectFrom('end_user_consents')
+    .select('consent_status')
+    .where('channel_address_identifier', '=', channelAddressIdentifier)
+    .where('end_user_client_identifier', '=', endUserClientIdentifier)
+    .executeTakeFirst();
+  if (stored) return stored.consent_status as ConsentStatus;
+  const known = await db
+    .selectFrom('conversations')
+    .select('conversation_identifier')
+    .where('channel_address_identifier', '=', channelAddressIdentifier)
+    .where('end_user_client_identifier', '=', endUserClientIdentifier)
+    .executeTakeFirst();
+  return known ? DEFAULT_CONSENT_STATUS : null;
+}
+
+/** `PATCH /consent` in the local org: only a channel whose consent owner is Partner takes consent from the partner. */
+export async function updateConsent(db: Db, call: CrmCall, request: ConsentRequest): Promise<CrmResponse> {
+  return db.transaction().execute(async (trx) => {
+    const channel = await trx
+      .selectFrom('channels')
+      .selectAll()
+      .where('channel_address_identifier', '=', request.channelAddressIdentifier)
+      .where('org_id', '=', call.orgId)
+      .executeTakeFirst();
+    if (!channel) {
+      throw badRequest(ErrorCode.UnknownChannel, `No messaging channel has the address identifier "${request.channelAddressIdentifier}" in this org.`);
+    }
+    if (!channel.active) {
+      throw badRequest(ErrorCode.InactiveChannel, `The messaging channel "${request.channelAddressIdentifier}" is not active.`);
+    }
+    if (channel.authorization_context !== call.authorizationContext) {
+      throw forbidden(
+        ErrorCode.ContextNotValidForChannel,
+        `AuthorizationContext "${call.authorizationContext}" is not the one configured for channel "${request.channelAddressIdentifier}".`,
+      );
+    }
+    if (channel.consent_owner !== 'Partner') {
+      throw badRequest(
+        ErrorCode.ConsentOwnerNotPartner,
+        `The consent owner of channel "${request.channelAddressIdentifier}" is ${channel.consent_owner}, not Partner: its consent cannot be set through this API.`,
+      );
+    }
+    if ((await consentStatusOf(trx, request.channelAddressIdentifier, request.endUserClientId)) === null) {
+      throw badRequest(ErrorCode.InvalidEndUserClientId, `"${request.endUserClientId}" is not an end user of channel "${request.channelAddressIdentifier}".`);
+    }
+    const now = Date.now();
+    await trx
+      .insertInto('end_user_consents')
+      .values({
+        channel_address_identifier: request.channelAddressIdentifier,
+        end_user_client_identifier: request.endUserClientId,
+        consent_status: request.consentStatus,
+        request_id: call.requestId,
+        updated_at: now,
+      })
+      .onConflict((oc) =>
+        oc
+          .columns(['channel_address_identifier', 'end_user_client_identifier'])
+          .doUpdateSet({ consent_status: request.consentStatus, request_id: call.requestId, updated_at: now }),
+      )
+      .execute();
+    return { status: 200, body: { success: true } };
+  });
+}

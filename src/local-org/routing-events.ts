@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Tables } from '../store/tables.ts';
+import type { OutboundEventLog } from './outbound-event-log.ts';
+import { toFifteenCharId } from './salesforce-ids.ts';
+
+type Trx = Transaction<Tables>;
+
+/** The work event types of the outbound contract (RoutingWorkType). */
+export type RoutingWorkType = 'Assigned' | 'Accepted' | 'Cancelled' | 'Closed' | 'Declined' | 'TransferError' | 'Transferred';
+
+export interface RoutingEventTarget {
+  orgId: string;
+  channelAddressIdentifier: string;
+  conversationIdentifier: string;
+  endUserClientIdentifier: string;
+}
+
+/**
+ * The routing events a Partner-routed channel gets in the local org's outbound log, in the Spring '24
+ * shape and in the transaction of the change that causes them:
+ * - RoutingRequested (event type RoutingRequested) when a conversation needs routing;
+ * - a RoutingWorkResult conversation entry (event type Interaction) when agent work changes, its
+ *   `workType` being Assigned, Accepted, Declined, Cancelled or Closed.
+ */
+export class RoutingEvents {
+  constructor(private readonly log: OutboundEventLog) {}
+
+  async routingRequested(
+    trx: Trx,
+    target: RoutingEventTarget,
+    r: { routingType: string; routingCorrelationId: string; sessionId: string; queueId: string | null; flowId: string | null },
+  ) {
+    const channelData = {
+      eventId: r.routingCorrelationId,
+      routerParticipantSubject: target.channelAddressIdentifier,
+      routingType: r.routingType,
+      conversationId: target.conversationIdentifier,
+    };
+    return this.append(trx, target, 'RoutingRequested', {
+      conversationIdentifier: target.conversationIdentifier,
+      routingParameters: {
+        queueId: r.queueId && toFifteenCharId(r.queueId),
+        channelData: JSON.stringify(channelData),
+        isTransfer: r.routingType === 'Transfer',
+        routingConfigId: null,
+        userId: null,
+        isFallbackOnPsrNotCreated: null,
+        serviceChannelId: null,
+        isEstimatedWaitTimeRequested: null,
+        skillsList: [],
+        botId: null,
+        flowId: r.flowId && toFifteenCharId(r.flowId),
+        isScrt2: true,
+        isUserRequired: null,
+      },
+      routingType: r.routingType,
+      workRecordId: toFifteenCharId(r.sessionId),
+    });
+  }
+
+  async workChanged(
+    trx: Trx,
+    target: RoutingEventTarget,
+    w: {
+      workType: RoutingWorkType;
+      workId: string;
+      sessionId: string;
+      userId: string;
+      agentName: string;
+      psrId: string | null;
+      routingType: string;
+      routingCorrelationId: string;
+    },
+  ) {
+    const identifier = randomUUID();
+    const now = Date.now();
+    return this.append(trx, target, 'Interaction', {
+      senderDisplayName: w.agentName,
+      identifier,
+      entryType: 'RoutingWorkResult',
+      entryPayload: {
+        entryType: 'RoutingWorkResult',
+        id: identifier,
+        workType: w.workType,
+        workId: w.workId,
+        workItemId: toFifteenCharId(w.sessionId),
+        pendingServiceRoutingId: w.psrId,
+        routingType: w.routingType,
+        routingCorrelationId: w.routingCorrelationId,
+        conversationIdentifier: target.conversationIdentifier,
+      },
+      sender: { appType: 'agent', subject: toFifteenCharId(w.userId), role: 'Agent' },
+      transcriptedTimestamp: now,
+      clientTimestamp: now,
+      clientDuration: 0,
+    });
+  }
+
+  /** Spring '24 shape, content nested under `payload`, addressed to the conversation's end user. */
+  private append(trx: Trx, target: RoutingEventTarget, eventType: string, content: Record<string, unknown>) {
+    return this.log.append(
+      {
+        orgId: target.orgId,
+        eventType,
+        channelAddressIdentifier: target.channelAddressIdentifier,
+        conversationIdentifier: target.conversationIdentifier,
+        recipient: { appType: 'custom', subject: target.endUserClientIdentifier, role: 'EndUser' },
+        shape: 'spring24',
+        nestContent: true,
+        content,
+      },
+      trx,
+    );
+  }
+}

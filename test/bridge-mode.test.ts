@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
+import { callJson } from './helpers/json-api.ts';
+import { LOCAL_ORG, runUntilExit, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
+
+/** The SF_* settings that point a bridge at an org process, as a user would write them in .env. */
+function salesforceEnv(org: BridgeProcess, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    SF_SCRT_INSTANCE_URL: org.baseUrl,
+    SF_INSTANCE_URL: org.baseUrl,
+    SF_ORG_ID: LOCAL_ORG.orgId,
+    SF_CONSUMER_KEY: LOCAL_ORG.consumerKey,
+    SF_PRIVATE_KEY: org.privateKeyPem().replace(/\n/g, '\\n'),
+    SF_SUBJECT: LOCAL_ORG.username,
+    SF_AUDIENCE: org.baseUrl,
+    SF_AUTH_ENDPOINT: `${org.baseUrl}/services/oauth2/token`,
+    SF_AUTHORIZATION_CONTEXT: LOCAL_ORG.authorizationContext,
+    ...overrides,
+  };
+}
+
+const countIssuedTokens = (org: BridgeProcess) => org.output().split('\n').filter((l) => l.includes('"access token issued"')).length;
+
+describe('bridge mode: a second process as the org', () => {
+  let org: BridgeProcess;
+  let bridge: BridgeProcess;
+  let token: string;
+  before(async () => {
+    org = await startBridge({ env: { ACCESS_TOKEN_TTL_SECONDS: '3' } });
+    bridge = await startBridge({
+      env: { ...salesforceEnv(org), UPSTREAM_DEADLINE_MS: '4000', UPSTREAM_ATTEMPT_TIMEOUT_MS: '1500', CIRCUIT_BREAKER_HALF_OPEN_AFTER_MS: '500' },
+    });
+    token = await accessToken(bridge);
+  });
+  after(async () => {
+    await bridge?.dispose();
+    await org?.dispose();
+  });
+
+  test('the banner says bridge mode, and partners get bridge tokens for the real org id', async () => {
+    assert.match(bridge.output(), /bridge mode to http:\/\/localhost:\d+ \(org 00D5g000004ByocEAC\)/);
+    assert.ok(token.startsWith(`${LOCAL_ORG.orgId}!`));
+    const orgView = await bridge.management('/api/org');
+    assert.equal(orgView.mode, 'bridge');
+  });
+
+  test('an interaction sent to the bridge arrives in the org, and the partner gets the org’s own answer', async () => {
+    const body = textMessage('through the bridge', { from: `bridge-${randomUUID()}`, extra: { unknownExtra: 1 } });
+    const res = await postInteraction(bridge, body, { token });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const conversation = await org.management(`/api/conversations/${res.body.conversationIdentifier}`);
+    assert.equal(conversation.entries.length, 1);
+    assert.equal(conversation.entries[0].payload.abstractMessage.staticContent.text, 'through the bridge');
+    const orgSession = (await org.management(`/api/conversations/${res.body.conversationIdentifier}`)).messagingSessions[0];
+    assert.deepEqual(res.body, {
+      conversationIdentifier: conversation.conversationIdentifier,
+      id: conversation.entries[0].entryId,
+      workItemIds: [orgSession.workItemId.slice(0, 15)],
+      success: true,
+    });
+  });
+
+  test('route, agentWork (create and close) and consent sent to the bridge change the org’s state', async () => {
+    const from = `+1555${randomUUID().slice(0, 8)}`;
+    const opened = await postInteraction(bridge, textMessage('route me', { from }), { token });
+    assert.equal(opened.status, 202);
+    const { conversationIdentifier } = opened.body;
+    const [workItemId] = opened.body.workItemIds;
+    const orgView = await org.management('/api/org');
+    const api = (method: string, p: string, body: unknown, headers?: Record<string, string>) => callJson(bridge, method, p, body, { token, headers });
+
+    const routed = await api('POST', '/route', { conversationIdentifier, routingType: 'Initial', routingInfo: { queueId: orgView.queues[0].queueId15 } });
+    assert.equal(routed.status, 202, JSON.stringify(routed.body));
+    assert.equal(routed.body.workItemId, workItemId);
+
+    const work = await api('POST', '/agentWork', { userId: orgView.agentUsers[0].userId15, workItemId, capacityWeight: 1, routingContext: { conversationIdentifier, routingType: 'Initial', routingCorrelationId: randomUUID() } });
+    assert.equal(work.status, 202, JSON.stringify(work.body));
+    const closed = await api('PATCH', '/agentWork', { workId: work.body.agentWorkId, status: 'Close', contextType: 'Agent' }, { AuthorizationContextType: 'ConversationChannelDefinition' });
+    assert.equal(closed.status, 202, JSON.stringify(closed.body));
+
+    const consent = await api('PATCH', '/consent', { endUserClientId: from, channelAddressIdentifier: LOCAL_ORG.channel, consentStatus: 'OptedOut' });
+    assert.equal(consent.status, 200, JSON.stringify(consent.body));
+
+    const view = await org.management(`/api/conversations/${conversationIdentifier}`);
+    assert.equal(view.consentStatus, 'OptedOut');
+    const session = view.messagingSessions[0];
+    assert.equal(session.pendingServiceRoutings.length, 1);
+    assert.equal(session.agentWork.length, 1);
+    assert.equal(session.agentWork[0].status, 'Closed');
+
+    const refused = await api('POST', '/agentWork', { userId: orgView.agentUsers[0].userId15, workItemId, capacityWeight: 1, capacityPercentage: 5 });
+    assert.deepEqual([refused.status, refused.body.code], [400, 10013]);
+  });
+
+  test('the org’s refusals come back as the org gave them', async () => {
+    const res = await postInteraction(bridge, textMessage('x', { to: randomUUID() }), { token });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, 10017);
+  });
+
+  test('an expired upstream token is refreshed once, transparently', async () => {
+    const before = countIssuedTokens(org);
+    await new Promise((r) => setTimeout(r, 3200)); // the org's tokens live 3 s here
+    const res = await postInteraction(bridge, textMessage('after the upstream token expired'), { token });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    assert.equal(countIssuedTokens(org) - before, 1, 'exactly one new upstream token');
+  });
+
+  test('org down: 503 with Retry-After within the deadline; org back: recovers, and every 202 is in the org', async () => {
+    const from = `outage-${randomUUID()}`;
+    const accepted: string[] = [];
+    const send = async (text: string) => {
+      const body = textMessage(text, { from });
+      const res = await postInteraction(bridge, body, { token });
+      if (res.status === 202) accepted.push((body.interactions[0]!.payload as { id: string }).id);
+      return res;
+    };
+    for (let i = 0; i < 5; i++) assert.equal((await send(`before ${i}`)).status, 202);
+
+    await org.stop();
+    const started = Date.now();
+    const down = await send('while the org is down');
+    const waited = Date.now() - started;
+    assert.equal(down.status, 503);
+    assert.equal(down.body.code, 10094);
+    assert.match(down.headers.get('retry-after') ?? '', /^\d+$/);
+    assert.ok(waited < 4000 + 2000, `answered after ${waited} ms, past the 4 s deadline`);
+
+    await org.restart();
+    let recovered = false;
+    for (let i = 0; i < 40 && !recovered; i++) {
+      recovered = (await send(`after ${i}`)).status === 202;
+      if (!recovered) await new Promise((r) => setTimeout(r, 250));
+    }
+    assert.ok(recovered, 'the bridge recovered on its own');
+
+    const list = await org.management('/api/conversations?limit=1000');
+    const conversation = list.conversations.find((c: { endUserClientIdentifier: string }) => c.endUserClientIdentifier === from);
+    const entries = (await org.management(`/api/conversations/${conversation.conversationIdentifier}`)).entries;
+    const inOrg = new Set(entries.map((e: { entryId: string }) => e.entryId));
+    for (const id of accepted) assert.ok(inOrg.has(id), `accepted ${id} is in the org`);
+  });
+});
+
+describe('bridge mode start-up failures name the setting to fix', () => {
+  let org: BridgeProcess;
+  before(async () => {
+    org = await startBridge();
+  });
+  after(() => org.dispose());
+
+  test('missing settings are all listed at once', async () => {
+    const { code, output } = await runUntilExit({ SF_SCRT_INSTANCE_URL: org.baseUrl });
+    assert.equal(code, 1);
+    for (const name of ['SF_ORG_ID', 'SF_CONSUMER_KEY', 'SF_SUBJECT', 'SF_PRIVATE_KEY']) assert.match(output, new RegExp(name));
+  });
+
+  test('a private key that is not PEM', async () => {
+    const { code, output } = await runUntilExit(salesforceEnv(org, { SF_PRIVATE_KEY: 'not a key' }));
+    assert.equal(code, 1);
+    assert.match(output, /SF_PRIVATE_KEY is not a readable/);
+  });
+
+  test('a private key the org does not know: the org refuses the assertion', async () => {
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-key-')), 'other.key');
+    fs.writeFileSync(file, other);
+    const { code, output } = await runUntilExit(salesforceEnv(org, { SF_PRIVATE_KEY: '', SF_PRIVATE_KEY_FILE: file }));
+    assert.equal(code, 1);
+    assert.match(output, /refused the assertion — invalid_grant: .*signature/);
+    assert.match(output, /SF_PRIVATE_KEY/);
+  });
+
+  test('an unreachable SF_AUTH_ENDPOINT', async () => {
+    const { code, output } = await runUntilExit(salesforceEnv(org, { SF_AUTH_ENDPOINT: 'http://127.0.0.1:9/services/oauth2/token', UPSTREAM_ATTEMPT_TIMEOUT_MS: '2000' }));
+    assert.equal(code, 1);
+    assert.match(output, /SF_AUTH_ENDPOINT http:\/\/127\.0\.0\.1:9\/services\/oauth2\/token is unreachable/);
+  });
+
+  test('a wrong SF_SUBJECT', async () => {
+    const { code, output } = await runUntilExit(salesforceEnv(org, { SF_SUBJECT: 'nobody@example.com' }));
+    assert.equal(code, 1);
+    assert.match(output, /invalid_grant.*nobody@example.com/);
+  });
+});
