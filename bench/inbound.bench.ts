@@ -107,7 +107,7 @@ do not block the event loop, and replicas share it.
           const peak = memory(target.pid).peakKb;
           const mbPerSecond = (r.ok * upload.size) / MB / r.seconds;
           uploadRows.push(
-            `| ${upload.label} | ${target.name} | ${upload.connections} | ${r.ok}/${upload.amount} | ${mbPerSecond.toFixed(1)} | ${r.p50} | ${(peak / 1024).toFixed(0)} | +${((peak - rssBefore) / 1024).toFixed(0)} |`,
+            `| ${upload.label} | ${target.name} | ${upload.connections} | ${r.ok}/${upload.amount} | ${mbPerSecond.toFixed(1)} | ${r.p50} | ${(peak / 1024).toFixed(0)} | +${(Math.max(0, peak - rssBefore) / 1024).toFixed(0)} |`,
           );
         }
       }
