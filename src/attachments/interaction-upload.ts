@@ -224,6 +224,7 @@ export class InteractionUpload {
     let size = 0;
     let mimeType: string | undefined;
     let upload: ObjectUpload | undefined;
+    let completed = false;
 
     const start = async () => {
       mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
@@ -253,6 +254,7 @@ export class InteractionUpload {
       if (size !== expected) throw this.wrongSize(name, expected, String(size));
       if (!upload) await start();
       await upload!.complete();
+      completed = true;
       const digest = sha256.digest('hex');
       await this.storage.replaceMetadata(objectKey, { contentType: mimeType!, metadata: { ...metadata, sha256: digest } });
       return {
@@ -268,8 +270,13 @@ export class InteractionUpload {
         url: this.storage.objectUrl(objectKey),
       };
     } catch (err) {
-      // Not completed, so not an object: aborting leaves nothing in the bucket.
-      await upload?.abort().catch((e) => log.warn({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
+      if (completed) {
+        // Only the metadata step failed: the object exists, and nothing will reference it.
+        await this.storage.delete(objectKey).catch((e) => log.error({ err: e, key: objectKey }, 'could not delete an unreferenced attachment object'));
+      } else {
+        // Not completed, so not an object: aborting leaves nothing in the bucket.
+        await upload?.abort().catch((e) => log.warn({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
+      }
       throw err;
     }
   }
