@@ -65,7 +65,7 @@ async function main(config: Config) {
   const sessions = new MessagingSessions();
   const routingEvents = new RoutingEvents(outboundEvents);
   const crm = sf
-    ? await connectToOrg(sf, logger)
+    ? await connectToOrg(sf, logger, attachmentStorage)
     : new LocalOrgCrm(
     store.db,
     conversations,
@@ -133,7 +133,7 @@ async function main(config: Config) {
 }
 
 /** Bridge mode: the org must hand out a token before the bridge accepts anything, so bad settings fail the start. */
-async function connectToOrg(sf: SalesforceSettings, logger: Logger) {
+async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: AttachmentStorage) {
   const tokens = new UpstreamTokenClient(sf, { timeoutMs: sf.attemptTimeoutMs });
   try {
     await tokens.token();
@@ -141,7 +141,7 @@ async function connectToOrg(sf: SalesforceSettings, logger: Logger) {
     throw new StartupError(err instanceof UpstreamTokenError ? `Bridge mode cannot start: ${err.message}` : String(err));
   }
   logger.info({ org: sf.scrtInstanceUrl, orgId: sf.orgId }, 'authenticated to the Salesforce org');
-  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: 'salesforce' })));
+  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: "salesforce" })), storage);
 }
 
 class StartupError extends Error {}

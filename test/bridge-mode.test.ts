@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
 import { callJson } from './helpers/json-api.ts';
+import { attachmentRequest, bucketOf, filePart, jsonPart, pngLike, sha256, streamInteraction } from './helpers/attachments.ts';
 import { LOCAL_ORG, runUntilExit, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
 
 /** The SF_* settings that point a bridge at an org process, as a user would write them in .env. */
@@ -95,6 +96,24 @@ describe('bridge mode: a second process as the org', () => {
 
     const refused = await api('POST', '/agentWork', { userId: orgView.agentUsers[0].userId15, workItemId, capacityWeight: 1, capacityPercentage: 5 });
     assert.deepEqual([refused.status, refused.body.code], [400, 10013]);
+  });
+
+  test('an attachment sent to the bridge is kept in the bridge’s bucket and arrives in the org byte-exact', async () => {
+    const file = pngLike(1_200_000);
+    const from = `files-${randomUUID()}`;
+    const res = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: file.length, text: 'my photo' }], { from })), filePart(file, 'photo.png', 'image/png')], { token });
+    assert.equal(res.status, 202, JSON.stringify(res.body));
+    const conversation = await org.management(`/api/conversations/${res.body.conversationIdentifier}`);
+    const [attachment] = conversation.entries.flatMap((e: { attachments?: any[] }) => e.attachments ?? []);
+    assert.equal(attachment.name, 'photo.png');
+    assert.equal(attachment.sha256, sha256(file));
+    const download = await fetch(attachment.downloadUrl, { headers: { authorization: `Bearer ${org.adminKey}` } });
+    assert.equal(download.status, 200);
+    assert.equal(sha256(Buffer.from(await download.arrayBuffer())), sha256(file));
+
+    const bridgeBucket = bucketOf(bridge);
+    const copies = await Promise.all((await bridgeBucket.keys()).filter((k) => k.endsWith('photo.png')).map((k) => bridgeBucket.rawGet(k)));
+    assert.ok(copies.some((c) => sha256(c.bytes) === sha256(file)), 'the bridge kept its own byte-exact copy');
   });
 
   test('the org’s refusals come back as the org gave them', async () => {

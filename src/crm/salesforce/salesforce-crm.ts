@@ -1,3 +1,5 @@
+import type { AttachmentStorage } from '../../attachments/attachment-storage.ts';
+import type { StoredAttachment } from '../../attachments/stored-attachment.ts';
 import type { InteractionRequest } from '../../contract/interaction-request.ts';
 import type { CrmCall, CrmPort, CrmResponse } from '../crm-port.ts';
 import { multipartBody } from './multipart-body.ts';
@@ -8,19 +10,36 @@ import type { ResilientUpstream } from './resilient-upstream.ts';
  * the partner's RequestId and AuthorizationContext; the org's status and body come back unchanged.
  */
 export class SalesforceCrm implements CrmPort {
-  constructor(private readonly upstream: ResilientUpstream) {}
+  constructor(
+    private readonly upstream: ResilientUpstream,
+    private readonly storage: AttachmentStorage,
+  ) {}
 
   /** The org itself judges the AuthorizationContext when the request reaches it. */
   async checkAuthorizationContext(_call: CrmCall): Promise<void> {}
 
-  async postInteraction(call: CrmCall, request: InteractionRequest): Promise<CrmResponse> {
+  /** The json part byte for byte, then each file streamed back out of the bucket, in attachment order. */
+  async postInteraction(call: CrmCall, request: InteractionRequest, attachments: readonly StoredAttachment[] = []): Promise<CrmResponse> {
     const jsonText = request.jsonText ?? JSON.stringify(request);
+    const files = [...attachments].sort((a, b) => a.attachmentIndex - b.attachmentIndex);
+    const storage = this.storage;
     return this.upstream.send({
       method: 'POST',
       path: '/api/v1/interactions',
       requestId: call.requestId,
       authorizationContext: call.authorizationContext,
-      body: () => multipartBody([{ name: 'json', contentType: 'application/json', value: jsonText }]),
+      body: () =>
+        multipartBody([
+          { name: 'json', contentType: 'application/json', value: jsonText },
+          ...files.map((file) => ({
+            name: 'attachments',
+            filename: file.name,
+            contentType: file.mimeType,
+            value: async function* (this: void) {
+              yield* (await storage.open(file.objectKey)).body;
+            },
+          })),
+        ]),
     });
   }
 
