@@ -15,6 +15,7 @@ import { ResilientUpstream } from './crm/salesforce/resilient-upstream.ts';
 import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
 import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
 import { Idempotency } from './http/idempotency.ts';
+import { AmbientTransactions } from './store/ambient-transaction.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
 import { LocalOrgAgentWork } from './local-org/agent-work.ts';
@@ -45,8 +46,11 @@ async function main(config: Config) {
   const adminKey = resolveAdminKey({ adminKey: config.adminKey, dataDir: config.dataDir });
 
   const tokens = new AccessTokens(store.db, config.tokens.accessTokenTtlSeconds);
-  const idempotency = new Idempotency(store.db, config.idempotencyTtlSeconds);
-  const conversations = new Conversations(store.db);
+  // The local org's writes and their idempotency records commit as one transaction (see AmbientTransactions).
+  const ambient = sf ? undefined : new AmbientTransactions(store.db);
+  const localDb = ambient?.db ?? store.db;
+  const idempotency = new Idempotency(store.db, config.idempotencyTtlSeconds, ambient);
+  const conversations = new Conversations(localDb);
   const s3 = config.attachments.s3;
   const embeddedS3: EmbeddedS3 | undefined = s3.endpoint
     ? undefined
@@ -59,7 +63,7 @@ async function main(config: Config) {
     ...(embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
   });
   await attachmentStorage.ensureBucket(logger);
-  const attachmentRecords = new AttachmentRecords(store.db);
+  const attachmentRecords = new AttachmentRecords(localDb);
   const upload = new InteractionUpload(attachmentStorage, { maxFileBytes: config.attachments.maxBytes, jsonPartLimitBytes: config.jsonBodyLimitBytes });
   const outboundEvents = new OutboundEventLog(store.db);
   const sessions = new MessagingSessions();
@@ -67,10 +71,10 @@ async function main(config: Config) {
   const crm = sf
     ? await connectToOrg(sf, logger, attachmentStorage)
     : new LocalOrgCrm(
-    store.db,
+    localDb,
     conversations,
-    new LocalOrgRouting(store.db, sessions, routingEvents),
-    new LocalOrgAgentWork(store.db, sessions, routingEvents),
+    new LocalOrgRouting(localDb, sessions, routingEvents),
+    new LocalOrgAgentWork(localDb, sessions, routingEvents),
     attachmentRecords,
   );
 

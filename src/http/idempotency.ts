@@ -3,7 +3,10 @@ import type { Logger } from 'pino';
 import { ApiError } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
 import type { CrmResponse } from '../crm/crm-port.ts';
+import type { AmbientTransactions } from '../store/ambient-transaction.ts';
 import type { Db } from '../store/database.ts';
+
+const ROLL_BACK = Symbol('roll back a refused operation');
 
 /** How long a reservation may stay unanswered before it is taken to belong to a process that died. */
 const ABANDONED_AFTER_MS = 30_000;
@@ -21,12 +24,44 @@ export interface IdempotentOutcome extends CrmResponse {
  * constant RequestId with every call, and Salesforce accepts them.
  */
 export class Idempotency {
+  private readonly db: Db;
+
+  /**
+   * With `shared` (the local org), the record and the operation's own writes are one transaction: they
+   * commit together or not at all. Without (bridge mode, where the operation is an HTTP call that must not
+   * hold a transaction open), the key is reserved first and the answer stored after.
+   */
   constructor(
-    private readonly db: Db,
+    db: Db,
     private readonly ttlSeconds: number,
-  ) {}
+    private readonly shared?: AmbientTransactions,
+  ) {
+    this.db = shared?.db ?? db;
+  }
 
   async run(
+    key: { operation: string; requestId: string; fingerprint: string },
+    log: Logger,
+    operation: () => Promise<CrmResponse>,
+  ): Promise<IdempotentOutcome> {
+    if (!this.shared) return this.runSteps(key, log, operation);
+    let refused: IdempotentOutcome | undefined;
+    try {
+      return await this.shared.run(async () => {
+        const outcome = await this.runSteps(key, log, operation);
+        if (!outcome.replayed && (outcome.status < 200 || outcome.status >= 300)) {
+          refused = outcome;
+          throw ROLL_BACK;
+        }
+        return outcome;
+      });
+    } catch (err) {
+      if (err === ROLL_BACK && refused) return refused;
+      throw err;
+    }
+  }
+
+  private async runSteps(
     key: { operation: string; requestId: string; fingerprint: string },
     log: Logger,
     operation: () => Promise<CrmResponse>,
@@ -34,13 +69,16 @@ export class Idempotency {
     const idempotencyKey = createHash('sha256')
       .update(`${key.operation}\n${key.requestId}\n${key.fingerprint}`)
       .digest('base64url');
-    let stored = await this.lookup(idempotencyKey);
+    const { exact, other } = await this.lookupWithSiblings(idempotencyKey, key);
+    let stored = exact;
     if (stored && stored.expires_at <= Date.now()) {
       await this.db.deleteFrom('idempotency_keys').where('idempotency_key', '=', idempotencyKey).where('expires_at', '<=', Date.now()).execute();
       stored = undefined;
     }
     if (stored?.status_code != null) return replay(stored);
-    if (!stored) await this.warnOnReusedRequestId(key, log);
+    if (!stored && other) {
+      log.warn({ operation: key.operation }, 'RequestId reused with a different body: processing it as a new request');
+    }
     if (!(await this.reserve(idempotencyKey, key, stored))) {
       // Another request with the same key won the reservation a moment ago.
       const winner = await this.lookup(idempotencyKey);
@@ -126,18 +164,24 @@ export class Idempotency {
     await this.db.deleteFrom('idempotency_keys').where('idempotency_key', '=', idempotencyKey).where('status_code', 'is', null).execute();
   }
 
-  private async warnOnReusedRequestId(key: { operation: string; requestId: string }, log: Logger) {
-    const earlier = await this.db
+  /**
+   * The record for this exact key and, in the same query, whether another body already came with this
+   * RequestId (worth a warning). The exact match sorts first; at most two rows are read however many
+   * requests a client sent with one constant RequestId.
+   */
+  private async lookupWithSiblings(idempotencyKey: string, key: { operation: string; requestId: string }) {
+    const rows = await this.db
       .selectFrom('idempotency_keys')
-      .select('idempotency_key')
+      .selectAll()
       .where('request_id', '=', key.requestId)
       .where('operation', '=', key.operation)
-      .limit(1)
-      .executeTakeFirst();
-    if (earlier) {
-      log.warn({ operation: key.operation }, 'RequestId reused with a different body: processing it as a new request');
-    }
+      .orderBy((eb) => eb.case().when('idempotency_key', '=', idempotencyKey).then(0).else(1).end())
+      .limit(2)
+      .execute();
+    const exact = rows.find((r) => r.idempotency_key === idempotencyKey);
+    return { exact, other: rows.some((r) => r.idempotency_key !== idempotencyKey) };
   }
+
 }
 
 function replay(row: { status_code: number | null; response_body: string | null }): IdempotentOutcome {
