@@ -12,6 +12,7 @@ import { Conversations } from './local-org/conversations.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
 import { seedLocalOrg } from './local-org/seed.ts';
 import { createManagementApp } from './management/management-app.ts';
+import { createOutbound } from './outbound/start-outbound.ts';
 import { openStore } from './store/database.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -30,6 +31,8 @@ async function main(config: Config) {
   const conversations = new Conversations(store.db);
   const crm = new LocalOrgCrm(store.db, conversations);
 
+  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate });
+
   const interactionApp = createInteractionApp({
     logger,
     tokens,
@@ -45,6 +48,7 @@ async function main(config: Config) {
     orgId: org.orgId,
     conversations,
     describe: () => ({ mode: 'local-org', interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
+    routers: outbound.routers,
   });
 
   const servers = await Promise.all([
@@ -52,6 +56,7 @@ async function main(config: Config) {
     listen(managementApp, config.managementPort, config.host),
   ]);
   const [apiPort, managementPort] = servers.map((s) => (s.address() as AddressInfo).port);
+  const outboundRunning = await outbound.start();
 
   const sweep = setInterval(() => {
     Promise.all([tokens.deleteExpired(), idempotency.deleteExpired()]).catch((err) => logger.warn({ err }, 'expiry sweep failed'));
@@ -59,7 +64,7 @@ async function main(config: Config) {
   sweep.unref();
 
   printBanner({ config, org, store, apiPort: apiPort!, managementPort: managementPort!, adminKeySource: adminKey.source, readyMs: Date.now() - started });
-  logger.info({ apiPort, managementPort, store: store.dialect }, 'ready');
+  logger.info({ apiPort, managementPort, pubSubPort: outboundRunning.pubSubPort, store: store.dialect }, 'ready');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -67,6 +72,7 @@ async function main(config: Config) {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     clearInterval(sweep);
+    await outboundRunning.stop();
     await Promise.all(servers.map(closeServer));
     await store.close();
     logger.info('stopped');
@@ -104,7 +110,7 @@ try {
     console.error(err.message);
   } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     const e = err as NodeJS.ErrnoException & { port?: number };
-    console.error(`Port ${e.port} is already in use. Stop the other process or set PORT / MANAGEMENT_PORT.`);
+    console.error(`Port ${e.port} is already in use. Stop the other process or set PORT / MANAGEMENT_PORT / PUBSUB_PORT.`);
   } else {
     console.error('Failed to start:', (err as Error).message);
   }

@@ -105,6 +105,40 @@ export class OutboundEventLog {
     };
   }
 
+  /** Appends field values published as they are (the Pub/Sub API's Publish), without re-encoding them. */
+  async appendFields(record: {
+    orgId: string;
+    eventType: string;
+    channelAddressIdentifier: string;
+    conversationIdentifier: string | null;
+    shape: PayloadShape;
+    fields: OutboundEventFields;
+  }): Promise<OutboundEvent> {
+    const eventUuid = randomUUID();
+    const createdAt = Date.now();
+    const row = await this.db
+      .insertInto('outbound_events')
+      .values({
+        event_uuid: eventUuid,
+        org_id: record.orgId,
+        event_type: record.eventType,
+        channel_address_identifier: record.channelAddressIdentifier,
+        conversation_identifier: record.conversationIdentifier,
+        shape: record.shape,
+        fields: JSON.stringify(record.fields),
+        created_at: createdAt,
+      })
+      .returning('sequence')
+      .executeTakeFirstOrThrow();
+    return { replayId: Number(row.sequence), eventUuid, createdAt, ...record };
+  }
+
+  /** Drops events older than the retention window; replay ids are never reused. */
+  async deleteOlderThan(cutoff: number): Promise<number> {
+    const result = await this.db.deleteFrom('outbound_events').where('created_at', '<', cutoff).executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
   /** Events after a replay id, oldest first. */
   async readAfter(replayId: number, limit: number): Promise<OutboundEvent[]> {
     const rows = await this.db

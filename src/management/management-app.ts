@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { adminKeyMatches } from '../auth/admin-key.ts';
@@ -17,6 +17,8 @@ export interface ManagementAppDeps {
   orgId: string;
   conversations: Conversations;
   describe: () => Record<string, unknown>;
+  /** Further `/api` routes (agent side, webhooks, deliveries, event stream), mounted after auth. */
+  routers?: Router[];
 }
 
 /** The management API (port 7080): health without auth, everything else with `Authorization: Bearer <admin key>`. */
@@ -41,6 +43,7 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
 
   app.use('/api', orgRoutes(deps));
   app.use('/api', conversationRoutes(deps));
+  for (const router of deps.routers ?? []) app.use('/api', router);
 
   app.use(notFoundHandler);
   app.use(errorHandler);

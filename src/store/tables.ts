@@ -90,6 +90,66 @@ export interface OutboundEventTable {
   created_at: number;
 }
 
+export interface SubscriberCheckpointTable {
+  topic_name: string;
+  /** The replay id of the last event whose normalized form (or parking) is committed. */
+  replay_id: number;
+  updated_at: number;
+}
+
+export interface NormalizedEventTable {
+  sequence: Generated<number>;
+  event_id: string;
+  topic_name: string;
+  replay_id: number;
+  event_type: string;
+  channel_address_identifier: string;
+  /** Events with the same key are delivered in order: the conversation, or channel + recipient when the event names none. */
+  ordering_key: string;
+  /** JSON of NormalizedEvent. */
+  body: string;
+  received_at: number;
+}
+
+export interface ParkedEventTable {
+  sequence: Generated<number>;
+  topic_name: string;
+  replay_id: number;
+  event_id: string | null;
+  reason: string;
+  /** JSON of the decoded field values as received. */
+  raw: string;
+  parked_at: number;
+}
+
+export interface WebhookEndpointTable {
+  endpoint_id: string;
+  url: string;
+  secret: string;
+  /** JSON array of event types, or null for every type. */
+  event_types: string | null;
+  channel_address_identifier: string | null;
+  description: string | null;
+  created_at: number;
+}
+
+export interface WebhookDeliveryTable {
+  delivery_id: string;
+  event_sequence: number;
+  event_id: string;
+  endpoint_id: string;
+  ordering_key: string;
+  /** pending | succeeded | dead */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+  created_at: number;
+}
+
 export interface Tables {
   orgs: OrgTable;
   connected_apps: ConnectedAppTable;
@@ -100,4 +160,9 @@ export interface Tables {
   conversation_entries: ConversationEntryTable;
   idempotency_keys: IdempotencyTable;
   outbound_events: OutboundEventTable;
+  subscriber_checkpoints: SubscriberCheckpointTable;
+  normalized_events: NormalizedEventTable;
+  parked_events: ParkedEventTable;
+  webhook_endpoints: WebhookEndpointTable;
+  webhook_deliveries: WebhookDeliveryTable;
 }

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { Dialect } from '../database.ts';
 import { foundation } from './0001-foundation.ts';
 import { outboundEventLog } from './0002-outbound-event-log.ts';
+import { outboundDelivery } from './0005-outbound-delivery.ts';
 
 /**
  * Every schema change, in order, one file each. Written once for both dialects: only column types
@@ -11,6 +12,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     '0001_foundation': foundation(dialect),
     '0002_outbound_event_log': outboundEventLog(dialect),
+    '0005_outbound_delivery': outboundDelivery(dialect),
   };
 }
 

@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { Db } from '../store/database.ts';
+import type { NormalizedEvent } from './normalizer.ts';
+import { orderingKeyOf } from './normalizer.ts';
+
+/**
+ * What the subscriber keeps: normalized events (with their webhook deliveries), parked malformed events,
+ * and the replay checkpoint. Each write advances the checkpoint in the same transaction, so an event is
+ * stored before it counts as received, and one received twice (after a crash) is stored once.
+ */
+export class ReceivedEvents {
+  constructor(private readonly db: Db) {}
+
+  async checkpoint(topicName: string): Promise<number | undefined> {
+    const row = await this.db.selectFrom('subscriber_checkpoints').select('replay_id').where('topic_name', '=', topicName).executeTakeFirst();
+    return row ? Number(row.replay_id) : undefined;
+  }
+
+  /** Stores the event and one pending delivery per matching endpoint; false when it was stored before. */
+  async store(event: NormalizedEvent): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      const orderingKey = orderingKeyOf(event);
+      const inserted = await trx
+        .insertInto('normalized_events')
+        .values({
+          event_id: event.eventId,
+          topic_name: event.topicName,
+          replay_id: event.replayId,
+          event_type: event.eventType,
+          channel_address_identifier: event.channelAddressIdentifier,
+          ordering_key: orderingKey,
+          body: JSON.stringify(event),
+          received_at: now,
+        })
+        .onConflict((oc) => oc.column('event_id').doNothing())
+        .returning('sequence')
+        .executeTakeFirst();
+      if (inserted) {
+        const endpoints = await trx.selectFrom('webhook_endpoints').selectAll().execute();
+        const matching = endpoints.filter((ep) => {
+          const types = ep.event_types ? (JSON.parse(ep.event_types) as string[]) : null;
+          const typeMatches = !types || types.includes(event.eventType) || (event.entryType !== null && types.includes(event.entryType));
+          return typeMatches && (!ep.channel_address_identifier || ep.channel_address_identifier === event.channelAddressIdentifier);
+        });
+        if (matching.length > 0) {
+          await trx
+            .insertInto('webhook_deliveries')
+            .values(
+              matching.map((ep) => ({
+                delivery_id: `dlv_${randomUUID()}`,
+                event_sequence: Number(inserted.sequence),
+                event_id: event.eventId,
+                endpoint_id: ep.endpoint_id,
+                ordering_key: orderingKey,
+                status: 'pending',
+                attempts: 0,
+                next_attempt_at: now,
+                created_at: now,
+              })),
+            )
+            .execute();
+        }
+      }
+      await this.advance(trx, event.topicName, event.replayId, now);
+      return Boolean(inserted);
+    });
+  }
+
+  /** Keeps a malformed event with its reason (it is not delivered) and moves past it. */
+  async park(p: { topicName: string; replayId: number; eventId: string | null; reason: string; raw: unknown }): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      const now = Date.now();
+      await trx
+        .insertInto('parked_events')
+        .values({ topic_name: p.topicName, replay_id: p.replayId, event_id: p.eventId, reason: p.reason, raw: JSON.stringify(p.raw), parked_at: now })
+        .onConflict((oc) => oc.columns(['topic_name', 'replay_id']).doNothing())
+        .execute();
+      await this.advance(trx, p.topicName, p.replayId, now);
+    });
+  }
+
+  private async advance(trx: Db, topicName: string, replayId: number, now: number) {
+    await trx
+      .insertInto('subscriber_checkpoints')
+      .values({ topic_name: topicName, replay_id: replayId, updated_at: now })
+      .onConflict((oc) => oc.column('topic_name').doUpdateSet({ replay_id: replayId, updated_at: now }))
+      .execute();
+  }
+
+  async listParked(limit: number) {
+    const rows = await this.db.selectFrom('parked_events').selectAll().orderBy('sequence', 'desc').limit(limit).execute();
+    return rows.map((r) => ({
+      topicName: r.topic_name,
+      replayId: Number(r.replay_id),
+      eventId: r.event_id,
+      reason: r.reason,
+      raw: JSON.parse(r.raw),
+      parkedAt: new Date(Number(r.parked_at)).toISOString(),
+    }));
+  }
+
+  /** Stored events after a sequence number, oldest first (the SSE stream's source). */
+  async readAfter(sequence: number, limit: number): Promise<{ sequence: number; event: NormalizedEvent }[]> {
+    const rows = await this.db.selectFrom('normalized_events').select(['sequence', 'body']).where('sequence', '>', sequence).orderBy('sequence', 'asc').limit(limit).execute();
+    return rows.map((r) => ({ sequence: Number(r.sequence), event: JSON.parse(r.body) as NormalizedEvent }));
+  }
+
+  async latestSequence(): Promise<number> {
+    const row = await this.db.selectFrom('normalized_events').select((eb) => eb.fn.max('sequence').as('latest')).executeTakeFirst();
+    return Number(row?.latest ?? 0);
+  }
+}

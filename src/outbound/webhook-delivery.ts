@@ -1,0 +1,146 @@
+import type { Logger } from 'pino';
+import { Webhook } from 'standardwebhooks';
+import type { Db } from '../store/database.ts';
+import type { Wakeup } from '../util/wakeup.ts';
+import type { NormalizedEvent } from './normalizer.ts';
+
+const POLL_MS = 250;
+const PICK_LIMIT = 1000;
+const ERROR_TEXT_LIMIT = 500;
+
+export interface DeliveryPolicy {
+  /** Delay before each retry, in seconds: n delays mean 1 + n attempts, then the dead-letter state. */
+  retryScheduleSeconds: number[];
+  timeoutMs: number;
+  concurrency: number;
+}
+
+/** The body POSTed to endpoints, identical on every attempt (the signature covers it). */
+export function webhookBody(event: NormalizedEvent, receivedAt: number): string {
+  return JSON.stringify({ type: event.eventType, timestamp: new Date(receivedAt).toISOString(), data: event });
+}
+
+/** Delay before retry number `attempt` (1-based): the scheduled delay with ±20 % jitter. */
+export function retryDelayMs(policy: DeliveryPolicy, attempt: number): number {
+  const base = policy.retryScheduleSeconds[attempt - 1]! * 1000;
+  return Math.round(base * (0.8 + Math.random() * 0.4));
+}
+
+/**
+ * Sends pending deliveries: per endpoint and conversation strictly in event order (a later event waits
+ * while an earlier one is pending; a dead-lettered one no longer holds the line), different conversations
+ * in parallel. Every attempt is signed per Standard Webhooks with the event id as `webhook-id`, so a
+ * receiver recognises a retry. State lives in the store: a restart resumes where it stopped.
+ */
+export class WebhookDelivery {
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private readonly inFlight = new Map<string, Promise<void>>();
+
+  constructor(
+    private readonly deps: { db: Db; logger: Logger; wakeup: Wakeup; policy: DeliveryPolicy },
+  ) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.deps.wakeup.notify();
+    await this.loop;
+    await Promise.allSettled(this.inFlight.values());
+  }
+
+  private async run() {
+    while (!this.stopped) {
+      let nextDueIn = POLL_MS;
+      try {
+        nextDueIn = await this.dispatchDue();
+      } catch (err) {
+        this.deps.logger.error({ err }, 'webhook delivery pass failed');
+      }
+      if (!this.stopped) await this.deps.wakeup.wait(Math.max(0, Math.min(POLL_MS, nextDueIn)));
+    }
+  }
+
+  /** Starts the due head of each idle (endpoint, conversation) line; returns ms until the next one is due. */
+  private async dispatchDue(): Promise<number> {
+    const pending = await this.deps.db
+      .selectFrom('webhook_deliveries')
+      .select(['delivery_id', 'endpoint_id', 'ordering_key', 'next_attempt_at'])
+      .where('status', '=', 'pending')
+      .orderBy('event_sequence', 'asc')
+      .limit(PICK_LIMIT)
+      .execute();
+    const now = Date.now();
+    const seen = new Set<string>();
+    let nextDueIn = POLL_MS;
+    for (const d of pending) {
+      const line = `${d.endpoint_id}\u0000${d.ordering_key}`;
+      if (seen.has(line)) continue;
+      seen.add(line);
+      if (this.inFlight.has(line)) continue;
+      const dueIn = Number(d.next_attempt_at) - now;
+      if (dueIn > 0) {
+        nextDueIn = Math.min(nextDueIn, dueIn);
+        continue;
+      }
+      if (this.inFlight.size >= this.deps.policy.concurrency) break;
+      const attempt = this.attempt(d.delivery_id)
+        .catch((err) => this.deps.logger.error({ err, deliveryId: d.delivery_id }, 'webhook attempt failed to record'))
+        .finally(() => {
+          this.inFlight.delete(line);
+          this.deps.wakeup.notify();
+        });
+      this.inFlight.set(line, attempt);
+    }
+    return nextDueIn;
+  }
+
+  private async attempt(deliveryId: string) {
+    const row = await this.deps.db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_endpoints as w', 'w.endpoint_id', 'd.endpoint_id')
+      .innerJoin('normalized_events as e', 'e.event_id', 'd.event_id')
+      .select(['d.delivery_id', 'd.attempts', 'd.status', 'w.url', 'w.secret', 'e.event_id', 'e.body', 'e.received_at'])
+      .where('d.delivery_id', '=', deliveryId)
+      .executeTakeFirst();
+    if (!row || row.status !== 'pending') return;
+    const body = webhookBody(JSON.parse(row.body) as NormalizedEvent, Number(row.received_at));
+    const sentAt = new Date();
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'byoc-bridge-webhooks/1',
+      'webhook-id': row.event_id,
+      'webhook-timestamp': String(Math.floor(sentAt.getTime() / 1000)),
+      'webhook-signature': new Webhook(row.secret).sign(row.event_id, sentAt, body),
+    };
+    let statusCode: number | null = null;
+    let error: string | null = null;
+    try {
+      const res = await fetch(row.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.deps.policy.timeoutMs), redirect: 'manual' });
+      statusCode = res.status;
+      await res.body?.cancel().catch(() => {});
+      if (res.status < 200 || res.status > 299) error = `HTTP ${res.status}`;
+    } catch (err) {
+      const e = err as Error & { cause?: Error };
+      error = e.name === 'TimeoutError' ? `no answer within ${this.deps.policy.timeoutMs} ms` : (e.cause?.message ?? e.message);
+    }
+    const attempts = Number(row.attempts) + 1;
+    const now = Date.now();
+    const common = { attempts, last_attempt_at: now, last_status_code: statusCode, last_error: error?.slice(0, ERROR_TEXT_LIMIT) ?? null };
+    const status = !error ? 'succeeded' : attempts > this.deps.policy.retryScheduleSeconds.length ? 'dead' : 'pending';
+    const update = {
+      ...common,
+      status,
+      delivered_at: status === 'succeeded' ? now : null,
+      next_attempt_at: status === 'pending' ? now + retryDelayMs(this.deps.policy, attempts) : now,
+    };
+    await this.deps.db.updateTable('webhook_deliveries').set(update).where('delivery_id', '=', deliveryId).where('status', '=', 'pending').execute();
+    const log = { deliveryId, eventId: row.event_id, url: row.url, attempts, statusCode, error };
+    if (status === 'dead') this.deps.logger.warn(log, 'webhook delivery dead-lettered');
+    else if (error) this.deps.logger.info(log, 'webhook attempt failed; will retry');
+    else this.deps.logger.debug(log, 'webhook delivered');
+  }
+}
