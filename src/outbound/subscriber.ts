@@ -30,6 +30,7 @@ export class OutboundSubscriber {
   private stopped = false;
   private client: PubSubApiClient | undefined;
   private wakeFromBackoff: (() => void) | undefined;
+  private endCurrent: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private readonly clientLogger;
 
@@ -51,7 +52,7 @@ export class OutboundSubscriber {
   async stop(): Promise<void> {
     this.stopped = true;
     this.wakeFromBackoff?.();
-    this.client?.close();
+    this.endCurrent?.();
     await this.loop;
   }
 
@@ -96,6 +97,7 @@ export class OutboundSubscriber {
           // Let what was already received be stored, then report.
           void chain.then(() => (err ? reject(err) : resolve(count)), reject);
         };
+        this.endCurrent = () => finish();
         const enqueue = (work: () => Promise<void>) => {
           chain = chain.then(async () => {
             if (over) return;
