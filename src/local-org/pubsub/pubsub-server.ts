@@ -69,9 +69,12 @@ export class PubSubServer {
     });
   }
 
-  /** Ends open streams (subscribers reconnect elsewhere or later) and stops the server. */
+  /**
+   * Ends open streams with an OK status (an error status would reach clients whose listeners are
+   * already gone, e.g. after salesforce-pubsub-api-client's close(), as an uncaught 'error'), then stops.
+   */
   async close(): Promise<void> {
-    for (const call of this.calls) call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'The server is shutting down.' });
+    for (const call of this.calls) call.end();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
         this.server.forceShutdown();
