@@ -122,9 +122,12 @@ export class OutboundSubscriber {
           } else if (type === 'end') finish();
           else if (type === 'grpcStatus' && data?.code !== 0) finish(Object.assign(new Error(data?.details ?? 'stream closed'), { code: data?.code }));
         };
-        if (checkpoint !== undefined) client.subscribeFromReplayId(this.o.topicName, callback, BATCH, checkpoint);
-        else if (this.o.startFrom === 'earliest') client.subscribeFromEarliestEvent(this.o.topicName, callback, BATCH);
-        else client.subscribe(this.o.topicName, callback, BATCH);
+        // The first request is for one event: the client fetches the schema when it decodes its first
+        // event, and FetchResponses arriving during that fetch are decoded out of order. Once the schema
+        // is cached, responses are handled in arrival order and full batches are safe.
+        if (checkpoint !== undefined) client.subscribeFromReplayId(this.o.topicName, callback, 1, checkpoint);
+        else if (this.o.startFrom === 'earliest') client.subscribeFromEarliestEvent(this.o.topicName, callback, 1);
+        else client.subscribe(this.o.topicName, callback, 1);
         this.o.logger.info({ topic: this.o.topicName, after: checkpoint ?? this.o.startFrom }, 'subscribed to the outbound topic');
       });
     } finally {
