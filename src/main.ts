@@ -63,7 +63,7 @@ async function main(config: Config) {
   }, SWEEP_INTERVAL_MS);
   sweep.unref();
 
-  printBanner({ config, org, store, apiPort: apiPort!, managementPort: managementPort!, adminKeySource: adminKey.source, readyMs: Date.now() - started });
+  printBanner({ config, org, store, apiPort: apiPort!, managementPort: managementPort!, adminKeySource: adminKey.source, readyMs: Date.now() - started, pubSub: { port: outboundRunning.pubSubPort, topicName: config.outbound.topicName } });
   logger.info({ apiPort, managementPort, pubSubPort: outboundRunning.pubSubPort, store: store.dialect }, 'ready');
 
   let stopping = false;
