@@ -36,6 +36,15 @@ export interface OutboundEventInput {
   nestContent?: boolean;
 }
 
+export interface PublishedFields {
+  orgId: string;
+  eventType: string;
+  channelAddressIdentifier: string;
+  conversationIdentifier: string | null;
+  shape: PayloadShape;
+  fields: OutboundEventFields;
+}
+
 export interface OutboundEvent {
   replayId: number;
   eventUuid: string;
@@ -105,32 +114,32 @@ export class OutboundEventLog {
     };
   }
 
-  /** Appends field values published as they are (the Pub/Sub API's Publish), without re-encoding them. */
-  async appendFields(record: {
-    orgId: string;
-    eventType: string;
-    channelAddressIdentifier: string;
-    conversationIdentifier: string | null;
-    shape: PayloadShape;
-    fields: OutboundEventFields;
-  }): Promise<OutboundEvent> {
-    const eventUuid = randomUUID();
-    const createdAt = Date.now();
-    const row = await this.db
-      .insertInto('outbound_events')
-      .values({
-        event_uuid: eventUuid,
-        org_id: record.orgId,
-        event_type: record.eventType,
-        channel_address_identifier: record.channelAddressIdentifier,
-        conversation_identifier: record.conversationIdentifier,
-        shape: record.shape,
-        fields: JSON.stringify(record.fields),
-        created_at: createdAt,
-      })
-      .returning('sequence')
-      .executeTakeFirstOrThrow();
-    return { replayId: Number(row.sequence), eventUuid, createdAt, ...record };
+  /** Appends field values published as they are (the Pub/Sub API's Publish), all in one transaction, in order. */
+  async appendFields(records: PublishedFields[]): Promise<OutboundEvent[]> {
+    if (records.length === 0) return [];
+    return this.db.transaction().execute(async (trx) => {
+      const appended: OutboundEvent[] = [];
+      for (const record of records) {
+        const eventUuid = randomUUID();
+        const createdAt = Date.now();
+        const row = await trx
+          .insertInto('outbound_events')
+          .values({
+            event_uuid: eventUuid,
+            org_id: record.orgId,
+            event_type: record.eventType,
+            channel_address_identifier: record.channelAddressIdentifier,
+            conversation_identifier: record.conversationIdentifier,
+            shape: record.shape,
+            fields: JSON.stringify(record.fields),
+            created_at: createdAt,
+          })
+          .returning('sequence')
+          .executeTakeFirstOrThrow();
+        appended.push({ replayId: Number(row.sequence), eventUuid, createdAt, ...record });
+      }
+      return appended;
+    });
   }
 
   /** Drops events older than the retention window; replay ids are never reused. */

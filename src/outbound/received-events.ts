@@ -8,6 +8,10 @@ import { orderingKeyOf } from './normalizer.ts';
  * and the replay checkpoint. Each write advances the checkpoint in the same transaction, so an event is
  * stored before it counts as received, and one received twice (after a crash) is stored once.
  */
+export type ReceivedItem =
+  | { kind: 'event'; event: NormalizedEvent }
+  | { kind: 'parked'; replayId: number; eventId: string | null; reason: string; raw: unknown };
+
 export class ReceivedEvents {
   constructor(private readonly db: Db) {}
 
@@ -16,76 +20,81 @@ export class ReceivedEvents {
     return row ? Number(row.replay_id) : undefined;
   }
 
-  /** Stores the event and one pending delivery per matching endpoint; false when it was stored before. */
-  async store(event: NormalizedEvent): Promise<boolean> {
+  /**
+   * Stores a run of received events in one transaction (one fsync for the lot): each normalized event
+   * with one pending delivery per matching endpoint, each malformed one parked with its reason, and
+   * the checkpoint moved to the last. Returns the events stored now (not those stored before).
+   */
+  async storeBatch(topicName: string, items: ReceivedItem[]): Promise<NormalizedEvent[]> {
+    if (items.length === 0) return [];
     return this.db.transaction().execute(async (trx) => {
       const now = Date.now();
-      const orderingKey = orderingKeyOf(event);
-      const inserted = await trx
-        .insertInto('normalized_events')
-        .values({
-          event_id: event.eventId,
-          topic_name: event.topicName,
-          replay_id: event.replayId,
-          event_type: event.eventType,
-          channel_address_identifier: event.channelAddressIdentifier,
-          ordering_key: orderingKey,
-          body: JSON.stringify(event),
-          received_at: now,
-        })
-        .onConflict((oc) => oc.column('event_id').doNothing())
-        .returning('sequence')
-        .executeTakeFirst();
-      if (inserted) {
-        const endpoints = await trx.selectFrom('webhook_endpoints').selectAll().execute();
-        const matching = endpoints.filter((ep) => {
-          const types = ep.event_types ? (JSON.parse(ep.event_types) as string[]) : null;
-          const typeMatches = !types || types.includes(event.eventType) || (event.entryType !== null && types.includes(event.entryType));
-          return typeMatches && (!ep.channel_address_identifier || ep.channel_address_identifier === event.channelAddressIdentifier);
-        });
-        if (matching.length > 0) {
+      const endpoints = (await trx.selectFrom('webhook_endpoints').selectAll().execute()).map((ep) => ({
+        id: ep.endpoint_id,
+        types: ep.event_types ? (JSON.parse(ep.event_types) as string[]) : null,
+        channel: ep.channel_address_identifier,
+      }));
+      const stored: NormalizedEvent[] = [];
+      for (const item of items) {
+        if (item.kind === 'parked') {
           await trx
-            .insertInto('webhook_deliveries')
-            .values(
-              matching.map((ep) => ({
-                delivery_id: `dlv_${randomUUID()}`,
-                event_sequence: Number(inserted.sequence),
-                event_id: event.eventId,
-                endpoint_id: ep.endpoint_id,
-                ordering_key: orderingKey,
-                status: 'pending',
-                attempts: 0,
-                next_attempt_at: now,
-                created_at: now,
-              })),
-            )
+            .insertInto('parked_events')
+            .values({ topic_name: topicName, replay_id: item.replayId, event_id: item.eventId, reason: item.reason, raw: JSON.stringify(item.raw), parked_at: now })
+            .onConflict((oc) => oc.columns(['topic_name', 'replay_id']).doNothing())
             .execute();
+          continue;
         }
+        const event = item.event;
+        const orderingKey = orderingKeyOf(event);
+        const inserted = await trx
+          .insertInto('normalized_events')
+          .values({
+            event_id: event.eventId,
+            topic_name: topicName,
+            replay_id: event.replayId,
+            event_type: event.eventType,
+            channel_address_identifier: event.channelAddressIdentifier,
+            ordering_key: orderingKey,
+            body: JSON.stringify(event),
+            received_at: now,
+          })
+          .onConflict((oc) => oc.column('event_id').doNothing())
+          .returning('sequence')
+          .executeTakeFirst();
+        if (!inserted) continue;
+        stored.push(event);
+        const matching = endpoints.filter(
+          (ep) =>
+            (!ep.types || ep.types.includes(event.eventType) || (event.entryType !== null && ep.types.includes(event.entryType))) &&
+            (!ep.channel || ep.channel === event.channelAddressIdentifier),
+        );
+        if (matching.length === 0) continue;
+        await trx
+          .insertInto('webhook_deliveries')
+          .values(
+            matching.map((ep) => ({
+              delivery_id: `dlv_${randomUUID()}`,
+              event_sequence: Number(inserted.sequence),
+              event_id: event.eventId,
+              endpoint_id: ep.id,
+              ordering_key: orderingKey,
+              status: 'pending',
+              attempts: 0,
+              next_attempt_at: now,
+              created_at: now,
+            })),
+          )
+          .execute();
       }
-      await this.advance(trx, event.topicName, event.replayId, now);
-      return Boolean(inserted);
-    });
-  }
-
-  /** Keeps a malformed event with its reason (it is not delivered) and moves past it. */
-  async park(p: { topicName: string; replayId: number; eventId: string | null; reason: string; raw: unknown }): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      const now = Date.now();
+      const last = items.at(-1)!;
+      const replayId = last.kind === 'parked' ? last.replayId : last.event.replayId;
       await trx
-        .insertInto('parked_events')
-        .values({ topic_name: p.topicName, replay_id: p.replayId, event_id: p.eventId, reason: p.reason, raw: JSON.stringify(p.raw), parked_at: now })
-        .onConflict((oc) => oc.columns(['topic_name', 'replay_id']).doNothing())
+        .insertInto('subscriber_checkpoints')
+        .values({ topic_name: topicName, replay_id: replayId, updated_at: now })
+        .onConflict((oc) => oc.column('topic_name').doUpdateSet({ replay_id: replayId, updated_at: now }))
         .execute();
-      await this.advance(trx, p.topicName, p.replayId, now);
+      return stored;
     });
-  }
-
-  private async advance(trx: Db, topicName: string, replayId: number, now: number) {
-    await trx
-      .insertInto('subscriber_checkpoints')
-      .values({ topic_name: topicName, replay_id: replayId, updated_at: now })
-      .onConflict((oc) => oc.column('topic_name').doUpdateSet({ replay_id: replayId, updated_at: now }))
-      .execute();
   }
 
   async listParked(limit: number) {

@@ -2,7 +2,7 @@ import PubSubApiClient from 'salesforce-pubsub-api-client';
 import type { Logger } from 'pino';
 import type { CustomEventFieldNames } from '../local-org/pubsub/custom-event-schema.ts';
 import { MalformedEventError, normalizeEvent, type NormalizedEvent } from './normalizer.ts';
-import type { ReceivedEvents } from './received-events.ts';
+import type { ReceivedEvents, ReceivedItem } from './received-events.ts';
 
 /** Events requested per FetchRequest: the client's own maximum. */
 const BATCH = 100;
@@ -88,36 +88,47 @@ export class OutboundSubscriber {
       if (this.stopped) return 0;
       const checkpoint = await this.o.received.checkpoint(this.o.topicName);
       return await new Promise<number>((resolve, reject) => {
-        let chain = Promise.resolve();
+        const queue: Received[] = [];
+        let draining: Promise<void> | undefined;
         let count = 0;
         let over = false;
         const finish = (err?: unknown) => {
           if (over) return;
           over = true;
-          // Let what was already received be stored, then report.
-          void chain.then(() => (err ? reject(err) : resolve(count)), reject);
+          // A transaction under way completes first; what was not stored yet is received again after the checkpoint.
+          void (draining ?? Promise.resolve()).then(() => (err ? reject(err) : resolve(count)), reject);
         };
         this.endCurrent = () => finish();
-        const enqueue = (work: () => Promise<void>) => {
-          chain = chain.then(async () => {
-            if (over) return;
-            try {
-              await work();
-            } catch (err) {
-              finish(err);
-            }
-          });
+        // Everything queued while a transaction commits goes into the next one: one fsync per run of events.
+        const drain = async () => {
+          while (queue.length > 0 && !over) {
+            const cut = queue.findIndex((q) => q.kind === 'more');
+            const run = queue.splice(0, cut === -1 ? queue.length : cut + 1);
+            const items = run.flatMap((q) => (q.kind === 'more' ? [] : [this.toItem(q)]));
+            const stored = await this.o.received.storeBatch(this.o.topicName, items);
+            count += items.length;
+            for (const event of stored) this.o.onStored(event);
+            if (run.at(-1)?.kind === 'more' && !over) client.requestAdditionalEvents(this.o.topicName, BATCH);
+          }
+        };
+        const kick = () => {
+          if (draining || over) return;
+          draining = drain()
+            .catch((err) => finish(err))
+            .finally(() => {
+              draining = undefined;
+              if (queue.length > 0) kick();
+            });
+        };
+        const enqueue = (item: Received) => {
+          queue.push(item);
+          kick();
         };
         const callback = (_info: unknown, type: string, data: any) => {
-          if (type === 'event') {
-            enqueue(async () => {
-              await this.ingest(data);
-              count++;
-            });
-          } else if (type === 'lastEvent') {
-            enqueue(async () => client.requestAdditionalEvents(this.o.topicName, BATCH));
-          } else if (type === 'error') {
-            if (data && 'latestReplayId' in data && 'event' in data) enqueue(() => this.parkUndecodable(data));
+          if (type === 'event') enqueue({ kind: 'event', parsed: data });
+          else if (type === 'lastEvent') enqueue({ kind: 'more' });
+          else if (type === 'error') {
+            if (data && 'latestReplayId' in data && 'event' in data) enqueue({ kind: 'undecodable', error: data });
             else finish(data);
           } else if (type === 'end') finish();
           else if (type === 'grpcStatus' && data?.code !== 0) finish(Object.assign(new Error(data?.details ?? 'stream closed'), { code: data?.code }));
@@ -135,32 +146,36 @@ export class OutboundSubscriber {
     }
   }
 
-  private async ingest(parsed: { id: string; replayId: number; payload: Record<string, unknown> }) {
-    const received = { eventId: parsed.id, replayId: parsed.replayId, topicName: this.o.topicName, fields: parsed.payload };
-    let event: NormalizedEvent;
+  /** A normalized event, or the reason it is parked. */
+  private toItem(q: Exclude<Received, { kind: 'more' }>): ReceivedItem {
+    if (q.kind === 'undecodable') {
+      const err = q.error;
+      if (err.replayId === undefined) throw new Error(`an undecodable event without a replay id: ${err.message}`);
+      const reason = `${err.message}: ${err.cause?.message ?? 'decoding failed'}`;
+      this.o.logger.warn({ replayId: err.replayId, reason }, 'outbound event parked: undecodable');
+      const payload = err.event?.event?.payload;
+      return {
+        kind: 'parked',
+        replayId: err.replayId,
+        eventId: err.event?.event?.id ?? null,
+        reason,
+        raw: { payloadBase64: Buffer.isBuffer(payload) ? payload.toString('base64') : null, schemaId: err.event?.event?.schemaId ?? null },
+      };
+    }
+    const parsed = q.parsed;
     try {
-      event = normalizeEvent(received, this.o.fieldNames);
+      const event = normalizeEvent({ eventId: parsed.id, replayId: parsed.replayId, topicName: this.o.topicName, fields: parsed.payload }, this.o.fieldNames);
+      return { kind: 'event', event };
     } catch (err) {
       if (!(err instanceof MalformedEventError)) throw err;
       this.o.logger.warn({ replayId: parsed.replayId, reason: err.message }, 'outbound event parked: malformed');
-      await this.o.received.park({ topicName: this.o.topicName, replayId: parsed.replayId, eventId: parsed.id, reason: err.message, raw: parsed.payload });
-      return;
+      return { kind: 'parked', replayId: parsed.replayId, eventId: parsed.id, reason: err.message, raw: parsed.payload };
     }
-    if (await this.o.received.store(event)) this.o.onStored(event);
-  }
-
-  /** An event the client could not decode (bad Avro, unknown schema): kept as bytes with the reason. */
-  private async parkUndecodable(err: { message: string; cause?: Error; replayId?: number; event?: any }) {
-    if (err.replayId === undefined) throw new Error(`an undecodable event without a replay id: ${err.message}`);
-    const reason = `${err.message}: ${err.cause?.message ?? 'decoding failed'}`;
-    this.o.logger.warn({ replayId: err.replayId, reason }, 'outbound event parked: undecodable');
-    const payload = err.event?.event?.payload;
-    await this.o.received.park({
-      topicName: this.o.topicName,
-      replayId: err.replayId,
-      eventId: err.event?.event?.id ?? null,
-      reason,
-      raw: { payloadBase64: Buffer.isBuffer(payload) ? payload.toString('base64') : null, schemaId: err.event?.event?.schemaId ?? null },
-    });
   }
 }
+
+/** What the client hands over, in arrival order; `more` marks the end of a requested batch. */
+type Received =
+  | { kind: 'event'; parsed: { id: string; replayId: number; payload: Record<string, unknown> } }
+  | { kind: 'undecodable'; error: { message: string; cause?: Error; replayId?: number; event?: any } }
+  | { kind: 'more' };

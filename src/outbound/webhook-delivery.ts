@@ -5,7 +5,6 @@ import type { Wakeup } from '../util/wakeup.ts';
 import type { NormalizedEvent } from './normalizer.ts';
 
 const POLL_MS = 250;
-const PICK_LIMIT = 1000;
 const ERROR_TEXT_LIMIT = 500;
 
 export interface DeliveryPolicy {
@@ -36,6 +35,10 @@ export class WebhookDelivery {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly outcomes: { deliveryId: string; update: Outcome; done: (err?: unknown) => void }[] = [];
+  private recording: Promise<void> | undefined;
+  /** Deliveries whose outcome was committed since the current pass began reading: its snapshot may predate them. */
+  private readonly recordedDuringPass = new Set<string>();
 
   constructor(
     private readonly deps: { db: Db; logger: Logger; wakeup: Wakeup; policy: DeliveryPolicy },
@@ -66,29 +69,38 @@ export class WebhookDelivery {
 
   /** Starts the due head of each idle (endpoint, conversation) line; returns ms until the next one is due. */
   private async dispatchDue(): Promise<number> {
-    const pending = await this.deps.db
-      .selectFrom('webhook_deliveries')
-      .select(['delivery_id', 'endpoint_id', 'ordering_key', 'next_attempt_at'])
-      .where('status', '=', 'pending')
-      .orderBy('event_sequence', 'asc')
-      .limit(PICK_LIMIT)
+    this.recordedDuringPass.clear();
+    const heads = await this.deps.db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin(
+        (eb) =>
+          eb
+            .selectFrom('webhook_deliveries')
+            .select(['endpoint_id', 'ordering_key', (f) => f.fn.min('event_sequence').as('head')])
+            .where('status', '=', 'pending')
+            .groupBy(['endpoint_id', 'ordering_key'])
+            .as('h'),
+        (join) => join.onRef('h.endpoint_id', '=', 'd.endpoint_id').onRef('h.ordering_key', '=', 'd.ordering_key').onRef('h.head', '=', 'd.event_sequence'),
+      )
+      .innerJoin('webhook_endpoints as w', 'w.endpoint_id', 'd.endpoint_id')
+      .innerJoin('normalized_events as e', 'e.event_id', 'd.event_id')
+      .select(['d.delivery_id', 'd.endpoint_id', 'd.ordering_key', 'd.next_attempt_at', 'd.attempts', 'w.url', 'w.secret', 'e.event_id', 'e.body', 'e.received_at'])
+      .where('d.status', '=', 'pending')
+      .orderBy('d.next_attempt_at', 'asc')
       .execute();
     const now = Date.now();
-    const seen = new Set<string>();
     let nextDueIn = POLL_MS;
-    for (const d of pending) {
-      const line = `${d.endpoint_id}\u0000${d.ordering_key}`;
-      if (seen.has(line)) continue;
-      seen.add(line);
-      if (this.inFlight.has(line)) continue;
-      const dueIn = Number(d.next_attempt_at) - now;
+    for (const head of heads) {
+      const line = `${head.endpoint_id}\u0000${head.ordering_key}`;
+      if (this.inFlight.has(line) || this.recordedDuringPass.has(head.delivery_id)) continue;
+      const dueIn = Number(head.next_attempt_at) - now;
       if (dueIn > 0) {
         nextDueIn = Math.min(nextDueIn, dueIn);
         continue;
       }
       if (this.inFlight.size >= this.deps.policy.concurrency) break;
-      const attempt = this.attempt(d.delivery_id)
-        .catch((err) => this.deps.logger.error({ err, deliveryId: d.delivery_id }, 'webhook attempt failed to record'))
+      const attempt = this.attempt(head)
+        .catch((err) => this.deps.logger.error({ err, deliveryId: head.delivery_id }, 'webhook attempt failed to record'))
         .finally(() => {
           this.inFlight.delete(line);
           this.deps.wakeup.notify();
@@ -98,15 +110,8 @@ export class WebhookDelivery {
     return nextDueIn;
   }
 
-  private async attempt(deliveryId: string) {
-    const row = await this.deps.db
-      .selectFrom('webhook_deliveries as d')
-      .innerJoin('webhook_endpoints as w', 'w.endpoint_id', 'd.endpoint_id')
-      .innerJoin('normalized_events as e', 'e.event_id', 'd.event_id')
-      .select(['d.delivery_id', 'd.attempts', 'd.status', 'w.url', 'w.secret', 'e.event_id', 'e.body', 'e.received_at'])
-      .where('d.delivery_id', '=', deliveryId)
-      .executeTakeFirst();
-    if (!row || row.status !== 'pending') return;
+  private async attempt(row: { delivery_id: string; attempts: number; url: string; secret: string; event_id: string; body: string; received_at: number }) {
+    const deliveryId = row.delivery_id;
     const body = webhookBody(JSON.parse(row.body) as NormalizedEvent, Number(row.received_at));
     const sentAt = new Date();
     const headers = {
@@ -137,10 +142,58 @@ export class WebhookDelivery {
       delivered_at: status === 'succeeded' ? now : null,
       next_attempt_at: status === 'pending' ? now + retryDelayMs(this.deps.policy, attempts) : now,
     };
-    await this.deps.db.updateTable('webhook_deliveries').set(update).where('delivery_id', '=', deliveryId).where('status', '=', 'pending').execute();
+    await this.record(deliveryId, update);
     const log = { deliveryId, eventId: row.event_id, url: row.url, attempts, statusCode, error };
     if (status === 'dead') this.deps.logger.warn(log, 'webhook delivery dead-lettered');
     else if (error) this.deps.logger.info(log, 'webhook attempt failed; will retry');
     else this.deps.logger.debug(log, 'webhook delivered');
   }
+
+  /**
+   * Attempt outcomes go to the store in groups: those that finish while one transaction commits share
+   * the next. A line stays busy until its outcome is committed, so order holds across restarts.
+   */
+  private record(deliveryId: string, update: Outcome): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.outcomes.push({ deliveryId, update, done: (err) => (err ? reject(err) : resolve()) });
+      this.kickRecording();
+    });
+  }
+
+  private kickRecording() {
+    if (this.recording) return;
+    this.recording = this.flushOutcomes().finally(() => {
+      this.recording = undefined;
+      if (this.outcomes.length > 0) this.kickRecording();
+    });
+  }
+
+  private async flushOutcomes() {
+    while (this.outcomes.length > 0) {
+      const group = this.outcomes.splice(0, this.outcomes.length);
+      try {
+        await this.deps.db.transaction().execute(async (trx) => {
+          for (const o of group) {
+            await trx.updateTable('webhook_deliveries').set(o.update).where('delivery_id', '=', o.deliveryId).where('status', '=', 'pending').execute();
+          }
+        });
+        for (const o of group) {
+          this.recordedDuringPass.add(o.deliveryId);
+          o.done();
+        }
+      } catch (err) {
+        for (const o of group) o.done(err);
+      }
+    }
+  }
+}
+
+interface Outcome {
+  attempts: number;
+  status: string;
+  last_attempt_at: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+  next_attempt_at: number;
 }

@@ -3,7 +3,7 @@ import grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { AccessTokens } from '../../auth/access-tokens.ts';
 import type { Wakeup } from '../../util/wakeup.ts';
-import { OutboundEventLog, type OutboundEvent, type OutboundEventFields } from '../outbound-event-log.ts';
+import { OutboundEventLog, type OutboundEvent, type OutboundEventFields, type PublishedFields } from '../outbound-event-log.ts';
 import type { CustomEventCodec } from './custom-event-schema.ts';
 import { decodeReplayId, encodeReplayId, loadPubSubService } from './pubsub-proto.ts';
 
@@ -141,18 +141,22 @@ export class PubSubServer {
 
   private async publish(req: { topicName?: string; events?: { id?: string; schemaId?: string; payload?: Buffer }[] }, orgId: string) {
     this.checkTopic(req.topicName);
-    const results = [];
+    const results: { replayId?: Buffer; error?: { code: number; msg: string }; correlationKey: string }[] = [];
+    const accepted: { result: (typeof results)[number]; record: PublishedFields }[] = [];
     for (const event of req.events ?? []) {
       const correlationKey = event.id || randomUUID();
       try {
         if (event.schemaId !== this.deps.codec.schemaId) throw new Error(`unknown schema id "${event.schemaId ?? ''}"`);
         const { fields } = this.deps.codec.decode(event.payload ?? Buffer.alloc(0));
-        const appended = await this.deps.log.appendFields({ orgId, ...describePublished(fields), fields });
-        results.push({ replayId: encodeReplayId(appended.replayId), correlationKey });
+        const result = { correlationKey };
+        results.push(result);
+        accepted.push({ result, record: { orgId, ...describePublished(fields), fields } });
       } catch (err) {
         results.push({ error: { code: PublishErrorCode.PUBLISH, msg: `The event could not be published: ${(err as Error).message}` }, correlationKey });
       }
     }
+    const appended = await this.deps.log.appendFields(accepted.map((a) => a.record));
+    appended.forEach((e, i) => (accepted[i]!.result.replayId = encodeReplayId(e.replayId)));
     if (results.some((r) => r.replayId)) this.deps.appended.notify();
     return { results, schemaId: this.deps.codec.schemaId, rpcId: randomUUID() };
   }
