@@ -28,7 +28,6 @@ export interface SubscriberOptions {
  */
 export class OutboundSubscriber {
   private stopped = false;
-  private client: PubSubApiClient | undefined;
   private wakeFromBackoff: (() => void) | undefined;
   private endCurrent: (() => void) | undefined;
   private loop: Promise<void> | undefined;
@@ -82,7 +81,16 @@ export class OutboundSubscriber {
   /** One client, one subscription; resolves (with the number of events stored) when the stream is over. */
   private async connectOnce(): Promise<number> {
     const client = new PubSubApiClient({ ...this.o.clientConfig } as any, this.clientLogger);
-    this.client = client;
+    // close() drops the client's listeners on its gRPC stream; an error the stream reports afterwards
+    // (e.g. "channel closed before call started") would then be an uncaught exception. So the client is
+    // closed only once its stream is over, or when it never subscribed.
+    let subscribed = false;
+    let streamOver = false;
+    let closeWanted = false;
+    const closeWhenStreamOver = () => {
+      if (!subscribed || streamOver) client.close();
+      else closeWanted = true;
+    };
     try {
       await client.connect();
       if (this.stopped) return 0;
@@ -125,10 +133,15 @@ export class OutboundSubscriber {
           kick();
         };
         const callback = (_info: unknown, type: string, data: any) => {
+          const parseError = type === 'error' && data && 'latestReplayId' in data && 'event' in data;
+          if (type === 'end' || type === 'grpcStatus' || (type === 'error' && !parseError)) {
+            streamOver = true;
+            if (closeWanted) client.close();
+          }
           if (type === 'event') enqueue({ kind: 'event', parsed: data });
           else if (type === 'lastEvent') enqueue({ kind: 'more' });
           else if (type === 'error') {
-            if (data && 'latestReplayId' in data && 'event' in data) enqueue({ kind: 'undecodable', error: data });
+            if (parseError) enqueue({ kind: 'undecodable', error: data });
             else finish(data);
           } else if (type === 'end') finish();
           else if (type === 'grpcStatus' && data?.code !== 0) finish(Object.assign(new Error(data?.details ?? 'stream closed'), { code: data?.code }));
@@ -136,13 +149,14 @@ export class OutboundSubscriber {
         // The first request is for one event: the client fetches the schema when it decodes its first
         // event, and FetchResponses arriving during that fetch are decoded out of order. Once the schema
         // is cached, responses are handled in arrival order and full batches are safe.
+        subscribed = true;
         if (checkpoint !== undefined) client.subscribeFromReplayId(this.o.topicName, callback, 1, checkpoint);
         else if (this.o.startFrom === 'earliest') client.subscribeFromEarliestEvent(this.o.topicName, callback, 1);
         else client.subscribe(this.o.topicName, callback, 1);
         this.o.logger.info({ topic: this.o.topicName, after: checkpoint ?? this.o.startFrom }, 'subscribed to the outbound topic');
       });
     } finally {
-      client.close();
+      closeWhenStreamOver();
     }
   }
 
