@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { accessToken } from './helpers/api-client.ts';
 import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
-import { connectPubSubClient, eventRecord, FIELDS, runSubscribeScript, sendAgentMessage, startConversation, TOPIC, waitFor } from './helpers/outbound.ts';
+import { connectPubSubClient, eventRecord, FIELDS, managementRequest, runSubscribeScript, sendAgentMessage, startConversation, startWebhookReceiver, TOPIC, waitFor } from './helpers/outbound.ts';
 
 /** A bare gRPC client of eventbus.v1.PubSub (from the proto the client package ships), to see raw status codes. */
 function rawPubSub(bridge: BridgeProcess): any {
@@ -154,3 +154,30 @@ for (const store of storeKinds()) {
     });
   });
 }
+
+describe('outbound subscriber keeps its subscription alive', () => {
+  let bridge: BridgeProcess;
+  before(async () => {
+    // Streams end when their access token expires, as Salesforce's do: the subscriber must come back.
+    bridge = await startBridge({ env: { ACCESS_TOKEN_TTL_SECONDS: '2' } });
+  });
+  after(() => bridge.dispose());
+
+  test('after its stream ends with UNAUTHENTICATED it reconnects with a new token and resumes', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url });
+      const conversation = await startConversation(bridge, 'reconnect-user');
+      const before = await sendAgentMessage(bridge, conversation, { text: 'before the stream ends' });
+      await waitFor('the first delivery', () => receiver.delivered().some((r) => r.id === before.eventId));
+      await waitFor('a reconnect', () => /access token expired[^\n]*pub\/sub subscription failed; reconnecting/.test(bridge.output()));
+      const subscriptions = () => bridge.output().match(/subscribed to the outbound topic/g)?.length ?? 0;
+      await waitFor('a new subscription', () => subscriptions() >= 2);
+      const afterReconnect = await sendAgentMessage(bridge, conversation, { text: 'after the reconnect' });
+      await waitFor('the delivery after the reconnect', () => receiver.delivered().some((r) => r.id === afterReconnect.eventId));
+      assert.deepEqual(receiver.delivered().map((r) => r.json.data.payload.abstractMessage.staticContent.text), ['before the stream ends', 'after the reconnect']);
+    } finally {
+      await receiver.close();
+    }
+  });
+});

@@ -7,6 +7,7 @@ import type { ReceivedEvents, ReceivedItem } from './received-events.ts';
 /** Events requested per FetchRequest: the client's own maximum. */
 const BATCH = 100;
 const BACKOFF_MS = { initial: 500, max: 30_000 };
+const HEALTHY_CONNECTION_MS = 60_000;
 
 export interface SubscriberOptions {
   logger: Logger;
@@ -58,16 +59,18 @@ export class OutboundSubscriber {
   private async run() {
     let failures = 0;
     while (!this.stopped) {
-      let received = 0;
+      const connection = { stored: 0, startedAt: Date.now() };
       try {
-        received = await this.connectOnce();
+        await this.connectOnce(connection);
+        if (this.stopped) break;
         this.o.logger.info({ topic: this.o.topicName }, 'pub/sub subscription ended; reconnecting');
       } catch (err) {
         if (this.stopped) break;
         this.o.logger.warn({ err: (err as Error).cause ?? err, topic: this.o.topicName }, 'pub/sub subscription failed; reconnecting');
       }
-      failures = received > 0 ? 0 : failures + 1;
-      const delay = Math.min(BACKOFF_MS.max, BACKOFF_MS.initial * 2 ** Math.max(0, failures - 1)) * (0.5 + Math.random() / 2);
+      // A connection that delivered events or lived a while was healthy: start the backoff over.
+      failures = connection.stored > 0 || Date.now() - connection.startedAt > HEALTHY_CONNECTION_MS ? 1 : failures + 1;
+      const delay = Math.min(BACKOFF_MS.max, BACKOFF_MS.initial * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, delay);
         this.wakeFromBackoff = () => {
@@ -78,8 +81,8 @@ export class OutboundSubscriber {
     }
   }
 
-  /** One client, one subscription; resolves (with the number of events stored) when the stream is over. */
-  private async connectOnce(): Promise<number> {
+  /** One client, one subscription; resolves when the stream is over, counting stored events in `connection`. */
+  private async connectOnce(connection: { stored: number }): Promise<void> {
     const client = new PubSubApiClient({ ...this.o.clientConfig } as any, this.clientLogger);
     // close() drops the client's listeners on its gRPC stream; an error the stream reports afterwards
     // (e.g. "channel closed before call started") would then be an uncaught exception. So the client is
@@ -93,18 +96,17 @@ export class OutboundSubscriber {
     };
     try {
       await client.connect();
-      if (this.stopped) return 0;
+      if (this.stopped) return;
       const checkpoint = await this.o.received.checkpoint(this.o.topicName);
-      return await new Promise<number>((resolve, reject) => {
+      await new Promise<void>((resolve, reject) => {
         const queue: Received[] = [];
         let draining: Promise<void> | undefined;
-        let count = 0;
         let over = false;
         const finish = (err?: unknown) => {
           if (over) return;
           over = true;
           // A transaction under way completes first; what was not stored yet is received again after the checkpoint.
-          void (draining ?? Promise.resolve()).then(() => (err ? reject(err) : resolve(count)), reject);
+          void (draining ?? Promise.resolve()).then(() => (err ? reject(err) : resolve()), reject);
         };
         this.endCurrent = () => finish();
         // Everything queued while a transaction commits goes into the next one: one fsync per run of events.
@@ -114,7 +116,7 @@ export class OutboundSubscriber {
             const run = queue.splice(0, cut === -1 ? queue.length : cut + 1);
             const items = run.flatMap((q) => (q.kind === 'more' ? [] : [this.toItem(q)]));
             const stored = await this.o.received.storeBatch(this.o.topicName, items);
-            count += items.length;
+            connection.stored += items.length;
             for (const event of stored) this.o.onStored(event);
             if (run.at(-1)?.kind === 'more' && !over) client.requestAdditionalEvents(this.o.topicName, BATCH);
           }

@@ -88,11 +88,15 @@ export class PubSubServer {
   }
 
   private async authenticate(metadata: grpc.Metadata): Promise<string> {
+    return (await this.authenticateGrant(metadata)).orgId;
+  }
+
+  private async authenticateGrant(metadata: grpc.Metadata, refreshedToken?: string): Promise<{ orgId: string; expiresAt: number }> {
     const value = (key: string) => {
       const v = metadata.get(key)[0];
       return typeof v === 'string' ? v : v?.toString();
     };
-    const token = value('accesstoken');
+    const token = refreshedToken || value('accesstoken');
     if (!token) throw new RpcError(grpc.status.UNAUTHENTICATED, 'The accesstoken metadata is missing.');
     const grant = await this.deps.tokens.resolve(token);
     if (!grant) throw new RpcError(grpc.status.UNAUTHENTICATED, 'The access token is unknown or expired.');
@@ -103,7 +107,7 @@ export class PubSubServer {
     if (instanceUrl !== this.deps.instanceUrl) {
       throw new RpcError(grpc.status.PERMISSION_DENIED, `The instanceurl metadata must be ${this.deps.instanceUrl}.`);
     }
-    return grant.orgId;
+    return { orgId: grant.orgId, expiresAt: grant.expiresAt };
   }
 
   private checkTopic(topicName: string | undefined) {
@@ -192,7 +196,7 @@ export class PubSubServer {
    */
   private subscribe(call: grpc.ServerDuplexStream<any, any>) {
     this.calls.add(call);
-    let started: Promise<{ cursor: number } | undefined> | undefined;
+    let started: Promise<{ cursor: number; expiresAt: number } | undefined> | undefined;
     let pending = 0;
     let closed = false;
     const finish = () => {
@@ -213,14 +217,25 @@ export class PubSubServer {
       finish();
     };
 
-    call.on('data', (req: { topicName?: string; replayPreset?: number; replayId?: Buffer; numRequested?: number }) => {
+    call.on('data', (req: { topicName?: string; replayPreset?: number; replayId?: Buffer; numRequested?: number; authRefresh?: string }) => {
+      const first = !started;
       if (!started) {
         started = this.startSubscription(call, req).catch((err) => {
           fail(err);
           return undefined;
         });
         void started.then((state) => state && this.pump(call, state, () => pending, (n) => (pending -= n), () => closed).catch(fail));
-      } else if (req.topicName && req.topicName !== this.deps.codec.topicName) {
+      } else if (req.authRefresh) {
+        void started.then(async (state) => {
+          if (!state) return;
+          try {
+            state.expiresAt = (await this.authenticateGrant(call.metadata, req.authRefresh)).expiresAt;
+          } catch (err) {
+            fail(err);
+          }
+        });
+      }
+      if (!first && req.topicName && req.topicName !== this.deps.codec.topicName) {
         fail(new RpcError(grpc.status.INVALID_ARGUMENT, 'The topic of a subscription cannot change; start a new Subscribe call.'));
         return;
       }
@@ -231,8 +246,11 @@ export class PubSubServer {
     });
   }
 
-  private async startSubscription(call: grpc.ServerDuplexStream<any, any>, req: { topicName?: string; replayPreset?: number; replayId?: Buffer }) {
-    await this.authenticate(call.metadata);
+  private async startSubscription(
+    call: grpc.ServerDuplexStream<any, any>,
+    req: { topicName?: string; replayPreset?: number; replayId?: Buffer },
+  ): Promise<{ cursor: number; expiresAt: number }> {
+    const { expiresAt } = await this.authenticateGrant(call.metadata);
     this.checkTopic(req.topicName);
     const preset = req.replayPreset ?? ReplayPreset.LATEST;
     let cursor: number;
@@ -246,12 +264,20 @@ export class PubSubServer {
     } else if (preset === ReplayPreset.LATEST) cursor = await this.deps.log.latestReplayId();
     else throw new RpcError(grpc.status.INVALID_ARGUMENT, `Unknown replay_preset ${preset}.`);
     this.deps.logger.debug({ preset, cursor }, 'pub/sub subscription started');
-    return { cursor };
+    return { cursor, expiresAt };
   }
 
-  private async pump(call: grpc.ServerDuplexStream<any, any>, state: { cursor: number }, pending: () => number, consume: (n: number) => void, closed: () => boolean) {
+  private async pump(
+    call: grpc.ServerDuplexStream<any, any>,
+    state: { cursor: number; expiresAt: number },
+    pending: () => number,
+    consume: (n: number) => void,
+    closed: () => boolean,
+  ) {
     let lastSentAt = Date.now();
     while (!closed()) {
+      // As Salesforce does, a stream lives no longer than its session unless auth_refresh renews it.
+      if (Date.now() >= state.expiresAt) throw new RpcError(grpc.status.UNAUTHENTICATED, 'The access token expired; subscribe again with a new one.');
       const credit = pending();
       if (credit > 0) {
         const events = await this.deps.log.readAfter(state.cursor, Math.min(credit, MAX_BATCH));
@@ -275,7 +301,7 @@ export class PubSubServer {
         lastSentAt = Date.now();
         continue;
       }
-      await this.deps.appended.wait(Math.min(POLL_MS, this.deps.keepaliveMs - idleFor));
+      await this.deps.appended.wait(Math.max(1, Math.min(POLL_MS, this.deps.keepaliveMs - idleFor, state.expiresAt - Date.now())));
     }
   }
 
