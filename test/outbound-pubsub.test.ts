@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import grpc from '@grpc/grpc-js';
 import protoLoader from '@grpc/proto-loader';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { fileURLToPath } from 'node:url';
 import { accessToken } from './helpers/api-client.ts';
 import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
@@ -179,5 +180,34 @@ describe('outbound subscriber keeps its subscription alive', () => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe('outbound event log retention', () => {
+  let bridge: BridgeProcess;
+  before(async () => {
+    bridge = await startBridge({ env: { OUTBOUND_EVENT_RETENTION_HOURS: '72' } });
+  });
+  after(() => bridge.dispose());
+
+  test('events older than the retention window are dropped; newer ones stay', async () => {
+    const conversation = await startConversation(bridge, 'retention-user');
+    const kept = await sendAgentMessage(bridge, conversation, { text: 'recent' });
+    const old = await sendAgentMessage(bridge, conversation, { text: 'from long ago' });
+    await bridge.stop();
+    const db = new Database(path.join(bridge.dataDir, 'bridge.sqlite'));
+    db.prepare('update outbound_events set created_at = ? where sequence = ?').run(Date.now() - 73 * 3600_000, old.replayId);
+    db.close();
+    await bridge.start();
+    const remaining = () => {
+      const check = new Database(path.join(bridge.dataDir, 'bridge.sqlite'), { readonly: true });
+      try {
+        return (check.prepare('select sequence from outbound_events').all() as { sequence: number }[]).map((r) => r.sequence);
+      } finally {
+        check.close();
+      }
+    };
+    await waitFor('the sweep', () => !remaining().includes(old.replayId));
+    assert.ok(remaining().includes(kept.replayId));
   });
 });

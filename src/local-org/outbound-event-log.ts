@@ -36,6 +36,7 @@ export interface OutboundEventInput {
   nestContent?: boolean;
 }
 
+/** An event's field values with what the log records beside them. */
 export interface PublishedFields {
   orgId: string;
   eventType: string;
@@ -45,15 +46,9 @@ export interface PublishedFields {
   fields: OutboundEventFields;
 }
 
-export interface OutboundEvent {
+export interface OutboundEvent extends PublishedFields {
   replayId: number;
   eventUuid: string;
-  orgId: string;
-  eventType: string;
-  channelAddressIdentifier: string;
-  conversationIdentifier: string | null;
-  shape: PayloadShape;
-  fields: OutboundEventFields;
   createdAt: number;
 }
 
@@ -84,34 +79,14 @@ export class OutboundEventLog {
 
   /** Appends within the caller's transaction when given one, so the event commits with the change that caused it. */
   async append(input: OutboundEventInput, executor: Executor = this.db): Promise<OutboundEvent> {
-    const eventUuid = randomUUID();
-    const fields = encodeEventFields(input);
-    const createdAt = Date.now();
-    const row = await executor
-      .insertInto('outbound_events')
-      .values({
-        event_uuid: eventUuid,
-        org_id: input.orgId,
-        event_type: input.eventType,
-        channel_address_identifier: input.channelAddressIdentifier,
-        conversation_identifier: input.conversationIdentifier ?? null,
-        shape: input.shape,
-        fields: JSON.stringify(fields),
-        created_at: createdAt,
-      })
-      .returning('sequence')
-      .executeTakeFirstOrThrow();
-    return {
-      replayId: Number(row.sequence),
-      eventUuid,
+    return this.insert(executor, {
       orgId: input.orgId,
       eventType: input.eventType,
       channelAddressIdentifier: input.channelAddressIdentifier,
       conversationIdentifier: input.conversationIdentifier ?? null,
       shape: input.shape,
-      fields,
-      createdAt,
-    };
+      fields: encodeEventFields(input),
+    });
   }
 
   /** Appends field values published as they are (the Pub/Sub API's Publish), all in one transaction, in order. */
@@ -119,27 +94,29 @@ export class OutboundEventLog {
     if (records.length === 0) return [];
     return this.db.transaction().execute(async (trx) => {
       const appended: OutboundEvent[] = [];
-      for (const record of records) {
-        const eventUuid = randomUUID();
-        const createdAt = Date.now();
-        const row = await trx
-          .insertInto('outbound_events')
-          .values({
-            event_uuid: eventUuid,
-            org_id: record.orgId,
-            event_type: record.eventType,
-            channel_address_identifier: record.channelAddressIdentifier,
-            conversation_identifier: record.conversationIdentifier,
-            shape: record.shape,
-            fields: JSON.stringify(record.fields),
-            created_at: createdAt,
-          })
-          .returning('sequence')
-          .executeTakeFirstOrThrow();
-        appended.push({ replayId: Number(row.sequence), eventUuid, createdAt, ...record });
-      }
+      for (const record of records) appended.push(await this.insert(trx, record));
       return appended;
     });
+  }
+
+  private async insert(executor: Executor, record: PublishedFields): Promise<OutboundEvent> {
+    const eventUuid = randomUUID();
+    const createdAt = Date.now();
+    const row = await executor
+      .insertInto('outbound_events')
+      .values({
+        event_uuid: eventUuid,
+        org_id: record.orgId,
+        event_type: record.eventType,
+        channel_address_identifier: record.channelAddressIdentifier,
+        conversation_identifier: record.conversationIdentifier,
+        shape: record.shape,
+        fields: JSON.stringify(record.fields),
+        created_at: createdAt,
+      })
+      .returning('sequence')
+      .executeTakeFirstOrThrow();
+    return { replayId: Number(row.sequence), eventUuid, createdAt, ...record };
   }
 
   /** Drops events older than the retention window; replay ids are never reused. */

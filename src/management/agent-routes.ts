@@ -1,7 +1,6 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { parseInput } from './parse-input.ts';
 import type { AgentMessages } from '../local-org/agent-messages.ts';
 
 const shape = z.enum(['legacy', 'spring24']).optional();
@@ -25,24 +24,15 @@ const agentMessageBody = z
   .refine((b) => b.text.length > 0 || (b.attachments?.length ?? 0) > 0, 'text is required unless attachments are given');
 const typingBody = z.object({ state: z.enum(['started', 'stopped']), shape });
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const parsed = schema.safeParse(body ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw badRequest(ErrorCode.InvalidParameters, `${issue.path.join('.') || 'body'}: ${issue.message}`);
-  }
-  return parsed.data;
-}
-
 /** The local org's agent: `POST /api/conversations/{id}/messages` and `POST /api/conversations/{id}/typing`. */
 export function agentRoutes(deps: { agentMessages: AgentMessages }): Router {
   const router = express.Router();
   router.post('/conversations/:conversationIdentifier/messages', async (req, res) => {
-    const body = parse(agentMessageBody, req.body);
+    const body = parseInput(agentMessageBody, req.body);
     res.status(201).json(await deps.agentMessages.sendMessage(req.params.conversationIdentifier, body));
   });
   router.post('/conversations/:conversationIdentifier/typing', async (req, res) => {
-    const body = parse(typingBody, req.body);
+    const body = parseInput(typingBody, req.body);
     res.status(201).json(await deps.agentMessages.sendTyping(req.params.conversationIdentifier, body.state, body.shape));
   });
   return router;

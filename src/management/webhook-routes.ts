@@ -1,8 +1,9 @@
 import express, { type Router } from 'express';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { ApiError, badRequest, notFound } from '../contract/api-error.ts';
+import { ApiError, notFound } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
+import { parseInput } from './parse-input.ts';
 import { DELIVERY_STATUSES, type WebhookEndpoints } from '../outbound/webhook-endpoints.ts';
 
 const secret = z
@@ -30,20 +31,11 @@ const deliveryQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-function parse<T>(schema: z.ZodType<T>, value: unknown): T {
-  const parsed = schema.safeParse(value ?? {});
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw badRequest(ErrorCode.InvalidParameters, `${issue.path.join('.') || 'body'}: ${issue.message}`);
-  }
-  return parsed.data;
-}
-
 /** `POST/GET/DELETE /api/webhooks`, `GET /api/deliveries`, `POST /api/deliveries/{id}/retry`. */
 export function webhookRoutes(deps: { webhooks: WebhookEndpoints }): Router {
   const router = express.Router();
   router.post('/webhooks', async (req, res) => {
-    res.status(201).json(await deps.webhooks.create(parse(newEndpoint, req.body)));
+    res.status(201).json(await deps.webhooks.create(parseInput(newEndpoint, req.body)));
   });
   router.get('/webhooks', async (_req, res) => {
     res.json({ webhooks: await deps.webhooks.list() });
@@ -59,7 +51,7 @@ export function webhookRoutes(deps: { webhooks: WebhookEndpoints }): Router {
   });
 
   router.get('/deliveries', async (req, res) => {
-    res.json({ deliveries: await deps.webhooks.listDeliveries(parse(deliveryQuery, req.query)) });
+    res.json({ deliveries: await deps.webhooks.listDeliveries(parseInput(deliveryQuery, req.query)) });
   });
   router.post('/deliveries/:id/retry', async (req, res) => {
     const delivery = await deps.webhooks.getDelivery(req.params.id);

@@ -86,9 +86,10 @@ export function createOutbound(deps: OutboundDeps) {
     });
     subscriber.start();
     delivery.start();
-    const sweep = setInterval(() => {
+    const sweepRetention = () =>
       log.deleteOlderThan(Date.now() - o.retentionHours * 3600_000).catch((err) => logger.warn({ err }, 'outbound event retention sweep failed'));
-    }, RETENTION_SWEEP_MS);
+    void sweepRetention();
+    const sweep = setInterval(sweepRetention, RETENTION_SWEEP_MS);
     sweep.unref();
     return {
       pubSubPort,
