@@ -9,7 +9,7 @@ for (const store of storeKinds()) {
   describe(`outbound after SIGKILL (${store})`, () => {
     let bridge: BridgeProcess;
     before(async () => {
-      bridge = await startBridge({ store, env: { WEBHOOK_RETRY_SCHEDULE_SECONDS: '0.2,0.5,1', WEBHOOK_CONCURRENCY: String(CONCURRENCY) } });
+      bridge = await startBridge({ store, env: { WEBHOOK_RETRY_SCHEDULE_SECONDS: '0.2,0.5,1', WEBHOOK_CONCURRENCY: String(CONCURRENCY), WEBHOOK_TIMEOUT_MS: '3000' } });
     });
     after(() => bridge.dispose());
 

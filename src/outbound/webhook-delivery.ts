@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import type { Db } from '../store/database.ts';
@@ -6,6 +7,8 @@ import type { NormalizedEvent } from './normalizer.ts';
 
 const POLL_MS = 250;
 const ERROR_TEXT_LIMIT = 500;
+/** How long a lease outlasts the attempt's timeout: recording its outcome must fit in it. */
+const LEASE_GRACE_MS = 2000;
 
 export interface DeliveryPolicy {
   /** Delay before each retry, in seconds: n delays mean 1 + n attempts, then the dead-letter state. */
@@ -35,10 +38,10 @@ export class WebhookDelivery {
   private stopped = false;
   private loop: Promise<void> | undefined;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** This process, as the owner of the deliveries it leases. */
+  private readonly owner = randomUUID();
   private readonly outcomes: { deliveryId: string; update: Outcome; done: (err?: unknown) => void }[] = [];
   private recording: Promise<void> | undefined;
-  /** Deliveries whose outcome was committed since the current pass began reading: its snapshot may predate them. */
-  private readonly recordedDuringPass = new Set<string>();
 
   constructor(
     private readonly deps: { db: Db; logger: Logger; wakeup: Wakeup; policy: DeliveryPolicy },
@@ -69,7 +72,6 @@ export class WebhookDelivery {
 
   /** Starts the due head of each idle (endpoint, conversation) line; returns ms until the next one is due. */
   private async dispatchDue(): Promise<number> {
-    this.recordedDuringPass.clear();
     const heads = await this.deps.db
       .selectFrom('webhook_deliveries as d')
       .innerJoin(
@@ -84,21 +86,26 @@ export class WebhookDelivery {
       )
       .innerJoin('webhook_endpoints as w', 'w.endpoint_id', 'd.endpoint_id')
       .innerJoin('normalized_events as e', 'e.event_id', 'd.event_id')
-      .select(['d.delivery_id', 'd.endpoint_id', 'd.ordering_key', 'd.next_attempt_at', 'd.attempts', 'w.url', 'w.secret', 'e.event_id', 'e.body', 'e.received_at'])
+      .select(['d.delivery_id', 'd.endpoint_id', 'd.ordering_key', 'd.next_attempt_at', 'd.attempts', 'd.lease_owner', 'd.lease_until', 'w.url', 'w.secret', 'e.event_id', 'e.body', 'e.received_at'])
       .where('d.status', '=', 'pending')
       .orderBy('d.next_attempt_at', 'asc')
       .execute();
     const now = Date.now();
     let nextDueIn = POLL_MS;
+    const chosen: { line: string; head: (typeof heads)[number] }[] = [];
     for (const head of heads) {
       const line = `${head.endpoint_id}\u0000${head.ordering_key}`;
-      if (this.inFlight.has(line) || this.recordedDuringPass.has(head.delivery_id)) continue;
+      if (this.inFlight.has(line)) continue;
       const dueIn = Number(head.next_attempt_at) - now;
       if (dueIn > 0) {
         nextDueIn = Math.min(nextDueIn, dueIn);
         continue;
       }
-      if (this.inFlight.size >= this.deps.policy.concurrency) break;
+      if (head.lease_owner && head.lease_owner !== this.owner && Number(head.lease_until) > now) continue;
+      if (this.inFlight.size + chosen.length >= this.deps.policy.concurrency) break;
+      chosen.push({ line, head });
+    }
+    for (const { line, head } of await this.claim(chosen)) {
       const attempt = this.attempt(head)
         .catch((err) => this.deps.logger.error({ err, deliveryId: head.delivery_id }, 'webhook attempt failed to record'))
         .finally(() => {
@@ -108,6 +115,32 @@ export class WebhookDelivery {
       this.inFlight.set(line, attempt);
     }
     return nextDueIn;
+  }
+
+  /**
+   * Leases the chosen deliveries to this process in one transaction; those another replica leased, or
+   * whose state changed since the pass read them, are left out. A lease outlives an attempt (timeout + grace), so a crashed
+   * process's deliveries are taken over once it lapses.
+   */
+  private async claim<T extends { head: { delivery_id: string } }>(chosen: T[]): Promise<T[]> {
+    if (chosen.length === 0) return [];
+    const now = Date.now();
+    return this.deps.db.transaction().execute(async (trx) => {
+      const claimed: T[] = [];
+      for (const c of chosen) {
+        const result = await trx
+          .updateTable('webhook_deliveries')
+          .set({ lease_owner: this.owner, lease_until: now + this.deps.policy.timeoutMs + LEASE_GRACE_MS })
+          .where('delivery_id', '=', c.head.delivery_id)
+          // Still due and pending: the pass read a snapshot that an outcome recorded since may have overtaken.
+          .where('status', '=', 'pending')
+          .where('next_attempt_at', '<=', now)
+          .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', this.owner), eb('lease_until', '<', now)]))
+          .executeTakeFirst();
+        if (Number(result.numUpdatedRows) === 1) claimed.push(c);
+      }
+      return claimed;
+    });
   }
 
   private async attempt(row: { delivery_id: string; attempts: number; url: string; secret: string; event_id: string; body: string; received_at: number }) {
@@ -139,6 +172,8 @@ export class WebhookDelivery {
     const update = {
       ...common,
       status,
+      lease_owner: null,
+      lease_until: null,
       delivered_at: status === 'succeeded' ? now : null,
       next_attempt_at: status === 'pending' ? now + retryDelayMs(this.deps.policy, attempts) : now,
     };
@@ -177,10 +212,7 @@ export class WebhookDelivery {
             await trx.updateTable('webhook_deliveries').set(o.update).where('delivery_id', '=', o.deliveryId).where('status', '=', 'pending').execute();
           }
         });
-        for (const o of group) {
-          this.recordedDuringPass.add(o.deliveryId);
-          o.done();
-        }
+        for (const o of group) o.done();
       } catch (err) {
         for (const o of group) o.done(err);
       }
@@ -190,6 +222,8 @@ export class WebhookDelivery {
 
 interface Outcome {
   attempts: number;
+  lease_owner: null;
+  lease_until: null;
   status: string;
   last_attempt_at: number;
   last_status_code: number | null;

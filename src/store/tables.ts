@@ -147,6 +147,9 @@ export interface WebhookDeliveryTable {
   last_status_code: number | null;
   last_error: string | null;
   delivered_at: number | null;
+  /** The process sending it now, until lease_until: another replica leaves it (and its conversation) alone meanwhile. */
+  lease_owner: string | null;
+  lease_until: number | null;
   created_at: number;
 }
 

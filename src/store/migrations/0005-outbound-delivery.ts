@@ -63,6 +63,8 @@ export function outboundDelivery(dialect: Dialect): Migration {
         .addColumn('last_status_code', 'integer')
         .addColumn('last_error', 'text')
         .addColumn('delivered_at', 'bigint')
+        .addColumn('lease_owner', 'text')
+        .addColumn('lease_until', 'bigint')
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addUniqueConstraint('webhook_deliveries_event_endpoint', ['event_id', 'endpoint_id'])
         .execute();
