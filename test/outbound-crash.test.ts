@@ -41,14 +41,18 @@ for (const store of storeKinds()) {
         await waitFor('every acknowledged event delivered', () => [...expected].every((id) => receiver.delivered().some((r) => r.id === id)), 60_000);
 
         // Nothing published is lost; nothing is stored or delivered twice by the bridge.
-        const byId = new Map<string, number>();
-        for (const r of receiver.received) byId.set(r.id, (byId.get(r.id) ?? 0) + 1);
         // Also an event whose request was cut by the kill after it committed: published, so delivered too.
+        await waitFor('the subscriber caught up with the log', async () => {
+          const status = (await managementRequest(bridge, 'GET', '/api/outbound/status')).body;
+          return status.subscriberCheckpoint === status.localOrgLatestReplayId;
+        });
         const deliveries = await waitFor('every stored event delivered', async () => {
           const list = (await managementRequest(bridge, 'GET', `/api/deliveries?endpointId=${endpoint.id}&limit=1000`)).body.deliveries as any[];
           return list.every((d) => d.status === 'succeeded') && list;
         });
         assert.equal(new Set(deliveries.map((d) => d.eventId)).size, deliveries.length, 'one delivery record per event and endpoint');
+        const byId = new Map<string, number>();
+        for (const r of receiver.received) byId.set(r.id, (byId.get(r.id) ?? 0) + 1);
         assert.deepEqual(new Set(deliveries.map((d) => d.eventId)), new Set(byId.keys()), 'every received id is a stored event');
         for (const id of expected) assert.ok(byId.has(id), `event ${id} delivered`);
         // A POST answered 200 just before the kill, but not yet recorded, is sent again with the same

@@ -134,6 +134,9 @@ for (const store of storeKinds()) {
         assert.equal(dead.attempts, 4);
         assert.equal(dead.lastStatusCode, 503);
         assert.equal(receiver.received.length, 4);
+        const status = (await managementRequest(bridge, 'GET', '/api/outbound/status')).body;
+        assert.ok(status.deliveries.dead >= 1);
+        assert.equal(typeof status.subscriberCheckpoint, 'number');
 
         healthy = true;
         const retried = await managementRequest(bridge, 'POST', `/api/deliveries/${dead.id}/retry`);

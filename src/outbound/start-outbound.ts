@@ -11,6 +11,7 @@ import { PubSubServer } from '../local-org/pubsub/pubsub-server.ts';
 import type { SeededOrg } from '../local-org/seed.ts';
 import { agentRoutes } from '../management/agent-routes.ts';
 import { eventStreamRoutes } from '../management/event-stream-routes.ts';
+import { outboundStatusRoutes } from '../management/outbound-status-routes.ts';
 import { webhookRoutes } from '../management/webhook-routes.ts';
 import type { Db } from '../store/database.ts';
 import { Wakeup } from '../util/wakeup.ts';
@@ -62,7 +63,12 @@ export function createOutbound(deps: OutboundDeps) {
   });
   const delivery = new WebhookDelivery({ db, logger: logger.child({ component: 'webhooks' }), wakeup: stored, policy: o.webhooks });
 
-  const routers: Router[] = [agentRoutes({ agentMessages }), webhookRoutes({ webhooks }), eventStreamRoutes({ received, stored })];
+  const routers: Router[] = [
+    agentRoutes({ agentMessages }),
+    webhookRoutes({ webhooks }),
+    eventStreamRoutes({ received, stored }),
+    outboundStatusRoutes({ db, log, topicName: o.topicName }),
+  ];
 
   async function start() {
     const pubSubPort = await pubSub.listen(config.host, o.pubSubPort, { certPem: deps.certificate.certificatePem, keyPem: deps.certificate.privateKeyPem });
