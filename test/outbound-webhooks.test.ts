@@ -180,6 +180,28 @@ for (const store of storeKinds()) {
       assert.equal(stream.headers.get('content-type'), 'text/event-stream; charset=utf-8');
     });
 
+    test('the SSE stream delivers live events as they are stored', async () => {
+      const conversation = await startConversation(bridge, 'sse-live-user');
+      const stream = await fetch(`${bridge.managementUrl}/api/events?eventType=TypingStoppedIndicator`, { headers: { authorization: `Bearer ${bridge.adminKey}` } });
+      const reader = stream.body!.getReader();
+      let text = '';
+      await waitFor('the stream to open', async () => {
+        text += new TextDecoder().decode((await reader.read()).value);
+        return text.includes(': connected');
+      });
+      await sendAgentMessage(bridge, conversation, { text: 'filtered out' });
+      const typing = (await managementRequest(bridge, 'POST', `/api/conversations/${conversation}/typing`, { state: 'stopped' })).body;
+      await waitFor('the live typing event', async () => {
+        text += new TextDecoder().decode((await reader.read()).value);
+        return text.includes(typing.eventId);
+      });
+      await reader.cancel();
+      const events = text.split('\n\n').filter((block) => block.startsWith('id: '));
+      assert.equal(events.length, 1, 'only the type asked for');
+      assert.match(events[0]!, /^id: \d+\nevent: Interaction\ndata: /);
+      assert.equal(JSON.parse(events[0]!.split('\ndata: ')[1]!).entryType, 'TypingStoppedIndicator');
+    });
+
     test('webhook endpoints are managed through the API with precise errors', async () => {
       assert.equal((await managementRequest(bridge, 'POST', '/api/webhooks', { url: 'ftp://example.test/x' })).status, 400);
       assert.equal((await managementRequest(bridge, 'POST', '/api/webhooks', { url: 'http://127.0.0.1:9/x', secret: 'plain' })).body.code, 10089);

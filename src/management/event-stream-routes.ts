@@ -19,7 +19,8 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(': connected\n\n');
     let open = true;
-    req.on('close', () => {
+    // The response's close is the client going away (the request's fires once its empty body is read).
+    res.on('close', () => {
       open = false;
       deps.stored.notify();
     });
