@@ -44,6 +44,7 @@ class RpcError extends Error {
 export class PubSubServer {
   private readonly server = new grpc.Server();
   private readonly calls = new Set<grpc.ServerDuplexStream<any, any>>();
+  private shuttingDown = false;
 
   constructor(private readonly deps: PubSubServerDeps) {
     this.server.addService(loadPubSubService(), {
@@ -74,6 +75,8 @@ export class PubSubServer {
    * already gone, e.g. after salesforce-pubsub-api-client's close(), as an uncaught 'error'), then stops.
    */
   async close(): Promise<void> {
+    this.shuttingDown = true;
+    this.deps.appended.notify();
     for (const call of this.calls) call.end();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -195,6 +198,10 @@ export class PubSubServer {
    * 8-byte `latest_replay_id`; an idle stream gets an empty one every keepalive interval.
    */
   private subscribe(call: grpc.ServerDuplexStream<any, any>) {
+    if (this.shuttingDown) {
+      call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'The server is shutting down.' });
+      return;
+    }
     this.calls.add(call);
     let started: Promise<{ cursor: number; expiresAt: number } | undefined> | undefined;
     let pending = 0;
@@ -224,7 +231,7 @@ export class PubSubServer {
           fail(err);
           return undefined;
         });
-        void started.then((state) => state && this.pump(call, state, () => pending, (n) => (pending -= n), () => closed).catch(fail));
+        void started.then((state) => state && this.pump(call, state, () => pending, (n) => (pending -= n), () => closed || this.shuttingDown).catch(fail));
       } else if (req.authRefresh) {
         void started.then(async (state) => {
           if (!state) return;
