@@ -89,14 +89,29 @@ export class OutboundEventLog {
     });
   }
 
-  /** Appends field values published as they are (the Pub/Sub API's Publish), all in one transaction, in order. */
+  /** Appends field values published as they are (the Pub/Sub API's Publish), in one statement, in order. */
   async appendFields(records: PublishedFields[]): Promise<OutboundEvent[]> {
     if (records.length === 0) return [];
-    return this.db.transaction().execute(async (trx) => {
-      const appended: OutboundEvent[] = [];
-      for (const record of records) appended.push(await this.insert(trx, record));
-      return appended;
-    });
+    const createdAt = Date.now();
+    const rows = records.map((record) => ({ record, eventUuid: randomUUID() }));
+    const inserted = await this.db
+      .insertInto('outbound_events')
+      .values(
+        rows.map(({ record, eventUuid }) => ({
+          event_uuid: eventUuid,
+          org_id: record.orgId,
+          event_type: record.eventType,
+          channel_address_identifier: record.channelAddressIdentifier,
+          conversation_identifier: record.conversationIdentifier,
+          shape: record.shape,
+          fields: JSON.stringify(record.fields),
+          created_at: createdAt,
+        })),
+      )
+      .returning(['sequence', 'event_uuid'])
+      .execute();
+    const sequenceOf = new Map(inserted.map((r) => [r.event_uuid, Number(r.sequence)]));
+    return rows.map(({ record, eventUuid }) => ({ replayId: sequenceOf.get(eventUuid)!, eventUuid, createdAt, ...record }));
   }
 
   private async insert(executor: Executor, record: PublishedFields): Promise<OutboundEvent> {

@@ -26,6 +26,7 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
     });
     let lastWrite = Date.now();
     while (open) {
+      const seen = deps.stored.version;
       const rows = await deps.received.readAfter(cursor, BATCH);
       for (const { sequence, event } of rows) {
         cursor = sequence;
@@ -38,7 +39,7 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
         res.write(': keepalive\n\n');
         lastWrite = Date.now();
       }
-      await deps.stored.wait(1000);
+      await deps.stored.wait(1000, seen);
     }
     res.end();
   });

@@ -8,6 +8,10 @@ import { orderingKeyOf } from './normalizer.ts';
  * and the replay checkpoint. Each write advances the checkpoint in the same transaction, so an event is
  * stored before it counts as received, and one received twice (after a crash) is stored once.
  */
+/** Rows per statement, well under the bind-parameter limits of both databases. */
+const CHUNK = 500;
+const chunks = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK));
+
 export type ReceivedItem =
   | { kind: 'event'; event: NormalizedEvent }
   | { kind: 'parked'; replayId: number; eventId: string | null; reason: string; raw: unknown };
@@ -34,57 +38,58 @@ export class ReceivedEvents {
         types: ep.event_types ? (JSON.parse(ep.event_types) as string[]) : null,
         channel: ep.channel_address_identifier,
       }));
+      const events = items.flatMap((item) => (item.kind === 'event' ? [item.event] : []));
+      const parked = items.flatMap((item) => (item.kind === 'parked' ? [item] : []));
+      for (const chunk of chunks(parked)) {
+        await trx
+          .insertInto('parked_events')
+          .values(chunk.map((p) => ({ topic_name: topicName, replay_id: p.replayId, event_id: p.eventId, reason: p.reason, raw: JSON.stringify(p.raw), parked_at: now })))
+          .onConflict((oc) => oc.columns(['topic_name', 'replay_id']).doNothing())
+          .execute();
+      }
       const stored: NormalizedEvent[] = [];
-      for (const item of items) {
-        if (item.kind === 'parked') {
-          await trx
-            .insertInto('parked_events')
-            .values({ topic_name: topicName, replay_id: item.replayId, event_id: item.eventId, reason: item.reason, raw: JSON.stringify(item.raw), parked_at: now })
-            .onConflict((oc) => oc.columns(['topic_name', 'replay_id']).doNothing())
-            .execute();
-          continue;
-        }
-        const event = item.event;
-        const orderingKey = orderingKeyOf(event);
+      for (const chunk of chunks(events)) {
+        // One statement per chunk; events stored before (received again after a crash) are skipped.
         const inserted = await trx
           .insertInto('normalized_events')
-          .values({
-            event_id: event.eventId,
-            topic_name: topicName,
-            replay_id: event.replayId,
-            event_type: event.eventType,
-            channel_address_identifier: event.channelAddressIdentifier,
-            ordering_key: orderingKey,
-            body: JSON.stringify(event),
-            received_at: now,
-          })
-          .onConflict((oc) => oc.column('event_id').doNothing())
-          .returning('sequence')
-          .executeTakeFirst();
-        if (!inserted) continue;
-        stored.push(event);
-        const matching = endpoints.filter(
-          (ep) =>
-            (!ep.types || ep.types.includes(event.eventType) || (event.entryType !== null && ep.types.includes(event.entryType))) &&
-            (!ep.channel || ep.channel === event.channelAddressIdentifier),
-        );
-        if (matching.length === 0) continue;
-        await trx
-          .insertInto('webhook_deliveries')
           .values(
-            matching.map((ep) => ({
+            chunk.map((event) => ({
+              event_id: event.eventId,
+              topic_name: topicName,
+              replay_id: event.replayId,
+              event_type: event.eventType,
+              channel_address_identifier: event.channelAddressIdentifier,
+              ordering_key: orderingKeyOf(event),
+              body: JSON.stringify(event),
+              received_at: now,
+            })),
+          )
+          .onConflict((oc) => oc.column('event_id').doNothing())
+          .returning(['sequence', 'event_id'])
+          .execute();
+        const sequenceOf = new Map(inserted.map((r) => [r.event_id, Number(r.sequence)]));
+        const deliveries = [];
+        for (const event of chunk) {
+          const sequence = sequenceOf.get(event.eventId);
+          if (sequence === undefined) continue;
+          stored.push(event);
+          for (const ep of endpoints) {
+            const typeMatches = !ep.types || ep.types.includes(event.eventType) || (event.entryType !== null && ep.types.includes(event.entryType));
+            if (!typeMatches || (ep.channel && ep.channel !== event.channelAddressIdentifier)) continue;
+            deliveries.push({
               delivery_id: `dlv_${randomUUID()}`,
-              event_sequence: Number(inserted.sequence),
+              event_sequence: sequence,
               event_id: event.eventId,
               endpoint_id: ep.id,
-              ordering_key: orderingKey,
+              ordering_key: orderingKeyOf(event),
               status: 'pending',
               attempts: 0,
               next_attempt_at: now,
               created_at: now,
-            })),
-          )
-          .execute();
+            });
+          }
+        }
+        for (const part of chunks(deliveries)) await trx.insertInto('webhook_deliveries').values(part).execute();
       }
       const last = items.at(-1)!;
       const replayId = last.kind === 'parked' ? last.replayId : last.event.replayId;

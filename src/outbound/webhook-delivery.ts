@@ -6,6 +6,37 @@ import type { Wakeup } from '../util/wakeup.ts';
 import type { NormalizedEvent } from './normalizer.ts';
 
 const POLL_MS = 250;
+/** How many of the oldest pending deliveries a pass looks at. */
+const PASS_WINDOW = 500;
+const DELIVERABLE_COLUMNS = [
+  'd.delivery_id',
+  'd.endpoint_id',
+  'd.ordering_key',
+  'd.next_attempt_at',
+  'd.attempts',
+  'd.lease_owner',
+  'd.lease_until',
+  'w.url',
+  'w.secret',
+  'e.event_id',
+  'e.body',
+  'e.received_at',
+] as const;
+
+interface Deliverable {
+  delivery_id: string;
+  endpoint_id: string;
+  ordering_key: string;
+  next_attempt_at: number;
+  attempts: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  url: string;
+  secret: string;
+  event_id: string;
+  body: string;
+  received_at: number;
+}
 const ERROR_TEXT_LIMIT = 500;
 /** How long a lease outlasts the attempt's timeout: recording its outcome must fit in it. */
 const LEASE_GRACE_MS = 2000;
@@ -40,7 +71,7 @@ export class WebhookDelivery {
   private readonly inFlight = new Map<string, Promise<void>>();
   /** This process, as the owner of the deliveries it leases. */
   private readonly owner = randomUUID();
-  private readonly outcomes: { deliveryId: string; update: Outcome; done: (err?: unknown) => void }[] = [];
+  private readonly outcomes: { row: Deliverable; update: Outcome; done: (err?: unknown, next?: Deliverable) => void }[] = [];
   private recording: Promise<void> | undefined;
 
   constructor(
@@ -61,58 +92,69 @@ export class WebhookDelivery {
   private async run() {
     while (!this.stopped) {
       let nextDueIn = POLL_MS;
-      try {
-        nextDueIn = await this.dispatchDue();
-      } catch (err) {
-        this.deps.logger.error({ err }, 'webhook delivery pass failed');
+      const seen = this.deps.wakeup.version;
+      // A busy line takes its next events itself (leaseNext); passes only start idle lines, so there is
+      // no point in one while every slot is taken.
+      if (this.inFlight.size < this.deps.policy.concurrency) {
+        try {
+          nextDueIn = await this.dispatchDue();
+        } catch (err) {
+          this.deps.logger.error({ err }, 'webhook delivery pass failed');
+        }
       }
-      if (!this.stopped) await this.deps.wakeup.wait(Math.max(0, Math.min(POLL_MS, nextDueIn)));
+      if (!this.stopped) await this.deps.wakeup.wait(Math.max(0, Math.min(POLL_MS, nextDueIn)), seen);
     }
   }
 
-  /** Starts the due head of each idle (endpoint, conversation) line; returns ms until the next one is due. */
+  /**
+   * Starts the due head of each idle (endpoint, conversation) line among the oldest pending deliveries;
+   * returns ms until the next one is due. The window is a prefix in event order, so the first delivery
+   * of a line in it is that line's head; lines further back come in as the ones before them complete.
+   */
   private async dispatchDue(): Promise<number> {
-    const heads = await this.deps.db
-      .selectFrom('webhook_deliveries as d')
-      .innerJoin(
-        (eb) =>
-          eb
-            .selectFrom('webhook_deliveries')
-            .select(['endpoint_id', 'ordering_key', (f) => f.fn.min('event_sequence').as('head')])
-            .where('status', '=', 'pending')
-            .groupBy(['endpoint_id', 'ordering_key'])
-            .as('h'),
-        (join) => join.onRef('h.endpoint_id', '=', 'd.endpoint_id').onRef('h.ordering_key', '=', 'd.ordering_key').onRef('h.head', '=', 'd.event_sequence'),
-      )
-      .innerJoin('webhook_endpoints as w', 'w.endpoint_id', 'd.endpoint_id')
-      .innerJoin('normalized_events as e', 'e.event_id', 'd.event_id')
-      .select(['d.delivery_id', 'd.endpoint_id', 'd.ordering_key', 'd.next_attempt_at', 'd.attempts', 'd.lease_owner', 'd.lease_until', 'w.url', 'w.secret', 'e.event_id', 'e.body', 'e.received_at'])
-      .where('d.status', '=', 'pending')
-      .orderBy('d.next_attempt_at', 'asc')
+    const window = await this.deps.db
+      .selectFrom('webhook_deliveries')
+      .select(['delivery_id', 'endpoint_id', 'ordering_key', 'next_attempt_at', 'lease_owner', 'lease_until'])
+      .where('status', '=', 'pending')
+      .orderBy('event_sequence', 'asc')
+      .limit(PASS_WINDOW)
       .execute();
     const now = Date.now();
     let nextDueIn = POLL_MS;
-    const chosen: { line: string; head: (typeof heads)[number] }[] = [];
-    for (const head of heads) {
-      const line = `${head.endpoint_id}\u0000${head.ordering_key}`;
+    const seenLines = new Set<string>();
+    const chosen: { line: string; deliveryId: string }[] = [];
+    for (const d of window) {
+      const line = `${d.endpoint_id}\u0000${d.ordering_key}`;
+      if (seenLines.has(line)) continue;
+      seenLines.add(line);
       if (this.inFlight.has(line)) continue;
-      const dueIn = Number(head.next_attempt_at) - now;
+      const dueIn = Number(d.next_attempt_at) - now;
       if (dueIn > 0) {
         nextDueIn = Math.min(nextDueIn, dueIn);
         continue;
       }
-      if (head.lease_owner && head.lease_owner !== this.owner && Number(head.lease_until) > now) continue;
+      if (d.lease_owner && d.lease_owner !== this.owner && Number(d.lease_until) > now) continue;
       if (this.inFlight.size + chosen.length >= this.deps.policy.concurrency) break;
-      chosen.push({ line, head });
+      chosen.push({ line, deliveryId: d.delivery_id });
     }
-    for (const { line, head } of await this.claim(chosen)) {
-      const attempt = this.attempt(head)
+    const claimed = await this.claim(chosen);
+    if (claimed.length === 0) return nextDueIn;
+    const rows = await this.deps.db
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_endpoints as w', 'w.endpoint_id', 'd.endpoint_id')
+      .innerJoin('normalized_events as e', 'e.event_id', 'd.event_id')
+      .select(DELIVERABLE_COLUMNS)
+      .where('d.delivery_id', 'in', claimed.map((c) => c.deliveryId))
+      .execute();
+    for (const head of rows as Deliverable[]) {
+      const line = `${head.endpoint_id}\u0000${head.ordering_key}`;
+      const run = this.runLine(head)
         .catch((err) => this.deps.logger.error({ err, deliveryId: head.delivery_id }, 'webhook attempt failed to record'))
         .finally(() => {
           this.inFlight.delete(line);
           this.deps.wakeup.notify();
         });
-      this.inFlight.set(line, attempt);
+      this.inFlight.set(line, run);
     }
     return nextDueIn;
   }
@@ -122,28 +164,40 @@ export class WebhookDelivery {
    * whose state changed since the pass read them, are left out. A lease outlives an attempt (timeout + grace), so a crashed
    * process's deliveries are taken over once it lapses.
    */
-  private async claim<T extends { head: { delivery_id: string } }>(chosen: T[]): Promise<T[]> {
+  private async claim<T extends { deliveryId: string }>(chosen: T[]): Promise<T[]> {
     if (chosen.length === 0) return [];
     const now = Date.now();
     return this.deps.db.transaction().execute(async (trx) => {
       const claimed: T[] = [];
       for (const c of chosen) {
-        const result = await trx
-          .updateTable('webhook_deliveries')
-          .set({ lease_owner: this.owner, lease_until: now + this.deps.policy.timeoutMs + LEASE_GRACE_MS })
-          .where('delivery_id', '=', c.head.delivery_id)
-          // Still due and pending: the pass read a snapshot that an outcome recorded since may have overtaken.
-          .where('status', '=', 'pending')
-          .where('next_attempt_at', '<=', now)
-          .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', this.owner), eb('lease_until', '<', now)]))
-          .executeTakeFirst();
-        if (Number(result.numUpdatedRows) === 1) claimed.push(c);
+        if (await this.leaseWhereFree(trx, c.deliveryId, now)) claimed.push(c);
       }
       return claimed;
     });
   }
 
-  private async attempt(row: { delivery_id: string; attempts: number; url: string; secret: string; event_id: string; body: string; received_at: number }) {
+  /** Leases one delivery if it is still pending and due, and not leased by another live process. */
+  private async leaseWhereFree(trx: Db, deliveryId: string, now: number): Promise<boolean> {
+    const result = await trx
+      .updateTable('webhook_deliveries')
+      .set({ lease_owner: this.owner, lease_until: now + this.deps.policy.timeoutMs + LEASE_GRACE_MS })
+      .where('delivery_id', '=', deliveryId)
+      // Still due and pending: a pass reads a snapshot that an outcome recorded since may have overtaken.
+      .where('status', '=', 'pending')
+      .where('next_attempt_at', '<=', now)
+      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_owner', '=', this.owner), eb('lease_until', '<', now)]))
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Sends a line's events one after the other for as long as the next one is due and could be leased. */
+  private async runLine(head: Deliverable) {
+    let next: Deliverable | undefined = head;
+    while (next) next = await this.attempt(next);
+  }
+
+  /** One attempt; returns the line's next delivery when it was leased together with this outcome. */
+  private async attempt(row: Deliverable): Promise<Deliverable | undefined> {
     const deliveryId = row.delivery_id;
     const body = webhookBody(JSON.parse(row.body) as NormalizedEvent, Number(row.received_at));
     const sentAt = new Date();
@@ -177,20 +231,22 @@ export class WebhookDelivery {
       delivered_at: status === 'succeeded' ? now : null,
       next_attempt_at: status === 'pending' ? now + retryDelayMs(this.deps.policy, attempts) : now,
     };
-    await this.record(deliveryId, update);
+    const next = await this.record(row, update);
     const log = { deliveryId, eventId: row.event_id, url: row.url, attempts, statusCode, error };
     if (status === 'dead') this.deps.logger.warn(log, 'webhook delivery dead-lettered');
     else if (error) this.deps.logger.info(log, 'webhook attempt failed; will retry');
     else this.deps.logger.debug(log, 'webhook delivered');
+    return next;
   }
 
   /**
    * Attempt outcomes go to the store in groups: those that finish while one transaction commits share
-   * the next. A line stays busy until its outcome is committed, so order holds across restarts.
+   * the next. A line stays busy until its outcome is committed, so order holds across restarts. When
+   * the outcome moves the line on, the same transaction leases the line's next delivery if it is due.
    */
-  private record(deliveryId: string, update: Outcome): Promise<void> {
+  private record(row: Deliverable, update: Outcome): Promise<Deliverable | undefined> {
     return new Promise((resolve, reject) => {
-      this.outcomes.push({ deliveryId, update, done: (err) => (err ? reject(err) : resolve()) });
+      this.outcomes.push({ row, update, done: (err, next) => (err ? reject(err) : resolve(next)) });
       this.kickRecording();
     });
   }
@@ -207,16 +263,37 @@ export class WebhookDelivery {
     while (this.outcomes.length > 0) {
       const group = this.outcomes.splice(0, this.outcomes.length);
       try {
-        await this.deps.db.transaction().execute(async (trx) => {
+        const nexts = await this.deps.db.transaction().execute(async (trx) => {
+          const leased: (Deliverable | undefined)[] = [];
           for (const o of group) {
-            await trx.updateTable('webhook_deliveries').set(o.update).where('delivery_id', '=', o.deliveryId).where('status', '=', 'pending').execute();
+            await trx.updateTable('webhook_deliveries').set(o.update).where('delivery_id', '=', o.row.delivery_id).where('status', '=', 'pending').execute();
+            leased.push(o.update.status === 'pending' || this.stopped ? undefined : await this.leaseNext(trx, o.row));
           }
+          return leased;
         });
-        for (const o of group) o.done();
+        group.forEach((o, i) => o.done(undefined, nexts[i]));
       } catch (err) {
         for (const o of group) o.done(err);
       }
     }
+  }
+
+  private async leaseNext(trx: Db, previous: Deliverable): Promise<Deliverable | undefined> {
+    const now = Date.now();
+    const next = await trx
+      .selectFrom('webhook_deliveries as d')
+      .innerJoin('webhook_endpoints as w', 'w.endpoint_id', 'd.endpoint_id')
+      .innerJoin('normalized_events as e', 'e.event_id', 'd.event_id')
+      .select(DELIVERABLE_COLUMNS)
+      .where('d.endpoint_id', '=', previous.endpoint_id)
+      .where('d.ordering_key', '=', previous.ordering_key)
+      .where('d.status', '=', 'pending')
+      .orderBy('d.event_sequence', 'asc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!next || Number(next.next_attempt_at) > now) return undefined;
+    const leased = await this.leaseWhereFree(trx, next.delivery_id, now);
+    return leased ? next : undefined;
   }
 }
 

@@ -285,6 +285,7 @@ export class PubSubServer {
     while (!closed()) {
       // As Salesforce does, a stream lives no longer than its session unless auth_refresh renews it.
       if (Date.now() >= state.expiresAt) throw new RpcError(grpc.status.UNAUTHENTICATED, 'The access token expired; subscribe again with a new one.');
+      const seen = this.deps.appended.version;
       const credit = pending();
       if (credit > 0) {
         const events = await this.deps.log.readAfter(state.cursor, Math.min(credit, MAX_BATCH));
@@ -308,7 +309,7 @@ export class PubSubServer {
         lastSentAt = Date.now();
         continue;
       }
-      await this.deps.appended.wait(Math.max(1, Math.min(POLL_MS, this.deps.keepaliveMs - idleFor, state.expiresAt - Date.now())));
+      await this.deps.appended.wait(Math.max(1, Math.min(POLL_MS, this.deps.keepaliveMs - idleFor, state.expiresAt - Date.now())), seen);
     }
   }
 
