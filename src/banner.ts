@@ -19,7 +19,7 @@ export function printBanner(p: {
     `BYOC bridge — local org mode, ready in ${p.readyMs} ms`,
     `  Interaction API + OAuth  ${p.config.publicBaseUrl}  (listening on ${host}:${p.apiPort})`,
     `  Management API           http://${host}:${p.managementPort}  (admin key: ${p.adminKeySource})`,
-    ...(p.pubSub ? [`  Pub/Sub API (gRPC, TLS)   localhost:${p.pubSub.port}  topic ${p.pubSub.topicName}`] : []),
+    ...(p.pubSub ? [`  Pub/Sub API (gRPC, TLS)  localhost:${p.pubSub.port}  topic ${p.pubSub.topicName}`] : []),
     `  Store                    ${p.store.dialect} ${p.store.location}`,
     `  Org id                   ${p.org.orgId}`,
     `  Consumer key             ${p.org.consumerKey}  (certificate ${p.config.certsDir}/server.crt)`,
