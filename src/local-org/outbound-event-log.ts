@@ -79,22 +79,28 @@ export class OutboundEventLog {
 
   /** Appends within the caller's transaction when given one, so the event commits with the change that caused it. */
   async append(input: OutboundEventInput, executor: Executor = this.db): Promise<OutboundEvent> {
-    return this.insert(executor, {
-      orgId: input.orgId,
-      eventType: input.eventType,
-      channelAddressIdentifier: input.channelAddressIdentifier,
-      conversationIdentifier: input.conversationIdentifier ?? null,
-      shape: input.shape,
-      fields: encodeEventFields(input),
-    });
+    const [event] = await this.insert(executor, [
+      {
+        orgId: input.orgId,
+        eventType: input.eventType,
+        channelAddressIdentifier: input.channelAddressIdentifier,
+        conversationIdentifier: input.conversationIdentifier ?? null,
+        shape: input.shape,
+        fields: encodeEventFields(input),
+      },
+    ]);
+    return event!;
   }
 
   /** Appends field values published as they are (the Pub/Sub API's Publish), in one statement, in order. */
   async appendFields(records: PublishedFields[]): Promise<OutboundEvent[]> {
-    if (records.length === 0) return [];
+    return records.length === 0 ? [] : this.insert(this.db, records);
+  }
+
+  private async insert(executor: Executor, records: PublishedFields[]): Promise<OutboundEvent[]> {
     const createdAt = Date.now();
     const rows = records.map((record) => ({ record, eventUuid: randomUUID() }));
-    const inserted = await this.db
+    const inserted = await executor
       .insertInto('outbound_events')
       .values(
         rows.map(({ record, eventUuid }) => ({
@@ -112,26 +118,6 @@ export class OutboundEventLog {
       .execute();
     const sequenceOf = new Map(inserted.map((r) => [r.event_uuid, Number(r.sequence)]));
     return rows.map(({ record, eventUuid }) => ({ replayId: sequenceOf.get(eventUuid)!, eventUuid, createdAt, ...record }));
-  }
-
-  private async insert(executor: Executor, record: PublishedFields): Promise<OutboundEvent> {
-    const eventUuid = randomUUID();
-    const createdAt = Date.now();
-    const row = await executor
-      .insertInto('outbound_events')
-      .values({
-        event_uuid: eventUuid,
-        org_id: record.orgId,
-        event_type: record.eventType,
-        channel_address_identifier: record.channelAddressIdentifier,
-        conversation_identifier: record.conversationIdentifier,
-        shape: record.shape,
-        fields: JSON.stringify(record.fields),
-        created_at: createdAt,
-      })
-      .returning('sequence')
-      .executeTakeFirstOrThrow();
-    return { replayId: Number(row.sequence), eventUuid, createdAt, ...record };
   }
 
   /** Drops events older than the retention window; replay ids are never reused. */
