@@ -12,6 +12,7 @@ export function printBanner(p: {
   adminKeySource: string;
   attachmentsAt: string;
   readyMs: number;
+  pubSub?: { port: number; topicName: string };
 }) {
   const host = p.config.host === '0.0.0.0' ? 'localhost' : p.config.host;
   const lines = [
@@ -21,6 +22,7 @@ export function printBanner(p: {
       : `BYOC bridge — local org mode, ready in ${p.readyMs} ms`,
     `  Interaction API + OAuth  ${p.config.publicBaseUrl}  (listening on ${host}:${p.apiPort})`,
     `  Management API           http://${host}:${p.managementPort}  (admin key: ${p.adminKeySource})`,
+    ...(p.pubSub ? [`  Pub/Sub API (gRPC, TLS)  localhost:${p.pubSub.port}  topic ${p.pubSub.topicName}`] : []),
     `  Store                    ${p.store.dialect} ${p.store.location}`,
     `  Attachments              ${p.attachmentsAt}`,
     `  Org id                   ${p.org.orgId}`,

@@ -11,6 +11,8 @@ const commaList = z
   .string()
   .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
 
+const avroFieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a field API name (letters, digits, underscores)');
+
 const salesforceId = (prefix: string) =>
   z
     .string()
@@ -82,6 +84,26 @@ const envSchema = z.object({
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   S3_PORT: port.default(4568),
   ATTACHMENT_MAX_BYTES: z.coerce.number().int().positive().default(25 * 1024 * 1024),
+  PUBSUB_PORT: port.default(7443),
+  SF_PUB_SUB_TOPIC_NAME: z.string().regex(/^\/event\/\w+__e$/, 'must look like /event/Name__e').default('/event/BYOC_Outbound_Event__e'),
+  SF_PUB_SUB_CUSTOM_EVENT_CHANNEL_ADDRESS_ID_FIELD: avroFieldName.default('ChannelAddressIdentifier__c'),
+  SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD: avroFieldName.default('Payload__c'),
+  SF_PUB_SUB_CUSTOM_EVENT_RECIPIENT_FIELD: avroFieldName.default('Recipient__c'),
+  SF_PUB_SUB_CUSTOM_EVENT_TYPE_FIELD: avroFieldName.default('EventType__c'),
+  LOCAL_OUTBOUND_EVENT_SHAPE: z.enum(['legacy', 'spring24']).default('spring24'),
+  OUTBOUND_EVENT_RETENTION_HOURS: positiveSeconds.default(72),
+  PUBSUB_KEEPALIVE_SECONDS: positiveSeconds.default(30),
+  OUTBOUND_SUBSCRIBE_FROM: z.enum(['earliest', 'latest']).default('earliest'),
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: z
+    .string()
+    .transform((s, ctx) => {
+      const delays = s.split(',').map((v) => Number(v.trim()));
+      if (delays.some((d) => !Number.isFinite(d) || d < 0)) ctx.addIssue({ code: 'custom', message: 'must be a comma separated list of non-negative seconds' });
+      return delays;
+    })
+    .default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),
+  WEBHOOK_TIMEOUT_MS: positiveSeconds.default(10_000),
+  WEBHOOK_CONCURRENCY: positiveSeconds.default(16),
 });
 
 export type Config = ReturnType<typeof buildConfig>;
@@ -168,6 +190,25 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
         forcePathStyle: e.S3_FORCE_PATH_STYLE,
         embeddedPort: e.S3_PORT,
         embeddedDir: path.join(dataDir, 's3'),
+      },
+    },
+    outbound: {
+      pubSubPort: e.PUBSUB_PORT,
+      topicName: e.SF_PUB_SUB_TOPIC_NAME,
+      fields: {
+        channelAddressId: e.SF_PUB_SUB_CUSTOM_EVENT_CHANNEL_ADDRESS_ID_FIELD,
+        payload: e.SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD,
+        recipient: e.SF_PUB_SUB_CUSTOM_EVENT_RECIPIENT_FIELD,
+        eventType: e.SF_PUB_SUB_CUSTOM_EVENT_TYPE_FIELD,
+      },
+      localEventShape: e.LOCAL_OUTBOUND_EVENT_SHAPE,
+      retentionHours: e.OUTBOUND_EVENT_RETENTION_HOURS,
+      keepaliveSeconds: e.PUBSUB_KEEPALIVE_SECONDS,
+      subscribeFrom: e.OUTBOUND_SUBSCRIBE_FROM,
+      webhooks: {
+        retryScheduleSeconds: e.WEBHOOK_RETRY_SCHEDULE_SECONDS,
+        timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+        concurrency: e.WEBHOOK_CONCURRENCY,
       },
     },
   };

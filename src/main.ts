@@ -28,6 +28,7 @@ import { LocalOrgRouting } from './local-org/routing.ts';
 import { RoutingViews } from './local-org/routing-views.ts';
 import { seedLocalOrg } from './local-org/seed.ts';
 import { createManagementApp } from './management/management-app.ts';
+import { createOutbound } from './outbound/start-outbound.ts';
 import { openStore } from './store/database.ts';
 
 const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
@@ -78,6 +79,8 @@ async function main(config: Config) {
     attachmentRecords,
   );
 
+  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate });
+
   const interactionApp = createInteractionApp({
     logger,
     tokens,
@@ -98,6 +101,7 @@ async function main(config: Config) {
     attachmentStorage,
     routingViews: new RoutingViews(store.db, outboundEvents),
     describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
+    routers: outbound.routers,
   });
 
   const servers = await Promise.all([
@@ -105,6 +109,7 @@ async function main(config: Config) {
     listen(managementApp, config.managementPort, config.host),
   ]);
   const [apiPort, managementPort] = servers.map((s) => (s.address() as AddressInfo).port);
+  const outboundRunning = await outbound.start();
 
   const sweepOnce = () =>
     Promise.all([tokens.deleteExpired(), idempotency.deleteExpired(), embeddedS3?.sweepIncompleteUploads(INCOMPLETE_UPLOAD_MAX_AGE_MS)]).catch((err) =>
@@ -115,8 +120,12 @@ async function main(config: Config) {
   sweep.unref();
 
   const attachmentsAt = `${embeddedS3 ? 'embedded S3' : 'S3'} ${attachmentStorage.settings.endpoint} bucket ${s3.bucket}`;
-  printBanner({ config, org, store, apiPort: apiPort!, managementPort: managementPort!, adminKeySource: adminKey.source, attachmentsAt, readyMs: Date.now() - started });
-  logger.info({ apiPort, managementPort, store: store.dialect, s3Endpoint: attachmentStorage.settings.endpoint, s3Bucket: s3.bucket }, 'ready');
+  printBanner({
+    config, org, store, apiPort: apiPort!, managementPort: managementPort!, adminKeySource: adminKey.source, attachmentsAt,
+    readyMs: Date.now() - started,
+    pubSub: outboundRunning.pubSubPort === undefined ? undefined : { port: outboundRunning.pubSubPort, topicName: config.outbound.topicName },
+  });
+  logger.info({ apiPort, managementPort, pubSubPort: outboundRunning.pubSubPort, store: store.dialect, s3Endpoint: attachmentStorage.settings.endpoint, s3Bucket: s3.bucket }, 'ready');
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -124,6 +133,7 @@ async function main(config: Config) {
     stopping = true;
     logger.info({ signal }, 'shutting down');
     clearInterval(sweep);
+    await outboundRunning.stop();
     await Promise.all(servers.map(closeServer));
     attachmentStorage.close();
     await embeddedS3?.close();
@@ -177,7 +187,7 @@ try {
     console.error(err.message);
   } else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
     const e = err as NodeJS.ErrnoException & { port?: number };
-    console.error(`Port ${e.port} is already in use. Stop the other process or set PORT / MANAGEMENT_PORT / S3_PORT.`);
+    console.error(`Port ${e.port} is already in use. Stop the other process or set PORT / MANAGEMENT_PORT / S3_PORT / PUBSUB_PORT.`);
   } else {
     console.error('Failed to start:', (err as Error).message);
   }

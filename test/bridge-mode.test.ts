@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
 import { callJson } from './helpers/json-api.ts';
+import { managementRequest, sendAgentMessage, startWebhookReceiver, waitFor } from './helpers/outbound.ts';
 import { attachmentRequest, bucketOf, filePart, jsonPart, pngLike, sha256, streamInteraction } from './helpers/attachments.ts';
 import { LOCAL_ORG, runUntilExit, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
 
@@ -21,11 +22,15 @@ function salesforceEnv(org: BridgeProcess, overrides: Record<string, string> = {
     SF_AUDIENCE: org.baseUrl,
     SF_AUTH_ENDPOINT: `${org.baseUrl}/services/oauth2/token`,
     SF_AUTHORIZATION_CONTEXT: LOCAL_ORG.authorizationContext,
+    SF_PUB_SUB_ENDPOINT: `localhost:${org.env.PUBSUB_PORT}`,
+    // The org process serves the Pub/Sub API with its self-signed dev certificate.
+    SF_PUB_SUB_REJECT_UNAUTHORIZED: 'false',
     ...overrides,
   };
 }
 
-const countIssuedTokens = (org: BridgeProcess) => org.output().split('\n').filter((l) => l.includes('"access token issued"')).length;
+/** The bridge's own upstream token refreshes (its Pub/Sub subscriber logs in separately, as the client library does). */
+const countRefreshes = (bridge: BridgeProcess) => bridge.output().split('\n').filter((l) => l.includes('refreshing it once')).length;
 
 describe('bridge mode: a second process as the org', () => {
   let org: BridgeProcess;
@@ -116,6 +121,35 @@ describe('bridge mode: a second process as the org', () => {
     assert.ok(copies.some((c) => sha256(c.bytes) === sha256(file)), 'the bridge kept its own byte-exact copy');
   });
 
+  test('an agent message sent in the org reaches the bridge’s webhook endpoint, normalized and signed', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      const endpoint = (await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url })).body;
+      const from = `outbound-${randomUUID()}`;
+      const inbound = await postInteraction(bridge, textMessage('hello agent', { from }), { token });
+      assert.equal(inbound.status, 202);
+      const sent = await sendAgentMessage(org, inbound.body.conversationIdentifier, { text: 'Hello from the org’s agent' });
+      const [hook] = await waitFor('the agent message at the bridge’s webhook', () => {
+        const mine = receiver.delivered().filter((r) => r.json.data.recipient?.subject === from && r.json.data.entryType === 'Message');
+        return mine.length > 0 && mine;
+      });
+      assert.deepEqual(receiver.verify(endpoint.secret, hook!), hook!.json, 'a valid Standard Webhooks signature');
+      const event = hook!.json.data;
+      assert.equal(hook!.id, event.eventId);
+      assert.equal(event.eventType, 'Interaction');
+      assert.equal(event.entryId, sent.entryId);
+      assert.equal(event.channelAddressIdentifier, LOCAL_ORG.channel);
+      assert.deepEqual(event.recipient, { appType: 'custom', subject: from, role: 'EndUser' });
+      assert.equal(event.sender.role, 'Agent');
+      assert.equal(event.payload.abstractMessage.staticContent.text, 'Hello from the org’s agent');
+      assert.equal(event.shape, 'spring24');
+      const orgView = await bridge.management('/api/org');
+      assert.equal(orgView.mode, 'bridge');
+    } finally {
+      await receiver.close();
+    }
+  });
+
   test('the org’s refusals come back as the org gave them', async () => {
     const res = await postInteraction(bridge, textMessage('x', { to: randomUUID() }), { token });
     assert.equal(res.status, 400);
@@ -123,11 +157,11 @@ describe('bridge mode: a second process as the org', () => {
   });
 
   test('an expired upstream token is refreshed once, transparently', async () => {
-    const before = countIssuedTokens(org);
+    const before = countRefreshes(bridge);
     await new Promise((r) => setTimeout(r, 3200)); // the org's tokens live 3 s here
     const res = await postInteraction(bridge, textMessage('after the upstream token expired'), { token });
     assert.equal(res.status, 202, JSON.stringify(res.body));
-    assert.equal(countIssuedTokens(org) - before, 1, 'exactly one new upstream token');
+    assert.equal(countRefreshes(bridge) - before, 1, 'exactly one refresh, then the request went through');
   });
 
   test('org down: 503 with Retry-After within the deadline; org back: recovers, and every 202 is in the org', async () => {

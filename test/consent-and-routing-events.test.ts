@@ -35,6 +35,33 @@ for (const store of storeKinds()) {
       }
     });
 
+    test('an end user who opted out gets no new agent message or typing indicator; opting in again lets them through', async () => {
+      const from = `+1555${randomUUID().slice(0, 8)}`;
+      const message = await postInteraction(bridge, textMessage('hello', { from }), { token });
+      const conversationIdentifier = message.body.conversationIdentifier;
+      const agent = (path: string, body: unknown) =>
+        fetch(`${bridge.managementUrl}/api/conversations/${conversationIdentifier}/${path}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${bridge.adminKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const eventCount = async () => (await bridge.management(`/api/conversations/${conversationIdentifier}`)).outboundEvents.length;
+
+      assert.equal((await agent('messages', { text: 'before opting out' })).status, 201);
+      const before = await eventCount();
+      await consent({ endUserClientId: from, channelAddressIdentifier: LOCAL_ORG.channel, consentStatus: 'OptedOut' });
+      for (const [path, body] of [['messages', { text: 'after opting out' }], ['typing', { state: 'started' }]] as const) {
+        const refused = await agent(path, body);
+        assert.equal(refused.status, 403);
+        assert.equal((await refused.json()).code, 15103);
+      }
+      assert.equal(await eventCount(), before, 'no outbound event recorded for an opted-out end user');
+
+      await consent({ endUserClientId: from, channelAddressIdentifier: LOCAL_ORG.channel, consentStatus: 'ExplicitlyOptedIn' });
+      assert.equal((await agent('messages', { text: 'welcome back' })).status, 201);
+      assert.equal(await eventCount(), before + 1);
+    });
+
     test('consent refusals answer with their code and change nothing', async () => {
       const from = `+1555${randomUUID().slice(0, 8)}`;
       const message = await postInteraction(bridge, textMessage('hello', { from }), { token });

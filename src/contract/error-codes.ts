@@ -60,6 +60,7 @@ export const ErrorCode = {
   WorkItemNotMessagingSession: 15110,
   WorkItemNotFound: 15111,
   // Not Interaction API codes: HTTP statuses used as codes where the table has no entry, as it does for 500.
+  EndUserNotOptedIn: 15103,
   NotFound: 404,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,

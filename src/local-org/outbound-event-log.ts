@@ -36,15 +36,19 @@ export interface OutboundEventInput {
   nestContent?: boolean;
 }
 
-export interface OutboundEvent {
-  replayId: number;
-  eventUuid: string;
+/** An event's field values with what the log records beside them. */
+export interface PublishedFields {
   orgId: string;
   eventType: string;
   channelAddressIdentifier: string;
   conversationIdentifier: string | null;
   shape: PayloadShape;
   fields: OutboundEventFields;
+}
+
+export interface OutboundEvent extends PublishedFields {
+  replayId: number;
+  eventUuid: string;
   createdAt: number;
 }
 
@@ -75,34 +79,51 @@ export class OutboundEventLog {
 
   /** Appends within the caller's transaction when given one, so the event commits with the change that caused it. */
   async append(input: OutboundEventInput, executor: Executor = this.db): Promise<OutboundEvent> {
-    const eventUuid = randomUUID();
-    const fields = encodeEventFields(input);
-    const createdAt = Date.now();
-    const row = await executor
-      .insertInto('outbound_events')
-      .values({
-        event_uuid: eventUuid,
-        org_id: input.orgId,
-        event_type: input.eventType,
-        channel_address_identifier: input.channelAddressIdentifier,
-        conversation_identifier: input.conversationIdentifier ?? null,
+    const [event] = await this.insert(executor, [
+      {
+        orgId: input.orgId,
+        eventType: input.eventType,
+        channelAddressIdentifier: input.channelAddressIdentifier,
+        conversationIdentifier: input.conversationIdentifier ?? null,
         shape: input.shape,
-        fields: JSON.stringify(fields),
-        created_at: createdAt,
-      })
-      .returning('sequence')
-      .executeTakeFirstOrThrow();
-    return {
-      replayId: Number(row.sequence),
-      eventUuid,
-      orgId: input.orgId,
-      eventType: input.eventType,
-      channelAddressIdentifier: input.channelAddressIdentifier,
-      conversationIdentifier: input.conversationIdentifier ?? null,
-      shape: input.shape,
-      fields,
-      createdAt,
-    };
+        fields: encodeEventFields(input),
+      },
+    ]);
+    return event!;
+  }
+
+  /** Appends field values published as they are (the Pub/Sub API's Publish), in one statement, in order. */
+  async appendFields(records: PublishedFields[]): Promise<OutboundEvent[]> {
+    return records.length === 0 ? [] : this.insert(this.db, records);
+  }
+
+  private async insert(executor: Executor, records: PublishedFields[]): Promise<OutboundEvent[]> {
+    const createdAt = Date.now();
+    const rows = records.map((record) => ({ record, eventUuid: randomUUID() }));
+    const inserted = await executor
+      .insertInto('outbound_events')
+      .values(
+        rows.map(({ record, eventUuid }) => ({
+          event_uuid: eventUuid,
+          org_id: record.orgId,
+          event_type: record.eventType,
+          channel_address_identifier: record.channelAddressIdentifier,
+          conversation_identifier: record.conversationIdentifier,
+          shape: record.shape,
+          fields: JSON.stringify(record.fields),
+          created_at: createdAt,
+        })),
+      )
+      .returning(['sequence', 'event_uuid'])
+      .execute();
+    const sequenceOf = new Map(inserted.map((r) => [r.event_uuid, Number(r.sequence)]));
+    return rows.map(({ record, eventUuid }) => ({ replayId: sequenceOf.get(eventUuid)!, eventUuid, createdAt, ...record }));
+  }
+
+  /** Drops events older than the retention window; replay ids are never reused. */
+  async deleteOlderThan(cutoff: number): Promise<number> {
+    const result = await this.db.deleteFrom('outbound_events').where('created_at', '<', cutoff).executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 
   /** Events after a replay id, oldest first. */

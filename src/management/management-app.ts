@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { AttachmentRecords } from '../attachments/attachment-records.ts';
@@ -25,6 +25,8 @@ export interface ManagementAppDeps {
   attachmentRecords: AttachmentRecords;
   attachmentStorage: AttachmentStorage;
   describe: () => Record<string, unknown>;
+  /** Further `/api` routes (agent side, webhooks, deliveries, event stream), mounted after auth. */
+  routers?: Router[];
 }
 
 /** The management API (port 7080): health without auth, everything else with `Authorization: Bearer <admin key>`. */
@@ -51,6 +53,7 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
   app.use('/api', conversationRoutes(deps));
   app.use('/api', connectedAppRoutes(deps));
   app.use('/api', attachmentRoutes(deps));
+  for (const router of deps.routers ?? []) app.use('/api', router);
 
   app.use(notFoundHandler);
   app.use(errorHandler);

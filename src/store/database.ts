@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.ts';
 import type { Tables } from './tables.ts';
@@ -28,11 +28,11 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 export async function openStore(options: { databaseUrl?: string; dataDir: string }): Promise<Store> {
   const store = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
   try {
-    // Kysely looks for its migration tables in every schema unless told which one: another schema's tables
-    // on the same server (a second deployment, a parallel test) would make it skip creating its own.
+    // Kysely looks for its migration tables in every schema unless told which one: pin it to the
+    // connection's own, or a second bridge (or test) in another schema of the database breaks this one.
     const migrationTableSchema =
       store.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows[0]?.schema : undefined;
-    const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect), ...(migrationTableSchema ? { migrationTableSchema } : {}) });
+    const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect), migrationTableSchema });
     const { error, results } = await migrator.migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');
     if (error || failed) {

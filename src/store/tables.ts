@@ -201,6 +201,69 @@ export interface AttachmentTable {
   created_at: number;
 }
 
+export interface SubscriberCheckpointTable {
+  topic_name: string;
+  /** The replay id of the last event whose normalized form (or parking) is committed. */
+  replay_id: number;
+  updated_at: number;
+}
+
+export interface NormalizedEventTable {
+  sequence: Generated<number>;
+  event_id: string;
+  topic_name: string;
+  replay_id: number;
+  event_type: string;
+  channel_address_identifier: string;
+  /** Events with the same key are delivered in order: the conversation, or channel + recipient when the event names none. */
+  ordering_key: string;
+  /** JSON of NormalizedEvent. */
+  body: string;
+  received_at: number;
+}
+
+export interface ParkedEventTable {
+  sequence: Generated<number>;
+  topic_name: string;
+  replay_id: number;
+  event_id: string | null;
+  reason: string;
+  /** JSON of the decoded field values as received. */
+  raw: string;
+  parked_at: number;
+}
+
+export interface WebhookEndpointTable {
+  endpoint_id: string;
+  url: string;
+  secret: string;
+  /** JSON array of event types, or null for every type. */
+  event_types: string | null;
+  channel_address_identifier: string | null;
+  description: string | null;
+  created_at: number;
+}
+
+export interface WebhookDeliveryTable {
+  delivery_id: string;
+  event_sequence: number;
+  event_id: string;
+  endpoint_id: string;
+  ordering_key: string;
+  /** pending | succeeded | dead */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  last_attempt_at: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+  /** The process sending it now, until lease_until: another replica leaves it (and its conversation) alone meanwhile. */
+  lease_owner: string | null;
+  lease_until: number | null;
+  created_at: number;
+}
+
 export interface Tables {
   orgs: OrgTable;
   connected_apps: ConnectedAppTable;
@@ -219,4 +282,9 @@ export interface Tables {
   routing_results: RoutingResultTable;
   end_user_consents: EndUserConsentTable;
   attachments: AttachmentTable;
+  subscriber_checkpoints: SubscriberCheckpointTable;
+  normalized_events: NormalizedEventTable;
+  parked_events: ParkedEventTable;
+  webhook_endpoints: WebhookEndpointTable;
+  webhook_deliveries: WebhookDeliveryTable;
 }

@@ -36,6 +36,11 @@ export interface BridgeProcess {
   output(): string;
   /** Sends SIGTERM and resolves with the exit code. */
   stop(): Promise<number | null>;
+  pubSubPort: number;
+  /** Kills the process with SIGKILL (no shutdown at all) and waits for it to be gone. */
+  kill(): Promise<void>;
+  /** Starts again after stop() or kill(), on the same ports, data and database. */
+  start(): Promise<void>;
   /** Stops and starts again on the same ports, data and database. */
   restart(): Promise<void>;
   /** Stops and removes the temporary directories and database schema. */
@@ -59,12 +64,13 @@ export async function startBridge(options: { store?: StoreKind; env?: Record<str
   const root = fs.mkdtempSync(path.join(options.tmpRoot ?? os.tmpdir(), 'byoc-test-'));
   const dataDir = path.join(root, 'data');
   const certsDir = path.join(root, 'certs');
-  const [port, managementPort, s3Port] = [await freePort(), await freePort(), await freePort()];
+  const [port, managementPort, s3Port, pubSubPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   let schema: string | undefined;
   const env: Record<string, string> = {
     PORT: String(port),
     MANAGEMENT_PORT: String(managementPort),
     S3_PORT: String(s3Port),
+    PUBSUB_PORT: String(pubSubPort),
     DATA_DIR: dataDir,
     CERTS_DIR: certsDir,
     LOG_LEVEL: 'info',
@@ -128,7 +134,16 @@ export async function startBridge(options: { store?: StoreKind; env?: Record<str
     pid: () => child!.pid!,
     privateKeyPem: () => fs.readFileSync(path.join(certsDir, 'server.key'), 'utf8'),
     output: () => log,
+    pubSubPort,
     stop,
+    kill: async () => {
+      const proc = child;
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise((resolve) => proc.once('exit', resolve));
+      proc.kill('SIGKILL');
+      await exited;
+    },
+    start: launch,
     restart: async () => {
       await stop();
       await launch();

@@ -17,6 +17,8 @@ const schema = z.object({
   SF_AUDIENCE: z.string().url().default('https://login.salesforce.com'),
   SF_AUTH_ENDPOINT: z.string().url().optional(),
   SF_AUTHORIZATION_CONTEXT: z.string().min(1).optional(),
+  SF_PUB_SUB_ENDPOINT: z.string().regex(/^[^\s:/]+:\d+$/, 'must be host:port').default('api.pubsub.salesforce.com:7443'),
+  SF_PUB_SUB_REJECT_UNAUTHORIZED: z.enum(['true', 'false']).default('true'),
   UPSTREAM_ATTEMPT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   UPSTREAM_DEADLINE_MS: z.coerce.number().int().positive().default(25_000),
   UPSTREAM_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(4),
@@ -51,6 +53,9 @@ function build(e: z.infer<typeof schema>, privateKeyPem: string) {
     audience,
     authEndpoint: e.SF_AUTH_ENDPOINT ?? `${audience}/services/oauth2/token`,
     defaultAuthorizationContext: e.SF_AUTHORIZATION_CONTEXT,
+    pubSubEndpoint: e.SF_PUB_SUB_ENDPOINT,
+    /** false only for a test org with a self-signed certificate (such as a second bridge in local-org mode). */
+    pubSubRejectUnauthorized: e.SF_PUB_SUB_REJECT_UNAUTHORIZED === 'true',
     attemptTimeoutMs: e.UPSTREAM_ATTEMPT_TIMEOUT_MS,
     deadlineMs: e.UPSTREAM_DEADLINE_MS,
     maxAttempts: e.UPSTREAM_MAX_ATTEMPTS,

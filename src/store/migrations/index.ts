@@ -4,6 +4,7 @@ import { foundation } from './0001-foundation.ts';
 import { outboundEventLog } from './0002-outbound-event-log.ts';
 import { routing } from './0003-routing.ts';
 import { attachments } from './0004-attachments.ts';
+import { outboundDelivery } from './0005-outbound-delivery.ts';
 
 /**
  * Every schema change, in order, one file each. Written once for both dialects: only column types
@@ -15,6 +16,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0002_outbound_event_log': outboundEventLog(dialect),
     '0003_routing': routing(dialect),
     '0004_attachments': attachments(),
+    '0005_outbound_delivery': outboundDelivery(dialect),
   };
 }
 

@@ -1,0 +1,51 @@
+import express, { type Router } from 'express';
+import type { ReceivedEvents } from '../outbound/received-events.ts';
+import type { Wakeup } from '../util/wakeup.ts';
+
+const HEARTBEAT_MS = 15_000;
+const BATCH = 500;
+
+/**
+ * `GET /api/events`: normalized outbound events as Server-Sent Events, `id` being the stored sequence.
+ * Starts with new events, or after `Last-Event-ID` (or `?after=`) to resume; `?eventType=` filters by
+ * event or entry type. `GET /api/parked-events` lists events parked as malformed.
+ */
+export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wakeup }): Router {
+  const router = express.Router();
+  router.get('/events', async (req, res) => {
+    const resumeFrom = req.get('last-event-id') ?? (typeof req.query.after === 'string' ? req.query.after : undefined);
+    let cursor = resumeFrom !== undefined && /^\d+$/.test(resumeFrom) ? Number(resumeFrom) : await deps.received.latestSequence();
+    const types = typeof req.query.eventType === 'string' ? new Set(req.query.eventType.split(',')) : null;
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write(': connected\n\n');
+    let open = true;
+    // The response's close is the client going away (the request's fires once its empty body is read).
+    res.on('close', () => {
+      open = false;
+      deps.stored.notify();
+    });
+    let lastWrite = Date.now();
+    while (open) {
+      const seen = deps.stored.version;
+      const rows = await deps.received.readAfter(cursor, BATCH);
+      for (const { sequence, event } of rows) {
+        cursor = sequence;
+        if (types && !types.has(event.eventType) && !(event.entryType && types.has(event.entryType))) continue;
+        res.write(`id: ${sequence}\nevent: ${event.eventType}\ndata: ${JSON.stringify(event)}\n\n`);
+        lastWrite = Date.now();
+      }
+      if (rows.length === BATCH) continue;
+      if (Date.now() - lastWrite >= HEARTBEAT_MS) {
+        res.write(': keepalive\n\n');
+        lastWrite = Date.now();
+      }
+      await deps.stored.wait(1000, seen);
+    }
+    res.end();
+  });
+  router.get('/parked-events', async (req, res) => {
+    const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);
+    res.json({ parkedEvents: await deps.received.listParked(limit) });
+  });
+  return router;
+}

@@ -1,0 +1,197 @@
+import PubSubApiClient from 'salesforce-pubsub-api-client';
+import type { Logger } from 'pino';
+import type { CustomEventFieldNames } from '../local-org/pubsub/custom-event-schema.ts';
+import { MalformedEventError, normalizeEvent, type NormalizedEvent } from './normalizer.ts';
+import type { ReceivedEvents, ReceivedItem } from './received-events.ts';
+
+/** Events requested per FetchRequest: the client's own maximum. */
+const BATCH = 100;
+const BACKOFF_MS = { initial: 500, max: 30_000 };
+const HEALTHY_CONNECTION_MS = 60_000;
+
+export interface SubscriberOptions {
+  logger: Logger;
+  received: ReceivedEvents;
+  /** salesforce-pubsub-api-client configuration (auth type, login URL, key, endpoint, TLS). */
+  clientConfig: Record<string, unknown>;
+  topicName: string;
+  fieldNames: CustomEventFieldNames;
+  /** Where a subscriber with no checkpoint yet starts. */
+  startFrom: 'earliest' | 'latest';
+  onStored: (event: NormalizedEvent) => void;
+}
+
+/**
+ * Subscribes to the custom platform event with salesforce-pubsub-api-client and stores every event
+ * (normalized, or parked when malformed) before asking for more. The client has no reconnect, token
+ * refresh or checkpoint: each connection is a fresh client that authenticates again and resumes after
+ * the last checkpointed replay id; a stream error or end reconnects with exponential backoff.
+ */
+export class OutboundSubscriber {
+  private stopped = false;
+  private wakeFromBackoff: (() => void) | undefined;
+  private endCurrent: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private readonly clientLogger;
+
+  constructor(private readonly o: SubscriberOptions) {
+    const log = o.logger;
+    // The client logs every batch at info; keep that at debug so the bridge's own log stays readable.
+    this.clientLogger = {
+      debug: (...a: unknown[]) => log.trace({ client: a.map(String).join(' ') }, 'pubsub client'),
+      info: (...a: unknown[]) => log.debug({ client: a.map(String).join(' ') }, 'pubsub client'),
+      warn: (...a: unknown[]) => log.warn({ client: a.map(String).join(' ') }, 'pubsub client'),
+      error: (...a: unknown[]) => log.debug({ client: a.map(String).join(' ') }, 'pubsub client error'),
+    };
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.wakeFromBackoff?.();
+    this.endCurrent?.();
+    await this.loop;
+  }
+
+  private async run() {
+    let failures = 0;
+    while (!this.stopped) {
+      const connection = { stored: 0, startedAt: Date.now() };
+      try {
+        await this.connectOnce(connection);
+        if (this.stopped) break;
+        this.o.logger.info({ topic: this.o.topicName }, 'pub/sub subscription ended; reconnecting');
+      } catch (err) {
+        if (this.stopped) break;
+        this.o.logger.warn({ err: (err as Error).cause ?? err, topic: this.o.topicName }, 'pub/sub subscription failed; reconnecting');
+      }
+      // A connection that delivered events or lived a while was healthy: start the backoff over.
+      failures = connection.stored > 0 || Date.now() - connection.startedAt > HEALTHY_CONNECTION_MS ? 1 : failures + 1;
+      const delay = Math.min(BACKOFF_MS.max, BACKOFF_MS.initial * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, delay);
+        this.wakeFromBackoff = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+  }
+
+  /** One client, one subscription; resolves when the stream is over, counting stored events in `connection`. */
+  private async connectOnce(connection: { stored: number }): Promise<void> {
+    const client = new PubSubApiClient({ ...this.o.clientConfig } as any, this.clientLogger);
+    // close() drops the client's listeners on its gRPC stream; an error the stream reports afterwards
+    // (e.g. "channel closed before call started") would then be an uncaught exception. So the client is
+    // closed only once its stream is over, or when it never subscribed.
+    let subscribed = false;
+    let streamOver = false;
+    let closeWanted = false;
+    const closeWhenStreamOver = () => {
+      if (!subscribed || streamOver) client.close();
+      else closeWanted = true;
+    };
+    try {
+      await client.connect();
+      if (this.stopped) return;
+      const checkpoint = await this.o.received.checkpoint(this.o.topicName);
+      await new Promise<void>((resolve, reject) => {
+        const queue: Received[] = [];
+        let draining: Promise<void> | undefined;
+        let over = false;
+        const finish = (err?: unknown) => {
+          if (over) return;
+          over = true;
+          // A transaction under way completes first; what was not stored yet is received again after the checkpoint.
+          void (draining ?? Promise.resolve()).then(() => (err ? reject(err) : resolve()), reject);
+        };
+        this.endCurrent = () => finish();
+        // Everything queued while a transaction commits goes into the next one: one fsync per run of events.
+        const drain = async () => {
+          while (queue.length > 0 && !over) {
+            const cut = queue.findIndex((q) => q.kind === 'more');
+            const run = queue.splice(0, cut === -1 ? queue.length : cut + 1);
+            const items = run.flatMap((q) => (q.kind === 'more' ? [] : [this.toItem(q)]));
+            const stored = await this.o.received.storeBatch(this.o.topicName, items);
+            connection.stored += items.length;
+            for (const event of stored) this.o.onStored(event);
+            if (run.at(-1)?.kind === 'more' && !over) client.requestAdditionalEvents(this.o.topicName, BATCH);
+          }
+        };
+        const kick = () => {
+          if (draining || over) return;
+          draining = drain()
+            .catch((err) => finish(err))
+            .finally(() => {
+              draining = undefined;
+              if (queue.length > 0) kick();
+            });
+        };
+        const enqueue = (item: Received) => {
+          queue.push(item);
+          kick();
+        };
+        const callback = (_info: unknown, type: string, data: any) => {
+          const parseError = type === 'error' && data && 'latestReplayId' in data && 'event' in data;
+          if (type === 'end' || type === 'grpcStatus' || (type === 'error' && !parseError)) {
+            streamOver = true;
+            if (closeWanted) client.close();
+          }
+          if (type === 'event') enqueue({ kind: 'event', parsed: data });
+          else if (type === 'lastEvent') enqueue({ kind: 'more' });
+          else if (type === 'error') {
+            if (parseError) enqueue({ kind: 'undecodable', error: data });
+            else finish(data);
+          } else if (type === 'end') finish();
+          else if (type === 'grpcStatus' && data?.code !== 0) finish(Object.assign(new Error(data?.details ?? 'stream closed'), { code: data?.code }));
+        };
+        // The first request is for one event: the client fetches the schema when it decodes its first
+        // event, and FetchResponses arriving during that fetch are decoded out of order. Once the schema
+        // is cached, responses are handled in arrival order and full batches are safe.
+        subscribed = true;
+        if (checkpoint !== undefined) client.subscribeFromReplayId(this.o.topicName, callback, 1, checkpoint);
+        else if (this.o.startFrom === 'earliest') client.subscribeFromEarliestEvent(this.o.topicName, callback, 1);
+        else client.subscribe(this.o.topicName, callback, 1);
+        this.o.logger.info({ topic: this.o.topicName, after: checkpoint ?? this.o.startFrom }, 'subscribed to the outbound topic');
+      });
+    } finally {
+      closeWhenStreamOver();
+    }
+  }
+
+  /** A normalized event, or the reason it is parked. */
+  private toItem(q: Exclude<Received, { kind: 'more' }>): ReceivedItem {
+    if (q.kind === 'undecodable') {
+      const err = q.error;
+      if (err.replayId === undefined) throw new Error(`an undecodable event without a replay id: ${err.message}`);
+      const reason = `${err.message}: ${err.cause?.message ?? 'decoding failed'}`;
+      this.o.logger.warn({ replayId: err.replayId, reason }, 'outbound event parked: undecodable');
+      const payload = err.event?.event?.payload;
+      return {
+        kind: 'parked',
+        replayId: err.replayId,
+        eventId: err.event?.event?.id ?? null,
+        reason,
+        raw: { payloadBase64: Buffer.isBuffer(payload) ? payload.toString('base64') : null, schemaId: err.event?.event?.schemaId ?? null },
+      };
+    }
+    const parsed = q.parsed;
+    try {
+      const event = normalizeEvent({ eventId: parsed.id, replayId: parsed.replayId, topicName: this.o.topicName, fields: parsed.payload }, this.o.fieldNames);
+      return { kind: 'event', event };
+    } catch (err) {
+      if (!(err instanceof MalformedEventError)) throw err;
+      this.o.logger.warn({ replayId: parsed.replayId, reason: err.message }, 'outbound event parked: malformed');
+      return { kind: 'parked', replayId: parsed.replayId, eventId: parsed.id, reason: err.message, raw: parsed.payload };
+    }
+  }
+}
+
+/** What the client hands over, in arrival order; `more` marks the end of a requested batch. */
+type Received =
+  | { kind: 'event'; parsed: { id: string; replayId: number; payload: Record<string, unknown> } }
+  | { kind: 'undecodable'; error: { message: string; cause?: Error; replayId?: number; event?: any } }
+  | { kind: 'more' };
