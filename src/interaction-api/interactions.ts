@@ -27,7 +27,13 @@ export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency
       try {
         received = await deps.upload.receive(req, call.orgId);
       } catch (err) {
-        if (!req.complete) closeAfterAnswer(req, res);
+        if (!req.complete) {
+          // Too much is still coming: answer now. Otherwise read the little that is left, so the client
+          // gets its answer on a healthy connection (some clients fail a request whose connection the
+          // server half-closes while they are still writing, even with the answer in hand).
+          const oversized = err instanceof ApiError && SIZE_REFUSALS.has(err.code);
+          if (oversized || !(await drained(req, DRAIN_MS))) closeAfterAnswer(req, res);
+        }
         throw err;
       }
       const { attachments } = received;
@@ -48,6 +54,25 @@ export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency
     },
   );
   return router;
+}
+
+const SIZE_REFUSALS = new Set<number>([ErrorCode.FileTooLarge, ErrorCode.ContentLengthMismatch]);
+/** How long the rest of a refused request's body is read before the refusal is answered anyway. */
+const DRAIN_MS = 500;
+
+/** Reads and discards the rest of the body; true when it ended within `ms`. */
+function drained(req: Request, ms: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), ms);
+    const done = (ended: boolean) => {
+      clearTimeout(timer);
+      req.off('end', onEnd);
+      resolve(ended);
+    };
+    const onEnd = () => done(true);
+    req.on('end', onEnd);
+    req.resume();
+  });
 }
 
 /** How long a refused client may keep sending after the answer before its connection is dropped. */
