@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
-import { badRequest, forbidden } from '../contract/api-error.ts';
+import { badRequest } from '../contract/api-error.ts';
 import type { ConsentRequest, ConsentStatus } from '../contract/consent-request.ts';
+import { resolveChannel } from './channels.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
@@ -38,24 +39,7 @@ export async function consentStatusOf(
 /** `PATCH /consent` in the local org: only a channel whose consent owner is Partner takes consent from the partner. */
 export async function updateConsent(db: Db, call: CrmCall, request: ConsentRequest): Promise<CrmResponse> {
   return db.transaction().execute(async (trx) => {
-    const channel = await trx
-      .selectFrom('channels')
-      .selectAll()
-      .where('channel_address_identifier', '=', request.channelAddressIdentifier)
-      .where('org_id', '=', call.orgId)
-      .executeTakeFirst();
-    if (!channel) {
-      throw badRequest(ErrorCode.UnknownChannel, `No messaging channel has the address identifier "${request.channelAddressIdentifier}" in this org.`);
-    }
-    if (!channel.active) {
-      throw badRequest(ErrorCode.InactiveChannel, `The messaging channel "${request.channelAddressIdentifier}" is not active.`);
-    }
-    if (channel.authorization_context !== call.authorizationContext) {
-      throw forbidden(
-        ErrorCode.ContextNotValidForChannel,
-        `AuthorizationContext "${call.authorizationContext}" is not the one configured for channel "${request.channelAddressIdentifier}".`,
-      );
-    }
+    const channel = await resolveChannel(trx, call, request.channelAddressIdentifier);
     if (channel.consent_owner !== 'Partner') {
       throw badRequest(
         ErrorCode.ConsentOwnerNotPartner,

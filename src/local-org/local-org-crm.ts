@@ -12,6 +12,7 @@ import type { Db } from '../store/database.ts';
 import { recordAttachmentInteractions } from './attachment-interactions.ts';
 import type { LocalOrgAgentWork } from './agent-work.ts';
 import { updateConsent } from './consent.ts';
+import { resolveChannel } from './channels.ts';
 import type { Conversations } from './conversations.ts';
 import type { LocalOrgRouting } from './routing.ts';
 
@@ -41,7 +42,7 @@ export class LocalOrgCrm implements CrmPort {
   }
 
   async postInteraction(call: CrmCall, request: InteractionRequest, attachments: readonly StoredAttachment[] = []): Promise<CrmResponse> {
-    const channel = await this.resolveChannel(call, request.to);
+    const channel = await resolveChannel(this.db, call, request.to);
     const entryInteraction = request.interactions.find((i) => i.interactionType === 'EntryInteraction');
     if (!entryInteraction) {
       return recordAttachmentInteractions(
@@ -112,28 +113,5 @@ export class LocalOrgCrm implements CrmPort {
 
   updateConsent(call: CrmCall, request: ConsentRequest): Promise<CrmResponse> {
     return updateConsent(this.db, call, request);
-  }
-
-  /** The channel a request addresses, checked against the caller's org and AuthorizationContext. */
-  private async resolveChannel(call: CrmCall, channelAddressIdentifier: string) {
-    const channel = await this.db
-      .selectFrom('channels')
-      .selectAll()
-      .where('channel_address_identifier', '=', channelAddressIdentifier)
-      .where('org_id', '=', call.orgId)
-      .executeTakeFirst();
-    if (!channel) {
-      throw badRequest(ErrorCode.UnknownChannel, `No messaging channel has the address identifier "${channelAddressIdentifier}" in this org.`);
-    }
-    if (!channel.active) {
-      throw badRequest(ErrorCode.InactiveChannel, `The messaging channel "${channelAddressIdentifier}" is not active.`);
-    }
-    if (channel.authorization_context !== call.authorizationContext) {
-      throw forbidden(
-        ErrorCode.ContextNotValidForChannel,
-        `AuthorizationContext "${call.authorizationContext}" is not the one configured for channel "${channelAddressIdentifier}".`,
-      );
-    }
-    return channel;
   }
 }
