@@ -243,6 +243,33 @@ for (const store of storeKinds()) {
       assert.equal(line.res.statusCode, 202);
     });
 
+    test('a second channel: its own AuthorizationContext works, another channel’s is 10001, and switched off it is 10031', async () => {
+      const manage = (method: string, pathname: string, body: unknown) =>
+        fetch(`${bridge.managementUrl}${pathname}`, {
+          method,
+          headers: { authorization: `Bearer ${bridge.adminKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      const channel = `second-${randomUUID()}`;
+      const created = await manage('POST', '/api/channels', { channelAddressIdentifier: channel, authorizationContext: 'Second_Channel' });
+      assert.equal(created.status, 201);
+      assert.equal((await manage('POST', '/api/channels', { channelAddressIdentifier: channel, authorizationContext: 'Second_Channel' })).status, 409);
+      const org = await bridge.management('/api/org');
+      assert.ok(org.channels.some((c: { channelAddressIdentifier: string }) => c.channelAddressIdentifier === channel));
+
+      const from = `second-user-${randomUUID()}`;
+      const own = await postInteraction(bridge, textMessage('on the second channel', { to: channel, from }), { token, headers: { AuthorizationContext: 'Second_Channel' } });
+      assert.equal(own.status, 202, JSON.stringify(own.body));
+
+      const other = await postInteraction(bridge, textMessage('wrong context', { to: channel, from }), { token });
+      assert.deepEqual([other.status, other.body.code], [403, 10001]);
+
+      assert.equal((await manage('PATCH', `/api/channels/${channel}`, { active: false })).status, 200);
+      const inactive = await postInteraction(bridge, textMessage('channel off', { to: channel, from }), { token, headers: { AuthorizationContext: 'Second_Channel' } });
+      assert.deepEqual([inactive.status, inactive.body.code], [400, 10031]);
+      assert.equal((await entriesOf(own.body.conversationIdentifier)).length, 1, 'the refused messages changed nothing');
+    });
+
     test('the management API needs the admin key', async () => {
       const res = await fetch(`${bridge.managementUrl}/api/conversations`);
       assert.equal(res.status, 401);

@@ -10,6 +10,7 @@ import { requestLogger } from '../http/logging.ts';
 import type { Conversations } from '../local-org/conversations.ts';
 import type { RoutingViews } from '../local-org/routing-views.ts';
 import type { Db } from '../store/database.ts';
+import { channelRoutes } from './channel-routes.ts';
 import { connectedAppRoutes } from './connected-app-routes.ts';
 import { attachmentRoutes } from './attachment-routes.ts';
 import { conversationRoutes } from './conversation-routes.ts';
@@ -52,6 +53,7 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
   app.use('/api', orgRoutes(deps));
   app.use('/api', conversationRoutes(deps));
   app.use('/api', connectedAppRoutes(deps));
+  app.use('/api', channelRoutes(deps));
   app.use('/api', attachmentRoutes(deps));
   for (const router of deps.routers ?? []) app.use('/api', router);
 

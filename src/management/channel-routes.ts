@@ -1,0 +1,77 @@
+import express, { type Router } from 'express';
+import { z } from 'zod';
+import { ApiError, badRequest, notFound } from '../contract/api-error.ts';
+import { ErrorCode } from '../contract/error-codes.ts';
+import type { ManagementAppDeps } from './management-app.ts';
+
+const owner = z.enum(['Salesforce', 'Partner']);
+const newChannel = z.object({
+  channelAddressIdentifier: z.string().trim().min(1).max(240),
+  authorizationContext: z.string().trim().min(1).max(255),
+  routingOwner: owner.default('Salesforce'),
+  consentOwner: owner.default('Partner'),
+  active: z.boolean().default(true),
+  routingAttributeMaxLength: z.number().int().positive().default(255),
+});
+const channelChange = z.object({ active: z.boolean().optional(), routingOwner: owner.optional(), consentOwner: owner.optional() });
+
+/**
+ * More messaging channels for the local org (`POST /api/channels`) and switching one off or changing its
+ * owners (`PATCH /api/channels/{channelAddressIdentifier}`); `GET /api/org` lists them. A new channel
+ * routes to the org's first queue when routed by its configuration.
+ */
+export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Router {
+  const router = express.Router();
+
+  router.post('/channels', async (req, res) => {
+    const parsed = newChannel.safeParse(req.body);
+    if (!parsed.success) {
+      throw badRequest(ErrorCode.InvalidParameters, `Send {"channelAddressIdentifier", "authorizationContext", "routingOwner"?, "consentOwner"?, "active"?}: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}.`);
+    }
+    const c = parsed.data;
+    const queue = await deps.db.selectFrom('queues').select('queue_id').where('org_id', '=', deps.orgId).orderBy('queue_id').executeTakeFirst();
+    const inserted = await deps.db
+      .insertInto('channels')
+      .values({
+        channel_address_identifier: c.channelAddressIdentifier,
+        org_id: deps.orgId,
+        authorization_context: c.authorizationContext,
+        channel_type: 'Custom',
+        routing_owner: c.routingOwner,
+        consent_owner: c.consentOwner,
+        active: c.active ? 1 : 0,
+        created_at: Date.now(),
+        routing_queue_id: queue?.queue_id ?? null,
+        routing_flow_id: null,
+        routing_attribute_max_length: c.routingAttributeMaxLength,
+      })
+      .onConflict((oc) => oc.column('channel_address_identifier').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
+      throw new ApiError(409, 409, `A channel with address identifier "${c.channelAddressIdentifier}" already exists.`);
+    }
+    res.status(201).json(c);
+  });
+
+  router.patch('/channels/:channelAddressIdentifier', async (req, res) => {
+    const parsed = channelChange.safeParse(req.body);
+    if (!parsed.success || Object.keys(parsed.data).length === 0) {
+      throw badRequest(ErrorCode.InvalidParameters, 'Send any of {"active": boolean, "routingOwner", "consentOwner"}.');
+    }
+    const { active, routingOwner, consentOwner } = parsed.data;
+    const updated = await deps.db
+      .updateTable('channels')
+      .set({
+        ...(active === undefined ? {} : { active: active ? 1 : 0 }),
+        ...(routingOwner ? { routing_owner: routingOwner } : {}),
+        ...(consentOwner ? { consent_owner: consentOwner } : {}),
+      })
+      .where('channel_address_identifier', '=', req.params.channelAddressIdentifier)
+      .where('org_id', '=', deps.orgId)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) !== 1) throw notFound(ErrorCode.UnknownChannel, `No channel "${req.params.channelAddressIdentifier}".`);
+    res.json({ channelAddressIdentifier: req.params.channelAddressIdentifier, ...parsed.data });
+  });
+
+  return router;
+}
