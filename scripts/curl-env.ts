@@ -44,7 +44,7 @@ const vars: Record<string, string> = {
   BASE_URL: body.instance_url ?? loginUrl,
   ACCESS_TOKEN: body.access_token,
   ORG_ID: body.access_token.split('!')[0]!,
-  AUTHORIZATION_CONTEXT: org.authorizationContext,
+  AUTHORIZATION_CONTEXT: config.salesforce?.defaultAuthorizationContext ?? org.authorizationContext,
   CHANNEL_ADDRESS_IDENTIFIER: org.channelAddressIdentifier,
   END_USER_CLIENT_IDENTIFIER: org.endUserClientIdentifier,
   QUEUE_ID: toFifteenCharId(org.queues[0]!.queueId),

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
 import { callJson } from './helpers/json-api.ts';
+import { curlEnv, readmeExamples, runExample } from './helpers/readme-examples.ts';
 import { managementRequest, sendAgentMessage, startWebhookReceiver, waitFor } from './helpers/outbound.ts';
 import { attachmentRequest, bucketOf, filePart, jsonPart, pngLike, sha256, streamInteraction } from './helpers/attachments.ts';
 import { LOCAL_ORG, runUntilExit, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
@@ -53,6 +54,23 @@ describe('bridge mode: a second process as the org', () => {
     assert.ok(token.startsWith(`${LOCAL_ORG.orgId}!`));
     const orgView = await bridge.management('/api/org');
     assert.equal(orgView.mode, 'bridge');
+  });
+
+  test('the README curl examples, sent to the bridge as written after eval "$(npm run -s curl-env)", arrive in the org', async () => {
+    const exports = curlEnv(bridge);
+    assert.match(exports, new RegExp(`^export BASE_URL='${bridge.baseUrl}'$`, 'm'));
+    let conversationIdentifier: string | undefined;
+    for (const example of readmeExamples()) {
+      const { output, body } = runExample(exports, example);
+      assert.match(output, /\b202\b/, `${example.title}: ${output}`);
+      conversationIdentifier ??= body.conversationIdentifier;
+      assert.equal(body.conversationIdentifier, conversationIdentifier, example.title);
+    }
+    const inOrg = await org.management(`/api/conversations/${conversationIdentifier}`);
+    assert.deepEqual(
+      inOrg.entries.slice(-5).map((e: { entryType: string }) => e.entryType),
+      ['Message', 'TypingStartedIndicator', 'TypingStoppedIndicator', 'MessageDeliveryFailed', 'Message'],
+    );
   });
 
   test('an interaction sent to the bridge arrives in the org, and the partner gets the org’s own answer', async () => {

@@ -1,26 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
-
-const root = path.resolve(import.meta.dirname, '..');
-
-/** The bash blocks between the README's curl-examples markers, with the bold title before each. */
-function readmeExamples(): Array<{ title: string; script: string }> {
-  const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
-  const section = /<!-- curl-examples:start -->([\s\S]*?)<!-- curl-examples:end -->/.exec(readme)?.[1];
-  assert.ok(section, 'README.md has a curl-examples section');
-  return [...section.matchAll(/\*\*(.+?)\*\*[\s\S]*?```bash\n([\s\S]*?)```/g)].map((m) => ({ title: m[1]!, script: m[2]! }));
-}
+import { curlEnv, readmeExamples, runExample } from './helpers/readme-examples.ts';
 
 describe('the README curl examples, run as written after eval "$(npm run -s curl-env)"', () => {
   let bridge: BridgeProcess;
   let exports: string;
   before(async () => {
     bridge = await startBridge();
-    exports = execFileSync('npm', ['run', '-s', 'curl-env'], { cwd: root, env: { ...process.env, ...bridge.env }, encoding: 'utf8' });
+    exports = curlEnv(bridge);
   });
   after(() => bridge.dispose());
 
@@ -35,10 +23,10 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
     const examples = readmeExamples();
     assert.ok(examples.length >= 5, `found ${examples.length} examples`);
     let conversationIdentifier: string | undefined;
-    for (const { title, script } of examples) {
-      const out = execFileSync('bash', ['-c', `set -e\n${exports}\n${script}`], { encoding: 'utf8' });
+    for (const example of examples) {
+      const { title } = example;
+      const { output: out, body } = runExample(exports, example);
       assert.match(out, /\b202\b/, `${title}: ${out}`);
-      const body = JSON.parse(out.slice(out.indexOf('{'), out.lastIndexOf('}') + 1));
       assert.equal(body.success, true, title);
       conversationIdentifier ??= body.conversationIdentifier;
       assert.equal(body.conversationIdentifier, conversationIdentifier, `${title} lands in the same conversation`);
