@@ -172,6 +172,14 @@ describe('bridge mode: a second process as the org', () => {
     const res = await postInteraction(bridge, textMessage('x', { to: randomUUID() }), { token });
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 10017);
+
+    // A bot's work is the org's to judge: the bridge forwards it, and this org has no bots.
+    const bot = await callJson(bridge, 'PATCH', '/agentWork', { workId: '0Bz5g00000Nope1', status: 'Close', contextType: 'Chatbot', workItemId: '0Mw5g00000Nope1', botId: 'ext-bot-1' }, {
+      token,
+      headers: { AuthorizationContextType: 'ConversationChannelDefinition' },
+    });
+    assert.deepEqual([bot.status, bot.body.code], [400, 10084]);
+    assert.match(bot.body.message, /local org has no external bot "ext-bot-1"/);
   });
 
   test('an expired upstream token is refreshed once, transparently', async () => {

@@ -332,6 +332,8 @@ for (const store of storeKinds()) {
         ['unknown status', { workId: active.body.agentWorkId, status: 'Finish', contextType: 'Agent' }, patchHeaders, 10085],
         ['closing closed work', { workId: endedWork.body.agentWorkId, status: 'Close', contextType: 'Agent' }, patchHeaders, 10085],
         ['no AuthorizationContextType', { workId: active.body.agentWorkId, status: 'Close', contextType: 'Agent' }, {}, 10093],
+        ['a bot’s work without botId', { workId: active.body.agentWorkId, status: 'Close', contextType: 'Chatbot', workItemId }, patchHeaders, 10084],
+        ['a bot the local org does not have', { workId: active.body.agentWorkId, status: 'Close', contextType: 'Chatbot', workItemId, botId: 'ext-bot-1' }, patchHeaders, 10084],
       ];
       for (const [name, body, headers, code] of patches) {
         const res = await api('PATCH', '/agentWork', body, headers);

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import S3rver from 's3rver';
 
@@ -21,6 +22,9 @@ export interface EmbeddedS3 {
 /** Starts an S3-compatible server in this process, keeping its objects as files under `directory`. */
 export async function startEmbeddedS3(options: { directory: string; port: number; bucket: string }): Promise<EmbeddedS3> {
   fs.mkdirSync(options.directory, { recursive: true });
+  // s3rver's run() never hears of a failed bind (Node reports it as an 'error' event, which would crash
+  // the process), so a taken port is found here first and reported like any other.
+  if (options.port !== 0) await assertPortFree('127.0.0.1', options.port);
   const server = new S3rver({
     address: '127.0.0.1',
     port: options.port,
@@ -48,4 +52,12 @@ export async function startEmbeddedS3(options: { directory: string; port: number
     },
     close: () => server.close(),
   };
+}
+
+function assertPortFree(host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }

@@ -21,13 +21,12 @@ export const AGENT_WORK_STATUSES = ['Accept', 'Close', 'Decline', 'Cancel'] as c
 export type AgentWorkStatus = (typeof AGENT_WORK_STATUSES)[number];
 export const AUTHORIZATION_CONTEXT_TYPES = ['ConversationChannelDefinition', 'EmbeddedMessagingChannel', 'ExternalConversationParticipant'] as const;
 
-/** `PATCH /api/v1/agentWork`, validated. Only the Agent context type is handled by the local org. */
-export interface UpdateAgentWorkRequest {
+/** `PATCH /api/v1/agentWork`, validated: an agent's work, or an external bot's (with its botId and work item). */
+export type UpdateAgentWorkRequest = {
   workId: string;
   status: AgentWorkStatus;
-  contextType: 'Agent';
   authorizationContextType: (typeof AUTHORIZATION_CONTEXT_TYPES)[number];
-}
+} & ({ contextType: 'Agent' } | { contextType: 'Chatbot'; botId: string; workItemId: string });
 
 const present = (v: unknown) => v !== undefined && v !== null;
 
@@ -83,14 +82,19 @@ export function validateUpdateAgentWorkRequest(raw: unknown, authorizationContex
   if (typeof body.workId !== 'string' || !/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/.test(body.workId)) {
     throw badRequest(ErrorCode.InvalidWorkId, `"workId" must be the 15 or 18 character id of an agent work; got ${JSON.stringify(body.workId ?? null)}.`);
   }
-  if (body.contextType === 'Chatbot') {
-    throw badRequest(ErrorCode.InvalidBotId, 'The local org has no external bots: only "contextType": "Agent" work can be updated.');
-  }
-  if (body.contextType !== 'Agent') {
+  if (body.contextType !== 'Agent' && body.contextType !== 'Chatbot') {
     throw badRequest(ErrorCode.InvalidContextType, `"contextType" must be Agent or Chatbot; got ${JSON.stringify(body.contextType ?? null)}.`);
   }
   if (!AGENT_WORK_STATUSES.includes(body.status as never)) {
     throw badRequest(ErrorCode.InvalidAgentWorkStatus, `"status" must be one of ${AGENT_WORK_STATUSES.join(', ')}; got ${JSON.stringify(body.status ?? null)}.`);
   }
-  return { workId: body.workId, status: body.status as AgentWorkStatus, contextType: 'Agent', authorizationContextType: authorizationContextType as UpdateAgentWorkRequest['authorizationContextType'] };
+  const common = { workId: body.workId, status: body.status as AgentWorkStatus, authorizationContextType: authorizationContextType as UpdateAgentWorkRequest['authorizationContextType'] };
+  if (body.contextType === 'Agent') return { ...common, contextType: 'Agent' };
+  if (typeof body.botId !== 'string' || body.botId.trim() === '') {
+    throw badRequest(ErrorCode.InvalidBotId, '"botId" is required for "contextType": "Chatbot": the external bot handling the work.');
+  }
+  if (typeof body.workItemId !== 'string' || body.workItemId.trim() === '') {
+    throw badRequest(ErrorCode.InvalidWorkItemId, '"workItemId" is required for "contextType": "Chatbot".');
+  }
+  return { ...common, contextType: 'Chatbot', botId: body.botId, workItemId: body.workItemId };
 }

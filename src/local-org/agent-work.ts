@@ -120,6 +120,9 @@ export class LocalOrgAgentWork {
   }
 
   async update(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
+    if (request.contextType === 'Chatbot') {
+      throw badRequest(ErrorCode.InvalidBotId, `The local org has no external bot "${request.botId}": only "contextType": "Agent" work can be updated here.`);
+    }
     return this.db.transaction().execute(async (trx) => {
       const workId = request.workId.startsWith(AGENT_WORK_PREFIX) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
       const found = workId ? await this.workOf(trx, call.orgId, workId) : undefined;

@@ -180,6 +180,8 @@ export async function runUntilExit(env: Record<string, string>, timeoutMs = 20_0
       PATH: process.env.PATH ?? '',
       PORT: String(await freePort()),
       MANAGEMENT_PORT: String(await freePort()),
+      S3_PORT: String(await freePort()),
+      PUBSUB_PORT: String(await freePort()),
       DATA_DIR: path.join(root, 'data'),
       CERTS_DIR: path.join(root, 'certs'),
       LOG_FORMAT: 'json',
