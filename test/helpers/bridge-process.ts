@@ -48,15 +48,21 @@ export interface BridgeProcess {
   management(pathname: string): Promise<any>;
 }
 
+/**
+ * A port nothing listens on, chosen below the kernel's ephemeral range (32768 and up here), where the
+ * outgoing connections of every process on the machine take their local ports: a port from that range
+ * can be taken by some client between this check and the server's bind.
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
     });
-    server.on('error', reject);
-  });
+    if (free) return port;
+  }
 }
 
 /** Starts `src/main.ts` as its own process, as `npm start` does, with its own ports, data and certs. */
@@ -101,7 +107,7 @@ export async function startBridge(options: { store?: StoreKind; env?: Record<str
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`bridge exited with ${proc.exitCode} before it was ready:\n${log}`);
       try {
-        const res = await fetch(`http://127.0.0.1:${managementPort}/api/health`);
+        const res = await fetch(`http://127.0.0.1:${env.MANAGEMENT_PORT}/api/health`);
         if (res.ok) return;
       } catch {
         /* not listening yet */
@@ -121,11 +127,23 @@ export async function startBridge(options: { store?: StoreKind; env?: Record<str
     clearTimeout(timer);
     return code;
   };
-  await launch();
+  // Another process may still take a port between the check and the bind: then start again on new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !/already in use/.test(String(err))) throw err;
+      for (const name of ['PORT', 'MANAGEMENT_PORT', 'S3_PORT', 'PUBSUB_PORT'] as const) {
+        if (!options.env?.[name]) env[name] = String(await freePort());
+      }
+      log = '';
+    }
+  }
   const adminKey = fs.readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim();
-  const managementUrl = `http://127.0.0.1:${managementPort}`;
+  const managementUrl = `http://127.0.0.1:${env.MANAGEMENT_PORT}`;
   return {
-    baseUrl: `http://localhost:${port}`,
+    baseUrl: `http://localhost:${env.PORT}`,
     managementUrl,
     adminKey,
     dataDir,
