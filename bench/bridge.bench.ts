@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { accessToken, multipartField } from '../test/helpers/api-client.ts';
-import { LOCAL_ORG, startBridge, type BridgeProcess } from '../test/helpers/bridge-process.ts';
+import { bridgeModeEnv, LOCAL_ORG, startBridge, type BridgeProcess } from '../test/helpers/bridge-process.ts';
 
 const CONNECTIONS = 16;
 const DURATION_SECONDS = 8;
@@ -66,16 +66,7 @@ export default async function bridgeBenchmark(): Promise<{ title: string; markdo
   let bridge: BridgeProcess | undefined;
   try {
     bridge = await startBridge({
-      env: {
-        ...quiet,
-        SF_SCRT_INSTANCE_URL: org.baseUrl,
-        SF_ORG_ID: LOCAL_ORG.orgId,
-        SF_CONSUMER_KEY: LOCAL_ORG.consumerKey,
-        SF_PRIVATE_KEY: org.privateKeyPem().replace(/\n/g, '\\n'),
-        SF_SUBJECT: LOCAL_ORG.username,
-        SF_AUDIENCE: org.baseUrl,
-        SF_AUTH_ENDPOINT: `${org.baseUrl}/services/oauth2/token`,
-      },
+      env: { ...quiet, ...bridgeModeEnv(org) },
     });
     const direct = await load(org, await accessToken(org));
     const viaBridge = await load(bridge, await accessToken(bridge));

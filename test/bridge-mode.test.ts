@@ -9,26 +9,8 @@ import { callJson } from './helpers/json-api.ts';
 import { curlEnv, readmeExamples, runExample } from './helpers/readme-examples.ts';
 import { managementRequest, sendAgentMessage, startWebhookReceiver, waitFor } from './helpers/outbound.ts';
 import { attachmentRequest, bucketOf, filePart, jsonPart, pngLike, sha256, streamInteraction } from './helpers/attachments.ts';
-import { LOCAL_ORG, runUntilExit, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
+import { bridgeModeEnv, LOCAL_ORG, runUntilExit, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
 
-/** The SF_* settings that point a bridge at an org process, as a user would write them in .env. */
-function salesforceEnv(org: BridgeProcess, overrides: Record<string, string> = {}): Record<string, string> {
-  return {
-    SF_SCRT_INSTANCE_URL: org.baseUrl,
-    SF_INSTANCE_URL: org.baseUrl,
-    SF_ORG_ID: LOCAL_ORG.orgId,
-    SF_CONSUMER_KEY: LOCAL_ORG.consumerKey,
-    SF_PRIVATE_KEY: org.privateKeyPem().replace(/\n/g, '\\n'),
-    SF_SUBJECT: LOCAL_ORG.username,
-    SF_AUDIENCE: org.baseUrl,
-    SF_AUTH_ENDPOINT: `${org.baseUrl}/services/oauth2/token`,
-    SF_AUTHORIZATION_CONTEXT: LOCAL_ORG.authorizationContext,
-    SF_PUB_SUB_ENDPOINT: `localhost:${org.env.PUBSUB_PORT}`,
-    // The org process serves the Pub/Sub API with its self-signed dev certificate.
-    SF_PUB_SUB_REJECT_UNAUTHORIZED: 'false',
-    ...overrides,
-  };
-}
 
 /** The bridge's own upstream token refreshes (its Pub/Sub subscriber logs in separately, as the client library does). */
 const countRefreshes = (bridge: BridgeProcess) => bridge.output().split('\n').filter((l) => l.includes('refreshing it once')).length;
@@ -40,7 +22,7 @@ describe('bridge mode: a second process as the org', () => {
   before(async () => {
     org = await startBridge({ env: { ACCESS_TOKEN_TTL_SECONDS: '3' } });
     bridge = await startBridge({
-      env: { ...salesforceEnv(org), UPSTREAM_DEADLINE_MS: '4000', UPSTREAM_ATTEMPT_TIMEOUT_MS: '1500', CIRCUIT_BREAKER_HALF_OPEN_AFTER_MS: '500' },
+      env: { ...bridgeModeEnv(org), UPSTREAM_DEADLINE_MS: '4000', UPSTREAM_ATTEMPT_TIMEOUT_MS: '1500', CIRCUIT_BREAKER_HALF_OPEN_AFTER_MS: '500' },
     });
     token = await accessToken(bridge);
   });
@@ -240,7 +222,7 @@ describe('bridge mode start-up failures name the setting to fix', () => {
   });
 
   test('a private key that is not PEM', async () => {
-    const { code, output } = await runUntilExit(salesforceEnv(org, { SF_PRIVATE_KEY: 'not a key' }));
+    const { code, output } = await runUntilExit(bridgeModeEnv(org, { SF_PRIVATE_KEY: 'not a key' }));
     assert.equal(code, 1);
     assert.match(output, /SF_PRIVATE_KEY is not a readable/);
   });
@@ -249,20 +231,20 @@ describe('bridge mode start-up failures name the setting to fix', () => {
     const other = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-key-')), 'other.key');
     fs.writeFileSync(file, other);
-    const { code, output } = await runUntilExit(salesforceEnv(org, { SF_PRIVATE_KEY: '', SF_PRIVATE_KEY_FILE: file }));
+    const { code, output } = await runUntilExit(bridgeModeEnv(org, { SF_PRIVATE_KEY: '', SF_PRIVATE_KEY_FILE: file }));
     assert.equal(code, 1);
     assert.match(output, /refused the assertion — invalid_grant: .*signature/);
     assert.match(output, /SF_PRIVATE_KEY/);
   });
 
   test('an unreachable SF_AUTH_ENDPOINT', async () => {
-    const { code, output } = await runUntilExit(salesforceEnv(org, { SF_AUTH_ENDPOINT: 'http://127.0.0.1:9/services/oauth2/token', UPSTREAM_ATTEMPT_TIMEOUT_MS: '2000' }));
+    const { code, output } = await runUntilExit(bridgeModeEnv(org, { SF_AUTH_ENDPOINT: 'http://127.0.0.1:9/services/oauth2/token', UPSTREAM_ATTEMPT_TIMEOUT_MS: '2000' }));
     assert.equal(code, 1);
     assert.match(output, /SF_AUTH_ENDPOINT http:\/\/127\.0\.0\.1:9\/services\/oauth2\/token is unreachable/);
   });
 
   test('a wrong SF_SUBJECT', async () => {
-    const { code, output } = await runUntilExit(salesforceEnv(org, { SF_SUBJECT: 'nobody@example.com' }));
+    const { code, output } = await runUntilExit(bridgeModeEnv(org, { SF_SUBJECT: 'nobody@example.com' }));
     assert.equal(code, 1);
     assert.match(output, /invalid_grant.*nobody@example.com/);
   });

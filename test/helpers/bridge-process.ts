@@ -216,3 +216,22 @@ export async function runUntilExit(env: Record<string, string>, timeoutMs = 20_0
   fs.rmSync(root, { recursive: true, force: true });
   return { code, output };
 }
+
+/** The SF_* settings that point a bridge at an org process, as a user would write them in .env. */
+export function bridgeModeEnv(org: BridgeProcess, overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    SF_SCRT_INSTANCE_URL: org.baseUrl,
+    SF_INSTANCE_URL: org.baseUrl,
+    SF_ORG_ID: LOCAL_ORG.orgId,
+    SF_CONSUMER_KEY: LOCAL_ORG.consumerKey,
+    SF_PRIVATE_KEY: org.privateKeyPem().replace(/\n/g, '\\n'),
+    SF_SUBJECT: LOCAL_ORG.username,
+    SF_AUDIENCE: org.baseUrl,
+    SF_AUTH_ENDPOINT: `${org.baseUrl}/services/oauth2/token`,
+    SF_AUTHORIZATION_CONTEXT: LOCAL_ORG.authorizationContext,
+    SF_PUB_SUB_ENDPOINT: `localhost:${org.env.PUBSUB_PORT}`,
+    // The org process serves the Pub/Sub API with its self-signed dev certificate.
+    SF_PUB_SUB_REJECT_UNAUTHORIZED: 'false',
+    ...overrides,
+  };
+}
