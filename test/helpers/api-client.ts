@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { signAssertion } from '../../src/auth/assertion-signer.ts';
 import { LOCAL_ORG, type BridgeProcess } from './bridge-process.ts';
+import { callApi } from './json-api.ts';
 
 export const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -66,26 +67,12 @@ export interface PostOptions {
 export async function postInteraction(bridge: BridgeProcess, body: unknown, options: PostOptions) {
   const json = options.rawJson ?? JSON.stringify(body);
   const part = multipartField('json', json, (options.jsonPartType ?? 'application/json') === 'application/json' ? 'application/json' : undefined);
-  const headers: Record<string, string> = {
-    Authorization: `Bearer ${options.token}`,
-    OrgId: LOCAL_ORG.orgId,
-    AuthorizationContext: LOCAL_ORG.authorizationContext,
-    RequestId: randomUUID(),
-    'Content-Type': `multipart/form-data; boundary=${part.boundary}`,
-  };
-  for (const [k, v] of Object.entries(options.headers ?? {})) {
-    if (v === undefined) delete headers[k];
-    else headers[k] = v;
-  }
-  const res = await fetch(`${bridge.baseUrl}/api/v1/interactions`, { method: 'POST', headers, body: part.body });
-  const text = await res.text();
-  let parsed: any;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    parsed = text;
-  }
-  return { status: res.status, body: parsed, headers: res.headers };
+  return callApi(bridge, 'POST', '/interactions', {
+    token: options.token,
+    headers: options.headers,
+    contentType: `multipart/form-data; boundary=${part.boundary}`,
+    body: part.body,
+  });
 }
 
 /** One multipart field the way curl's `-F "name=value;type=..."` sends it: no filename, optional Content-Type. */

@@ -7,24 +7,28 @@ export interface JsonCallOptions {
   headers?: Record<string, string | undefined>;
 }
 
-/** Calls a JSON /api/v1 operation the way the README's curl examples do. */
-export async function callJson(bridge: BridgeProcess, method: string, path: string, body: unknown, options: JsonCallOptions) {
+/**
+ * An /api/v1 request with the guard's headers (a fresh RequestId each time), as the README's curl examples
+ * send them; `headers` overrides or (with undefined) removes them. The answer's body is parsed when it is JSON.
+ */
+export async function callApi(
+  bridge: BridgeProcess,
+  method: string,
+  path: string,
+  options: JsonCallOptions & { body?: string; contentType?: string },
+) {
   const headers: Record<string, string> = {
     Authorization: `Bearer ${options.token}`,
     OrgId: LOCAL_ORG.orgId,
     AuthorizationContext: LOCAL_ORG.authorizationContext,
     RequestId: randomUUID(),
-    'Content-Type': 'application/json',
+    ...(options.contentType ? { 'Content-Type': options.contentType } : {}),
   };
   for (const [k, v] of Object.entries(options.headers ?? {})) {
     if (v === undefined) delete headers[k];
     else headers[k] = v;
   }
-  const res = await fetch(`${bridge.baseUrl}/api/v1${path}`, {
-    method,
-    headers,
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
+  const res = await fetch(`${bridge.baseUrl}/api/v1${path}`, { method, headers, body: options.body });
   const text = await res.text();
   let parsed: any;
   try {
@@ -32,5 +36,15 @@ export async function callJson(bridge: BridgeProcess, method: string, path: stri
   } catch {
     parsed = text;
   }
-  return { status: res.status, body: parsed };
+  return { status: res.status, body: parsed, headers: res.headers };
+}
+
+/** Calls a JSON /api/v1 operation the way the README's curl examples do. */
+export async function callJson(bridge: BridgeProcess, method: string, path: string, body: unknown, options: JsonCallOptions) {
+  const { status, body: answer } = await callApi(bridge, method, path, {
+    ...options,
+    contentType: 'application/json',
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status, body: answer };
 }
