@@ -29,11 +29,21 @@ async function load(target: BridgeProcess, token: string): Promise<Figures> {
           const json = JSON.stringify({
             to: LOCAL_ORG.channel,
             from: `bench-${id.slice(0, 4)}`,
-            interactions: [{
-              timestamp: Date.now(),
-              interactionType: 'EntryInteraction',
-              payload: { id, entryType: 'Message', abstractMessage: { messageType: 'StaticContentMessage', id, staticContent: { formatType: 'Text', text: 'benchmark message' } } },
-            }],
+            interactions: [
+              {
+                timestamp: Date.now(),
+                interactionType: 'EntryInteraction',
+                payload: {
+                  id,
+                  entryType: 'Message',
+                  abstractMessage: {
+                    messageType: 'StaticContentMessage',
+                    id,
+                    staticContent: { formatType: 'Text', text: 'benchmark message' },
+                  },
+                },
+              },
+            ],
           });
           const part = multipartField('json', json, 'application/json');
           return {

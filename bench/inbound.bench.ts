@@ -34,7 +34,12 @@ export default async function inbound(): Promise<BenchSection> {
   const bridge = await startBridge({ env: { LOG_LEVEL: 'warn' } });
   try {
     const token = await accessToken(bridge);
-    const bridgeTarget: Target = { name: 'bridge (full path)', port: Number(bridge.env.PORT), pid: bridge.pid(), stop: () => bridge.stop() };
+    const bridgeTarget: Target = {
+      name: 'bridge (full path)',
+      port: Number(bridge.env.PORT),
+      pid: bridge.pid(),
+      stop: () => bridge.stop(),
+    };
 
     const textRows: string[] = [];
     const text: Record<string, Awaited<ReturnType<typeof load>>> = {};
@@ -51,7 +56,11 @@ export default async function inbound(): Promise<BenchSection> {
     };
     try {
       const tmpfsToken = tmpfs && (await accessToken(tmpfs));
-      const targets: Array<[Target, string]> = [[bridgeTarget, token], [bareText, token], ...(tmpfsTarget ? [[tmpfsTarget, tmpfsToken!] as [Target, string]] : [])];
+      const targets: Array<[Target, string]> = [
+        [bridgeTarget, token],
+        [bareText, token],
+        ...(tmpfsTarget ? [[tmpfsTarget, tmpfsToken!] as [Target, string]] : []),
+      ];
       for (const [target, bearer] of targets) {
         console.log(`text messages → ${target.name}`);
         await load(target, textRequest(bearer), { connections: TEXT.connections, duration: TEXT.warmupSeconds });
@@ -74,7 +83,8 @@ path. Each message is one transaction (its idempotency record, conversation, ent
 session commit together) whose fsync is waited for on the event loop (better-sqlite3 is synchronous).${
             tmpfsTarget
               ? ` The same bridge with its data on tmpfs (fsync free, not durable) did ${text[tmpfsTarget.name]!.rps.toFixed(0)} messages/s in this run, so about ${(
-                  (1 - text[bridgeTarget.name]!.rps / text[tmpfsTarget.name]!.rps) * 100
+                  (1 - text[bridgeTarget.name]!.rps / text[tmpfsTarget.name]!.rps) *
+                  100
                 ).toFixed(0)} % of the full path's time per message is spent waiting for commits to reach the disk.`
               : ''
           } For scale: a single-row durable commit on that disk took ${(1000 / commitsPerSecond).toFixed(2)} ms when probed
@@ -157,11 +167,15 @@ bridge's machine.
 
 function multipart(json: unknown, file?: Buffer): Buffer {
   const parts: Buffer[] = [
-    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="json"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(json)}\r\n`),
+    Buffer.from(
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="json"\r\nContent-Type: application/json\r\n\r\n${JSON.stringify(json)}\r\n`,
+    ),
   ];
   if (file) {
     parts.push(
-      Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; filename="photo.png"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+      Buffer.from(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="attachments"; filename="photo.png"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
       file,
       Buffer.from('\r\n'),
     );
@@ -189,7 +203,15 @@ function textRequest(token: string): RequestFactory {
         {
           timestamp: Date.now(),
           interactionType: 'EntryInteraction',
-          payload: { id, entryType: 'Message', abstractMessage: { messageType: 'StaticContentMessage', id, staticContent: { formatType: 'Text', text: 'Hello from the benchmark' } } },
+          payload: {
+            id,
+            entryType: 'Message',
+            abstractMessage: {
+              messageType: 'StaticContentMessage',
+              id,
+              staticContent: { formatType: 'Text', text: 'Hello from the benchmark' },
+            },
+          },
         },
       ],
     };
@@ -202,7 +224,15 @@ function uploadRequest(token: string, file: Buffer): RequestFactory {
     const json = {
       to: LOCAL_ORG.channel,
       from: LOCAL_ORG.endUser,
-      interactions: [{ timestamp: Date.now(), interactionType: 'AttachmentInteraction', id: randomUUID(), attachmentIndex: 0, contentLength: file.length }],
+      interactions: [
+        {
+          timestamp: Date.now(),
+          interactionType: 'AttachmentInteraction',
+          id: randomUUID(),
+          attachmentIndex: 0,
+          contentLength: file.length,
+        },
+      ],
     };
     return { headers: { ...headers(token), RequestId: randomUUID() }, body: multipart(json, file) };
   };
@@ -228,9 +258,13 @@ async function load(target: Target, next: RequestFactory, options: { connections
 
 async function startBaseline(mode: 'none' | 'disk', dir: string): Promise<Target> {
   fs.mkdirSync(dir, { recursive: true });
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(import.meta.dirname, 'baseline-server.ts'), mode, dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(import.meta.dirname, 'baseline-server.ts'), mode, dir],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const firstLine = await new Promise<string>((resolve, reject) => {
     readline.createInterface({ input: child.stdout! }).once('line', resolve);
     child.once('exit', (code) => reject(new Error(`baseline server exited with ${code}`)));

@@ -11,7 +11,10 @@ export interface BenchSection {
 }
 
 const dir = import.meta.dirname;
-const modules = fs.readdirSync(dir).filter((f) => f.endsWith('.bench.ts')).sort();
+const modules = fs
+  .readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .sort();
 const started = new Date();
 const sections: BenchSection[] = [];
 for (const file of modules) {

@@ -25,9 +25,14 @@ export default async function outboundBench() {
     const bareStart = performance.now();
     const bareMs = await new Promise<number>((resolve) => {
       let seen = 0;
-      client.subscribeFromReplayId(TOPIC, (_i: unknown, type: string) => {
-        if (type === 'event' && ++seen === total) resolve(performance.now() - bareStart);
-      }, null, spread.firstReplayId - 1);
+      client.subscribeFromReplayId(
+        TOPIC,
+        (_i: unknown, type: string) => {
+          if (type === 'event' && ++seen === total) resolve(performance.now() - bareStart);
+        },
+        null,
+        spread.firstReplayId - 1,
+      );
     });
     client.close();
 

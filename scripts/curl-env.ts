@@ -29,7 +29,9 @@ try {
     body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
   });
 } catch (err) {
-  console.error(`curl-env: cannot reach ${loginUrl} (${(err as Error).cause ?? (err as Error).message}). Is the bridge running? Start it with \`npm start\`.`);
+  console.error(
+    `curl-env: cannot reach ${loginUrl} (${(err as Error).cause ?? (err as Error).message}). Is the bridge running? Start it with \`npm start\`.`,
+  );
   process.exit(1);
 }
 const body = (await response.json().catch(() => ({}))) as Record<string, string>;

@@ -22,7 +22,7 @@ const client = new PubSubApiClient(
     privateKey: fs.readFileSync(path.join(config.certsDir, 'server.key'), 'utf8'),
     pubSubEndpoint: `localhost:${config.outbound.pubSubPort}`,
     rejectUnauthorizedSsl: false,
-  } as any,
+  },
   quiet,
 );
 await client.connect();
@@ -37,6 +37,6 @@ const callback = (_info: unknown, type: string, data: any) => {
   }
 };
 if (values.from === 'earliest') client.subscribeFromEarliestEvent(topic, callback, count);
-else if (/^\d+$/.test(values.from!)) client.subscribeFromReplayId(topic, callback, count, Number(values.from));
+else if (/^\d+$/.test(values.from)) client.subscribeFromReplayId(topic, callback, count, Number(values.from));
 else client.subscribe(topic, callback, count);
 console.error(`subscribed to ${topic}`);

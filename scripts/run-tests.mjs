@@ -26,7 +26,11 @@ if (postgres) console.log(`# PostgreSQL suite runs against ${url}`);
 
 const files = process.argv.slice(2).length
   ? process.argv.slice(2)
-  : fs.readdirSync('test').filter((f) => f.endsWith('.test.ts')).sort().map((f) => path.join('test', f));
+  : fs
+      .readdirSync('test')
+      .filter((f) => f.endsWith('.test.ts'))
+      .sort()
+      .map((f) => path.join('test', f));
 const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
   stdio: 'inherit',
   env: { ...process.env, BRIDGE_TEST_POSTGRES_URL: postgres },

@@ -7,9 +7,12 @@ import { toEighteenCharId } from './local-org/salesforce-ids.ts';
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveSeconds = z.coerce.number().int().positive();
 const ownerEnum = z.enum(['Salesforce', 'Partner']);
-const commaList = z
-  .string()
-  .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
+const commaList = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+);
 
 const avroFieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a field API name (letters, digits, underscores)');
 
@@ -24,7 +27,12 @@ const salesforceId = (prefix: string) =>
 const idNameList = (prefix: string) =>
   z
     .string()
-    .transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((v) => v.trim())
+        .filter(Boolean),
+    )
     .pipe(
       z
         .array(
@@ -81,11 +89,21 @@ const envSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)')
     .default('byoc-attachments'),
   S3_REGION: z.string().min(1).default('us-east-1'),
-  S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   S3_PORT: port.default(4568),
-  ATTACHMENT_MAX_BYTES: z.coerce.number().int().positive().default(25 * 1024 * 1024),
+  ATTACHMENT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(25 * 1024 * 1024),
   PUBSUB_PORT: port.default(7443),
-  SF_PUB_SUB_TOPIC_NAME: z.string().regex(/^\/event\/\w+__e$/, 'must look like /event/Name__e').default('/event/BYOC_Outbound_Event__e'),
+  SF_PUB_SUB_TOPIC_NAME: z
+    .string()
+    .regex(/^\/event\/\w+__e$/, 'must look like /event/Name__e')
+    .default('/event/BYOC_Outbound_Event__e'),
   SF_PUB_SUB_CUSTOM_EVENT_CHANNEL_ADDRESS_ID_FIELD: avroFieldName.default('ChannelAddressIdentifier__c'),
   SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD: avroFieldName.default('Payload__c'),
   SF_PUB_SUB_CUSTOM_EVENT_RECIPIENT_FIELD: avroFieldName.default('Recipient__c'),
@@ -98,7 +116,8 @@ const envSchema = z.object({
     .string()
     .transform((s, ctx) => {
       const delays = s.split(',').map((v) => Number(v.trim()));
-      if (delays.some((d) => !Number.isFinite(d) || d < 0)) ctx.addIssue({ code: 'custom', message: 'must be a comma separated list of non-negative seconds' });
+      if (delays.some((d) => !Number.isFinite(d) || d < 0))
+        ctx.addIssue({ code: 'custom', message: 'must be a comma separated list of non-negative seconds' });
       return delays;
     })
     .default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),

@@ -42,7 +42,9 @@ async function main(config: Config) {
   if (certificate.created) logger.info({ certPath: certificate.certPath }, 'generated a self-signed dev certificate and key');
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const sf = config.salesforce;
-  const identity = sf ? { ...config.localOrg, orgId: sf.orgId, authorizationContext: sf.defaultAuthorizationContext ?? config.localOrg.authorizationContext } : config.localOrg;
+  const identity = sf
+    ? { ...config.localOrg, orgId: sf.orgId, authorizationContext: sf.defaultAuthorizationContext ?? config.localOrg.authorizationContext }
+    : config.localOrg;
   const org = await seedLocalOrg(store.db, identity, certificate.certificatePem, { connectedApp: !sf || sf.devPartnerApp });
   const adminKey = resolveAdminKey({ adminKey: config.adminKey, dataDir: config.dataDir });
 
@@ -65,19 +67,22 @@ async function main(config: Config) {
   });
   await attachmentStorage.ensureBucket(logger);
   const attachmentRecords = new AttachmentRecords(localDb);
-  const upload = new InteractionUpload(attachmentStorage, { maxFileBytes: config.attachments.maxBytes, jsonPartLimitBytes: config.jsonBodyLimitBytes });
+  const upload = new InteractionUpload(attachmentStorage, {
+    maxFileBytes: config.attachments.maxBytes,
+    jsonPartLimitBytes: config.jsonBodyLimitBytes,
+  });
   const outboundEvents = new OutboundEventLog(store.db);
   const sessions = new MessagingSessions();
   const routingEvents = new RoutingEvents(outboundEvents);
   const crm = sf
     ? await connectToOrg(sf, logger, attachmentStorage)
     : new LocalOrgCrm(
-    localDb,
-    conversations,
-    new LocalOrgRouting(localDb, sessions, routingEvents),
-    new LocalOrgAgentWork(localDb, sessions, routingEvents),
-    attachmentRecords,
-  );
+        localDb,
+        conversations,
+        new LocalOrgRouting(localDb, sessions, routingEvents),
+        new LocalOrgAgentWork(localDb, sessions, routingEvents),
+        attachmentRecords,
+      );
 
   const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate });
 
@@ -112,20 +117,39 @@ async function main(config: Config) {
   const outboundRunning = await outbound.start();
 
   const sweepOnce = () =>
-    Promise.all([tokens.deleteExpired(), idempotency.deleteExpired(), embeddedS3?.sweepIncompleteUploads(INCOMPLETE_UPLOAD_MAX_AGE_MS)]).catch((err) =>
-      logger.warn({ err }, 'expiry sweep failed'),
-    );
+    Promise.all([
+      tokens.deleteExpired(),
+      idempotency.deleteExpired(),
+      embeddedS3?.sweepIncompleteUploads(INCOMPLETE_UPLOAD_MAX_AGE_MS),
+    ]).catch((err) => logger.warn({ err }, 'expiry sweep failed'));
   void sweepOnce();
   const sweep = setInterval(() => void sweepOnce(), SWEEP_INTERVAL_MS);
   sweep.unref();
 
   const attachmentsAt = `${embeddedS3 ? 'embedded S3' : 'S3'} ${attachmentStorage.settings.endpoint} bucket ${s3.bucket}`;
   printBanner({
-    config, org, store, apiPort: apiPort!, managementPort: managementPort!, adminKeySource: adminKey.source, attachmentsAt,
+    config,
+    org,
+    store,
+    apiPort: apiPort!,
+    managementPort: managementPort!,
+    adminKeySource: adminKey.source,
+    attachmentsAt,
     readyMs: Date.now() - started,
-    pubSub: outboundRunning.pubSubPort === undefined ? undefined : { port: outboundRunning.pubSubPort, topicName: config.outbound.topicName },
+    pubSub:
+      outboundRunning.pubSubPort === undefined ? undefined : { port: outboundRunning.pubSubPort, topicName: config.outbound.topicName },
   });
-  logger.info({ apiPort, managementPort, pubSubPort: outboundRunning.pubSubPort, store: store.dialect, s3Endpoint: attachmentStorage.settings.endpoint, s3Bucket: s3.bucket }, 'ready');
+  logger.info(
+    {
+      apiPort,
+      managementPort,
+      pubSubPort: outboundRunning.pubSubPort,
+      store: store.dialect,
+      s3Endpoint: attachmentStorage.settings.endpoint,
+      s3Bucket: s3.bucket,
+    },
+    'ready',
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -155,7 +179,7 @@ async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: Att
     throw new StartupError(err instanceof UpstreamTokenError ? `Bridge mode cannot start: ${err.message}` : String(err));
   }
   logger.info({ org: sf.scrtInstanceUrl, orgId: sf.orgId }, 'authenticated to the Salesforce org');
-  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: "salesforce" })), storage);
+  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: 'salesforce' })), storage);
 }
 
 class StartupError extends Error {}

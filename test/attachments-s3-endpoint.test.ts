@@ -59,7 +59,11 @@ describe('attachments on an S3 endpoint given by environment variables', () => {
 
     const token = await accessToken(bridge);
     const file = pngLike(1024 * 1024 + 7);
-    const res = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: file.length }])), filePart(file, 'elsewhere.png')], { token });
+    const res = await streamInteraction(
+      bridge,
+      [jsonPart(attachmentRequest([{ contentLength: file.length }])), filePart(file, 'elsewhere.png')],
+      { token },
+    );
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const entry = (await bridge.management(`/api/conversations/${res.body.conversationIdentifier}`)).entries.at(-1);
     const [attachment] = entry.attachments;
@@ -70,7 +74,9 @@ describe('attachments on an S3 endpoint given by environment variables', () => {
     const downloaded = await fetch(attachment.downloadUrl, { headers: { authorization: `Bearer ${bridge.adminKey}` } });
     assert.equal(sha256(Buffer.from(await downloaded.arrayBuffer())), sha256(file));
 
-    const refused = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: 2 * file.length }])), filePart(file)], { token });
+    const refused = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: 2 * file.length }])), filePart(file)], {
+      token,
+    });
     assert.equal(refused.body.code, 10051);
     assert.deepEqual(await bucket.keys(), [keyOf(attachment.url)], 'the refused file left nothing');
   });
@@ -113,7 +119,9 @@ describe('the embedded S3 server', () => {
       const bucket = bucketAt(s3.endpoint, 'sweep');
       const { UploadId } = await bucket.client.send(new CreateMultipartUploadCommand({ Bucket: 'sweep', Key: 'refused' }));
       const part = pngLike(5 * 1024 * 1024);
-      await bucket.client.send(new UploadPartCommand({ Bucket: 'sweep', Key: 'refused', UploadId, PartNumber: 1, Body: part, ContentLength: part.length }));
+      await bucket.client.send(
+        new UploadPartCommand({ Bucket: 'sweep', Key: 'refused', UploadId, PartNumber: 1, Body: part, ContentLength: part.length }),
+      );
       await assert.rejects(
         bucket.client.send(new AbortMultipartUploadCommand({ Bucket: 'sweep', Key: 'refused', UploadId })),
         { name: 'MethodNotAllowed' },

@@ -49,7 +49,11 @@ for (const store of storeKinds()) {
     const download = (url: string) => fetch(url, { headers: { authorization: `Bearer ${bridge.adminKey}` } });
 
     /** Accepted, listed on its entry, downloadable, and stored byte for byte (checked with a raw GET). */
-    async function assertStored(res: { status: number; body: any }, sent: Buffer, expect: { name: string; mimeType: string; text?: string }) {
+    async function assertStored(
+      res: { status: number; body: any },
+      sent: Buffer,
+      expect: { name: string; mimeType: string; text?: string },
+    ) {
       assert.equal(res.status, 202, JSON.stringify(res.body));
       assert.equal(res.body.success, true);
       const entry = (await conversation(res.body.conversationIdentifier)).entries.find((e: any) => e.entryId === res.body.id);
@@ -63,7 +67,16 @@ for (const store of storeKinds()) {
         { name: attachment.name, mimeType: attachment.mimeType, size: attachment.size, sha256: attachment.sha256 },
         { name: expect.name, mimeType: expect.mimeType, size: sent.length, sha256: sha256(sent) },
       );
-      assert.deepEqual(content.attachments, [{ id: attachment.id, name: attachment.name, mimeType: attachment.mimeType, size: attachment.size, sha256: attachment.sha256, url: attachment.url }]);
+      assert.deepEqual(content.attachments, [
+        {
+          id: attachment.id,
+          name: attachment.name,
+          mimeType: attachment.mimeType,
+          size: attachment.size,
+          sha256: attachment.sha256,
+          url: attachment.url,
+        },
+      ]);
       assert.match(attachment.url, /^s3:\/\/byoc-attachments\//);
 
       const downloaded = await download(attachment.downloadUrl);
@@ -82,10 +95,13 @@ for (const store of storeKinds()) {
       return { entry, attachment };
     }
 
-    test("the README's attachment curl example answers 202 with a real image, byte-identical on download", { skip: !hasCurl && 'curl is not installed' }, async () => {
-      const image = fs.readFileSync(FIXTURE);
-      const id = randomUUID();
-      const json = `{
+    test(
+      "the README's attachment curl example answers 202 with a real image, byte-identical on download",
+      { skip: !hasCurl && 'curl is not installed' },
+      async () => {
+        const image = fs.readFileSync(FIXTURE);
+        const id = randomUUID();
+        const json = `{
   "to": "${LOCAL_ORG.channel}",
   "from": "${LOCAL_ORG.endUser}",
   "interactions": [{
@@ -97,33 +113,61 @@ for (const store of storeKinds()) {
     "text": "This is my file"
   }]
 }`;
-      const { stdout } = await promisify(execFile)('curl', [
-        '-s', '-w', '\n%{http_code}',
-        '-H', `Authorization: Bearer ${token}`, '-H', `OrgId: ${LOCAL_ORG.orgId}`, '-H', `AuthorizationContext: ${LOCAL_ORG.authorizationContext}`,
-        '-H', 'content-type:multipart/form-data', '-H', `RequestId: ${randomUUID()}`, '-X', 'POST',
-        '-F', `json=${json};type=application/json`, '-F', `attachments=@${FIXTURE}`,
-        `${bridge.baseUrl}/api/v1/interactions`,
-      ]);
-      const [body, status] = [stdout.slice(0, stdout.lastIndexOf('\n')), stdout.slice(stdout.lastIndexOf('\n') + 1)];
-      const res = { status: Number(status), body: JSON.parse(body) };
-      assert.equal(res.body.id, id);
-      await assertStored(res, image, { name: 'chat-photo.png', mimeType: 'image/png', text: 'This is my file' });
-    });
+        const { stdout } = await promisify(execFile)('curl', [
+          '-s',
+          '-w',
+          '\n%{http_code}',
+          '-H',
+          `Authorization: Bearer ${token}`,
+          '-H',
+          `OrgId: ${LOCAL_ORG.orgId}`,
+          '-H',
+          `AuthorizationContext: ${LOCAL_ORG.authorizationContext}`,
+          '-H',
+          'content-type:multipart/form-data',
+          '-H',
+          `RequestId: ${randomUUID()}`,
+          '-X',
+          'POST',
+          '-F',
+          `json=${json};type=application/json`,
+          '-F',
+          `attachments=@${FIXTURE}`,
+          `${bridge.baseUrl}/api/v1/interactions`,
+        ]);
+        const [body, status] = [stdout.slice(0, stdout.lastIndexOf('\n')), stdout.slice(stdout.lastIndexOf('\n') + 1)];
+        const res = { status: Number(status), body: JSON.parse(body) };
+        assert.equal(res.body.id, id);
+        await assertStored(res, image, { name: 'chat-photo.png', mimeType: 'image/png', text: 'This is my file' });
+      },
+    );
 
     for (const size of [512, 1 * MB, LIMIT]) {
       test(`a ${size} byte file sent as application/octet-stream is streamed, typed from its content, and stored byte-exact`, async () => {
         const file = pngLike(size);
-        const res = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: size }])), filePart(file, `photo ${size}.bin`)], { token });
+        const res = await streamInteraction(
+          bridge,
+          [jsonPart(attachmentRequest([{ contentLength: size }])), filePart(file, `photo ${size}.bin`)],
+          { token },
+        );
         await assertStored(res, file, { name: `photo ${size}.bin`, mimeType: 'image/png' });
       });
     }
 
     test("the client's specific Content-Type is kept; text without one is recognised as text/plain", async () => {
       const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(3000)]);
-      const res = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: pdf.length }])), filePart(pdf, 'report.pdf', 'application/pdf')], { token });
+      const res = await streamInteraction(
+        bridge,
+        [jsonPart(attachmentRequest([{ contentLength: pdf.length }])), filePart(pdf, 'report.pdf', 'application/pdf')],
+        { token },
+      );
       await assertStored(res, pdf, { name: 'report.pdf', mimeType: 'application/pdf' });
       const text = Buffer.from('Grüße aus dem Chat — order #4711\n'.repeat(200));
-      const res2 = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: text.length }])), filePart(text, 'notes', undefined)], { token });
+      const res2 = await streamInteraction(
+        bridge,
+        [jsonPart(attachmentRequest([{ contentLength: text.length }])), filePart(text, 'notes', undefined)],
+        { token },
+      );
       await assertStored(res2, text, { name: 'notes', mimeType: 'text/plain' });
     });
 
@@ -136,12 +180,19 @@ for (const store of storeKinds()) {
         ],
         { from: `+1555${Date.now() % 10_000_000}` },
       );
-      const res = await streamInteraction(bridge, [jsonPart(body), filePart(a, '../../etc/pass\twd.png'), filePart(b, 'C:\\Users\\me\\b.png')], { token });
+      const res = await streamInteraction(
+        bridge,
+        [jsonPart(body), filePart(a, '../../etc/pass\twd.png'), filePart(b, 'C:\\Users\\me\\b.png')],
+        { token },
+      );
       assert.equal(res.status, 202, JSON.stringify(res.body));
       assert.equal(res.body.workItemIds.length, 1, 'a new conversation: one work item, as for a text message');
       const entries = (await conversation(res.body.conversationIdentifier)).entries;
       const names = body.interactions.map((i) => entries.find((e: any) => e.entryId === i.id).attachments[0]);
-      assert.deepEqual(names.map((n: any) => n.name), ['passwd.png', 'b.png']);
+      assert.deepEqual(
+        names.map((n: any) => n.name),
+        ['passwd.png', 'b.png'],
+      );
       for (const n of names) {
         const key = keyOf(n.url);
         assert.ok(key.startsWith(`${LOCAL_ORG.orgId}/`), key);
@@ -172,7 +223,10 @@ for (const store of storeKinds()) {
         {
           name: 'fewer files than AttachmentInteractions',
           code: 10011,
-          parts: () => [jsonPart(attachmentRequest([{ contentLength: 6000 }, { contentLength: 6000, attachmentIndex: 1 }])), filePart(pngLike(6000))],
+          parts: () => [
+            jsonPart(attachmentRequest([{ contentLength: 6000 }, { contentLength: 6000, attachmentIndex: 1 }])),
+            filePart(pngLike(6000)),
+          ],
         },
         {
           name: 'more files than AttachmentInteractions (the first already stored)',
@@ -181,7 +235,11 @@ for (const store of storeKinds()) {
         },
         { name: 'a file with an EntryInteraction', code: 10011, parts: () => [jsonPart(textMessage('hi')), filePart(pngLike(6000))] },
         { name: 'no file at all', code: 10009, parts: () => [jsonPart(attachmentRequest([{ contentLength: 6000 }]))] },
-        { name: 'an empty file', code: 10009, parts: () => [jsonPart(attachmentRequest([{ contentLength: 0 }])), filePart(Buffer.alloc(0))] },
+        {
+          name: 'an empty file',
+          code: 10009,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 0 }])), filePart(Buffer.alloc(0))],
+        },
         {
           name: 'an attachments part without a file',
           code: 10009,
@@ -196,8 +254,16 @@ for (const store of storeKinds()) {
             filePart(Buffer.alloc(0)),
           ],
         },
-        { name: 'a missing id', code: 10007, parts: () => [jsonPart(attachmentRequest([{ contentLength: 6000, id: '' }])), filePart(pngLike(6000))] },
-        { name: 'a missing contentLength', code: 10010, parts: () => [jsonPart(attachmentRequest([{ contentLength: undefined }])), filePart(pngLike(6000))] },
+        {
+          name: 'a missing id',
+          code: 10007,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 6000, id: '' }])), filePart(pngLike(6000))],
+        },
+        {
+          name: 'a missing contentLength',
+          code: 10010,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: undefined }])), filePart(pngLike(6000))],
+        },
         {
           name: 'more bytes than contentLength (answered before the file ends)',
           code: 10051,

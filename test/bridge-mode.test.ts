@@ -11,9 +11,12 @@ import { managementRequest, sendAgentMessage, startWebhookReceiver, waitFor } fr
 import { attachmentRequest, bucketOf, filePart, jsonPart, pngLike, sha256, streamInteraction } from './helpers/attachments.ts';
 import { bridgeModeEnv, LOCAL_ORG, runUntilExit, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
 
-
 /** The bridge's own upstream token refreshes (its Pub/Sub subscriber logs in separately, as the client library does). */
-const countRefreshes = (bridge: BridgeProcess) => bridge.output().split('\n').filter((l) => l.includes('refreshing it once')).length;
+const countRefreshes = (bridge: BridgeProcess) =>
+  bridge
+    .output()
+    .split('\n')
+    .filter((l) => l.includes('refreshing it once')).length;
 
 describe('bridge mode: a second process as the org', () => {
   let org: BridgeProcess;
@@ -22,7 +25,12 @@ describe('bridge mode: a second process as the org', () => {
   before(async () => {
     org = await startBridge({ env: { ACCESS_TOKEN_TTL_SECONDS: '3' } });
     bridge = await startBridge({
-      env: { ...bridgeModeEnv(org), UPSTREAM_DEADLINE_MS: '4000', UPSTREAM_ATTEMPT_TIMEOUT_MS: '1500', CIRCUIT_BREAKER_HALF_OPEN_AFTER_MS: '500' },
+      env: {
+        ...bridgeModeEnv(org),
+        UPSTREAM_DEADLINE_MS: '4000',
+        UPSTREAM_ATTEMPT_TIMEOUT_MS: '1500',
+        CIRCUIT_BREAKER_HALF_OPEN_AFTER_MS: '500',
+      },
     });
     token = await accessToken(bridge);
   });
@@ -78,18 +86,37 @@ describe('bridge mode: a second process as the org', () => {
     const { conversationIdentifier } = opened.body;
     const [workItemId] = opened.body.workItemIds;
     const orgView = await org.management('/api/org');
-    const api = (method: string, p: string, body: unknown, headers?: Record<string, string>) => callJson(bridge, method, p, body, { token, headers });
+    const api = (method: string, p: string, body: unknown, headers?: Record<string, string>) =>
+      callJson(bridge, method, p, body, { token, headers });
 
-    const routed = await api('POST', '/route', { conversationIdentifier, routingType: 'Initial', routingInfo: { queueId: orgView.queues[0].queueId15 } });
+    const routed = await api('POST', '/route', {
+      conversationIdentifier,
+      routingType: 'Initial',
+      routingInfo: { queueId: orgView.queues[0].queueId15 },
+    });
     assert.equal(routed.status, 202, JSON.stringify(routed.body));
     assert.equal(routed.body.workItemId, workItemId);
 
-    const work = await api('POST', '/agentWork', { userId: orgView.agentUsers[0].userId15, workItemId, capacityWeight: 1, routingContext: { conversationIdentifier, routingType: 'Initial', routingCorrelationId: randomUUID() } });
+    const work = await api('POST', '/agentWork', {
+      userId: orgView.agentUsers[0].userId15,
+      workItemId,
+      capacityWeight: 1,
+      routingContext: { conversationIdentifier, routingType: 'Initial', routingCorrelationId: randomUUID() },
+    });
     assert.equal(work.status, 202, JSON.stringify(work.body));
-    const closed = await api('PATCH', '/agentWork', { workId: work.body.agentWorkId, status: 'Close', contextType: 'Agent' }, { AuthorizationContextType: 'ConversationChannelDefinition' });
+    const closed = await api(
+      'PATCH',
+      '/agentWork',
+      { workId: work.body.agentWorkId, status: 'Close', contextType: 'Agent' },
+      { AuthorizationContextType: 'ConversationChannelDefinition' },
+    );
     assert.equal(closed.status, 202, JSON.stringify(closed.body));
 
-    const consent = await api('PATCH', '/consent', { endUserClientId: from, channelAddressIdentifier: LOCAL_ORG.channel, consentStatus: 'OptedOut' });
+    const consent = await api('PATCH', '/consent', {
+      endUserClientId: from,
+      channelAddressIdentifier: LOCAL_ORG.channel,
+      consentStatus: 'OptedOut',
+    });
     assert.equal(consent.status, 200, JSON.stringify(consent.body));
 
     const view = await org.management(`/api/conversations/${conversationIdentifier}`);
@@ -99,14 +126,23 @@ describe('bridge mode: a second process as the org', () => {
     assert.equal(session.agentWork.length, 1);
     assert.equal(session.agentWork[0].status, 'Closed');
 
-    const refused = await api('POST', '/agentWork', { userId: orgView.agentUsers[0].userId15, workItemId, capacityWeight: 1, capacityPercentage: 5 });
+    const refused = await api('POST', '/agentWork', {
+      userId: orgView.agentUsers[0].userId15,
+      workItemId,
+      capacityWeight: 1,
+      capacityPercentage: 5,
+    });
     assert.deepEqual([refused.status, refused.body.code], [400, 10013]);
   });
 
   test('an attachment sent to the bridge is kept in the bridge’s bucket and arrives in the org byte-exact', async () => {
     const file = pngLike(1_200_000);
     const from = `files-${randomUUID()}`;
-    const res = await streamInteraction(bridge, [jsonPart(attachmentRequest([{ contentLength: file.length, text: 'my photo' }], { from })), filePart(file, 'photo.png', 'image/png')], { token });
+    const res = await streamInteraction(
+      bridge,
+      [jsonPart(attachmentRequest([{ contentLength: file.length, text: 'my photo' }], { from })), filePart(file, 'photo.png', 'image/png')],
+      { token },
+    );
     assert.equal(res.status, 202, JSON.stringify(res.body));
     const conversation = await org.management(`/api/conversations/${res.body.conversationIdentifier}`);
     const [attachment] = conversation.entries.flatMap((e: { attachments?: any[] }) => e.attachments ?? []);
@@ -118,7 +154,10 @@ describe('bridge mode: a second process as the org', () => {
 
     const bridgeBucket = bucketOf(bridge);
     const copies = await Promise.all((await bridgeBucket.keys()).filter((k) => k.endsWith('photo.png')).map((k) => bridgeBucket.rawGet(k)));
-    assert.ok(copies.some((c) => sha256(c.bytes) === sha256(file)), 'the bridge kept its own byte-exact copy');
+    assert.ok(
+      copies.some((c) => sha256(c.bytes) === sha256(file)),
+      'the bridge kept its own byte-exact copy',
+    );
   });
 
   test('an agent message sent in the org reaches the bridge’s webhook endpoint, normalized and signed', async () => {
@@ -156,10 +195,16 @@ describe('bridge mode: a second process as the org', () => {
     assert.equal(res.body.code, 10017);
 
     // A bot's work is the org's to judge: the bridge forwards it, and this org has no bots.
-    const bot = await callJson(bridge, 'PATCH', '/agentWork', { workId: '0Bz5g00000Nope1', status: 'Close', contextType: 'Chatbot', workItemId: '0Mw5g00000Nope1', botId: 'ext-bot-1' }, {
-      token,
-      headers: { AuthorizationContextType: 'ConversationChannelDefinition' },
-    });
+    const bot = await callJson(
+      bridge,
+      'PATCH',
+      '/agentWork',
+      { workId: '0Bz5g00000Nope1', status: 'Close', contextType: 'Chatbot', workItemId: '0Mw5g00000Nope1', botId: 'ext-bot-1' },
+      {
+        token,
+        headers: { AuthorizationContextType: 'ConversationChannelDefinition' },
+      },
+    );
     assert.deepEqual([bot.status, bot.body.code], [400, 10084]);
     assert.match(bot.body.message, /local org has no external bot "ext-bot-1"/);
   });
@@ -238,7 +283,9 @@ describe('bridge mode start-up failures name the setting to fix', () => {
   });
 
   test('an unreachable SF_AUTH_ENDPOINT', async () => {
-    const { code, output } = await runUntilExit(bridgeModeEnv(org, { SF_AUTH_ENDPOINT: 'http://127.0.0.1:9/services/oauth2/token', UPSTREAM_ATTEMPT_TIMEOUT_MS: '2000' }));
+    const { code, output } = await runUntilExit(
+      bridgeModeEnv(org, { SF_AUTH_ENDPOINT: 'http://127.0.0.1:9/services/oauth2/token', UPSTREAM_ATTEMPT_TIMEOUT_MS: '2000' }),
+    );
     assert.equal(code, 1);
     assert.match(output, /SF_AUTH_ENDPOINT http:\/\/127\.0\.0\.1:9\/services\/oauth2\/token is unreachable/);
   });

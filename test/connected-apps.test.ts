@@ -26,14 +26,21 @@ describe('partner connected apps through the management API', () => {
     const app = await created.json();
     assert.match(app.consumerKey, /^3MVG9/);
 
-    const assertion = await signAssertion(pems.private, { consumerKey: app.consumerKey, username: LOCAL_ORG.username, audience: bridge.baseUrl });
+    const assertion = await signAssertion(pems.private, {
+      consumerKey: app.consumerKey,
+      username: LOCAL_ORG.username,
+      audience: bridge.baseUrl,
+    });
     const { status, body } = await requestToken(bridge, assertion);
     assert.equal(status, 200);
     const ok = await postInteraction(bridge, textMessage('from the partner app'), { token: body.access_token! });
     assert.equal(ok.status, 202);
 
     const listed = await (await manage('GET', '/api/connected-apps')).json();
-    assert.deepEqual(listed.connectedApps.map((a: { consumerKey: string }) => a.consumerKey).sort(), [LOCAL_ORG.consumerKey, app.consumerKey].sort());
+    assert.deepEqual(
+      listed.connectedApps.map((a: { consumerKey: string }) => a.consumerKey).sort(),
+      [LOCAL_ORG.consumerKey, app.consumerKey].sort(),
+    );
 
     assert.equal((await manage('DELETE', `/api/connected-apps/${encodeURIComponent(app.consumerKey)}`)).status, 204);
     const revoked = await postInteraction(bridge, textMessage('after deletion'), { token: body.access_token! });

@@ -50,7 +50,10 @@ for (const store of storeKinds()) {
       assert.equal((await agent('messages', { text: 'before opting out' })).status, 201);
       const before = await eventCount();
       await consent({ endUserClientId: from, channelAddressIdentifier: LOCAL_ORG.channel, consentStatus: 'OptedOut' });
-      for (const [path, body] of [['messages', { text: 'after opting out' }], ['typing', { state: 'started' }]] as const) {
+      for (const [path, body] of [
+        ['messages', { text: 'after opting out' }],
+        ['typing', { state: 'started' }],
+      ] as const) {
         const refused = await agent(path, body);
         assert.equal(refused.status, 403);
         assert.equal((await refused.json()).code, 15103);
@@ -77,7 +80,10 @@ for (const store of storeKinds()) {
         const res = await consent(body);
         assert.deepEqual([res.status, res.body.code], [400, code], `${name}: ${JSON.stringify(res.body)}`);
       }
-      assert.equal((await bridge.management(`/api/conversations/${message.body.conversationIdentifier}`)).consentStatus, 'ImplicitlyOptedIn');
+      assert.equal(
+        (await bridge.management(`/api/conversations/${message.body.conversationIdentifier}`)).consentStatus,
+        'ImplicitlyOptedIn',
+      );
     });
   });
 
@@ -85,12 +91,16 @@ for (const store of storeKinds()) {
     let bridge: BridgeProcess;
     let token: string;
     before(async () => {
-      bridge = await startBridge({ store, env: { LOCAL_ROUTING_OWNER: 'Partner', LOCAL_CONSENT_OWNER: 'Salesforce', LOCAL_CHANNEL_ROUTING_FLOW_ID: '3005g00000ByF01' } });
+      bridge = await startBridge({
+        store,
+        env: { LOCAL_ROUTING_OWNER: 'Partner', LOCAL_CONSENT_OWNER: 'Salesforce', LOCAL_CHANNEL_ROUTING_FLOW_ID: '3005g00000ByF01' },
+      });
       token = await accessToken(bridge);
     });
     after(() => bridge.dispose());
 
-    const api = (method: string, path: string, body: unknown, headers?: Record<string, string>) => callJson(bridge, method, path, body, { token, headers });
+    const api = (method: string, path: string, body: unknown, headers?: Record<string, string>) =>
+      callJson(bridge, method, path, body, { token, headers });
     const eventsOf = async (conversationIdentifier: string) =>
       ((await bridge.management(`/api/conversations/${conversationIdentifier}`)).outboundEvents as any[]).map((e) => ({
         ...e,
@@ -123,19 +133,42 @@ for (const store of storeKinds()) {
         [conversationIdentifier, 'Initial', workItemId],
       );
       assert.deepEqual(
-        [requested.decoded.payload.routingParameters.flowId, requested.decoded.payload.routingParameters.queueId, requested.decoded.payload.routingParameters.isTransfer],
+        [
+          requested.decoded.payload.routingParameters.flowId,
+          requested.decoded.payload.routingParameters.queueId,
+          requested.decoded.payload.routingParameters.isTransfer,
+        ],
         ['3005g00000ByF01', org.queues[0].queueId15, false],
       );
       assert.equal(channelData.conversationId, conversationIdentifier);
 
       const routingContext = { conversationIdentifier, routingType: 'Initial', routingCorrelationId: channelData.eventId };
-      const work = await api('POST', '/agentWork', { userId: org.agentUsers[0].userId15, workItemId, capacityPercentage: 100, routingContext });
+      const work = await api('POST', '/agentWork', {
+        userId: org.agentUsers[0].userId15,
+        workItemId,
+        capacityPercentage: 100,
+        routingContext,
+      });
       assert.equal(work.status, 202, JSON.stringify(work.body));
-      const accept = await api('PATCH', '/agentWork', { workId: work.body.agentWorkId, status: 'Accept', contextType: 'Agent' }, patchHeaders);
+      const accept = await api(
+        'PATCH',
+        '/agentWork',
+        { workId: work.body.agentWorkId, status: 'Accept', contextType: 'Agent' },
+        patchHeaders,
+      );
       assert.equal(accept.status, 202, JSON.stringify(accept.body));
-      const transfer = await api('POST', '/route', { conversationIdentifier, routingType: 'Transfer', routingInfo: { queueId: org.queues[1].queueId15 } });
+      const transfer = await api('POST', '/route', {
+        conversationIdentifier,
+        routingType: 'Transfer',
+        routingInfo: { queueId: org.queues[1].queueId15 },
+      });
       assert.equal(transfer.status, 202, JSON.stringify(transfer.body));
-      const closed = await api('PATCH', '/agentWork', { workId: work.body.agentWorkId, status: 'Close', contextType: 'Agent' }, patchHeaders);
+      const closed = await api(
+        'PATCH',
+        '/agentWork',
+        { workId: work.body.agentWorkId, status: 'Close', contextType: 'Agent' },
+        patchHeaders,
+      );
       assert.equal(closed.status, 202, JSON.stringify(closed.body));
 
       events = await eventsOf(conversationIdentifier);
@@ -152,7 +185,10 @@ for (const store of storeKinds()) {
         ['RoutingWorkResult', 'Closed', work.body.agentWorkId],
       ]);
       const replayIds = events.map((e) => e.replayId);
-      assert.deepEqual(replayIds, [...replayIds].sort((a, b) => a - b));
+      assert.deepEqual(
+        replayIds,
+        [...replayIds].sort((a, b) => a - b),
+      );
       assert.equal(new Set(replayIds).size, replayIds.length);
       const transferData = JSON.parse(events[3].decoded.payload.routingParameters.channelData);
       assert.equal(transferData.eventId, transfer.body.routingCorrelationId);
@@ -165,18 +201,28 @@ for (const store of storeKinds()) {
       const from = `+1555${randomUUID().slice(0, 8)}`;
       const first = await postInteraction(bridge, textMessage('hi', { from }), { token });
       const before = await eventsOf(first.body.conversationIdentifier);
-      const refused = await api('POST', '/agentWork', { userId: LOCAL_ORG.userId, workItemId: first.body.workItemIds[0], capacityWeight: 1 });
+      const refused = await api('POST', '/agentWork', {
+        userId: LOCAL_ORG.userId,
+        workItemId: first.body.workItemIds[0],
+        capacityWeight: 1,
+      });
       assert.deepEqual([refused.status, refused.body.code], [400, 15106]);
       assert.deepEqual(await eventsOf(first.body.conversationIdentifier), before);
 
-      const res = await api('PATCH', '/consent', { endUserClientId: from, channelAddressIdentifier: LOCAL_ORG.channel, consentStatus: 'OptedOut' });
+      const res = await api('PATCH', '/consent', {
+        endUserClientId: from,
+        channelAddressIdentifier: LOCAL_ORG.channel,
+        consentStatus: 'OptedOut',
+      });
       assert.deepEqual([res.status, res.body.code], [400, 10022]);
       assert.equal((await bridge.management(`/api/conversations/${first.body.conversationIdentifier}`)).consentStatus, 'ImplicitlyOptedIn');
     });
 
     test('the routing state and its rules survive a restart', async () => {
       const org = await bridge.management('/api/org');
-      const first = await postInteraction(bridge, textMessage('before the restart', { from: `+1555${randomUUID().slice(0, 8)}` }), { token });
+      const first = await postInteraction(bridge, textMessage('before the restart', { from: `+1555${randomUUID().slice(0, 8)}` }), {
+        token,
+      });
       const workItemId = first.body.workItemIds[0];
       const body = { userId: org.agentUsers[1].userId15, workItemId, capacityWeight: 3 };
       assert.equal((await api('POST', '/agentWork', body)).status, 202);

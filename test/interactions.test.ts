@@ -140,7 +140,12 @@ for (const store of storeKinds()) {
       ['an unknown access token', { Authorization: `Bearer ${LOCAL_ORG.orgId}!forged` }, 401, 10004],
       ['no Authorization header', { Authorization: undefined }, 401, 10004],
       ['a Basic Authorization header', { Authorization: 'Basic dXNlcjpwYXNz' }, 401, 10004],
-      ['an AuthorizationContext that is not a channel definition of the org', { AuthorizationContext: 'Some_Other_Definition' }, 403, 10005],
+      [
+        'an AuthorizationContext that is not a channel definition of the org',
+        { AuthorizationContext: 'Some_Other_Definition' },
+        403,
+        10005,
+      ],
     ];
     for (const [name, headers, status, code] of headerRefusals) {
       test(`refuses ${name}: ${status} ${code}, nothing stored`, async () => {
@@ -161,23 +166,50 @@ for (const store of storeKinds()) {
       ['no "from"', () => ({ ...textMessage('x'), from: undefined }), 10028],
       ['a numeric "from"', () => ({ ...textMessage('x'), from: 42 }), 10028],
       ['no interactions', () => ({ ...textMessage('x'), interactions: [] }), 10029],
-      ['an unknown interactionType', () => ({ ...textMessage('x'), interactions: [{ timestamp: 1, interactionType: 'Nope', payload: {} }] }), 10029],
-      ['an interaction without timestamp', () => ({ ...textMessage('x'), interactions: [{ interactionType: 'EntryInteraction', payload: {} }] }), 10029],
-      ['two EntryInteractions', () => ({ ...textMessage('x'), interactions: [...textMessage('a').interactions, ...textMessage('b').interactions] }), 10029],
+      [
+        'an unknown interactionType',
+        () => ({ ...textMessage('x'), interactions: [{ timestamp: 1, interactionType: 'Nope', payload: {} }] }),
+        10029,
+      ],
+      [
+        'an interaction without timestamp',
+        () => ({ ...textMessage('x'), interactions: [{ interactionType: 'EntryInteraction', payload: {} }] }),
+        10029,
+      ],
+      [
+        'two EntryInteractions',
+        () => ({ ...textMessage('x'), interactions: [...textMessage('a').interactions, ...textMessage('b').interactions] }),
+        10029,
+      ],
       ['an unknown entryType', () => entryRequest({ entryType: 'Teleport' }), 10045],
       ['a Message without abstractMessage', () => entryRequest({ entryType: 'Message' }), 10045],
       ['an unknown messageType', () => message({ messageType: 'HologramMessage' }), 10047],
       ['an agent-only messageType', () => message({ messageType: 'ChoicesMessage', choices: { formatType: 'Buttons' } }), 10062],
       ['an unknown formatType', () => message({ messageType: 'StaticContentMessage', staticContent: { formatType: 'Smell' } }), 10048],
-      ['a formatType that does not go with the messageType', () => message({ messageType: 'StaticContentMessage', staticContent: { formatType: 'Buttons' } }), 10049],
+      [
+        'a formatType that does not go with the messageType',
+        () => message({ messageType: 'StaticContentMessage', staticContent: { formatType: 'Buttons' } }),
+        10049,
+      ],
       ['a Text message without text', () => textEntry(undefined), 10045],
       ['a Text message with a numeric text', () => textEntry(7), 10045],
-      ['a Message without payload id', () => ({ ...textMessage('x'), interactions: [{ ...textMessage('x').interactions[0], payload: { ...textMessage('x').interactions[0]!.payload, id: '' } }] }), 10059],
-      ['payload and message ids that differ', () => {
-        const body = textMessage('x');
-        (body.interactions[0]!.payload as any).abstractMessage.id = randomUUID();
-        return body;
-      }, 10060],
+      [
+        'a Message without payload id',
+        () => ({
+          ...textMessage('x'),
+          interactions: [{ ...textMessage('x').interactions[0], payload: { ...textMessage('x').interactions[0]!.payload, id: '' } }],
+        }),
+        10059,
+      ],
+      [
+        'payload and message ids that differ',
+        () => {
+          const body = textMessage('x');
+          (body.interactions[0]!.payload as any).abstractMessage.id = randomUUID();
+          return body;
+        },
+        10060,
+      ],
       ['a typing indicator without timestamp', () => entryRequest({ entryType: 'TypingStartedIndicator' }), 10045],
       ['MessageDeliveryFailed to an agent app', () => deliveryFailed({ ...endUser, appType: 'agent' }), 10037],
       ['MessageDeliveryFailed to a non end-user role', () => deliveryFailed({ ...endUser, role: 'Agent' }), 10038],
@@ -220,7 +252,12 @@ for (const store of storeKinds()) {
 
     test('unknown routes are 404 in the error shape, with security headers and no stack trace', async () => {
       const res = await fetch(`${bridge.baseUrl}/api/v1/doesNotExist`, {
-        headers: { Authorization: `Bearer ${token}`, OrgId: LOCAL_ORG.orgId, AuthorizationContext: LOCAL_ORG.authorizationContext, RequestId: randomUUID() },
+        headers: {
+          Authorization: `Bearer ${token}`,
+          OrgId: LOCAL_ORG.orgId,
+          AuthorizationContext: LOCAL_ORG.authorizationContext,
+          RequestId: randomUUID(),
+        },
       });
       assert.equal(res.status, 404);
       const body = await res.json();
@@ -236,7 +273,10 @@ for (const store of storeKinds()) {
       const requestId = randomUUID();
       await postInteraction(bridge, textMessage('logged'), { token, headers: { RequestId: requestId } });
       await new Promise((r) => setTimeout(r, 100));
-      const lines = bridge.output().split('\n').filter((l) => l.includes(requestId));
+      const lines = bridge
+        .output()
+        .split('\n')
+        .filter((l) => l.includes(requestId));
       assert.equal(lines.length, 1, lines.join('\n'));
       const line = JSON.parse(lines[0]!);
       assert.equal(line.req.requestId, requestId);
@@ -253,19 +293,28 @@ for (const store of storeKinds()) {
       const channel = `second-${randomUUID()}`;
       const created = await manage('POST', '/api/channels', { channelAddressIdentifier: channel, authorizationContext: 'Second_Channel' });
       assert.equal(created.status, 201);
-      assert.equal((await manage('POST', '/api/channels', { channelAddressIdentifier: channel, authorizationContext: 'Second_Channel' })).status, 409);
+      assert.equal(
+        (await manage('POST', '/api/channels', { channelAddressIdentifier: channel, authorizationContext: 'Second_Channel' })).status,
+        409,
+      );
       const org = await bridge.management('/api/org');
       assert.ok(org.channels.some((c: { channelAddressIdentifier: string }) => c.channelAddressIdentifier === channel));
 
       const from = `second-user-${randomUUID()}`;
-      const own = await postInteraction(bridge, textMessage('on the second channel', { to: channel, from }), { token, headers: { AuthorizationContext: 'Second_Channel' } });
+      const own = await postInteraction(bridge, textMessage('on the second channel', { to: channel, from }), {
+        token,
+        headers: { AuthorizationContext: 'Second_Channel' },
+      });
       assert.equal(own.status, 202, JSON.stringify(own.body));
 
       const other = await postInteraction(bridge, textMessage('wrong context', { to: channel, from }), { token });
       assert.deepEqual([other.status, other.body.code], [403, 10001]);
 
       assert.equal((await manage('PATCH', `/api/channels/${channel}`, { active: false })).status, 200);
-      const inactive = await postInteraction(bridge, textMessage('channel off', { to: channel, from }), { token, headers: { AuthorizationContext: 'Second_Channel' } });
+      const inactive = await postInteraction(bridge, textMessage('channel off', { to: channel, from }), {
+        token,
+        headers: { AuthorizationContext: 'Second_Channel' },
+      });
       assert.deepEqual([inactive.status, inactive.body.code], [400, 10031]);
       assert.equal((await entriesOf(own.body.conversationIdentifier)).length, 1, 'the refused messages changed nothing');
     });
@@ -279,7 +328,9 @@ for (const store of storeKinds()) {
       assert.equal(org.orgId, LOCAL_ORG.orgId);
       assert.equal(org.channels[0].channelAddressIdentifier, LOCAL_ORG.channel);
       assert.equal(org.channels[0].authorizationContext, LOCAL_ORG.authorizationContext);
-      const missing = await fetch(`${bridge.managementUrl}/api/conversations/${randomUUID()}`, { headers: { authorization: `Bearer ${bridge.adminKey}` } });
+      const missing = await fetch(`${bridge.managementUrl}/api/conversations/${randomUUID()}`, {
+        headers: { authorization: `Bearer ${bridge.adminKey}` },
+      });
       assert.equal(missing.status, 404);
     });
   });

@@ -9,7 +9,10 @@ for (const store of storeKinds()) {
   describe(`outbound after SIGKILL (${store})`, () => {
     let bridge: BridgeProcess;
     before(async () => {
-      bridge = await startBridge({ store, env: { WEBHOOK_RETRY_SCHEDULE_SECONDS: '0.2,0.5,1', WEBHOOK_CONCURRENCY: String(CONCURRENCY), WEBHOOK_TIMEOUT_MS: '3000' } });
+      bridge = await startBridge({
+        store,
+        env: { WEBHOOK_RETRY_SCHEDULE_SECONDS: '0.2,0.5,1', WEBHOOK_CONCURRENCY: String(CONCURRENCY), WEBHOOK_TIMEOUT_MS: '3000' },
+      });
     });
     after(() => bridge.dispose());
 
@@ -24,7 +27,10 @@ for (const store of storeKinds()) {
           for (let i = 0; ; i++) {
             const conversation = conversations[i % 2]!;
             try {
-              const sent = await sendAgentMessage(bridge, conversation, { text: `message ${i}`, shape: i % 3 === 0 ? 'legacy' : 'spring24' });
+              const sent = await sendAgentMessage(bridge, conversation, {
+                text: `message ${i}`,
+                shape: i % 3 === 0 ? 'legacy' : 'spring24',
+              });
               acknowledged.push({ eventId: sent.eventId, replayId: sent.replayId, conversation });
             } catch {
               return; // the server is gone: whatever was not acknowledged was not published
@@ -38,7 +44,11 @@ for (const store of storeKinds()) {
 
         await bridge.start();
         const expected = new Set(acknowledged.map((a) => a.eventId));
-        await waitFor('every acknowledged event delivered', () => [...expected].every((id) => receiver.delivered().some((r) => r.id === id)), 60_000);
+        await waitFor(
+          'every acknowledged event delivered',
+          () => [...expected].every((id) => receiver.delivered().some((r) => r.id === id)),
+          60_000,
+        );
 
         // Nothing published is lost; nothing is stored or delivered twice by the bridge.
         // Also an event whose request was cut by the kill after it committed: published, so delivered too.
@@ -47,7 +57,8 @@ for (const store of storeKinds()) {
           return status.subscriberCheckpoint === status.localOrgLatestReplayId;
         });
         const deliveries = await waitFor('every stored event delivered', async () => {
-          const list = (await managementRequest(bridge, 'GET', `/api/deliveries?endpointId=${endpoint.id}&limit=1000`)).body.deliveries as any[];
+          const list = (await managementRequest(bridge, 'GET', `/api/deliveries?endpointId=${endpoint.id}&limit=1000`)).body
+            .deliveries as any[];
           return list.every((d) => d.status === 'succeeded') && list;
         });
         assert.equal(new Set(deliveries.map((d) => d.eventId)).size, deliveries.length, 'one delivery record per event and endpoint');
@@ -58,7 +69,9 @@ for (const store of storeKinds()) {
         // A POST answered 200 just before the kill, but not yet recorded, is sent again with the same
         // webhook-id (receivers deduplicate on it): at most one per delivery line in flight at the kill.
         const resent = [...byId.values()].filter((n) => n > 1);
-        t.diagnostic(`${beforeKill} events acknowledged before the kill, ${expected.size} delivered, ${resent.length} re-sent once after the restart`);
+        t.diagnostic(
+          `${beforeKill} events acknowledged before the kill, ${expected.size} delivered, ${resent.length} re-sent once after the restart`,
+        );
         assert.ok(resent.every((n) => n === 2) && resent.length <= CONCURRENCY, `re-sent ids: ${resent.length}`);
 
         // Per conversation, first receipts follow the publication order.
@@ -66,9 +79,15 @@ for (const store of storeKinds()) {
         receiver.received.forEach((r, i) => firstSeen.has(r.id) || firstSeen.set(r.id, i));
         for (const conversation of conversations) {
           const ordered = acknowledged.filter((a) => a.conversation === conversation).map((a) => firstSeen.get(a.eventId)!);
-          assert.deepEqual(ordered, [...ordered].sort((x, y) => x - y), `conversation ${conversation} in order`);
+          assert.deepEqual(
+            ordered,
+            [...ordered].sort((x, y) => x - y),
+            `conversation ${conversation} in order`,
+          );
         }
-        await waitFor('the restarted subscriber resuming after its checkpoint', () => /"after":\d+,"msg":"subscribed to the outbound topic"/.test(bridge.output()));
+        await waitFor('the restarted subscriber resuming after its checkpoint', () =>
+          /"after":\d+,"msg":"subscribed to the outbound topic"/.test(bridge.output()),
+        );
       } finally {
         await receiver.close();
       }

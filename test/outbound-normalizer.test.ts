@@ -33,13 +33,13 @@ describe('outbound normalizer', () => {
     assert.equal(e.eventId, 'evt-101');
   });
 
-  test('a Spring \'24 text event (entry flat) equals the legacy one but for the shape and identity', () => {
+  test("a Spring '24 text event (entry flat) equals the legacy one but for the shape and identity", () => {
     const spring = normalize('spring24_text');
     assert.equal(spring.shape, 'spring24');
     assert.deepEqual(sameMessage(spring), sameMessage(normalize('legacy_text')));
   });
 
-  test('attachment events of both shapes (Spring \'24 nested under payload, with the conversation)', () => {
+  test("attachment events of both shapes (Spring '24 nested under payload, with the conversation)", () => {
     const legacy = normalize('legacy_attachment');
     const spring = normalize('spring24_attachment');
     assert.equal(spring.conversationIdentifier, CONVERSATION);
@@ -67,14 +67,36 @@ describe('outbound normalizer', () => {
       [{ [names.payload]: '{not json' }, /not JSON/],
       [{ [names.payload]: '[1,2]' }, /not a JSON object/],
       [{ [names.payload]: JSON.stringify({ recipient: { subject: 'x' }, entryType: 'Message' }) }, /neither the channel address id field/],
-      [{ [names.payload]: JSON.stringify({ channelAddressIdentifier: CHANNEL, recipient: { subject: 'x' } }), [names.eventType]: 'Interaction' }, /no entryType/],
-      [{ [names.payload]: JSON.stringify({ channelAddressIdentifier: CHANNEL, recipient: 'nobody', entryType: 'Message', entryPayload: {} }) }, /recipient is not a participant/],
+      [
+        {
+          [names.payload]: JSON.stringify({ channelAddressIdentifier: CHANNEL, recipient: { subject: 'x' } }),
+          [names.eventType]: 'Interaction',
+        },
+        /no entryType/,
+      ],
+      [
+        {
+          [names.payload]: JSON.stringify({
+            channelAddressIdentifier: CHANNEL,
+            recipient: 'nobody',
+            entryType: 'Message',
+            entryPayload: {},
+          }),
+        },
+        /recipient is not a participant/,
+      ],
     ];
     for (const [override, reason] of cases) {
-      assert.throws(() => normalizeEvent({ ...base, fields: { ...base.fields, ...override } }, names), (err: Error) => err instanceof MalformedEventError && reason.test(err.message));
+      assert.throws(
+        () => normalizeEvent({ ...base, fields: { ...base.fields, ...override } }, names),
+        (err: Error) => err instanceof MalformedEventError && reason.test(err.message),
+      );
     }
     const legacy = fixtures.legacy_text as ReceivedEvent;
-    assert.throws(() => normalizeEvent({ ...legacy, fields: { ...legacy.fields, [names.recipient]: 'oops' } }, names), /recipient field .* not JSON/);
+    assert.throws(
+      () => normalizeEvent({ ...legacy, fields: { ...legacy.fields, [names.recipient]: 'oops' } }, names),
+      /recipient field .* not JSON/,
+    );
   });
 
   // The five examples of Salesforce's README, when the reference folder is next to the project.
@@ -83,10 +105,17 @@ describe('outbound normalizer', () => {
     const examples = JSON.parse(fs.readFileSync(reference, 'utf8'));
     const toEvent = (key: string) => {
       const ex = examples[key];
-      const refNames = { channelAddressId: 'my__event__chnlAddrIdField__c', payload: ex.payloadField, recipient: 'my__event__recipientField__c', eventType: ex.typeField ?? 'my__event__EventType__c' };
+      const refNames = {
+        channelAddressId: 'my__event__chnlAddrIdField__c',
+        payload: ex.payloadField,
+        recipient: 'my__event__recipientField__c',
+        eventType: ex.typeField ?? 'my__event__EventType__c',
+      };
       return normalizeEvent({ eventId: key, replayId: Number(ex.replayId), topicName: ex.topic, fields: ex.fields }, refNames);
     };
-    const [lt, la, st, sa, rr] = ['legacy_text', 'legacy_attachment', 'spring24_text', 'spring24_attachment', 'routing_requested'].map(toEvent);
+    const [lt, la, st, sa, rr] = ['legacy_text', 'legacy_attachment', 'spring24_text', 'spring24_attachment', 'routing_requested'].map(
+      toEvent,
+    );
     assert.deepEqual([lt!.shape, la!.shape, st!.shape, sa!.shape, rr!.shape], ['legacy', 'legacy', 'spring24', 'spring24', 'spring24']);
     assert.deepEqual(sameMessage(lt!), sameMessage(st!));
     assert.deepEqual(sameMessage(la!), sameMessage(sa!));

@@ -7,13 +7,27 @@ import Database from 'better-sqlite3';
 import { fileURLToPath } from 'node:url';
 import { accessToken } from './helpers/api-client.ts';
 import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
-import { connectPubSubClient, eventRecord, FIELDS, managementRequest, runSubscribeScript, sendAgentMessage, startConversation, startWebhookReceiver, TOPIC, waitFor } from './helpers/outbound.ts';
+import {
+  connectPubSubClient,
+  eventRecord,
+  FIELDS,
+  managementRequest,
+  runSubscribeScript,
+  sendAgentMessage,
+  startConversation,
+  startWebhookReceiver,
+  TOPIC,
+  waitFor,
+} from './helpers/outbound.ts';
 
 /** A bare gRPC client of eventbus.v1.PubSub (from the proto the client package ships), to see raw status codes. */
 function rawPubSub(bridge: BridgeProcess): any {
   const proto = path.join(path.dirname(fileURLToPath(import.meta.resolve('salesforce-pubsub-api-client'))), '..', 'pubsub_api.proto');
   const pkg = grpc.loadPackageDefinition(protoLoader.loadSync(proto, {})) as any;
-  return new pkg.eventbus.v1.PubSub(`localhost:${bridge.pubSubPort}`, grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false }));
+  return new pkg.eventbus.v1.PubSub(
+    `localhost:${bridge.pubSubPort}`,
+    grpc.credentials.createSsl(null, null, null, { rejectUnauthorized: false }),
+  );
 }
 
 function metadata(values: Record<string, string>) {
@@ -23,7 +37,9 @@ function metadata(values: Record<string, string>) {
 }
 
 const unary = (client: any, method: string, request: unknown, meta: grpc.Metadata) =>
-  new Promise<{ err: grpc.ServiceError | null; res: any }>((resolve) => client[method](request, meta, (err: grpc.ServiceError | null, res: any) => resolve({ err, res })));
+  new Promise<{ err: grpc.ServiceError | null; res: any }>((resolve) =>
+    client[method](request, meta, (err: grpc.ServiceError | null, res: any) => resolve({ err, res })),
+  );
 
 for (const store of storeKinds()) {
   describe(`outbound Pub/Sub API (${store})`, () => {
@@ -41,7 +57,10 @@ for (const store of storeKinds()) {
       assert.equal(legacy.replayId, spring.replayId + 1);
 
       const events = await runSubscribeScript(bridge, ['--from', String(spring.replayId - 1), '--count', '2']);
-      assert.deepEqual(events.map((e) => e.replayId), [spring.replayId, legacy.replayId]);
+      assert.deepEqual(
+        events.map((e) => e.replayId),
+        [spring.replayId, legacy.replayId],
+      );
       assert.equal(events[0]!.id, spring.eventId);
 
       const springFields = events[0]!.fields;
@@ -63,10 +82,13 @@ for (const store of storeKinds()) {
       assert.equal(legacyPayload.sender.role, 'Agent');
 
       const recorded = await bridge.management(`/api/conversations/${conversation}`);
-      assert.deepEqual(recorded.entries.slice(-2).map((e: any) => [e.sender.role, e.payload.abstractMessage.staticContent.text]), [
-        ['Agent', 'Spring shape reply'],
-        ['Agent', 'Legacy shape reply'],
-      ]);
+      assert.deepEqual(
+        recorded.entries.slice(-2).map((e: any) => [e.sender.role, e.payload.abstractMessage.staticContent.text]),
+        [
+          ['Agent', 'Spring shape reply'],
+          ['Agent', 'Legacy shape reply'],
+        ],
+      );
     });
 
     test('flow control: no more events than requested, then more on request; a keepalive carries the latest replay id', async () => {
@@ -103,19 +125,36 @@ for (const store of storeKinds()) {
     test('Publish and PublishStream append to the topic; subscribers decode what was published', async () => {
       const client = await connectPubSubClient(bridge);
       try {
-        const payload = JSON.stringify({ channelAddressIdentifier: LOCAL_ORG.channel, recipient: { subject: 'pub-user' }, payload: { routingType: 'Initial' } });
+        const payload = JSON.stringify({
+          channelAddressIdentifier: LOCAL_ORG.channel,
+          recipient: { subject: 'pub-user' },
+          payload: { routingType: 'Initial' },
+        });
         const result = await client.publish(TOPIC, eventRecord({ payload, eventType: 'RoutingRequested' }), 'corr-1');
         assert.equal(result.correlationKey, 'corr-1');
         assert.ok(result.replayId > 0);
 
         const batch = await new Promise<any>((resolve, reject) => {
-          void client.publishBatch(TOPIC, [{ id: 'b-1', payload: eventRecord({ payload, eventType: 'RoutingRequested' }) }, { id: 'b-2', payload: eventRecord({ payload, eventType: 'RoutingRequested' }) }] as any, (_info: any, type: string, data: any) => {
-            if (type === 'publishResponse') resolve(data);
-            if (type === 'error') reject(data);
-          });
+          void client.publishBatch(
+            TOPIC,
+            [
+              { id: 'b-1', payload: eventRecord({ payload, eventType: 'RoutingRequested' }) },
+              { id: 'b-2', payload: eventRecord({ payload, eventType: 'RoutingRequested' }) },
+            ],
+            (_info: any, type: string, data: any) => {
+              if (type === 'publishResponse') resolve(data);
+              if (type === 'error') reject(data);
+            },
+          );
         });
-        assert.deepEqual(batch.results.map((r: any) => r.correlationKey), ['b-1', 'b-2']);
-        assert.deepEqual(batch.results.map((r: any) => r.replayId), [result.replayId + 1, result.replayId + 2]);
+        assert.deepEqual(
+          batch.results.map((r: any) => r.correlationKey),
+          ['b-1', 'b-2'],
+        );
+        assert.deepEqual(
+          batch.results.map((r: any) => r.replayId),
+          [result.replayId + 1, result.replayId + 2],
+        );
 
         const events = await runSubscribeScript(bridge, ['--from', String(result.replayId - 1), '--count', '1']);
         assert.equal(events[0]!.fields[FIELDS.payload], payload);
@@ -131,8 +170,14 @@ for (const store of storeKinds()) {
         const token = await accessToken(bridge);
         const good = { accesstoken: token, instanceurl: bridge.baseUrl, tenantid: LOCAL_ORG.orgId };
         assert.equal((await unary(raw, 'GetTopic', { topicName: TOPIC }, metadata({}))).err?.code, grpc.status.UNAUTHENTICATED);
-        assert.equal((await unary(raw, 'GetTopic', { topicName: TOPIC }, metadata({ ...good, accesstoken: `${LOCAL_ORG.orgId}!forged` }))).err?.code, grpc.status.UNAUTHENTICATED);
-        assert.equal((await unary(raw, 'GetTopic', { topicName: TOPIC }, metadata({ ...good, tenantid: '00D000000000001AAA' }))).err?.code, grpc.status.PERMISSION_DENIED);
+        assert.equal(
+          (await unary(raw, 'GetTopic', { topicName: TOPIC }, metadata({ ...good, accesstoken: `${LOCAL_ORG.orgId}!forged` }))).err?.code,
+          grpc.status.UNAUTHENTICATED,
+        );
+        assert.equal(
+          (await unary(raw, 'GetTopic', { topicName: TOPIC }, metadata({ ...good, tenantid: '00D000000000001AAA' }))).err?.code,
+          grpc.status.PERMISSION_DENIED,
+        );
         assert.equal((await unary(raw, 'GetTopic', { topicName: '/event/Other__e' }, metadata(good))).err?.code, grpc.status.NOT_FOUND);
         assert.equal((await unary(raw, 'GetSchema', { schemaId: 'nope' }, metadata(good))).err?.code, grpc.status.NOT_FOUND);
 
@@ -140,7 +185,10 @@ for (const store of storeKinds()) {
         assert.equal(topic.err, null);
         assert.equal(topic.res.tenantGuid, LOCAL_ORG.orgId);
         const schema = await unary(raw, 'GetSchema', { schemaId: topic.res.schemaId }, metadata(good));
-        assert.deepEqual(JSON.parse(schema.res.schemaJson).fields.map((f: any) => f.name), ['CreatedDate', 'CreatedById', ...Object.values(FIELDS)]);
+        assert.deepEqual(
+          JSON.parse(schema.res.schemaJson).fields.map((f: any) => f.name),
+          ['CreatedDate', 'CreatedById', ...Object.values(FIELDS)],
+        );
 
         const status = await new Promise<grpc.StatusObject>((resolve) => {
           const call = raw.Subscribe(metadata(good));
@@ -176,7 +224,10 @@ describe('outbound subscriber keeps its subscription alive', () => {
       await waitFor('a new subscription', () => subscriptions() >= 2);
       const afterReconnect = await sendAgentMessage(bridge, conversation, { text: 'after the reconnect' });
       await waitFor('the delivery after the reconnect', () => receiver.delivered().some((r) => r.id === afterReconnect.eventId));
-      assert.deepEqual(receiver.delivered().map((r) => r.json.data.payload.abstractMessage.staticContent.text), ['before the stream ends', 'after the reconnect']);
+      assert.deepEqual(
+        receiver.delivered().map((r) => r.json.data.payload.abstractMessage.staticContent.text),
+        ['before the stream ends', 'after the reconnect'],
+      );
     } finally {
       await receiver.close();
     }

@@ -35,7 +35,11 @@ describe('outbound with two replicas on one PostgreSQL', { skip: !storeKinds().i
       assert.deepEqual(new Set(ids), new Set(sent.map((s) => s.eventId)));
       for (const conversation of conversations) {
         const expected = sent.filter((s) => s.conversation === conversation).map((s) => s.eventId);
-        assert.deepEqual(ids.filter((id) => expected.includes(id)), expected, `conversation ${conversation} in order`);
+        assert.deepEqual(
+          ids.filter((id) => expected.includes(id)),
+          expected,
+          `conversation ${conversation} in order`,
+        );
       }
     } finally {
       await receiver.close();

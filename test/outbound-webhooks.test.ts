@@ -12,7 +12,8 @@ import {
   waitFor,
 } from './helpers/outbound.ts';
 
-const deliveriesOf = async (bridge: BridgeProcess, query: string) => (await managementRequest(bridge, 'GET', `/api/deliveries?${query}`)).body.deliveries as any[];
+const deliveriesOf = async (bridge: BridgeProcess, query: string) =>
+  (await managementRequest(bridge, 'GET', `/api/deliveries?${query}`)).body.deliveries as any[];
 
 for (const store of storeKinds()) {
   describe(`outbound webhooks (${store})`, () => {
@@ -27,9 +28,14 @@ for (const store of storeKinds()) {
       const receiver = await startWebhookReceiver();
       const typingOnly = await startWebhookReceiver();
       try {
-        const endpoint = (await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url, channelAddressIdentifier: LOCAL_ORG.channel })).body;
+        const endpoint = (
+          await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url, channelAddressIdentifier: LOCAL_ORG.channel })
+        ).body;
         assert.match(endpoint.secret, /^whsec_/);
-        const filtered = await managementRequest(bridge, 'POST', '/api/webhooks', { url: typingOnly.url, eventTypes: ['TypingStartedIndicator'] });
+        const filtered = await managementRequest(bridge, 'POST', '/api/webhooks', {
+          url: typingOnly.url,
+          eventTypes: ['TypingStartedIndicator'],
+        });
         assert.equal(filtered.status, 201);
 
         const endUser = 'webhook-user-1';
@@ -63,7 +69,11 @@ for (const store of storeKinds()) {
           assert.equal(r.id, r.json.data.eventId, 'webhook-id is the event id');
         }
         const [t, a, ty, rr, lg] = got.map((r) => r.json.data);
-        assert.deepEqual(got.map((r) => r.json.data.replayId), [text.replayId, attachment.replayId, typing.body.replayId, routing.replayId, legacy.replayId], 'one conversation arrives in order');
+        assert.deepEqual(
+          got.map((r) => r.json.data.replayId),
+          [text.replayId, attachment.replayId, typing.body.replayId, routing.replayId, legacy.replayId],
+          'one conversation arrives in order',
+        );
 
         assert.equal(t.eventType, 'Interaction');
         assert.equal(t.entryType, 'Message');
@@ -77,7 +87,10 @@ for (const store of storeKinds()) {
 
         const file = a.payload.abstractMessage.staticContent;
         assert.equal(file.formatType, 'Attachments');
-        assert.deepEqual([file.attachments[0].url, file.attachments[0].name, file.attachments[0].mimeType], ['https://files.example.test/labels/label-7.pdf', 'label-7.pdf', 'application/pdf']);
+        assert.deepEqual(
+          [file.attachments[0].url, file.attachments[0].name, file.attachments[0].mimeType],
+          ['https://files.example.test/labels/label-7.pdf', 'label-7.pdf', 'application/pdf'],
+        );
 
         assert.equal(ty.entryType, 'TypingStartedIndicator');
         assert.equal(rr.eventType, 'RoutingRequested');
@@ -85,12 +98,23 @@ for (const store of storeKinds()) {
         assert.equal(rr.conversationIdentifier, conversation);
         assert.equal(rr.payload.routingType, 'Transfer');
 
-        const comparable = (e: any) => ({ ...e, eventId: 0, replayId: 0, entryId: 0, shape: 0, timestamps: 0, payload: { ...e.payload, id: 0, abstractMessage: { ...e.payload.abstractMessage, id: 0 } } });
+        const comparable = (e: any) => ({
+          ...e,
+          eventId: 0,
+          replayId: 0,
+          entryId: 0,
+          shape: 0,
+          timestamps: 0,
+          payload: { ...e.payload, id: 0, abstractMessage: { ...e.payload.abstractMessage, id: 0 } },
+        });
         assert.equal(lg.shape, 'legacy');
-        assert.deepEqual(comparable(lg), comparable(t), 'legacy and Spring \'24 give the same normalized event but for the shape');
+        assert.deepEqual(comparable(lg), comparable(t), "legacy and Spring '24 give the same normalized event but for the shape");
 
         await waitFor('the typing indicator at the filtered endpoint', () => typingOnly.delivered().length >= 1);
-        assert.deepEqual(typingOnly.delivered().map((r) => r.json.data.entryType), ['TypingStartedIndicator']);
+        assert.deepEqual(
+          typingOnly.delivered().map((r) => r.json.data.entryType),
+          ['TypingStartedIndicator'],
+        );
       } finally {
         await receiver.close();
         await typingOnly.close();
@@ -105,7 +129,10 @@ for (const store of storeKinds()) {
         const sent = await sendAgentMessage(bridge, conversation, { text: 'third time lucky' });
         await waitFor('the successful attempt', () => receiver.delivered().some((r) => r.id === sent.eventId));
         const attempts = receiver.received.filter((r) => r.id === sent.eventId);
-        assert.deepEqual(attempts.map((r) => r.status), [500, 500, 500, 200]);
+        assert.deepEqual(
+          attempts.map((r) => r.status),
+          [500, 500, 500, 200],
+        );
         assert.equal(new Set(attempts.map((r) => r.body)).size, 1, 'the same body every time');
         for (const r of attempts) receiver.verify(endpoint.secret, r);
         const [delivery] = await waitFor('the delivery record', async () => {
@@ -123,7 +150,8 @@ for (const store of storeKinds()) {
       let healthy = false;
       const receiver = await startWebhookReceiver(() => (healthy ? 204 : 503));
       try {
-        const endpoint = (await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url, eventTypes: ['Interaction'] })).body;
+        const endpoint = (await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url, eventTypes: ['Interaction'] }))
+          .body;
         const conversation = await startConversation(bridge, 'dead-letter-user');
         const sent = await sendAgentMessage(bridge, conversation, { text: 'anyone there?' });
         const [dead] = await waitFor('the dead letter', async () => {
@@ -143,12 +171,18 @@ for (const store of storeKinds()) {
         assert.equal(retried.status, 202);
         await waitFor('the manual retry', () => receiver.delivered().length === 1);
         assert.equal(receiver.delivered()[0]!.id, sent.eventId);
-        const after = (await waitFor('succeeded', async () => {
-          const d = await deliveriesOf(bridge, `status=succeeded&endpointId=${endpoint.id}`);
-          return d.length > 0 && d;
-        }))[0];
+        const after = (
+          await waitFor('succeeded', async () => {
+            const d = await deliveriesOf(bridge, `status=succeeded&endpointId=${endpoint.id}`);
+            return d.length > 0 && d;
+          })
+        )[0];
         assert.equal(after.id, dead.id);
-        assert.equal((await managementRequest(bridge, 'POST', `/api/deliveries/${dead.id}/retry`)).status, 409, 'only dead letters are retried');
+        assert.equal(
+          (await managementRequest(bridge, 'POST', `/api/deliveries/${dead.id}/retry`)).status,
+          409,
+          'only dead letters are retried',
+        );
         assert.equal((await managementRequest(bridge, 'POST', '/api/deliveries/dlv_nope/retry')).status, 404);
       } finally {
         await receiver.close();
@@ -167,7 +201,9 @@ for (const store of storeKinds()) {
       });
       assert.match(parked.reason, /not JSON/);
       assert.equal(parked.raw.Payload__c, '{"channelAddressIdentifier": ');
-      const stream = await fetch(`${bridge.managementUrl}/api/events`, { headers: { authorization: `Bearer ${bridge.adminKey}`, 'last-event-id': '0' } });
+      const stream = await fetch(`${bridge.managementUrl}/api/events`, {
+        headers: { authorization: `Bearer ${bridge.adminKey}`, 'last-event-id': '0' },
+      });
       const reader = stream.body!.getReader();
       let text = '';
       await waitFor('the good event on the SSE stream', async () => {
@@ -182,7 +218,9 @@ for (const store of storeKinds()) {
 
     test('the SSE stream delivers live events as they are stored', async () => {
       const conversation = await startConversation(bridge, 'sse-live-user');
-      const stream = await fetch(`${bridge.managementUrl}/api/events?eventType=TypingStoppedIndicator`, { headers: { authorization: `Bearer ${bridge.adminKey}` } });
+      const stream = await fetch(`${bridge.managementUrl}/api/events?eventType=TypingStoppedIndicator`, {
+        headers: { authorization: `Bearer ${bridge.adminKey}` },
+      });
       const reader = stream.body!.getReader();
       let text = '';
       await waitFor('the stream to open', async () => {
@@ -204,8 +242,14 @@ for (const store of storeKinds()) {
 
     test('webhook endpoints are managed through the API with precise errors', async () => {
       assert.equal((await managementRequest(bridge, 'POST', '/api/webhooks', { url: 'ftp://example.test/x' })).status, 400);
-      assert.equal((await managementRequest(bridge, 'POST', '/api/webhooks', { url: 'http://127.0.0.1:9/x', secret: 'plain' })).body.code, 10089);
-      const own = await managementRequest(bridge, 'POST', '/api/webhooks', { url: 'http://127.0.0.1:9/x', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' });
+      assert.equal(
+        (await managementRequest(bridge, 'POST', '/api/webhooks', { url: 'http://127.0.0.1:9/x', secret: 'plain' })).body.code,
+        10089,
+      );
+      const own = await managementRequest(bridge, 'POST', '/api/webhooks', {
+        url: 'http://127.0.0.1:9/x',
+        secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+      });
       assert.equal(own.body.secret, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw');
       assert.ok((await managementRequest(bridge, 'GET', '/api/webhooks')).body.webhooks.some((w: any) => w.id === own.body.id));
       assert.equal((await managementRequest(bridge, 'DELETE', `/api/webhooks/${own.body.id}`)).status, 204);

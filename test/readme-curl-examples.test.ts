@@ -13,8 +13,19 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
   after(() => bridge.dispose());
 
   test('curl-env prints every variable the examples use', () => {
-    for (const name of ['BASE_URL', 'ACCESS_TOKEN', 'ORG_ID', 'AUTHORIZATION_CONTEXT', 'CHANNEL_ADDRESS_IDENTIFIER',
-      'END_USER_CLIENT_IDENTIFIER', 'CONSUMER_KEY', 'USERNAME', 'LOGIN_URL', 'MANAGEMENT_URL', 'ADMIN_KEY']) {
+    for (const name of [
+      'BASE_URL',
+      'ACCESS_TOKEN',
+      'ORG_ID',
+      'AUTHORIZATION_CONTEXT',
+      'CHANNEL_ADDRESS_IDENTIFIER',
+      'END_USER_CLIENT_IDENTIFIER',
+      'CONSUMER_KEY',
+      'USERNAME',
+      'LOGIN_URL',
+      'MANAGEMENT_URL',
+      'ADMIN_KEY',
+    ]) {
       assert.match(exports, new RegExp(`^export ${name}='[^']+'$`, 'm'), name);
     }
   });
@@ -34,6 +45,9 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
     const conversation = await bridge.management(`/api/conversations/${conversationIdentifier}`);
     const types = conversation.entries.map((e: { entryType: string }) => e.entryType);
     assert.deepEqual(types.slice(0, 4), ['Message', 'TypingStartedIndicator', 'TypingStoppedIndicator', 'MessageDeliveryFailed']);
-    assert.ok(conversation.entries.some((e: { routingAttributes: unknown }) => e.routingAttributes !== null), 'routingAttributes recorded');
+    assert.ok(
+      conversation.entries.some((e: { routingAttributes: unknown }) => e.routingAttributes !== null),
+      'routingAttributes recorded',
+    );
   });
 });

@@ -63,14 +63,22 @@ for (const store of storeKinds()) {
 
     test('an inbound message opens a messaging session once; later messages and typing indicators do not', async () => {
       const from = `+1555${randomUUID().slice(0, 8)}`;
-      const typing = await postInteraction(bridge, { ...entryRequest({ entryType: 'TypingStartedIndicator', timestamp: Date.now() }), from }, { token });
+      const typing = await postInteraction(
+        bridge,
+        { ...entryRequest({ entryType: 'TypingStartedIndicator', timestamp: Date.now() }), from },
+        { token },
+      );
       assert.equal(typing.status, 202);
       assert.deepEqual(typing.body.workItemIds, [], 'a typing indicator is no message: it opens no session');
       const first = await postInteraction(bridge, textMessage('one', { from }), { token });
       assert.match(first.body.workItemIds[0], ID15('0Mw'));
       const second = await postInteraction(bridge, textMessage('two', { from }), { token });
       assert.deepEqual(second.body.workItemIds, []);
-      const typingAgain = await postInteraction(bridge, { ...entryRequest({ entryType: 'TypingStoppedIndicator', timestamp: Date.now() }), from }, { token });
+      const typingAgain = await postInteraction(
+        bridge,
+        { ...entryRequest({ entryType: 'TypingStoppedIndicator', timestamp: Date.now() }), from },
+        { token },
+      );
       assert.deepEqual(typingAgain.body.workItemIds, []);
       const sessions = await sessionsOf(first.body.conversationIdentifier);
       assert.equal(sessions.length, 1);
@@ -137,16 +145,50 @@ for (const store of storeKinds()) {
       assert.equal(opened.status, 202);
       const before = await sessionsOf(conversationIdentifier);
       const cases: Array<[string, unknown, number, number]> = [
-        ['flow without fallback queue', { conversationIdentifier, routingType: 'Initial', routingInfo: { flow: { flowId: flow() } } }, 400, 10024],
-        ['unknown flow', { conversationIdentifier, routingType: 'Initial', routingInfo: { flow: { flowId: '3005g00000Nope1', queueId: queue() } } }, 400, 10024],
-        ['neither flow nor queue', { conversationIdentifier, routingType: 'Initial', routingInfo: { routingAttributes: { a: 'b' } } }, 400, 10030],
-        ['both flow and queue', { conversationIdentifier, routingType: 'Initial', routingInfo: { queueId: queue(), flow: { flowId: flow(), queueId: queue() } } }, 400, 10030],
+        [
+          'flow without fallback queue',
+          { conversationIdentifier, routingType: 'Initial', routingInfo: { flow: { flowId: flow() } } },
+          400,
+          10024,
+        ],
+        [
+          'unknown flow',
+          { conversationIdentifier, routingType: 'Initial', routingInfo: { flow: { flowId: '3005g00000Nope1', queueId: queue() } } },
+          400,
+          10024,
+        ],
+        [
+          'neither flow nor queue',
+          { conversationIdentifier, routingType: 'Initial', routingInfo: { routingAttributes: { a: 'b' } } },
+          400,
+          10030,
+        ],
+        [
+          'both flow and queue',
+          { conversationIdentifier, routingType: 'Initial', routingInfo: { queueId: queue(), flow: { flowId: flow(), queueId: queue() } } },
+          400,
+          10030,
+        ],
         ['unknown queue', { conversationIdentifier, routingType: 'Initial', routingInfo: { queueId: '00G5g00000Nope1' } }, 400, 10032],
         ['not a queue id', { conversationIdentifier, routingType: 'Initial', routingInfo: { queueId: agent(0) } }, 400, 10032],
-        ['unknown fallback queue', { conversationIdentifier, routingType: 'Initial', routingInfo: { flow: { flowId: flow(), queueId: '00G5g00000Nope1' } } }, 400, 10032],
+        [
+          'unknown fallback queue',
+          { conversationIdentifier, routingType: 'Initial', routingInfo: { flow: { flowId: flow(), queueId: '00G5g00000Nope1' } } },
+          400,
+          10032,
+        ],
         ['missing conversation identifier', { routingType: 'Initial' }, 400, 10018],
         ['unknown conversation', { conversationIdentifier: randomUUID(), routingType: 'Initial' }, 400, 10025],
-        ['routing attribute too long', { conversationIdentifier, routingType: 'Transfer', routingInfo: { queueId: queue(), routingAttributes: { Note: 'x'.repeat(256) } } }, 400, 10096],
+        [
+          'routing attribute too long',
+          {
+            conversationIdentifier,
+            routingType: 'Transfer',
+            routingInfo: { queueId: queue(), routingAttributes: { Note: 'x'.repeat(256) } },
+          },
+          400,
+          10096,
+        ],
         ['unknown routing type', { conversationIdentifier, routingType: 'Sideways' }, 400, 10089],
         ['empty body', undefined, 400, 10100],
       ];
@@ -191,7 +233,13 @@ for (const store of storeKinds()) {
         ],
         'a success inside the org leaves the routing open for its agent work',
       );
-      const outside = await api('POST', '/routingResult', { conversationIdentifier, workItemId, success: true, externallyRouted: true, routingType: 'Transfer' });
+      const outside = await api('POST', '/routingResult', {
+        conversationIdentifier,
+        workItemId,
+        success: true,
+        externallyRouted: true,
+        routingType: 'Transfer',
+      });
       assert.equal(outside.status, 202, JSON.stringify(outside.body));
       [session] = await sessionsOf(conversationIdentifier);
       assert.equal(session.pendingServiceRoutings[1].status, 'Routed');
@@ -250,7 +298,13 @@ for (const store of storeKinds()) {
       assert.equal(byWeight.body.agentWorkDetails.capacityWeight, 2.5);
       assert.equal((await sessionsOf(conversationIdentifier))[0].status, 'Active');
 
-      const close = (workId: string) => api('PATCH', '/agentWork', { workId, status: 'Close', contextType: 'Agent' }, { AuthorizationContextType: 'ConversationChannelDefinition' });
+      const close = (workId: string) =>
+        api(
+          'PATCH',
+          '/agentWork',
+          { workId, status: 'Close', contextType: 'Agent' },
+          { AuthorizationContextType: 'ConversationChannelDefinition' },
+        );
       const closedFirst = await close(byPercentage.body.agentWorkId.slice(0, 15));
       assert.equal(closedFirst.status, 202, JSON.stringify(closedFirst.body));
       assert.deepEqual(closedFirst.body, { success: true });
@@ -267,11 +321,23 @@ for (const store of storeKinds()) {
         routingCorrelationId: routed.body.routingCorrelationId,
       });
 
-      const accepted = await api('PATCH', '/agentWork', { workId: byWeight.body.agentWorkId, status: 'Accept', contextType: 'Agent' }, { AuthorizationContextType: 'ConversationChannelDefinition' });
+      const accepted = await api(
+        'PATCH',
+        '/agentWork',
+        { workId: byWeight.body.agentWorkId, status: 'Accept', contextType: 'Agent' },
+        { AuthorizationContextType: 'ConversationChannelDefinition' },
+      );
       assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
       let [session] = await sessionsOf(conversationIdentifier);
       assert.deepEqual(
-        session.agentWork.map((w: any) => [w.agentWorkId, w.userId.slice(0, 15), w.status, w.capacityPercentage, w.capacityWeight, w.psrId]),
+        session.agentWork.map((w: any) => [
+          w.agentWorkId,
+          w.userId.slice(0, 15),
+          w.status,
+          w.capacityPercentage,
+          w.capacityWeight,
+          w.psrId,
+        ]),
         [
           [byPercentage.body.agentWorkId, agent(0), 'Closed', 40, null, null],
           [byWeight.body.agentWorkId, agent(1), 'Opened', null, 2.5, null],
@@ -286,11 +352,18 @@ for (const store of storeKinds()) {
       assert.equal(session.status, 'Ended', 'the last closed work ends the session');
       assert.ok(session.endedAt);
 
-      const again = await postInteraction(bridge, textMessage('me again', { from: (await viewOf(conversationIdentifier)).endUserClientIdentifier }), { token });
+      const again = await postInteraction(
+        bridge,
+        textMessage('me again', { from: (await viewOf(conversationIdentifier)).endUserClientIdentifier }),
+        { token },
+      );
       assert.equal(again.body.conversationIdentifier, conversationIdentifier);
       assert.equal(again.body.workItemIds.length, 1);
       assert.notEqual(again.body.workItemIds[0], workItemId, 'a new message after the end opens a new session');
-      assert.deepEqual((await sessionsOf(conversationIdentifier)).map((s) => s.status), ['Ended', 'New']);
+      assert.deepEqual(
+        (await sessionsOf(conversationIdentifier)).map((s) => s.status),
+        ['Ended', 'New'],
+      );
     });
 
     test('agentWork refusals answer with their code and change nothing', async () => {
@@ -300,7 +373,11 @@ for (const store of storeKinds()) {
       const ended = await newConversation();
       const endedWork = await api('POST', '/agentWork', { userId: agent(0), workItemId: ended.workItemId, capacityWeight: 1 });
       const patchHeaders = { AuthorizationContextType: 'ConversationChannelDefinition' };
-      assert.equal((await api('PATCH', '/agentWork', { workId: endedWork.body.agentWorkId, status: 'Close', contextType: 'Agent' }, patchHeaders)).status, 202);
+      assert.equal(
+        (await api('PATCH', '/agentWork', { workId: endedWork.body.agentWorkId, status: 'Close', contextType: 'Agent' }, patchHeaders))
+          .status,
+        202,
+      );
 
       const before = await viewOf(conversationIdentifier);
       const endedBefore = await viewOf(ended.conversationIdentifier);
@@ -317,7 +394,11 @@ for (const store of storeKinds()) {
         ['not a messaging session', { ...base, capacityWeight: 1, workItemId: '5005g00000Nope1' }, 15110],
         ['unknown messaging session', { ...base, capacityWeight: 1, workItemId: '0Mw5g00000Nope1' }, 15111],
         ['ended messaging session', { ...base, capacityWeight: 1, workItemId: ended.workItemId }, 15111],
-        ['routing context of another conversation', { ...base, capacityWeight: 1, routingContext: routingContext(ended.conversationIdentifier) }, 15107],
+        [
+          'routing context of another conversation',
+          { ...base, capacityWeight: 1, routingContext: routingContext(ended.conversationIdentifier) },
+          15107,
+        ],
         ['not an agent', { ...base, capacityWeight: 1, userId: LOCAL_ORG.userId }, 15106],
         ['second active work of one user', { ...base, userId: agent(0), capacityWeight: 1 }, 15109],
       ];
@@ -332,8 +413,18 @@ for (const store of storeKinds()) {
         ['unknown status', { workId: active.body.agentWorkId, status: 'Finish', contextType: 'Agent' }, patchHeaders, 10085],
         ['closing closed work', { workId: endedWork.body.agentWorkId, status: 'Close', contextType: 'Agent' }, patchHeaders, 10085],
         ['no AuthorizationContextType', { workId: active.body.agentWorkId, status: 'Close', contextType: 'Agent' }, {}, 10093],
-        ['a bot’s work without botId', { workId: active.body.agentWorkId, status: 'Close', contextType: 'Chatbot', workItemId }, patchHeaders, 10084],
-        ['a bot the local org does not have', { workId: active.body.agentWorkId, status: 'Close', contextType: 'Chatbot', workItemId, botId: 'ext-bot-1' }, patchHeaders, 10084],
+        [
+          'a bot’s work without botId',
+          { workId: active.body.agentWorkId, status: 'Close', contextType: 'Chatbot', workItemId },
+          patchHeaders,
+          10084,
+        ],
+        [
+          'a bot the local org does not have',
+          { workId: active.body.agentWorkId, status: 'Close', contextType: 'Chatbot', workItemId, botId: 'ext-bot-1' },
+          patchHeaders,
+          10084,
+        ],
       ];
       for (const [name, body, headers, code] of patches) {
         const res = await api('PATCH', '/agentWork', body, headers);
@@ -347,11 +438,7 @@ for (const store of storeKinds()) {
       const { conversationIdentifier, workItemId } = await newConversation();
       const body = { userId: agent(1), workItemId, capacityPercentage: 50, routingContext: routingContext(conversationIdentifier) };
       const answers = await Promise.all(Array.from({ length: 4 }, () => api('POST', '/agentWork', body)));
-      assert.deepEqual(
-        answers.map((a) => a.status).sort(),
-        [202, 400, 400, 400],
-        JSON.stringify(answers.map((a) => a.body)),
-      );
+      assert.deepEqual(answers.map((a) => a.status).sort(), [202, 400, 400, 400], JSON.stringify(answers.map((a) => a.body)));
       for (const refused of answers.filter((a) => a.status === 400)) assert.equal(refused.body.code, 15109);
       const [session] = await sessionsOf(conversationIdentifier);
       assert.equal(session.agentWork.length, 1);

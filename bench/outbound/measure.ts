@@ -19,7 +19,15 @@ export async function publishInteractions(bridge: BridgeProcess, count: number, 
           senderDisplayName: 'Bench Agent',
           identifier: id,
           entryType: 'Message',
-          entryPayload: { entryType: 'Message', id, abstractMessage: { messageType: 'StaticContentMessage', id, staticContent: { formatType: 'Text', text: `bench ${offset + i}` } } },
+          entryPayload: {
+            entryType: 'Message',
+            id,
+            abstractMessage: {
+              messageType: 'StaticContentMessage',
+              id,
+              staticContent: { formatType: 'Text', text: `bench ${offset + i}` },
+            },
+          },
           sender: { appType: 'agent', subject: LOCAL_ORG.userId, role: 'Agent' },
           transcriptedTimestamp: Date.now(),
           clientTimestamp: Date.now(),
@@ -27,7 +35,7 @@ export async function publishInteractions(bridge: BridgeProcess, count: number, 
         return { id, payload: eventRecord({ payload: JSON.stringify(payload), eventType: 'Interaction' }) };
       });
       const response = await new Promise<any>((resolve, reject) => {
-        void client.publishBatch(TOPIC, events as any, (_info: unknown, type: string, data: any) => {
+        void client.publishBatch(TOPIC, events, (_info: unknown, type: string, data: any) => {
           if (type === 'publishResponse') resolve(data);
           else if (type === 'error') reject(data);
         });

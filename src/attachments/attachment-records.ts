@@ -19,7 +19,10 @@ export interface AttachmentRecord {
 export class AttachmentRecords {
   constructor(private readonly db: Db) {}
 
-  async insert(trx: Transaction<Tables>, p: { orgId: string; conversationIdentifier: string; entryId: string; attachment: StoredAttachment }) {
+  async insert(
+    trx: Transaction<Tables>,
+    p: { orgId: string; conversationIdentifier: string; entryId: string; attachment: StoredAttachment },
+  ) {
     const a = p.attachment;
     await trx
       .insertInto('attachments')

@@ -77,7 +77,10 @@ export class AttachmentStorage {
     } catch (err) {
       const status = statusOf(err);
       if (status !== 404) {
-        if (status === 403) return log.warn({ bucket: this.bucket }, 'not allowed to check the attachment bucket; assuming it exists');
+        if (status === 403) {
+          log.warn({ bucket: this.bucket }, 'not allowed to check the attachment bucket; assuming it exists');
+          return;
+        }
         throw err;
       }
     }
@@ -104,9 +107,12 @@ export class AttachmentStorage {
     );
     const body = new PassThrough();
     const stop = new AbortController();
-    const received = this.client.send(new UploadPartCommand({ ...target, UploadId, PartNumber: 1, Body: body, ContentLength: contentLength }), {
-      abortSignal: stop.signal,
-    });
+    const received = this.client.send(
+      new UploadPartCommand({ ...target, UploadId, PartNumber: 1, Body: body, ContentLength: contentLength }),
+      {
+        abortSignal: stop.signal,
+      },
+    );
     received.catch(() => {});
     return {
       body,
@@ -114,7 +120,9 @@ export class AttachmentStorage {
       complete: async () => {
         body.end();
         const { ETag } = await received;
-        await this.client.send(new CompleteMultipartUploadCommand({ ...target, UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }));
+        await this.client.send(
+          new CompleteMultipartUploadCommand({ ...target, UploadId, MultipartUpload: { Parts: [{ ETag, PartNumber: 1 }] } }),
+        );
       },
       abort: async () => {
         stop.abort();

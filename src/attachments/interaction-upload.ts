@@ -83,13 +83,23 @@ export class InteractionUpload {
       parser.on('field', (name, value, info) => {
         if (failure !== undefined) return;
         if (info.valueTruncated || info.nameTruncated) {
-          return fail(new ApiError(413, ErrorCode.PayloadTooLarge, `The "${name}" part is larger than ${this.limits.jsonPartLimitBytes} bytes.`));
+          fail(new ApiError(413, ErrorCode.PayloadTooLarge, `The "${name}" part is larger than ${this.limits.jsonPartLimitBytes} bytes.`));
+          return;
         }
         if (name === 'attachments') {
-          return fail(badRequest(ErrorCode.EmptyOrMissingFile, 'An "attachments" part carries no file: send it as a file part (curl -F "attachments=@path").'));
+          fail(
+            badRequest(
+              ErrorCode.EmptyOrMissingFile,
+              'An "attachments" part carries no file: send it as a file part (curl -F "attachments=@path").',
+            ),
+          );
+          return;
         }
         if (name !== 'json') return;
-        if (jsonText !== undefined) return fail(badRequest(ErrorCode.EmptyRequestBody, 'The request has more than one "json" part.'));
+        if (jsonText !== undefined) {
+          fail(badRequest(ErrorCode.EmptyRequestBody, 'The request has more than one "json" part.'));
+          return;
+        }
         jsonText = value;
         try {
           request = parseInteractionJsonPart(value);
@@ -142,20 +152,24 @@ export class InteractionUpload {
               );
             }
           } catch (err) {
-            return fail(err);
+            fail(err);
+            return;
           }
           settled = true;
           resolve({ jsonText: jsonText!, request: request!, attachments: stored });
         });
       });
 
-      parser.on('error', (err) => fail(badRequest(ErrorCode.InvalidParameters, `The multipart body is malformed: ${(err as Error).message}.`)));
+      parser.on('error', (err) =>
+        fail(badRequest(ErrorCode.InvalidParameters, `The multipart body is malformed: ${(err as Error).message}.`)),
+      );
       const tooMany = () => fail(new ApiError(413, ErrorCode.PayloadTooLarge, 'The multipart request has too many parts.'));
       parser.on('partsLimit', tooMany);
       parser.on('filesLimit', tooMany);
       parser.on('fieldsLimit', tooMany);
       req.on('close', () => {
-        if (!req.complete) fail(badRequest(ErrorCode.InvalidParameters, 'The client closed the connection before the request was complete.'));
+        if (!req.complete)
+          fail(badRequest(ErrorCode.InvalidParameters, 'The client closed the connection before the request was complete.'));
       });
       req.pipe(parser);
     });
@@ -165,7 +179,9 @@ export class InteractionUpload {
   async discard(attachments: readonly StoredAttachment[], log: Logger): Promise<void> {
     await Promise.all(
       attachments.map((a) =>
-        this.storage.delete(a.objectKey).catch((err) => log.error({ err, key: a.objectKey }, 'could not delete an unreferenced attachment object')),
+        this.storage
+          .delete(a.objectKey)
+          .catch((err) => log.error({ err, key: a.objectKey }, 'could not delete an unreferenced attachment object')),
       ),
     );
   }
@@ -175,7 +191,10 @@ export class InteractionUpload {
     const seen = new Set<number>();
     for (const interaction of attachmentInteractionsOf(request)) {
       if (seen.has(interaction.attachmentIndex)) {
-        throw badRequest(ErrorCode.InvalidInteractionList, `Two AttachmentInteractions have attachmentIndex ${interaction.attachmentIndex}.`);
+        throw badRequest(
+          ErrorCode.InvalidInteractionList,
+          `Two AttachmentInteractions have attachmentIndex ${interaction.attachmentIndex}.`,
+        );
       }
       seen.add(interaction.attachmentIndex);
       if (interaction.contentLength! > this.limits.maxFileBytes) throw this.tooLarge(interaction.id);
@@ -195,7 +214,10 @@ export class InteractionUpload {
     }
     const interaction = interactions.find((i) => i.attachmentIndex === index);
     if (!interaction) {
-      throw badRequest(ErrorCode.AttachmentCountMismatch, `No AttachmentInteraction has attachmentIndex ${index}, the position of file ${index + 1}.`);
+      throw badRequest(
+        ErrorCode.AttachmentCountMismatch,
+        `No AttachmentInteraction has attachmentIndex ${index}, the position of file ${index + 1}.`,
+      );
     }
     return interaction;
   }
@@ -229,7 +251,10 @@ export class InteractionUpload {
     const start = async () => {
       mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
       if (!mimeType) {
-        throw badRequest(ErrorCode.UndeterminableMimeType, `The MIME type of "${name}" cannot be determined: send the part with its Content-Type.`);
+        throw badRequest(
+          ErrorCode.UndeterminableMimeType,
+          `The MIME type of "${name}" cannot be determined: send the part with its Content-Type.`,
+        );
       }
       upload = await this.storage.startUpload(objectKey, expected, { contentType: mimeType, metadata });
       for (const chunk of head.splice(0)) await write(chunk);
@@ -272,7 +297,9 @@ export class InteractionUpload {
     } catch (err) {
       if (completed) {
         // Only the metadata step failed: the object exists, and nothing will reference it.
-        await this.storage.delete(objectKey).catch((e) => log.error({ err: e, key: objectKey }, 'could not delete an unreferenced attachment object'));
+        await this.storage
+          .delete(objectKey)
+          .catch((e) => log.error({ err: e, key: objectKey }, 'could not delete an unreferenced attachment object'));
       } else {
         // Not completed, so not an object: aborting leaves nothing in the bucket.
         await upload?.abort().catch((e) => log.warn({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));

@@ -11,7 +11,15 @@ export const MIME_SAMPLE_BYTES = 64 * 1024;
  * Types that say nothing about the content. `text/plain` is among them because it is also what a
  * multipart part without a Content-Type header reads as (RFC 7578), so it is checked against the bytes.
  */
-const GENERIC_TYPES = new Set(['', 'application/octet-stream', 'binary/octet-stream', 'application/unknown', 'application/x-unknown', 'application/binary', 'text/plain']);
+const GENERIC_TYPES = new Set([
+  '',
+  'application/octet-stream',
+  'binary/octet-stream',
+  'application/unknown',
+  'application/x-unknown',
+  'application/binary',
+  'text/plain',
+]);
 
 /**
  * The MIME type to store: the client's when it is specific, otherwise detected from the first bytes

@@ -41,7 +41,10 @@ export function attachmentObjectKey(p: {
   attachmentId: string;
   fileName: string;
 }): string {
-  const conversation = createHash('sha256').update(`${p.channelAddressIdentifier}\n${p.endUserClientIdentifier}`).digest('hex').slice(0, 32);
+  const conversation = createHash('sha256')
+    .update(`${p.channelAddressIdentifier}\n${p.endUserClientIdentifier}`)
+    .digest('hex')
+    .slice(0, 32);
   return [
     safeKeySegment(p.orgId, 'org'),
     conversation,

@@ -43,11 +43,7 @@ export class AccessTokens {
 
   /** The grant behind a token, or undefined when the token is unknown or expired. */
   async resolve(token: string): Promise<AccessTokenGrant | undefined> {
-    const row = await this.db
-      .selectFrom('access_tokens')
-      .selectAll()
-      .where('token_hash', '=', hashToken(token))
-      .executeTakeFirst();
+    const row = await this.db.selectFrom('access_tokens').selectAll().where('token_hash', '=', hashToken(token)).executeTakeFirst();
     if (!row || row.expires_at <= Date.now()) return undefined;
     return {
       orgId: row.org_id,

@@ -27,24 +27,30 @@ export async function ensureDevCertificate(certsDir: string): Promise<DevCertifi
   let created = false;
   if (!haveKey) {
     const notBeforeDate = new Date(Date.now() - 60_000);
-    const pems = await generate([{ name: 'commonName', value: 'localhost' }, { name: 'organizationName', value: 'BYOC bridge dev' }], {
-      keySize: 2048,
-      algorithm: 'sha256',
-      notBeforeDate,
-      notAfterDate: new Date(notBeforeDate.getTime() + 3 * 365 * 24 * 3600 * 1000),
-      extensions: [
-        { name: 'basicConstraints', cA: false },
-        { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
-        { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-        {
-          name: 'subjectAltName',
-          altNames: [
-            { type: 2, value: 'localhost' },
-            { type: 7, ip: '127.0.0.1' },
-          ],
-        },
+    const pems = await generate(
+      [
+        { name: 'commonName', value: 'localhost' },
+        { name: 'organizationName', value: 'BYOC bridge dev' },
       ],
-    });
+      {
+        keySize: 2048,
+        algorithm: 'sha256',
+        notBeforeDate,
+        notAfterDate: new Date(notBeforeDate.getTime() + 3 * 365 * 24 * 3600 * 1000),
+        extensions: [
+          { name: 'basicConstraints', cA: false },
+          { name: 'keyUsage', digitalSignature: true, keyEncipherment: true },
+          { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
+          {
+            name: 'subjectAltName',
+            altNames: [
+              { type: 2, value: 'localhost' },
+              { type: 7, ip: '127.0.0.1' },
+            ],
+          },
+        ],
+      },
+    );
     fs.mkdirSync(certsDir, { recursive: true });
     writeExclusive(keyPath, pems.private, 0o600);
     writeExclusive(certPath, pems.cert, 0o644);

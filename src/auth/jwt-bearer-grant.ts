@@ -57,11 +57,7 @@ export async function verifyJwtBearerAssertion(
   if (typeof claims.iss !== 'string' || claims.iss === '') {
     throw new OAuthError('invalid_client', 'The assertion has no iss claim naming the connected app consumer key.');
   }
-  const app = await db
-    .selectFrom('connected_apps')
-    .selectAll()
-    .where('consumer_key', '=', claims.iss)
-    .executeTakeFirst();
+  const app = await db.selectFrom('connected_apps').selectAll().where('consumer_key', '=', claims.iss).executeTakeFirst();
   if (!app || !app.active) {
     throw new OAuthError('invalid_client', 'The client identifier (iss) is not the consumer key of a connected app.');
   }
@@ -114,10 +110,7 @@ function checkExpiry(exp: unknown, policy: AssertionPolicy, now: number) {
     throw new OAuthError('invalid_grant', 'The assertion has expired.');
   }
   if (expMs - now > policy.assertionMaxLifetimeSeconds * 1000) {
-    throw new OAuthError(
-      'invalid_grant',
-      `The assertion's exp is more than ${policy.assertionMaxLifetimeSeconds} seconds in the future.`,
-    );
+    throw new OAuthError('invalid_grant', `The assertion's exp is more than ${policy.assertionMaxLifetimeSeconds} seconds in the future.`);
   }
 }
 

@@ -19,7 +19,11 @@ export interface AgentWorkRequest {
 
 export const AGENT_WORK_STATUSES = ['Accept', 'Close', 'Decline', 'Cancel'] as const;
 export type AgentWorkStatus = (typeof AGENT_WORK_STATUSES)[number];
-export const AUTHORIZATION_CONTEXT_TYPES = ['ConversationChannelDefinition', 'EmbeddedMessagingChannel', 'ExternalConversationParticipant'] as const;
+export const AUTHORIZATION_CONTEXT_TYPES = [
+  'ConversationChannelDefinition',
+  'EmbeddedMessagingChannel',
+  'ExternalConversationParticipant',
+] as const;
 
 /** `PATCH /api/v1/agentWork`, validated: an agent's work, or an external bot's (with its botId and work item). */
 export type UpdateAgentWorkRequest = {
@@ -33,7 +37,10 @@ const present = (v: unknown) => v !== undefined && v !== null;
 export function validateAgentWorkRequest(raw: unknown): AgentWorkRequest {
   const body = jsonBodyObject(raw);
   if (typeof body.userId !== 'string' || !/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/.test(body.userId)) {
-    throw badRequest(ErrorCode.InvalidUserId, `"userId" must be the 15 or 18 character id of an agent user; got ${JSON.stringify(body.userId ?? null)}.`);
+    throw badRequest(
+      ErrorCode.InvalidUserId,
+      `"userId" must be the 15 or 18 character id of an agent user; got ${JSON.stringify(body.userId ?? null)}.`,
+    );
   }
   const workItemId = workItemIdOf(body.workItemId);
   if (present(body.capacityPercentage) && present(body.capacityWeight)) {
@@ -43,14 +50,20 @@ export function validateAgentWorkRequest(raw: unknown): AgentWorkRequest {
   if (present(body.capacityPercentage)) {
     const p = body.capacityPercentage;
     if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 100) {
-      throw badRequest(ErrorCode.InvalidCapacityPercentage, `"capacityPercentage" must be a number from 0 to 100; got ${JSON.stringify(p)}.`);
+      throw badRequest(
+        ErrorCode.InvalidCapacityPercentage,
+        `"capacityPercentage" must be a number from 0 to 100; got ${JSON.stringify(p)}.`,
+      );
     }
     request.capacityPercentage = p;
   }
   if (present(body.capacityWeight)) {
     const w = body.capacityWeight;
     if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
-      throw badRequest(ErrorCode.InvalidCapacityWeight, `"capacityWeight" must be a number greater than or equal to 0; got ${JSON.stringify(w)}.`);
+      throw badRequest(
+        ErrorCode.InvalidCapacityWeight,
+        `"capacityWeight" must be a number greater than or equal to 0; got ${JSON.stringify(w)}.`,
+      );
     }
     request.capacityWeight = w;
   }
@@ -65,7 +78,10 @@ function routingContextOf(raw: unknown): RoutingContext {
     throw badRequest(ErrorCode.InvalidParameters, '"routingContext.conversationIdentifier" is required.');
   }
   if (typeof routingCorrelationId !== 'string' || routingCorrelationId.trim() === '') {
-    throw badRequest(ErrorCode.InvalidParameters, '"routingContext.routingCorrelationId" is required: the routing event or route answer it answers.');
+    throw badRequest(
+      ErrorCode.InvalidParameters,
+      '"routingContext.routingCorrelationId" is required: the routing event or route answer it answers.',
+    );
   }
   return { conversationIdentifier, routingType: routingTypeOf(raw.routingType, '"routingContext.routingType"'), routingCorrelationId };
 }
@@ -80,15 +96,28 @@ export function validateUpdateAgentWorkRequest(raw: unknown, authorizationContex
   }
   const body = jsonBodyObject(raw);
   if (typeof body.workId !== 'string' || !/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/.test(body.workId)) {
-    throw badRequest(ErrorCode.InvalidWorkId, `"workId" must be the 15 or 18 character id of an agent work; got ${JSON.stringify(body.workId ?? null)}.`);
+    throw badRequest(
+      ErrorCode.InvalidWorkId,
+      `"workId" must be the 15 or 18 character id of an agent work; got ${JSON.stringify(body.workId ?? null)}.`,
+    );
   }
   if (body.contextType !== 'Agent' && body.contextType !== 'Chatbot') {
-    throw badRequest(ErrorCode.InvalidContextType, `"contextType" must be Agent or Chatbot; got ${JSON.stringify(body.contextType ?? null)}.`);
+    throw badRequest(
+      ErrorCode.InvalidContextType,
+      `"contextType" must be Agent or Chatbot; got ${JSON.stringify(body.contextType ?? null)}.`,
+    );
   }
   if (!AGENT_WORK_STATUSES.includes(body.status as never)) {
-    throw badRequest(ErrorCode.InvalidAgentWorkStatus, `"status" must be one of ${AGENT_WORK_STATUSES.join(', ')}; got ${JSON.stringify(body.status ?? null)}.`);
+    throw badRequest(
+      ErrorCode.InvalidAgentWorkStatus,
+      `"status" must be one of ${AGENT_WORK_STATUSES.join(', ')}; got ${JSON.stringify(body.status ?? null)}.`,
+    );
   }
-  const common = { workId: body.workId, status: body.status as AgentWorkStatus, authorizationContextType: authorizationContextType as UpdateAgentWorkRequest['authorizationContextType'] };
+  const common = {
+    workId: body.workId,
+    status: body.status as AgentWorkStatus,
+    authorizationContextType: authorizationContextType as UpdateAgentWorkRequest['authorizationContextType'],
+  };
   if (body.contextType === 'Agent') return { ...common, contextType: 'Agent' };
   if (typeof body.botId !== 'string' || body.botId.trim() === '') {
     throw badRequest(ErrorCode.InvalidBotId, '"botId" is required for "contextType": "Chatbot": the external bot handling the work.');

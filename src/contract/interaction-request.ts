@@ -11,11 +11,33 @@ import { ErrorCode } from './error-codes.ts';
 export const INTERACTION_TYPES = ['EntryInteraction', 'AttachmentInteraction'] as const;
 /** Entry types an end user's platform may post through /interactions (the others have their own APIs or are CRM-side). */
 export const INBOUND_ENTRY_TYPES = ['Message', 'TypingStartedIndicator', 'TypingStoppedIndicator', 'MessageDeliveryFailed'] as const;
-export const MESSAGE_TYPES = ['ChoicesMessage', 'ChoicesResponseMessage', 'FormMessage', 'FormResponseMessage', 'StaticContentMessage'] as const;
+export const MESSAGE_TYPES = [
+  'ChoicesMessage',
+  'ChoicesResponseMessage',
+  'FormMessage',
+  'FormResponseMessage',
+  'StaticContentMessage',
+] as const;
 export const END_USER_MESSAGE_TYPES = ['StaticContentMessage', 'ChoicesResponseMessage', 'FormResponseMessage'] as const;
 export const FORMAT_TYPES = [
-  'Attachments', 'RichLink', 'Media', 'Buttons', 'Carousel', 'QuickReplies', 'ListPicker', 'Selections', 'Links',
-  'TimePicker', 'Application', 'Result', 'Inputs', 'WebView', 'Text', 'ExperienceType', 'Flow', 'MessageDefinition',
+  'Attachments',
+  'RichLink',
+  'Media',
+  'Buttons',
+  'Carousel',
+  'QuickReplies',
+  'ListPicker',
+  'Selections',
+  'Links',
+  'TimePicker',
+  'Application',
+  'Result',
+  'Inputs',
+  'WebView',
+  'Text',
+  'ExperienceType',
+  'Flow',
+  'MessageDefinition',
 ] as const;
 /** Which format types each end-user message type may carry, per the contract's discriminator mappings. */
 const FORMATS_BY_MESSAGE_TYPE: Record<(typeof END_USER_MESSAGE_TYPES)[number], { field: string; formats: readonly string[] }> = {
@@ -121,7 +143,10 @@ export function validateInteractionRequest(raw: unknown): InteractionRequest {
   if (routingAttributes !== undefined && routingAttributes !== null) {
     const parsed = routingAttributesSchema.safeParse(routingAttributes);
     if (!parsed.success) {
-      throw badRequest(ErrorCode.InvalidParameters, '"routingAttributes" must be an object mapping channel variable names to string values.');
+      throw badRequest(
+        ErrorCode.InvalidParameters,
+        '"routingAttributes" must be an object mapping channel variable names to string values.',
+      );
     }
     attributes = parsed.data;
   }
@@ -187,14 +212,23 @@ function parseEntryInteraction(payload: unknown, timestamp: number, where: strin
     case 'TypingStartedIndicator':
     case 'TypingStoppedIndicator':
       if (!indicatorSchema.safeParse(payload).success) {
-        throw badRequest(ErrorCode.InvalidEntryFormat, `${where}.timestamp is required for a typing indicator: a Unix epoch time in milliseconds.`);
+        throw badRequest(
+          ErrorCode.InvalidEntryFormat,
+          `${where}.timestamp is required for a typing indicator: a Unix epoch time in milliseconds.`,
+        );
       }
       break;
     case 'MessageDeliveryFailed':
       checkDeliveryFailed(payload, where);
       break;
   }
-  return { interactionType: 'EntryInteraction', timestamp, entryType: entryType as EntryInteraction['entryType'], entryId: payload.id, payload };
+  return {
+    interactionType: 'EntryInteraction',
+    timestamp,
+    entryType: entryType as EntryInteraction['entryType'],
+    entryId: payload.id,
+    payload,
+  };
 }
 
 function checkMessage(payload: JsonObject, where: string) {
@@ -217,7 +251,10 @@ function checkMessage(payload: JsonObject, where: string) {
     throw badRequest(ErrorCode.MismatchedInteractionAndMessageId, `${where}.id and ${where}.abstractMessage.id must be the same.`);
   }
   if (!messageCommonSchema.safeParse(message).success) {
-    throw badRequest(ErrorCode.InvalidEntryFormat, `${where}.abstractMessage has an invalid inReplyToMessageId, customHandlingType or references.`);
+    throw badRequest(
+      ErrorCode.InvalidEntryFormat,
+      `${where}.abstractMessage has an invalid inReplyToMessageId, customHandlingType or references.`,
+    );
   }
   const { field, formats } = FORMATS_BY_MESSAGE_TYPE[messageType as keyof typeof FORMATS_BY_MESSAGE_TYPE];
   const content = message[field];
@@ -225,7 +262,10 @@ function checkMessage(payload: JsonObject, where: string) {
   if (!isObject(content)) throw badRequest(ErrorCode.InvalidEntryFormat, `${path} is required for a ${String(messageType)}.`);
   const formatType = content.formatType;
   if (!FORMAT_TYPES.includes(formatType as never)) {
-    throw badRequest(ErrorCode.InvalidFormatType, `${path}.formatType must be a known format type; got ${JSON.stringify(formatType ?? null)}.`);
+    throw badRequest(
+      ErrorCode.InvalidFormatType,
+      `${path}.formatType must be a known format type; got ${JSON.stringify(formatType ?? null)}.`,
+    );
   }
   if (!formats.includes(formatType as string)) {
     throw badRequest(
@@ -257,6 +297,9 @@ function checkDeliveryFailed(payload: JsonObject, where: string) {
   }
   const parsed = deliveryFailedSchema.safeParse(payload);
   if (!parsed.success) {
-    throw badRequest(ErrorCode.InvalidEntryFormat, `${where} needs a string errorCode; errorMessage and failedConversationEntryIdentifier must be strings.`);
+    throw badRequest(
+      ErrorCode.InvalidEntryFormat,
+      `${where} needs a string errorCode; errorMessage and failedConversationEntryIdentifier must be strings.`,
+    );
   }
 }

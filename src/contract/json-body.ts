@@ -19,7 +19,10 @@ export type RoutingType = (typeof ROUTING_TYPES)[number];
 
 export function routingTypeOf(value: unknown, where: string): RoutingType {
   if (!ROUTING_TYPES.includes(value as RoutingType)) {
-    throw badRequest(ErrorCode.InvalidParameters, `${where} must be one of ${ROUTING_TYPES.join(', ')}; got ${JSON.stringify(value ?? null)}.`);
+    throw badRequest(
+      ErrorCode.InvalidParameters,
+      `${where} must be one of ${ROUTING_TYPES.join(', ')}; got ${JSON.stringify(value ?? null)}.`,
+    );
   }
   return value as RoutingType;
 }
@@ -27,7 +30,10 @@ export function routingTypeOf(value: unknown, where: string): RoutingType {
 /** A conversation identifier as the API takes it: present and a non-empty string of at most 240 characters. */
 export function conversationIdentifierOf(value: unknown, where = 'conversationIdentifier'): string {
   if (typeof value !== 'string' || value.trim() === '' || value.length > 240) {
-    throw badRequest(ErrorCode.InvalidConversationIdentifier, `"${where}" must be the conversation identifier: a non-empty string of at most 240 characters.`);
+    throw badRequest(
+      ErrorCode.InvalidConversationIdentifier,
+      `"${where}" must be the conversation identifier: a non-empty string of at most 240 characters.`,
+    );
   }
   return value;
 }
@@ -35,7 +41,10 @@ export function conversationIdentifierOf(value: unknown, where = 'conversationId
 /** A work item (messaging session) id: the contract takes exactly the 15-character form. */
 export function workItemIdOf(value: unknown): string {
   if (typeof value !== 'string' || !/^[a-zA-Z0-9]{15}$/.test(value)) {
-    throw badRequest(ErrorCode.InvalidWorkItemId, `"workItemId" must be the 15-character id of a messaging session; got ${JSON.stringify(value ?? null)}.`);
+    throw badRequest(
+      ErrorCode.InvalidWorkItemId,
+      `"workItemId" must be the 15-character id of a messaging session; got ${JSON.stringify(value ?? null)}.`,
+    );
   }
   return value;
 }

@@ -5,9 +5,7 @@ import { conversationIdentifierOf, isJsonObject, jsonBodyObject, routingTypeOf, 
 
 /** How a route request names its target: the README's three forms. */
 export type RouteTarget =
-  | { method: 'Flow'; flowId: string; queueId: string }
-  | { method: 'Queue'; queueId: string }
-  | { method: 'ChannelConfiguration' };
+  { method: 'Flow'; flowId: string; queueId: string } | { method: 'Queue'; queueId: string } | { method: 'ChannelConfiguration' };
 
 /** `POST /api/v1/route`, validated. Ids are as sent; the local org resolves them. */
 export interface RouteRequest {
@@ -56,7 +54,10 @@ export function validateRouteRequest(raw: unknown): RouteRequest {
   if (hasFlow) {
     const flow = info.flow;
     if (!isJsonObject(flow) || !nonEmptyString(flow.flowId) || !nonEmptyString(flow.queueId)) {
-      throw badRequest(ErrorCode.FlowNeedsFallbackQueue, 'Flow-based routing needs "routingInfo.flow.flowId" and the fallback queue "routingInfo.flow.queueId".');
+      throw badRequest(
+        ErrorCode.FlowNeedsFallbackQueue,
+        'Flow-based routing needs "routingInfo.flow.flowId" and the fallback queue "routingInfo.flow.queueId".',
+      );
     }
     target = { method: 'Flow', flowId: flow.flowId, queueId: flow.queueId };
   } else {

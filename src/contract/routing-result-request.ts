@@ -31,13 +31,14 @@ export function validateRoutingResultRequest(raw: unknown): RoutingResultRequest
   if (!body.success && !hasErrorMessage) {
     throw badRequest(ErrorCode.MissingErrorMessageOnFailure, 'A failed routing result needs an "errorMessage" saying why routing failed.');
   }
-  const routingType = body.routingType === undefined || body.routingType === null ? undefined : routingTypeOf(body.routingType, '"routingType"');
+  const routingType =
+    body.routingType === undefined || body.routingType === null ? undefined : routingTypeOf(body.routingType, '"routingType"');
   return {
     conversationIdentifier,
     workItemId,
     success: body.success,
     externallyRouted: body.externallyRouted,
-    ...(hasErrorMessage ? { errorMessage: errorMessage as string } : {}),
+    ...(hasErrorMessage ? { errorMessage: errorMessage } : {}),
     ...(routingType ? { routingType } : {}),
   };
 }

@@ -23,7 +23,12 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof MulterError) {
-    if (err.code === 'LIMIT_FIELD_VALUE' || err.code === 'LIMIT_FIELD_KEY' || err.code === 'LIMIT_PART_COUNT' || err.code === 'LIMIT_FIELD_COUNT') {
+    if (
+      err.code === 'LIMIT_FIELD_VALUE' ||
+      err.code === 'LIMIT_FIELD_KEY' ||
+      err.code === 'LIMIT_PART_COUNT' ||
+      err.code === 'LIMIT_FIELD_COUNT'
+    ) {
       return new ApiError(413, ErrorCode.PayloadTooLarge, 'The multipart request has too many or too large parts.');
     }
     if (err.code === 'LIMIT_UNEXPECTED_FILE') {

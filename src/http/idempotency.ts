@@ -66,13 +66,15 @@ export class Idempotency {
     log: Logger,
     operation: () => Promise<CrmResponse>,
   ): Promise<IdempotentOutcome> {
-    const idempotencyKey = createHash('sha256')
-      .update(`${key.operation}\n${key.requestId}\n${key.fingerprint}`)
-      .digest('base64url');
+    const idempotencyKey = createHash('sha256').update(`${key.operation}\n${key.requestId}\n${key.fingerprint}`).digest('base64url');
     const { exact, other } = await this.lookupWithSiblings(idempotencyKey, key);
     let stored = exact;
     if (stored && stored.expires_at <= Date.now()) {
-      await this.db.deleteFrom('idempotency_keys').where('idempotency_key', '=', idempotencyKey).where('expires_at', '<=', Date.now()).execute();
+      await this.db
+        .deleteFrom('idempotency_keys')
+        .where('idempotency_key', '=', idempotencyKey)
+        .where('expires_at', '<=', Date.now())
+        .execute();
       stored = undefined;
     }
     if (stored?.status_code != null) return replay(stored);
@@ -153,11 +155,7 @@ export class Idempotency {
   }
 
   private async lookup(idempotencyKey: string) {
-    return this.db
-      .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('idempotency_key', '=', idempotencyKey)
-      .executeTakeFirst();
+    return this.db.selectFrom('idempotency_keys').selectAll().where('idempotency_key', '=', idempotencyKey).executeTakeFirst();
   }
 
   private async release(idempotencyKey: string) {
@@ -181,7 +179,6 @@ export class Idempotency {
     const exact = rows.find((r) => r.idempotency_key === idempotencyKey);
     return { exact, other: rows.some((r) => r.idempotency_key !== idempotencyKey) };
   }
-
 }
 
 function replay(row: { status_code: number | null; response_body: string | null }): IdempotentOutcome {

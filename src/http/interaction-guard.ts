@@ -26,11 +26,15 @@ export function interactionGuard(deps: { tokens: AccessTokens; crm: CrmPort; def
       if (!token) throw unauthorized(ErrorCode.InvalidAccessToken, 'An "Authorization: Bearer <access token>" header is required.');
 
       const orgId = requiredHeader(req, 'OrgId');
-      const authorizationContext = req.get('AuthorizationContext')?.trim() || deps.defaultAuthorizationContext || requiredHeader(req, 'AuthorizationContext');
+      const authorizationContext =
+        req.get('AuthorizationContext')?.trim() || deps.defaultAuthorizationContext || requiredHeader(req, 'AuthorizationContext');
       const requestId = requiredHeader(req, 'RequestId');
       if (!UUID.test(requestId)) throw badRequest(ErrorCode.InvalidHeader, `The RequestId header must be a UUID; got "${requestId}".`);
       if (!/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/.test(orgId)) {
-        throw badRequest(ErrorCode.InvalidHeader, `The OrgId header must be a 15 or 18 character org id starting with 00D; got "${orgId}".`);
+        throw badRequest(
+          ErrorCode.InvalidHeader,
+          `The OrgId header must be a 15 or 18 character org id starting with 00D; got "${orgId}".`,
+        );
       }
 
       const grant = await deps.tokens.resolve(token);

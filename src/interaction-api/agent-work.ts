@@ -7,7 +7,10 @@ import { jsonOperation } from './json-operation.ts';
 /** `POST /api/v1/agentWork` (assign a work item to an agent) and `PATCH /api/v1/agentWork` (accept, decline, cancel, close). */
 export function agentWorkRoutes(deps: { crm: CrmPort; idempotency: Idempotency }): Router {
   const router = express.Router();
-  router.post('/agentWork', jsonOperation(deps.idempotency, 'POST /agentWork', validateAgentWorkRequest, (call, r) => deps.crm.createAgentWork(call, r)));
+  router.post(
+    '/agentWork',
+    jsonOperation(deps.idempotency, 'POST /agentWork', validateAgentWorkRequest, (call, r) => deps.crm.createAgentWork(call, r)),
+  );
   router.patch(
     '/agentWork',
     jsonOperation(

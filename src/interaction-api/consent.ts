@@ -7,6 +7,9 @@ import { jsonOperation } from './json-operation.ts';
 /** `PATCH /api/v1/consent`: an end user's messaging consent on a channel. */
 export function consentRoutes(deps: { crm: CrmPort; idempotency: Idempotency }): Router {
   const router = express.Router();
-  router.patch('/consent', jsonOperation(deps.idempotency, 'PATCH /consent', validateConsentRequest, (call, r) => deps.crm.updateConsent(call, r)));
+  router.patch(
+    '/consent',
+    jsonOperation(deps.idempotency, 'PATCH /consent', validateConsentRequest, (call, r) => deps.crm.updateConsent(call, r)),
+  );
   return router;
 }

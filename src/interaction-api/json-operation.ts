@@ -22,7 +22,9 @@ export function jsonOperation<T>(
     const headers = FORWARDED_HEADERS.flatMap((h) => (req.get(h) ? [[h, req.get(h)!] as const] : []));
     const call = { ...callOf(res), original: { body: req.body, headers: Object.fromEntries(headers) } };
     const request = validate(req.body, req);
-    const fingerprint = createHash('sha256').update(JSON.stringify(req.body ?? null)).digest('hex');
+    const fingerprint = createHash('sha256')
+      .update(JSON.stringify(req.body ?? null))
+      .digest('hex');
     const outcome = await idempotency.run({ operation, requestId: call.requestId, fingerprint }, req.log, () => perform(call, request));
     sendOutcome(res, outcome);
   };

@@ -92,7 +92,13 @@ export class AgentMessages {
       abstractMessage: { messageType: 'StaticContentMessage', id, staticContent },
       messageReason: null,
     };
-    return this.send(conversationIdentifier, { id, entryType: 'Message', entryPayload, shape: message.shape, senderDisplayName: message.senderDisplayName });
+    return this.send(conversationIdentifier, {
+      id,
+      entryType: 'Message',
+      entryPayload,
+      shape: message.shape,
+      senderDisplayName: message.senderDisplayName,
+    });
   }
 
   async sendTyping(conversationIdentifier: string, state: TypingState, shape?: PayloadShape): Promise<AgentSendResult> {
@@ -147,7 +153,14 @@ export class AgentMessages {
         },
         trx,
       );
-      return { conversationIdentifier, entryId: entry.id, entryType: entry.entryType, eventId: event.eventUuid, replayId: event.replayId, shape };
+      return {
+        conversationIdentifier,
+        entryId: entry.id,
+        entryType: entry.entryType,
+        eventId: event.eventUuid,
+        replayId: event.replayId,
+        shape,
+      };
     });
     this.options.appended.notify();
     return result;

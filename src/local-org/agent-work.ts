@@ -44,7 +44,11 @@ export class LocalOrgAgentWork {
         );
       }
       await this.sessions.lock(trx, session.session_id);
-      const psr = await trx.selectFrom('pending_service_routings').selectAll().where('open_key', '=', session.session_id).executeTakeFirst();
+      const psr = await trx
+        .selectFrom('pending_service_routings')
+        .selectAll()
+        .where('open_key', '=', session.session_id)
+        .executeTakeFirst();
       const hasCapacity = request.capacityPercentage !== undefined || request.capacityWeight !== undefined;
       if (!hasCapacity && !psr) {
         throw badRequest(
@@ -121,10 +125,14 @@ export class LocalOrgAgentWork {
 
   async update(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
     if (request.contextType === 'Chatbot') {
-      throw badRequest(ErrorCode.InvalidBotId, `The local org has no external bot "${request.botId}": only "contextType": "Agent" work can be updated here.`);
+      throw badRequest(
+        ErrorCode.InvalidBotId,
+        `The local org has no external bot "${request.botId}": only "contextType": "Agent" work can be updated here.`,
+      );
     }
     return this.db.transaction().execute(async (trx) => {
-      const workId = request.workId.startsWith(AGENT_WORK_PREFIX) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
+      const workId =
+        request.workId.startsWith(AGENT_WORK_PREFIX) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
       const found = workId ? await this.workOf(trx, call.orgId, workId) : undefined;
       if (!found) throw badRequest(ErrorCode.InvalidWorkId, `No agent work "${request.workId}" in this org.`);
       checkContext(call, found);
@@ -132,7 +140,10 @@ export class LocalOrgAgentWork {
       const work = (await this.workOf(trx, call.orgId, found.work_id))!;
       const transition = WORK_TRANSITIONS[request.status];
       if (!transition.from.includes(work.status)) {
-        throw badRequest(ErrorCode.InvalidAgentWorkStatus, `Agent work ${request.workId} is ${work.status}; it cannot take status ${request.status}.`);
+        throw badRequest(
+          ErrorCode.InvalidAgentWorkStatus,
+          `Agent work ${request.workId} is ${work.status}; it cannot take status ${request.status}.`,
+        );
       }
       const now = Date.now();
       const stillActive = ACTIVE_WORK_STATUSES.includes(transition.to);

@@ -31,7 +31,10 @@ export async function recordAttachmentInteractions(
   const fileOf = (interaction: AttachmentInteraction) =>
     attachments.find((a) => a.attachmentIndex === interaction.attachmentIndex && a.interactionId === interaction.id);
   if (interactions.length === 0 || interactions.length !== attachments.length || interactions.some((i) => !fileOf(i))) {
-    throw badRequest(ErrorCode.AttachmentCountMismatch, 'The number of AttachmentInteractions does not match the number of attached files.');
+    throw badRequest(
+      ErrorCode.AttachmentCountMismatch,
+      'The number of AttachmentInteractions does not match the number of attached files.',
+    );
   }
   const { conversationIdentifier, workItemIds } = await deps.db.transaction().execute(async (trx) => {
     const { conversationIdentifier } = await deps.conversations.findOrCreate(trx, {

@@ -13,7 +13,10 @@ export async function resolveChannel(db: Kysely<Tables>, call: CrmCall, channelA
     .where('org_id', '=', call.orgId)
     .executeTakeFirst();
   if (!channel) {
-    throw badRequest(ErrorCode.UnknownChannel, `No messaging channel has the address identifier "${channelAddressIdentifier}" in this org.`);
+    throw badRequest(
+      ErrorCode.UnknownChannel,
+      `No messaging channel has the address identifier "${channelAddressIdentifier}" in this org.`,
+    );
   }
   if (!channel.active) {
     throw badRequest(ErrorCode.InactiveChannel, `The messaging channel "${channelAddressIdentifier}" is not active.`);

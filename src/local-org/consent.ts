@@ -47,7 +47,10 @@ export async function updateConsent(db: Db, call: CrmCall, request: ConsentReque
       );
     }
     if ((await consentStatusOf(trx, request.channelAddressIdentifier, request.endUserClientId)) === null) {
-      throw badRequest(ErrorCode.InvalidEndUserClientId, `"${request.endUserClientId}" is not an end user of channel "${request.channelAddressIdentifier}".`);
+      throw badRequest(
+        ErrorCode.InvalidEndUserClientId,
+        `"${request.endUserClientId}" is not an end user of channel "${request.channelAddressIdentifier}".`,
+      );
     }
     const now = Date.now();
     await trx

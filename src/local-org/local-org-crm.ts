@@ -52,7 +52,13 @@ export class LocalOrgCrm implements CrmPort {
           attachmentRecords: this.attachmentRecords,
           // A file is an inbound Message: it opens a work item like a text message does.
           onInboundMessage: (trx, conversationIdentifier) =>
-            this.routing.onInboundEntry(trx, { orgId: call.orgId, channel, conversationIdentifier, endUserClientIdentifier: request.from, entryType: 'Message' }),
+            this.routing.onInboundEntry(trx, {
+              orgId: call.orgId,
+              channel,
+              conversationIdentifier,
+              endUserClientIdentifier: request.from,
+              entryType: 'Message',
+            }),
         },
         call,
         channel.channel_address_identifier,
@@ -87,7 +93,12 @@ export class LocalOrgCrm implements CrmPort {
     });
     return {
       status: 202,
-      body: { conversationIdentifier: result.conversationIdentifier, id: entryInteraction.entryId, workItemIds: result.workItemIds, success: true },
+      body: {
+        conversationIdentifier: result.conversationIdentifier,
+        id: entryInteraction.entryId,
+        workItemIds: result.workItemIds,
+        success: true,
+      },
     };
   }
 

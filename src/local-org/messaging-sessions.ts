@@ -49,10 +49,19 @@ export class MessagingSessions {
 
   /** New (nobody on it), Waiting (a routing is open), Active (an agent works on it); Ended stays Ended. */
   async refreshStatus(trx: Trx, sessionId: string): Promise<string> {
-    const session = await trx.selectFrom('messaging_sessions').select(['status', 'open_key']).where('session_id', '=', sessionId).executeTakeFirstOrThrow();
+    const session = await trx
+      .selectFrom('messaging_sessions')
+      .select(['status', 'open_key'])
+      .where('session_id', '=', sessionId)
+      .executeTakeFirstOrThrow();
     if (session.open_key === null) return session.status;
     const [activeWork, openRouting] = await Promise.all([
-      trx.selectFrom('agent_work').select('work_id').where('session_id', '=', sessionId).where('active_key', 'is not', null).executeTakeFirst(),
+      trx
+        .selectFrom('agent_work')
+        .select('work_id')
+        .where('session_id', '=', sessionId)
+        .where('active_key', 'is not', null)
+        .executeTakeFirst(),
       trx.selectFrom('pending_service_routings').select('psr_id').where('open_key', '=', sessionId).executeTakeFirst(),
     ]);
     const status = activeWork ? 'Active' : openRouting ? 'Waiting' : 'New';

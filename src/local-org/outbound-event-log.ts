@@ -139,7 +139,10 @@ export class OutboundEventLog {
   }
 
   async latestReplayId(): Promise<number> {
-    const row = await this.db.selectFrom('outbound_events').select((eb) => eb.fn.max('sequence').as('latest')).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('outbound_events')
+      .select((eb) => eb.fn.max('sequence').as('latest'))
+      .executeTakeFirst();
     return Number(row?.latest ?? 0);
   }
 

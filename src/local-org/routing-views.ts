@@ -18,12 +18,23 @@ export class RoutingViews {
     const [queues, flows, agents] = await Promise.all([
       this.db.selectFrom('queues').selectAll().where('org_id', '=', orgId).orderBy('queue_id').execute(),
       this.db.selectFrom('flows').selectAll().where('org_id', '=', orgId).orderBy('flow_id').execute(),
-      this.db.selectFrom('users').select(['user_id', 'username', 'display_name']).where('org_id', '=', orgId).where('is_agent', '=', 1).orderBy('user_id').execute(),
+      this.db
+        .selectFrom('users')
+        .select(['user_id', 'username', 'display_name'])
+        .where('org_id', '=', orgId)
+        .where('is_agent', '=', 1)
+        .orderBy('user_id')
+        .execute(),
     ]);
     return {
       queues: queues.map((q) => ({ queueId: q.queue_id, queueId15: toFifteenCharId(q.queue_id), developerName: q.developer_name })),
       flows: flows.map((f) => ({ flowId: f.flow_id, flowId15: toFifteenCharId(f.flow_id), apiName: f.api_name })),
-      agentUsers: agents.map((a) => ({ userId: a.user_id, userId15: toFifteenCharId(a.user_id), username: a.username, name: a.display_name })),
+      agentUsers: agents.map((a) => ({
+        userId: a.user_id,
+        userId15: toFifteenCharId(a.user_id),
+        username: a.username,
+        name: a.display_name,
+      })),
     };
   }
 
@@ -31,7 +42,11 @@ export class RoutingViews {
    * The conversation's end-user consent, its messaging sessions (oldest first) each with its routing and
    * agent work history, and the outbound events recorded for it, in replay order.
    */
-  async conversationRouting(conversation: { conversationIdentifier: string; channelAddressIdentifier: string; endUserClientIdentifier: string }) {
+  async conversationRouting(conversation: {
+    conversationIdentifier: string;
+    channelAddressIdentifier: string;
+    endUserClientIdentifier: string;
+  }) {
     const sessions = await this.db
       .selectFrom('messaging_sessions')
       .selectAll()
@@ -56,7 +71,13 @@ export class RoutingViews {
       : [[], [], []];
     const events = await this.outboundEvents.listForConversation(conversation.conversationIdentifier);
     return {
-      outboundEvents: events.map((e) => ({ replayId: e.replayId, eventType: e.eventType, shape: e.shape, fields: e.fields, createdAt: iso(e.createdAt) })),
+      outboundEvents: events.map((e) => ({
+        replayId: e.replayId,
+        eventType: e.eventType,
+        shape: e.shape,
+        fields: e.fields,
+        createdAt: iso(e.createdAt),
+      })),
       consentStatus: await consentStatusOf(this.db, conversation.channelAddressIdentifier, conversation.endUserClientIdentifier),
       messagingSessions: sessions.map((s) => ({
         workItemId: toFifteenCharId(s.session_id),

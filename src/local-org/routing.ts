@@ -33,7 +33,13 @@ export class LocalOrgRouting {
    */
   async onInboundEntry(
     trx: Trx,
-    inbound: { orgId: string; channel: Selectable<ChannelTable>; conversationIdentifier: string; endUserClientIdentifier: string; entryType: string },
+    inbound: {
+      orgId: string;
+      channel: Selectable<ChannelTable>;
+      conversationIdentifier: string;
+      endUserClientIdentifier: string;
+      entryType: string;
+    },
   ): Promise<string[]> {
     if (inbound.entryType !== 'Message') return [];
     const { sessionId, opened } = await this.sessions.openIfNone(trx, inbound.orgId, inbound.conversationIdentifier);
@@ -149,7 +155,11 @@ export class LocalOrgRouting {
         );
       }
       await this.sessions.lock(trx, session.session_id);
-      const psr = await trx.selectFrom('pending_service_routings').selectAll().where('open_key', '=', session.session_id).executeTakeFirst();
+      const psr = await trx
+        .selectFrom('pending_service_routings')
+        .selectAll()
+        .where('open_key', '=', session.session_id)
+        .executeTakeFirst();
       const now = Date.now();
       // A failure ends the routing; so does a success elsewhere. A success inside the org waits for its agent work.
       const closesRouting = !request.success || request.externallyRouted;
@@ -187,20 +197,33 @@ export class LocalOrgRouting {
   ): Promise<{ method: RouteTarget['method']; queueId: string; flowId: string | null }> {
     if (target.method === 'ChannelConfiguration') {
       if (!channel.routing_queue_id) {
-        throw badRequest(ErrorCode.RouteNeedsFlowOrQueue, 'The channel has no routing configuration: name a flow or a queue in "routingInfo".');
+        throw badRequest(
+          ErrorCode.RouteNeedsFlowOrQueue,
+          'The channel has no routing configuration: name a flow or a queue in "routingInfo".',
+        );
       }
       return { method: target.method, queueId: channel.routing_queue_id, flowId: channel.routing_flow_id };
     }
     let flowId: string | null = null;
     if (target.method === 'Flow') {
       const flow = isSalesforceId(target.flowId, '300')
-        ? await trx.selectFrom('flows').select('flow_id').where('flow_id', '=', toEighteenCharId(target.flowId)).where('org_id', '=', orgId).executeTakeFirst()
+        ? await trx
+            .selectFrom('flows')
+            .select('flow_id')
+            .where('flow_id', '=', toEighteenCharId(target.flowId))
+            .where('org_id', '=', orgId)
+            .executeTakeFirst()
         : undefined;
       if (!flow) throw badRequest(ErrorCode.FlowNeedsFallbackQueue, `"${target.flowId}" is not a flow of this org.`);
       flowId = flow.flow_id;
     }
     const queue = isSalesforceId(target.queueId, '00G')
-      ? await trx.selectFrom('queues').select('queue_id').where('queue_id', '=', toEighteenCharId(target.queueId)).where('org_id', '=', orgId).executeTakeFirst()
+      ? await trx
+          .selectFrom('queues')
+          .select('queue_id')
+          .where('queue_id', '=', toEighteenCharId(target.queueId))
+          .where('org_id', '=', orgId)
+          .executeTakeFirst()
       : undefined;
     if (!queue) throw badRequest(ErrorCode.InvalidQueueId, `"${target.queueId}" is not a queue of this org.`);
     return { method: target.method, queueId: queue.queue_id, flowId };

@@ -42,18 +42,19 @@ export async function seedLocalOrg(
       .values({ org_id: o.orgId, name: 'Local BYOC org', created_at: now })
       .onConflict((oc) => oc.column('org_id').doNothing())
       .execute();
-    if (options.connectedApp) await trx
-      .insertInto('connected_apps')
-      .values({
-        consumer_key: o.consumerKey,
-        org_id: o.orgId,
-        certificate_pem: certificatePem,
-        scopes: 'interaction_api api refresh_token',
-        active: 1,
-        created_at: now,
-      })
-      .onConflict((oc) => oc.column('consumer_key').doUpdateSet({ org_id: o.orgId, certificate_pem: certificatePem, active: 1 }))
-      .execute();
+    if (options.connectedApp)
+      await trx
+        .insertInto('connected_apps')
+        .values({
+          consumer_key: o.consumerKey,
+          org_id: o.orgId,
+          certificate_pem: certificatePem,
+          scopes: 'interaction_api api refresh_token',
+          active: 1,
+          created_at: now,
+        })
+        .onConflict((oc) => oc.column('consumer_key').doUpdateSet({ org_id: o.orgId, certificate_pem: certificatePem, active: 1 }))
+        .execute();
     await trx.deleteFrom('users').where('username', '=', o.username).where('user_id', '!=', o.userId).execute();
     await trx
       .insertInto('users')
@@ -101,7 +102,14 @@ export async function seedLocalOrg(
       await trx.deleteFrom('users').where('username', '=', a.username).where('user_id', '!=', a.userId).execute();
       await trx
         .insertInto('users')
-        .values({ user_id: a.userId, org_id: o.orgId, username: a.username, display_name: displayNameOf(a.username), is_agent: 1, created_at: now })
+        .values({
+          user_id: a.userId,
+          org_id: o.orgId,
+          username: a.username,
+          display_name: displayNameOf(a.username),
+          is_agent: 1,
+          created_at: now,
+        })
         .onConflict((oc) => oc.column('user_id').doUpdateSet({ org_id: o.orgId, username: a.username, is_agent: 1 }))
         .execute();
     }

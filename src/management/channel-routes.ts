@@ -26,10 +26,18 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
   router.post('/channels', async (req, res) => {
     const parsed = newChannel.safeParse(req.body);
     if (!parsed.success) {
-      throw badRequest(ErrorCode.InvalidParameters, `Send {"channelAddressIdentifier", "authorizationContext", "routingOwner"?, "consentOwner"?, "active"?}: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}.`);
+      throw badRequest(
+        ErrorCode.InvalidParameters,
+        `Send {"channelAddressIdentifier", "authorizationContext", "routingOwner"?, "consentOwner"?, "active"?}: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}.`,
+      );
     }
     const c = parsed.data;
-    const queue = await deps.db.selectFrom('queues').select('queue_id').where('org_id', '=', deps.orgId).orderBy('queue_id').executeTakeFirst();
+    const queue = await deps.db
+      .selectFrom('queues')
+      .select('queue_id')
+      .where('org_id', '=', deps.orgId)
+      .orderBy('queue_id')
+      .executeTakeFirst();
     const inserted = await deps.db
       .insertInto('channels')
       .values({
@@ -69,7 +77,8 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
       .where('channel_address_identifier', '=', req.params.channelAddressIdentifier)
       .where('org_id', '=', deps.orgId)
       .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1) throw notFound(ErrorCode.UnknownChannel, `No channel "${req.params.channelAddressIdentifier}".`);
+    if (Number(updated.numUpdatedRows) !== 1)
+      throw notFound(ErrorCode.UnknownChannel, `No channel "${req.params.channelAddressIdentifier}".`);
     res.json({ channelAddressIdentifier: req.params.channelAddressIdentifier, ...parsed.data });
   });
 

@@ -34,7 +34,10 @@ export function connectedAppRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>
   router.post('/connected-apps', async (req, res) => {
     const parsed = registration.safeParse(req.body);
     if (!parsed.success) {
-      throw badRequest(ErrorCode.InvalidParameters, 'Send {"certificatePem": "-----BEGIN CERTIFICATE-----...", "consumerKey"?: string, "scopes"?: string}.');
+      throw badRequest(
+        ErrorCode.InvalidParameters,
+        'Send {"certificatePem": "-----BEGIN CERTIFICATE-----...", "consumerKey"?: string, "scopes"?: string}.',
+      );
     }
     try {
       await importX509(parsed.data.certificatePem, 'RS256');

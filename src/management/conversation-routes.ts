@@ -5,7 +5,9 @@ import { downloadUrl } from './attachment-routes.ts';
 import type { ManagementAppDeps } from './management-app.ts';
 
 /** `GET /api/conversations` and `GET /api/conversations/{conversationIdentifier}`. */
-export function conversationRoutes(deps: Pick<ManagementAppDeps, 'orgId' | 'conversations' | 'routingViews' | 'attachmentRecords'>): Router {
+export function conversationRoutes(
+  deps: Pick<ManagementAppDeps, 'orgId' | 'conversations' | 'routingViews' | 'attachmentRecords'>,
+): Router {
   const router = express.Router();
   router.get('/conversations', async (req, res) => {
     const limit = Math.min(Math.max(Number(req.query.limit ?? 100) || 100, 1), 1000);

@@ -16,7 +16,12 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
     const resumeFrom = req.get('last-event-id') ?? (typeof req.query.after === 'string' ? req.query.after : undefined);
     let cursor = resumeFrom !== undefined && /^\d+$/.test(resumeFrom) ? Number(resumeFrom) : await deps.received.latestSequence();
     const types = typeof req.query.eventType === 'string' ? new Set(req.query.eventType.split(',')) : null;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
     res.write(': connected\n\n');
     let open = true;
     // The response's close is the client going away (the request's fires once its empty body is read).

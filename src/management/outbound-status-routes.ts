@@ -12,14 +12,23 @@ export function outboundStatusRoutes(deps: { db: Db; log: OutboundEventLog; topi
     const [checkpoint, latestReplayId, deliveries, parked] = await Promise.all([
       deps.db.selectFrom('subscriber_checkpoints').select('replay_id').where('topic_name', '=', deps.topicName).executeTakeFirst(),
       deps.log.latestReplayId(),
-      deps.db.selectFrom('webhook_deliveries').select((eb) => ['status', eb.fn.countAll<number>().as('count')]).groupBy('status').execute(),
-      deps.db.selectFrom('parked_events').select((eb) => eb.fn.countAll<number>().as('count')).executeTakeFirst(),
+      deps.db
+        .selectFrom('webhook_deliveries')
+        .select((eb) => ['status', eb.fn.countAll<number>().as('count')])
+        .groupBy('status')
+        .execute(),
+      deps.db
+        .selectFrom('parked_events')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .executeTakeFirst(),
     ]);
     res.json({
       topicName: deps.topicName,
       subscriberCheckpoint: checkpoint ? Number(checkpoint.replay_id) : null,
       localOrgLatestReplayId: latestReplayId,
-      deliveries: Object.fromEntries(['pending', 'succeeded', 'dead'].map((s) => [s, Number(deliveries.find((d) => d.status === s)?.count ?? 0)])),
+      deliveries: Object.fromEntries(
+        ['pending', 'succeeded', 'dead'].map((s) => [s, Number(deliveries.find((d) => d.status === s)?.count ?? 0)]),
+      ),
       parkedEvents: Number(parked?.count ?? 0),
     });
   });

@@ -44,7 +44,8 @@ const malformed = (reason: string): never => {
 };
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const stringOrNull = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
-const numberOrNull = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null);
+const numberOrNull = (v: unknown) =>
+  typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : null;
 
 function parseJsonObject(text: unknown, what: string): Record<string, unknown> {
   if (typeof text !== 'string' || text.trim() === '') return malformed(`${what} is missing or empty`);
@@ -91,10 +92,15 @@ export function normalizeEvent(event: ReceivedEvent, names: CustomEventFieldName
     shape = 'legacy';
     channelAddressIdentifier = f[names.channelAddressId] as string;
     const recipientText = f[names.recipient];
-    recipient = recipientText === null || recipientText === undefined ? null : participant(parseJsonObject(recipientText, `the recipient field ${names.recipient}`), 'recipient');
+    recipient =
+      recipientText === null || recipientText === undefined
+        ? null
+        : participant(parseJsonObject(recipientText, `the recipient field ${names.recipient}`), 'recipient');
     content = body;
   } else {
-    return malformed(`neither the channel address id field ${names.channelAddressId} nor channelAddressIdentifier in the payload is present`);
+    return malformed(
+      `neither the channel address id field ${names.channelAddressId} nor channelAddressIdentifier in the payload is present`,
+    );
   }
 
   eventType ??= typeof content.entryType === 'string' ? 'Interaction' : malformed(`the event type field ${names.eventType} is missing`);
@@ -104,10 +110,27 @@ export function normalizeEvent(event: ReceivedEvent, names: CustomEventFieldName
     transcriptedTimestamp: numberOrNull(content.transcriptedTimestamp),
     clientTimestamp: numberOrNull(content.clientTimestamp),
   };
-  const common = { eventId: event.eventId, eventType, channelAddressIdentifier, conversationIdentifier, recipient, timestamps, replayId: event.replayId, topicName: event.topicName, shape };
+  const common = {
+    eventId: event.eventId,
+    eventType,
+    channelAddressIdentifier,
+    conversationIdentifier,
+    recipient,
+    timestamps,
+    replayId: event.replayId,
+    topicName: event.topicName,
+    shape,
+  };
 
   if (eventType !== 'Interaction') {
-    return { ...common, entryType: null, entryId: null, sender: participant(content.sender, 'sender'), senderDisplayName: stringOrNull(content.senderDisplayName), payload: content };
+    return {
+      ...common,
+      entryType: null,
+      entryId: null,
+      sender: participant(content.sender, 'sender'),
+      senderDisplayName: stringOrNull(content.senderDisplayName),
+      payload: content,
+    };
   }
   const entryType = stringOrNull(content.entryType) ?? malformed('the entry has no entryType');
   const entryPayload = isObject(content.entryPayload) ? content.entryPayload : malformed('the entry has no entryPayload object');

@@ -10,17 +10,21 @@ import { orderingKeyOf } from './normalizer.ts';
  */
 /** Rows per statement, well under the bind-parameter limits of both databases. */
 const CHUNK = 500;
-const chunks = <T>(items: T[]): T[][] => Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK));
+const chunks = <T>(items: T[]): T[][] =>
+  Array.from({ length: Math.ceil(items.length / CHUNK) }, (_, i) => items.slice(i * CHUNK, (i + 1) * CHUNK));
 
 export type ReceivedItem =
-  | { kind: 'event'; event: NormalizedEvent }
-  | { kind: 'parked'; replayId: number; eventId: string | null; reason: string; raw: unknown };
+  { kind: 'event'; event: NormalizedEvent } | { kind: 'parked'; replayId: number; eventId: string | null; reason: string; raw: unknown };
 
 export class ReceivedEvents {
   constructor(private readonly db: Db) {}
 
   async checkpoint(topicName: string): Promise<number | undefined> {
-    const row = await this.db.selectFrom('subscriber_checkpoints').select('replay_id').where('topic_name', '=', topicName).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('subscriber_checkpoints')
+      .select('replay_id')
+      .where('topic_name', '=', topicName)
+      .executeTakeFirst();
     return row ? Number(row.replay_id) : undefined;
   }
 
@@ -43,7 +47,16 @@ export class ReceivedEvents {
       for (const chunk of chunks(parked)) {
         await trx
           .insertInto('parked_events')
-          .values(chunk.map((p) => ({ topic_name: topicName, replay_id: p.replayId, event_id: p.eventId, reason: p.reason, raw: JSON.stringify(p.raw), parked_at: now })))
+          .values(
+            chunk.map((p) => ({
+              topic_name: topicName,
+              replay_id: p.replayId,
+              event_id: p.eventId,
+              reason: p.reason,
+              raw: JSON.stringify(p.raw),
+              parked_at: now,
+            })),
+          )
           .onConflict((oc) => oc.columns(['topic_name', 'replay_id']).doNothing())
           .execute();
       }
@@ -74,7 +87,8 @@ export class ReceivedEvents {
           if (sequence === undefined) continue;
           stored.push(event);
           for (const ep of endpoints) {
-            const typeMatches = !ep.types || ep.types.includes(event.eventType) || (event.entryType !== null && ep.types.includes(event.entryType));
+            const typeMatches =
+              !ep.types || ep.types.includes(event.eventType) || (event.entryType !== null && ep.types.includes(event.entryType));
             if (!typeMatches || (ep.channel && ep.channel !== event.channelAddressIdentifier)) continue;
             deliveries.push({
               delivery_id: `dlv_${randomUUID()}`,
@@ -116,12 +130,21 @@ export class ReceivedEvents {
 
   /** Stored events after a sequence number, oldest first (the SSE stream's source). */
   async readAfter(sequence: number, limit: number): Promise<{ sequence: number; event: NormalizedEvent }[]> {
-    const rows = await this.db.selectFrom('normalized_events').select(['sequence', 'body']).where('sequence', '>', sequence).orderBy('sequence', 'asc').limit(limit).execute();
+    const rows = await this.db
+      .selectFrom('normalized_events')
+      .select(['sequence', 'body'])
+      .where('sequence', '>', sequence)
+      .orderBy('sequence', 'asc')
+      .limit(limit)
+      .execute();
     return rows.map((r) => ({ sequence: Number(r.sequence), event: JSON.parse(r.body) as NormalizedEvent }));
   }
 
   async latestSequence(): Promise<number> {
-    const row = await this.db.selectFrom('normalized_events').select((eb) => eb.fn.max('sequence').as('latest')).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('normalized_events')
+      .select((eb) => eb.fn.max('sequence').as('latest'))
+      .executeTakeFirst();
     return Number(row?.latest ?? 0);
   }
 }

@@ -75,7 +75,10 @@ export function createOutbound(deps: OutboundDeps) {
   async function start() {
     const pubSubPort = sf
       ? undefined
-      : await pubSub.listen(config.host, o.pubSubPort, { certPem: deps.certificate.certificatePem, keyPem: deps.certificate.privateKeyPem });
+      : await pubSub.listen(config.host, o.pubSubPort, {
+          certPem: deps.certificate.certificatePem,
+          keyPem: deps.certificate.privateKeyPem,
+        });
     const subscriber = new OutboundSubscriber({
       logger: logger.child({ component: 'subscriber' }),
       received,
@@ -108,7 +111,9 @@ export function createOutbound(deps: OutboundDeps) {
     subscriber.start();
     delivery.start();
     const sweepRetention = () =>
-      log.deleteOlderThan(Date.now() - o.retentionHours * 3600_000).catch((err) => logger.warn({ err }, 'outbound event retention sweep failed'));
+      log
+        .deleteOlderThan(Date.now() - o.retentionHours * 3600_000)
+        .catch((err) => logger.warn({ err }, 'outbound event retention sweep failed'));
     void sweepRetention();
     const sweep = setInterval(sweepRetention, RETENTION_SWEEP_MS);
     sweep.unref();

@@ -146,7 +146,8 @@ export class OutboundSubscriber {
             if (parseError) enqueue({ kind: 'undecodable', error: data });
             else finish(data);
           } else if (type === 'end') finish();
-          else if (type === 'grpcStatus' && data?.code !== 0) finish(Object.assign(new Error(data?.details ?? 'stream closed'), { code: data?.code }));
+          else if (type === 'grpcStatus' && data?.code !== 0)
+            finish(Object.assign(new Error(data?.details ?? 'stream closed'), { code: data?.code }));
         };
         // The first request is for one event: the client fetches the schema when it decodes its first
         // event, and FetchResponses arriving during that fetch are decoded out of order. Once the schema
@@ -180,7 +181,10 @@ export class OutboundSubscriber {
     }
     const parsed = q.parsed;
     try {
-      const event = normalizeEvent({ eventId: parsed.id, replayId: parsed.replayId, topicName: this.o.topicName, fields: parsed.payload }, this.o.fieldNames);
+      const event = normalizeEvent(
+        { eventId: parsed.id, replayId: parsed.replayId, topicName: this.o.topicName, fields: parsed.payload },
+        this.o.fieldNames,
+      );
       return { kind: 'event', event };
     } catch (err) {
       if (!(err instanceof MalformedEventError)) throw err;

@@ -74,9 +74,7 @@ export class WebhookDelivery {
   private readonly outcomes: { row: Deliverable; update: Outcome; done: (err?: unknown, next?: Deliverable) => void }[] = [];
   private recording: Promise<void> | undefined;
 
-  constructor(
-    private readonly deps: { db: Db; logger: Logger; wakeup: Wakeup; policy: DeliveryPolicy },
-  ) {}
+  constructor(private readonly deps: { db: Db; logger: Logger; wakeup: Wakeup; policy: DeliveryPolicy }) {}
 
   start(): void {
     this.loop = this.run();
@@ -144,7 +142,11 @@ export class WebhookDelivery {
       .innerJoin('webhook_endpoints as w', 'w.endpoint_id', 'd.endpoint_id')
       .innerJoin('normalized_events as e', 'e.event_id', 'd.event_id')
       .select(DELIVERABLE_COLUMNS)
-      .where('d.delivery_id', 'in', claimed.map((c) => c.deliveryId))
+      .where(
+        'd.delivery_id',
+        'in',
+        claimed.map((c) => c.deliveryId),
+      )
       .execute();
     for (const head of rows as Deliverable[]) {
       const line = `${head.endpoint_id}\u0000${head.ordering_key}`;
@@ -211,7 +213,13 @@ export class WebhookDelivery {
     let statusCode: number | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(row.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.deps.policy.timeoutMs), redirect: 'manual' });
+      const res = await fetch(row.url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.deps.policy.timeoutMs),
+        redirect: 'manual',
+      });
       statusCode = res.status;
       await res.body?.cancel().catch(() => {});
       if (res.status < 200 || res.status > 299) error = `HTTP ${res.status}`;
@@ -266,7 +274,12 @@ export class WebhookDelivery {
         const nexts = await this.deps.db.transaction().execute(async (trx) => {
           const leased: (Deliverable | undefined)[] = [];
           for (const o of group) {
-            await trx.updateTable('webhook_deliveries').set(o.update).where('delivery_id', '=', o.row.delivery_id).where('status', '=', 'pending').execute();
+            await trx
+              .updateTable('webhook_deliveries')
+              .set(o.update)
+              .where('delivery_id', '=', o.row.delivery_id)
+              .where('status', '=', 'pending')
+              .execute();
             leased.push(o.update.status === 'pending' || this.stopped ? undefined : await this.leaseNext(trx, o.row));
           }
           return leased;

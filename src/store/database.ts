@@ -31,7 +31,9 @@ export async function openStore(options: { databaseUrl?: string; dataDir: string
     // Kysely looks for its migration tables in every schema unless told which one: pin it to the
     // connection's own, or a second bridge (or test) in another schema of the database breaks this one.
     const migrationTableSchema =
-      store.dialect === 'postgres' ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows[0]?.schema : undefined;
+      store.dialect === 'postgres'
+        ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(store.db)).rows[0]?.schema
+        : undefined;
     const migrator = new Migrator({ db: store.db, provider: migrationProvider(store.dialect), migrationTableSchema });
     const { error, results } = await migrator.migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');

@@ -66,7 +66,11 @@ export interface PostOptions {
 /** Posts an interaction request as multipart/form-data, the way the curl examples do. */
 export async function postInteraction(bridge: BridgeProcess, body: unknown, options: PostOptions) {
   const json = options.rawJson ?? JSON.stringify(body);
-  const part = multipartField('json', json, (options.jsonPartType ?? 'application/json') === 'application/json' ? 'application/json' : undefined);
+  const part = multipartField(
+    'json',
+    json,
+    (options.jsonPartType ?? 'application/json') === 'application/json' ? 'application/json' : undefined,
+  );
   return callApi(bridge, 'POST', '/interactions', {
     token: options.token,
     headers: options.headers,

@@ -9,7 +9,12 @@ export type Part =
   | { kind: 'field'; name: string; value: string; contentType?: string }
   | { kind: 'file'; name: string; filename: string; contentType?: string; content: Buffer };
 
-export const jsonPart = (body: unknown): Part => ({ kind: 'field', name: 'json', value: JSON.stringify(body), contentType: 'application/json' });
+export const jsonPart = (body: unknown): Part => ({
+  kind: 'field',
+  name: 'json',
+  value: JSON.stringify(body),
+  contentType: 'application/json',
+});
 export const filePart = (content: Buffer, filename = 'file.bin', contentType: string | undefined = 'application/octet-stream'): Part => ({
   kind: 'file',
   name: 'attachments',
@@ -36,7 +41,13 @@ export function attachmentRequest(interactions: Array<Record<string, unknown>>, 
     to: LOCAL_ORG.channel,
     from: LOCAL_ORG.endUser,
     ...extra,
-    interactions: interactions.map((i) => ({ timestamp: Date.now(), interactionType: 'AttachmentInteraction', id: randomUUID(), attachmentIndex: 0, ...i })),
+    interactions: interactions.map((i) => ({
+      timestamp: Date.now(),
+      interactionType: 'AttachmentInteraction',
+      id: randomUUID(),
+      attachmentIndex: 0,
+      ...i,
+    })),
   };
 }
 

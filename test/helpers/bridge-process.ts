@@ -66,7 +66,9 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `src/main.ts` as its own process, as `npm start` does, with its own ports, data and certs. */
-export async function startBridge(options: { store?: StoreKind; env?: Record<string, string>; tmpRoot?: string } = {}): Promise<BridgeProcess> {
+export async function startBridge(
+  options: { store?: StoreKind; env?: Record<string, string>; tmpRoot?: string } = {},
+): Promise<BridgeProcess> {
   const root = fs.mkdtempSync(path.join(options.tmpRoot ?? os.tmpdir(), 'byoc-test-'));
   const dataDir = path.join(root, 'data');
   const certsDir = path.join(root, 'certs');
@@ -101,8 +103,8 @@ export async function startBridge(options: { store?: StoreKind; env?: Record<str
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;
-    proc.stdout!.on('data', (d) => (log += d));
-    proc.stderr!.on('data', (d) => (log += d));
+    proc.stdout.on('data', (d) => (log += d));
+    proc.stderr.on('data', (d) => (log += d));
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`bridge exited with ${proc.exitCode} before it was ready:\n${log}`);
@@ -208,8 +210,8 @@ export async function runUntilExit(env: Record<string, string>, timeoutMs = 20_0
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  proc.stdout!.on('data', (d) => (output += d));
-  proc.stderr!.on('data', (d) => (output += d));
+  proc.stdout.on('data', (d) => (output += d));
+  proc.stderr.on('data', (d) => (output += d));
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
   clearTimeout(timer);

@@ -8,10 +8,19 @@ import { accessToken, postInteraction, textMessage } from './api-client.ts';
 import { LOCAL_ORG, type BridgeProcess } from './bridge-process.ts';
 
 export const TOPIC = '/event/BYOC_Outbound_Event__e';
-export const FIELDS = { channelAddressId: 'ChannelAddressIdentifier__c', payload: 'Payload__c', recipient: 'Recipient__c', eventType: 'EventType__c' };
+export const FIELDS = {
+  channelAddressId: 'ChannelAddressIdentifier__c',
+  payload: 'Payload__c',
+  recipient: 'Recipient__c',
+  eventType: 'EventType__c',
+};
 
 /** Polls until `check` returns a value other than undefined/false; fails after `timeoutMs` with `what`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -56,7 +65,7 @@ export async function connectPubSubClient(bridge: BridgeProcess): Promise<PubSub
       privateKey: bridge.privateKeyPem(),
       pubSubEndpoint: `localhost:${bridge.pubSubPort}`,
       rejectUnauthorizedSsl: false,
-    } as any,
+    },
     silent,
   );
   await client.connect();
@@ -77,7 +86,10 @@ export function eventRecord(fields: { channelAddressId?: string; payload?: strin
 }
 
 /** Runs scripts/outbound-subscribe.ts against the bridge and returns the decoded events it printed. */
-export function runSubscribeScript(bridge: BridgeProcess, args: string[]): Promise<{ replayId: number; id: string; fields: Record<string, any> }[]> {
+export function runSubscribeScript(
+  bridge: BridgeProcess,
+  args: string[],
+): Promise<{ replayId: number; id: string; fields: Record<string, any> }[]> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, ['--import', 'tsx', 'scripts/outbound-subscribe.ts', ...args], {
       cwd: path.resolve(import.meta.dirname, '../..'),
@@ -92,7 +104,14 @@ export function runSubscribeScript(bridge: BridgeProcess, args: string[]): Promi
     proc.on('exit', (code) => {
       clearTimeout(timer);
       if (code !== 0) reject(new Error(`outbound-subscribe exited with ${code}: ${err}`));
-      else resolve(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)));
+      else
+        resolve(
+          out
+            .trim()
+            .split('\n')
+            .filter(Boolean)
+            .map((l) => JSON.parse(l)),
+        );
     });
   });
 }
@@ -119,7 +138,14 @@ export async function startWebhookReceiver(respond: (attempt: number, id: string
       const attempt = (attempts.get(id) ?? 0) + 1;
       attempts.set(id, attempt);
       const status = respond(attempt, id);
-      received.push({ id, timestamp: String(req.headers['webhook-timestamp']), signature: String(req.headers['webhook-signature']), body, json: JSON.parse(body), status });
+      received.push({
+        id,
+        timestamp: String(req.headers['webhook-timestamp']),
+        signature: String(req.headers['webhook-signature']),
+        body,
+        json: JSON.parse(body),
+        status,
+      });
       res.writeHead(status).end();
     });
   });

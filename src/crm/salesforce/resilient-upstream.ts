@@ -1,12 +1,4 @@
-import {
-  BrokenCircuitError,
-  circuitBreaker,
-  ConsecutiveBreaker,
-  ExponentialBackoff,
-  handleWhen,
-  retry,
-  wrap,
-} from 'cockatiel';
+import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, wrap } from 'cockatiel';
 import type { Logger } from 'pino';
 import { ApiError } from '../../contract/api-error.ts';
 import { ErrorCode } from '../../contract/error-codes.ts';
@@ -114,7 +106,7 @@ export class ResilientUpstream {
         signal,
         // Streams need half-duplex mode in Node's fetch.
         ...(body && typeof (body.data as ReadableStream).getReader === 'function' ? { duplex: 'half' } : {}),
-      } as RequestInit);
+      });
     } catch (err) {
       const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
       throw new RetryableUpstreamError(`the org is unreachable or too slow: ${cause}`);
@@ -131,8 +123,7 @@ export class ResilientUpstream {
 
   private toPartnerError(err: unknown, deadlinePassed: boolean): ApiError {
     const retryAfterSeconds = String(Math.ceil(this.settings.breakerHalfOpenAfterMs / 1000));
-    const unavailable = (message: string) =>
-      new ApiError(503, ErrorCode.DownstreamTimeout, message, { 'Retry-After': retryAfterSeconds });
+    const unavailable = (message: string) => new ApiError(503, ErrorCode.DownstreamTimeout, message, { 'Retry-After': retryAfterSeconds });
     if (err instanceof ApiError) return err;
     if (err instanceof BrokenCircuitError) {
       return unavailable('The Salesforce org is not answering; the bridge is pausing calls to it. Retry later with the same RequestId.');

@@ -17,7 +17,10 @@ const schema = z.object({
   SF_AUDIENCE: z.string().url().default('https://login.salesforce.com'),
   SF_AUTH_ENDPOINT: z.string().url().optional(),
   SF_AUTHORIZATION_CONTEXT: z.string().min(1).optional(),
-  SF_PUB_SUB_ENDPOINT: z.string().regex(/^[^\s:/]+:\d+$/, 'must be host:port').default('api.pubsub.salesforce.com:7443'),
+  SF_PUB_SUB_ENDPOINT: z
+    .string()
+    .regex(/^[^\s:/]+:\d+$/, 'must be host:port')
+    .default('api.pubsub.salesforce.com:7443'),
   SF_PUB_SUB_REJECT_UNAUTHORIZED: z.enum(['true', 'false']).default('true'),
   UPSTREAM_ATTEMPT_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
   UPSTREAM_DEADLINE_MS: z.coerce.number().int().positive().default(25_000),
@@ -27,7 +30,7 @@ const schema = z.object({
   BRIDGE_DEV_PARTNER_APP: z.enum(['true', 'false']).default('true'),
 });
 
-export type SalesforceSettings = NonNullable<ReturnType<typeof readSalesforceSettings>["settings"]>;
+export type SalesforceSettings = NonNullable<ReturnType<typeof readSalesforceSettings>['settings']>;
 
 export function readSalesforceSettings(env: Record<string, string>): {
   settings?: ReturnType<typeof build>;
@@ -70,7 +73,8 @@ function privateKeyProblem(env: Record<string, string>): string | undefined {
   if (!env.SF_PRIVATE_KEY && !env.SF_PRIVATE_KEY_FILE) {
     return 'SF_PRIVATE_KEY (PEM, newlines as \\n) or SF_PRIVATE_KEY_FILE (a path) is required: the key of your connected app certificate';
   }
-  if (env.SF_PRIVATE_KEY_FILE && !fs.existsSync(env.SF_PRIVATE_KEY_FILE)) return `SF_PRIVATE_KEY_FILE: ${env.SF_PRIVATE_KEY_FILE} does not exist`;
+  if (env.SF_PRIVATE_KEY_FILE && !fs.existsSync(env.SF_PRIVATE_KEY_FILE))
+    return `SF_PRIVATE_KEY_FILE: ${env.SF_PRIVATE_KEY_FILE} does not exist`;
   try {
     createPrivateKey(loadPrivateKey(env));
   } catch {

@@ -22,7 +22,7 @@ export function customEventSchema(topicName: string, names: CustomEventFieldName
   if (distinct.size !== ROLES.length) throw new Error('the four SF_PUB_SUB_CUSTOM_EVENT_*_FIELD names must differ');
   const docs: Record<(typeof ROLES)[number], string> = {
     channelAddressId: 'Legacy shape: the channel address identifier.',
-    payload: 'JSON text: the conversation entry (legacy) or channelAddressIdentifier, recipient and the entry (Spring \'24).',
+    payload: "JSON text: the conversation entry (legacy) or channelAddressIdentifier, recipient and the entry (Spring '24).",
     recipient: 'Legacy shape: JSON text of the recipient participant.',
     eventType: "Spring '24 shape: Interaction, RoutingRequested, ...",
   };

@@ -59,11 +59,18 @@ export class PubSubServer {
   }
 
   async listen(host: string, port: number, tls: { certPem: string; keyPem: string }): Promise<number> {
-    const credentials = grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }], false);
+    const credentials = grpc.ServerCredentials.createSsl(
+      null,
+      [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }],
+      false,
+    );
     return new Promise((resolve, reject) => {
       this.server.bindAsync(`${host}:${port}`, credentials, (err, bound) => {
         if (err) {
-          const e = Object.assign(new Error(err.message), { code: /address already in use/i.test(err.message) ? 'EADDRINUSE' : undefined, port });
+          const e = Object.assign(new Error(err.message), {
+            code: /address already in use/i.test(err.message) ? 'EADDRINUSE' : undefined,
+            port,
+          });
           reject(e);
         } else resolve(bound);
       });
@@ -138,7 +145,14 @@ export class PubSubServer {
 
   private getTopic(req: { topicName?: string }, orgId: string) {
     this.checkTopic(req.topicName);
-    return { topicName: this.deps.codec.topicName, tenantGuid: orgId, canPublish: true, canSubscribe: true, schemaId: this.deps.codec.schemaId, rpcId: randomUUID() };
+    return {
+      topicName: this.deps.codec.topicName,
+      tenantGuid: orgId,
+      canPublish: true,
+      canSubscribe: true,
+      schemaId: this.deps.codec.schemaId,
+      rpcId: randomUUID(),
+    };
   }
 
   private getSchema(req: { schemaId?: string }) {
@@ -159,7 +173,10 @@ export class PubSubServer {
         results.push(result);
         accepted.push({ result, record: { orgId, ...describePublished(fields), fields } });
       } catch (err) {
-        results.push({ error: { code: PublishErrorCode.PUBLISH, msg: `The event could not be published: ${(err as Error).message}` }, correlationKey });
+        results.push({
+          error: { code: PublishErrorCode.PUBLISH, msg: `The event could not be published: ${(err as Error).message}` },
+          correlationKey,
+        });
       }
     }
     const appended = await this.deps.log.appendFields(accepted.map((a) => a.record));
@@ -224,33 +241,49 @@ export class PubSubServer {
       finish();
     };
 
-    call.on('data', (req: { topicName?: string; replayPreset?: number; replayId?: Buffer; numRequested?: number; authRefresh?: string }) => {
-      const first = !started;
-      if (!started) {
-        started = this.startSubscription(call, req).catch((err) => {
-          fail(err);
-          return undefined;
-        });
-        void started.then((state) => state && this.pump(call, state, () => pending, (n) => (pending -= n), () => closed || this.shuttingDown).catch(fail));
-      } else if (req.authRefresh) {
-        void started.then(async (state) => {
-          if (!state) return;
-          try {
-            state.expiresAt = (await this.authenticateGrant(call.metadata, req.authRefresh)).expiresAt;
-          } catch (err) {
+    call.on(
+      'data',
+      (req: { topicName?: string; replayPreset?: number; replayId?: Buffer; numRequested?: number; authRefresh?: string }) => {
+        const first = !started;
+        if (!started) {
+          started = this.startSubscription(call, req).catch((err) => {
             fail(err);
-          }
-        });
-      }
-      if (!first && req.topicName && req.topicName !== this.deps.codec.topicName) {
-        fail(new RpcError(grpc.status.INVALID_ARGUMENT, 'The topic of a subscription cannot change; start a new Subscribe call.'));
-        return;
-      }
-      const requested = req.numRequested ?? 0;
-      if (requested < 0) return fail(new RpcError(grpc.status.INVALID_ARGUMENT, 'num_requested must not be negative.'));
-      pending += requested;
-      this.deps.appended.notify();
-    });
+            return undefined;
+          });
+          void started.then(
+            (state) =>
+              state &&
+              this.pump(
+                call,
+                state,
+                () => pending,
+                (n) => (pending -= n),
+                () => closed || this.shuttingDown,
+              ).catch(fail),
+          );
+        } else if (req.authRefresh) {
+          void started.then(async (state) => {
+            if (!state) return;
+            try {
+              state.expiresAt = (await this.authenticateGrant(call.metadata, req.authRefresh)).expiresAt;
+            } catch (err) {
+              fail(err);
+            }
+          });
+        }
+        if (!first && req.topicName && req.topicName !== this.deps.codec.topicName) {
+          fail(new RpcError(grpc.status.INVALID_ARGUMENT, 'The topic of a subscription cannot change; start a new Subscribe call.'));
+          return;
+        }
+        const requested = req.numRequested ?? 0;
+        if (requested < 0) {
+          fail(new RpcError(grpc.status.INVALID_ARGUMENT, 'num_requested must not be negative.'));
+          return;
+        }
+        pending += requested;
+        this.deps.appended.notify();
+      },
+    );
   }
 
   private async startSubscription(
@@ -284,7 +317,8 @@ export class PubSubServer {
     let lastSentAt = Date.now();
     while (!closed()) {
       // As Salesforce does, a stream lives no longer than its session unless auth_refresh renews it.
-      if (Date.now() >= state.expiresAt) throw new RpcError(grpc.status.UNAUTHENTICATED, 'The access token expired; subscribe again with a new one.');
+      if (Date.now() >= state.expiresAt)
+        throw new RpcError(grpc.status.UNAUTHENTICATED, 'The access token expired; subscribe again with a new one.');
       const seen = this.deps.appended.version;
       const credit = pending();
       if (credit > 0) {
@@ -315,7 +349,11 @@ export class PubSubServer {
 
   private toConsumerEvent(e: OutboundEvent) {
     return {
-      event: { id: e.eventUuid, schemaId: this.deps.codec.schemaId, payload: this.deps.codec.encode(e.fields, { createdDate: e.createdAt, createdById: this.deps.createdById }) },
+      event: {
+        id: e.eventUuid,
+        schemaId: this.deps.codec.schemaId,
+        payload: this.deps.codec.encode(e.fields, { createdDate: e.createdAt, createdById: this.deps.createdById }),
+      },
       replayId: encodeReplayId(e.replayId),
     };
   }

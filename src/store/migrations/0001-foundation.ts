@@ -58,20 +58,14 @@ export function foundation(dialect: Dialect): Migration {
         .addColumn('channel_address_identifier', 'text', (c) => c.notNull())
         .addColumn('end_user_client_identifier', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
-        .addUniqueConstraint('conversations_channel_end_user', [
-          'org_id',
-          'channel_address_identifier',
-          'end_user_client_identifier',
-        ])
+        .addUniqueConstraint('conversations_channel_end_user', ['org_id', 'channel_address_identifier', 'end_user_client_identifier'])
         .execute();
       await db.schema
         .createTable('conversation_entries')
         .addColumn('sequence', sql.raw(autoIncrementKey) as any, (c) =>
           dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement(),
         )
-        .addColumn('conversation_identifier', 'text', (c) =>
-          c.notNull().references('conversations.conversation_identifier'),
-        )
+        .addColumn('conversation_identifier', 'text', (c) => c.notNull().references('conversations.conversation_identifier'))
         .addColumn('entry_id', 'text', (c) => c.notNull())
         .addColumn('entry_type', 'text', (c) => c.notNull())
         .addColumn('sender_role', 'text', (c) => c.notNull())
@@ -97,11 +91,7 @@ export function foundation(dialect: Dialect): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema
-        .createIndex('idempotency_keys_by_request_id')
-        .on('idempotency_keys')
-        .columns(['request_id', 'operation'])
-        .execute();
+      await db.schema.createIndex('idempotency_keys_by_request_id').on('idempotency_keys').columns(['request_id', 'operation']).execute();
       await db.schema.createIndex('idempotency_keys_expires_at').on('idempotency_keys').column('expires_at').execute();
     },
   };

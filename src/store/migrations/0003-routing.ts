@@ -12,7 +12,10 @@ import type { Dialect } from '../database.ts';
 export function routing(_dialect: Dialect): Migration {
   return {
     async up(db: Kysely<any>) {
-      await db.schema.alterTable('users').addColumn('is_agent', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('users')
+        .addColumn('is_agent', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema.alterTable('channels').addColumn('routing_queue_id', 'text').execute();
       await db.schema.alterTable('channels').addColumn('routing_flow_id', 'text').execute();
       await db.schema

@@ -68,8 +68,16 @@ export function outboundDelivery(dialect: Dialect): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addUniqueConstraint('webhook_deliveries_event_endpoint', ['event_id', 'endpoint_id'])
         .execute();
-      await db.schema.createIndex('webhook_deliveries_pending_order').on('webhook_deliveries').columns(['status', 'event_sequence']).execute();
-      await db.schema.createIndex('webhook_deliveries_line').on('webhook_deliveries').columns(['endpoint_id', 'ordering_key', 'status', 'event_sequence']).execute();
+      await db.schema
+        .createIndex('webhook_deliveries_pending_order')
+        .on('webhook_deliveries')
+        .columns(['status', 'event_sequence'])
+        .execute();
+      await db.schema
+        .createIndex('webhook_deliveries_line')
+        .on('webhook_deliveries')
+        .columns(['endpoint_id', 'ordering_key', 'status', 'event_sequence'])
+        .execute();
     },
   };
 }
