@@ -14,11 +14,11 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { ResilientUpstream } from './crm/salesforce/resilient-upstream.ts';
 import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
 import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
-import { Idempotency } from './http/idempotency.ts';
-import { AmbientTransactions } from './store/ambient-transaction.ts';
+import { deleteExpiredIdempotencyRecords, ReservingIdempotency, TransactionalIdempotency } from './http/idempotency.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
 import { LocalOrgAgentWork } from './local-org/agent-work.ts';
+import { AuthorizationContexts } from './local-org/authorization-contexts.ts';
 import { Conversations } from './local-org/conversations.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
 import { MessagingSessions } from './local-org/messaging-sessions.ts';
@@ -49,11 +49,7 @@ async function main(config: Config) {
   const adminKey = resolveAdminKey({ adminKey: config.adminKey, dataDir: config.dataDir });
 
   const tokens = new AccessTokens(store.db, config.tokens.accessTokenTtlSeconds);
-  // The local org's writes and their idempotency records commit as one transaction (see AmbientTransactions).
-  const ambient = sf ? undefined : new AmbientTransactions(store.db);
-  const localDb = ambient?.db ?? store.db;
-  const idempotency = new Idempotency(store.db, config.idempotencyTtlSeconds, ambient);
-  const conversations = new Conversations(localDb);
+  const conversations = new Conversations(store.db);
   const s3 = config.attachments.s3;
   const embeddedS3: EmbeddedS3 | undefined = s3.endpoint
     ? undefined
@@ -66,36 +62,41 @@ async function main(config: Config) {
     ...(embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
   });
   await attachmentStorage.ensureBucket(logger);
-  const attachmentRecords = new AttachmentRecords(localDb);
+  const attachmentRecords = new AttachmentRecords(store.db);
   const upload = new InteractionUpload(attachmentStorage, {
     maxFileBytes: config.attachments.maxBytes,
     jsonPartLimitBytes: config.jsonBodyLimitBytes,
   });
   const outboundEvents = new OutboundEventLog(store.db);
   const sessions = new MessagingSessions();
-  const routingEvents = new RoutingEvents(outboundEvents);
-  const crm = sf
-    ? await connectToOrg(sf, logger, attachmentStorage)
-    : new LocalOrgCrm(
-        localDb,
-        conversations,
-        new LocalOrgRouting(localDb, sessions, routingEvents),
-        new LocalOrgAgentWork(localDb, sessions, routingEvents),
-        attachmentRecords,
-      );
+  const routingEvents = new RoutingEvents(outboundEvents.writer);
+  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, certificate });
 
-  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate });
-
-  const interactionApp = createInteractionApp({
+  const interactionDeps = {
     logger,
     tokens,
-    crm,
-    idempotency,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     upload,
     defaultAuthorizationContext: sf?.defaultAuthorizationContext,
     tokenEndpoint: { db: store.db, tokens, policy: config.tokens, publicBaseUrl: config.publicBaseUrl },
-  });
+  };
+  // Local org: the idempotency step opens each request's transaction and hands it to the operation, so
+  // the effect and its idempotency record are one commit. Bridge mode: the operation is an HTTP call.
+  const interactionApp = sf
+    ? createInteractionApp({
+        ...interactionDeps,
+        crm: await connectToOrg(sf, logger, attachmentStorage),
+        idempotency: new ReservingIdempotency(store.db, config.idempotencyTtlSeconds),
+      })
+    : createInteractionApp({
+        ...interactionDeps,
+        crm: new LocalOrgCrm(
+          new AuthorizationContexts(store.db),
+          new LocalOrgRouting(sessions, routingEvents),
+          new LocalOrgAgentWork(sessions, routingEvents),
+        ),
+        idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds),
+      });
   const managementApp = createManagementApp({
     logger,
     adminKey: adminKey.key,
@@ -119,7 +120,7 @@ async function main(config: Config) {
   const sweepOnce = () =>
     Promise.all([
       tokens.deleteExpired(),
-      idempotency.deleteExpired(),
+      deleteExpiredIdempotencyRecords(store.db),
       embeddedS3?.sweepIncompleteUploads(INCOMPLETE_UPLOAD_MAX_AGE_MS),
     ]).catch((err) => logger.warn({ err }, 'expiry sweep failed'));
   void sweepOnce();

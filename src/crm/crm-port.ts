@@ -22,26 +22,33 @@ export interface CrmResponse {
   body: unknown;
 }
 
+/** What a bridge-mode operation runs in: nothing, since an HTTP call to the org must not hold a transaction open. */
+export type NoTransaction = undefined;
+
 /**
  * The seam between the bridge and the CRM: the local org implements it with its own state, the
  * Salesforce adapter with HTTP calls to a real org. Everything before it (auth, headers, validation,
  * idempotency) and after it (outbound) is shared. Refusals are thrown as ApiError.
+ *
+ * Every operation gets its `Scope` from the idempotency step that runs it: the local org's operations a
+ * transaction (Tx) that already holds the idempotency record, and nothing else to write with; the
+ * Salesforce adapter's NoTransaction.
  */
-export interface CrmPort {
-  /** Throws unless the AuthorizationContext names a channel definition of the caller's org. */
+export interface CrmPort<Scope> {
+  /** Throws unless the AuthorizationContext names a channel definition of the caller's org. Runs before, never inside, an operation. */
   checkAuthorizationContext(call: CrmCall): Promise<void>;
   /** `attachments`: the request's files, already stored in the bucket, one per AttachmentInteraction. */
-  postInteraction(call: CrmCall, request: InteractionRequest, attachments?: readonly StoredAttachment[]): Promise<CrmResponse>;
+  postInteraction(scope: Scope, call: CrmCall, request: InteractionRequest, attachments: readonly StoredAttachment[]): Promise<CrmResponse>;
   /** `POST /route`: creates a pending service routing for the conversation's work item. */
-  route(call: CrmCall, request: RouteRequest): Promise<CrmResponse>;
+  route(scope: Scope, call: CrmCall, request: RouteRequest): Promise<CrmResponse>;
   /** `DELETE /route`: cancels the conversation's open pending service routing. */
-  cancelRoute(call: CrmCall, request: CancelRouteRequest): Promise<CrmResponse>;
+  cancelRoute(scope: Scope, call: CrmCall, request: CancelRouteRequest): Promise<CrmResponse>;
   /** `POST /routingResult`: where the partner's routing of a work item went. */
-  postRoutingResult(call: CrmCall, request: RoutingResultRequest): Promise<CrmResponse>;
+  postRoutingResult(scope: Scope, call: CrmCall, request: RoutingResultRequest): Promise<CrmResponse>;
   /** `POST /agentWork`: assigns a work item to an agent. */
-  createAgentWork(call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse>;
+  createAgentWork(scope: Scope, call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse>;
   /** `PATCH /agentWork`: accepts, declines, cancels or closes an agent work. */
-  updateAgentWork(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse>;
+  updateAgentWork(scope: Scope, call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse>;
   /** `PATCH /consent`: sets an end user's messaging consent on a channel. */
-  updateConsent(call: CrmCall, request: ConsentRequest): Promise<CrmResponse>;
+  updateConsent(scope: Scope, call: CrmCall, request: ConsentRequest): Promise<CrmResponse>;
 }

@@ -15,12 +15,12 @@ import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
 import { requestLogger } from './logging.ts';
 
-export interface InteractionAppDeps {
+export interface InteractionAppDeps<Scope> {
   logger: Logger;
   tokens: AccessTokens;
   tokenEndpoint: TokenEndpointDeps;
-  crm: CrmPort;
-  idempotency: Idempotency;
+  crm: CrmPort<Scope>;
+  idempotency: Idempotency<Scope>;
   jsonBodyLimitBytes: number;
   upload: InteractionUpload;
   /** Bridge mode: the AuthorizationContext used when a partner sends none (SF_AUTHORIZATION_CONTEXT). */
@@ -28,7 +28,7 @@ export interface InteractionAppDeps {
 }
 
 /** The public server (port 8085): the OAuth endpoints and the Interaction API under /api/v1. */
-export function createInteractionApp(deps: InteractionAppDeps): Express {
+export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');

@@ -12,11 +12,11 @@ const FORWARDED_HEADERS = ['AuthorizationContextType'];
  * The handler of a JSON /api/v1 operation: validate the body (refusing before anything changes), then run
  * the CRM call once per (operation, RequestId, body) and answer with its outcome.
  */
-export function jsonOperation<T>(
-  idempotency: Idempotency,
+export function jsonOperation<T, Scope>(
+  idempotency: Idempotency<Scope>,
   operation: string,
   validate: (body: unknown, req: Request) => T,
-  perform: (call: CrmCall, request: T) => Promise<CrmResponse>,
+  perform: (scope: Scope, call: CrmCall, request: T) => Promise<CrmResponse>,
 ): RequestHandler {
   return async (req, res) => {
     const headers = FORWARDED_HEADERS.flatMap((h) => (req.get(h) ? [[h, req.get(h)!] as const] : []));
@@ -25,7 +25,9 @@ export function jsonOperation<T>(
     const fingerprint = createHash('sha256')
       .update(JSON.stringify(req.body ?? null))
       .digest('hex');
-    const outcome = await idempotency.run({ operation, requestId: call.requestId, fingerprint }, req.log, () => perform(call, request));
+    const outcome = await idempotency.run({ operation, requestId: call.requestId, fingerprint }, req.log, (scope) =>
+      perform(scope, call, request),
+    );
     sendOutcome(res, outcome);
   };
 }

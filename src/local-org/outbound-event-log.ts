@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
-import type { OutboundEventTable, Tables } from '../store/tables.ts';
+import type { Selectable } from 'kysely';
+import type { Db } from '../store/database.ts';
+import type { OutboundEventTable } from '../store/tables.ts';
+import { inTransaction, type Tx } from '../store/transactions.ts';
 
 /** The two payload layouts of the CRM's custom platform event found in the field. */
 export type PayloadShape = 'legacy' | 'spring24';
@@ -71,15 +73,13 @@ export function encodeEventFields(input: OutboundEventInput): OutboundEventField
   return { channelAddressId: null, payload: JSON.stringify(payload), recipient: null, eventType: input.eventType };
 }
 
-type Executor = Kysely<Tables>;
-
-/** The local org's durable, ordered log of outbound events; the sequence is the Pub/Sub replay id. */
-export class OutboundEventLog {
-  constructor(private readonly db: Kysely<Tables>) {}
-
-  /** Appends within the caller's transaction when given one, so the event commits with the change that caused it. */
-  async append(input: OutboundEventInput, executor: Executor = this.db): Promise<OutboundEvent> {
-    const [event] = await this.insert(executor, [
+/**
+ * The write side of the log, for operations: appends in the operation's transaction, so an event commits
+ * with the change that caused it. It holds no database handle of its own.
+ */
+export class OutboundEventWriter {
+  async append(tx: Tx, input: OutboundEventInput): Promise<OutboundEvent> {
+    const [event] = await this.insert(tx, [
       {
         orgId: input.orgId,
         eventType: input.eventType,
@@ -92,15 +92,15 @@ export class OutboundEventLog {
     return event!;
   }
 
-  /** Appends field values published as they are (the Pub/Sub API's Publish), in one statement, in order. */
-  async appendFields(records: PublishedFields[]): Promise<OutboundEvent[]> {
-    return records.length === 0 ? [] : this.insert(this.db, records);
+  /** Appends field values as they were published, in one statement, in order. */
+  async appendFields(tx: Tx, records: PublishedFields[]): Promise<OutboundEvent[]> {
+    return records.length === 0 ? [] : this.insert(tx, records);
   }
 
-  private async insert(executor: Executor, records: PublishedFields[]): Promise<OutboundEvent[]> {
+  private async insert(tx: Tx, records: PublishedFields[]): Promise<OutboundEvent[]> {
     const createdAt = Date.now();
     const rows = records.map((record) => ({ record, eventUuid: randomUUID() }));
-    const inserted = await executor
+    const inserted = await tx
       .insertInto('outbound_events')
       .values(
         rows.map(({ record, eventUuid }) => ({
@@ -118,6 +118,18 @@ export class OutboundEventLog {
       .execute();
     const sequenceOf = new Map(inserted.map((r) => [r.event_uuid, Number(r.sequence)]));
     return rows.map(({ record, eventUuid }) => ({ replayId: sequenceOf.get(eventUuid)!, eventUuid, createdAt, ...record }));
+  }
+}
+
+/** The local org's durable, ordered log of outbound events; the sequence is the Pub/Sub replay id. */
+export class OutboundEventLog {
+  readonly writer = new OutboundEventWriter();
+
+  constructor(private readonly db: Db) {}
+
+  /** The Pub/Sub API's Publish: field values appended as they are, in their own transaction. */
+  publish(records: PublishedFields[]): Promise<OutboundEvent[]> {
+    return inTransaction(this.db, (tx) => this.writer.appendFields(tx, records));
   }
 
   /** Drops events older than the retention window; replay ids are never reused. */

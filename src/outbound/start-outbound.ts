@@ -4,7 +4,6 @@ import type { AccessTokens } from '../auth/access-tokens.ts';
 import type { DevCertificate } from '../auth/dev-certificate.ts';
 import type { Config } from '../config.ts';
 import { AgentMessages } from '../local-org/agent-messages.ts';
-import type { Conversations } from '../local-org/conversations.ts';
 import { OutboundEventLog } from '../local-org/outbound-event-log.ts';
 import { CustomEventCodec } from '../local-org/pubsub/custom-event-schema.ts';
 import { PubSubServer } from '../local-org/pubsub/pubsub-server.ts';
@@ -28,7 +27,6 @@ export interface OutboundDeps {
   db: Db;
   org: SeededOrg;
   tokens: AccessTokens;
-  conversations: Conversations;
   certificate: DevCertificate;
 }
 
@@ -45,7 +43,7 @@ export function createOutbound(deps: OutboundDeps) {
   const log = new OutboundEventLog(db);
   const received = new ReceivedEvents(db);
   const webhooks = new WebhookEndpoints(db);
-  const agentMessages = new AgentMessages(db, deps.conversations, {
+  const agentMessages = new AgentMessages(db, log.writer, {
     agent: { userId: deps.org.userId, displayName: 'Local Agent' },
     defaultShape: o.localEventShape,
     appended,

@@ -1,7 +1,7 @@
 import type { AttachmentStorage } from '../../attachments/attachment-storage.ts';
 import type { StoredAttachment } from '../../attachments/stored-attachment.ts';
 import type { InteractionRequest } from '../../contract/interaction-request.ts';
-import type { CrmCall, CrmPort, CrmResponse } from '../crm-port.ts';
+import type { CrmCall, CrmPort, CrmResponse, NoTransaction } from '../crm-port.ts';
 import { multipartBody } from './multipart-body.ts';
 import type { ResilientUpstream } from './resilient-upstream.ts';
 
@@ -9,7 +9,7 @@ import type { ResilientUpstream } from './resilient-upstream.ts';
  * The CRM port over HTTP to a real org's Interaction Service: same method and path, the bridge's token,
  * the partner's RequestId and AuthorizationContext; the org's status and body come back unchanged.
  */
-export class SalesforceCrm implements CrmPort {
+export class SalesforceCrm implements CrmPort<NoTransaction> {
   constructor(
     private readonly upstream: ResilientUpstream,
     private readonly storage: AttachmentStorage,
@@ -19,7 +19,12 @@ export class SalesforceCrm implements CrmPort {
   async checkAuthorizationContext(_call: CrmCall): Promise<void> {}
 
   /** The json part byte for byte, then each file streamed back out of the bucket, in attachment order. */
-  async postInteraction(call: CrmCall, request: InteractionRequest, attachments: readonly StoredAttachment[] = []): Promise<CrmResponse> {
+  async postInteraction(
+    _scope: NoTransaction,
+    call: CrmCall,
+    request: InteractionRequest,
+    attachments: readonly StoredAttachment[],
+  ): Promise<CrmResponse> {
     const jsonText = request.jsonText ?? JSON.stringify(request);
     const files = [...attachments].sort((a, b) => a.attachmentIndex - b.attachmentIndex);
     const storage = this.storage;
@@ -43,27 +48,27 @@ export class SalesforceCrm implements CrmPort {
     });
   }
 
-  route(call: CrmCall): Promise<CrmResponse> {
+  route(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
     return this.forwardJson(call, 'POST', '/api/v1/route');
   }
 
-  cancelRoute(call: CrmCall): Promise<CrmResponse> {
+  cancelRoute(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
     return this.forwardJson(call, 'DELETE', '/api/v1/route');
   }
 
-  postRoutingResult(call: CrmCall): Promise<CrmResponse> {
+  postRoutingResult(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
     return this.forwardJson(call, 'POST', '/api/v1/routingResult');
   }
 
-  createAgentWork(call: CrmCall): Promise<CrmResponse> {
+  createAgentWork(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
     return this.forwardJson(call, 'POST', '/api/v1/agentWork');
   }
 
-  updateAgentWork(call: CrmCall): Promise<CrmResponse> {
+  updateAgentWork(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
     return this.forwardJson(call, 'PATCH', '/api/v1/agentWork');
   }
 
-  updateConsent(call: CrmCall): Promise<CrmResponse> {
+  updateConsent(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
     return this.forwardJson(call, 'PATCH', '/api/v1/consent');
   }
 

@@ -179,7 +179,7 @@ export class PubSubServer {
         });
       }
     }
-    const appended = await this.deps.log.appendFields(accepted.map((a) => a.record));
+    const appended = await this.deps.log.publish(accepted.map((a) => a.record));
     appended.forEach((e, i) => (accepted[i]!.result.replayId = encodeReplayId(e.replayId)));
     if (results.some((r) => r.replayId)) this.deps.appended.notify();
     return { results, schemaId: this.deps.codec.schemaId, rpcId: randomUUID() };
