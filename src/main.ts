@@ -26,7 +26,8 @@ import { OutboundEventLog } from './local-org/outbound-event-log.ts';
 import { RoutingEvents } from './local-org/routing-events.ts';
 import { LocalOrgRouting } from './local-org/routing.ts';
 import { RoutingViews } from './local-org/routing-views.ts';
-import { seedLocalOrg } from './local-org/seed.ts';
+import { createLocalOrgPublishing } from './local-org/publishing.ts';
+import { seedLocalOrg, type SeededOrg } from './local-org/seed.ts';
 import { createManagementApp } from './management/management-app.ts';
 import { createOutbound } from './outbound/start-outbound.ts';
 import { openStore } from './store/database.ts';
@@ -67,10 +68,20 @@ async function main(config: Config) {
     maxFileBytes: config.attachments.maxBytes,
     jsonPartLimitBytes: config.jsonBodyLimitBytes,
   });
+  // The one outbound event log: routing operations and the agent append to it, the Pub/Sub server serves it.
   const outboundEvents = new OutboundEventLog(store.db);
   const sessions = new MessagingSessions();
   const routingEvents = new RoutingEvents(outboundEvents.writer);
-  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, certificate });
+  // The local org's agent and Pub/Sub API; in bridge mode the real org's agents answer and it publishes.
+  const publishing = sf
+    ? undefined
+    : createLocalOrgPublishing({ config, logger, db: store.db, org, tokens, certificate, log: outboundEvents });
+  const outbound = createOutbound({
+    config,
+    logger,
+    db: store.db,
+    latestPublishedReplayId: publishing && (() => outboundEvents.latestReplayId()),
+  });
 
   const interactionDeps = {
     logger,
@@ -107,7 +118,7 @@ async function main(config: Config) {
     attachmentStorage,
     routingViews: new RoutingViews(store.db, outboundEvents),
     describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
-    routers: outbound.routers,
+    routers: [...(publishing?.routers ?? []), ...outbound.routers],
   });
 
   const servers = await Promise.all([
@@ -115,7 +126,11 @@ async function main(config: Config) {
     listen(managementApp, config.managementPort, config.host),
   ]);
   const [apiPort, managementPort] = servers.map((s) => (s.address() as AddressInfo).port);
-  const outboundRunning = await outbound.start();
+  const publishingRunning = await publishing?.start();
+  const pubSubPort = publishingRunning?.pubSubPort;
+  const outboundRunning = outbound.start(
+    sf ? salesforcePubSubClient(sf) : localOrgPubSubClient(config, org, certificate.privateKeyPem, pubSubPort!),
+  );
 
   const sweepOnce = () =>
     Promise.all([
@@ -137,14 +152,13 @@ async function main(config: Config) {
     adminKeySource: adminKey.source,
     attachmentsAt,
     readyMs: Date.now() - started,
-    pubSub:
-      outboundRunning.pubSubPort === undefined ? undefined : { port: outboundRunning.pubSubPort, topicName: config.outbound.topicName },
+    pubSub: pubSubPort === undefined ? undefined : { port: pubSubPort, topicName: config.outbound.topicName },
   });
   logger.info(
     {
       apiPort,
       managementPort,
-      pubSubPort: outboundRunning.pubSubPort,
+      pubSubPort,
       store: store.dialect,
       s3Endpoint: attachmentStorage.settings.endpoint,
       s3Bucket: s3.bucket,
@@ -159,6 +173,7 @@ async function main(config: Config) {
     logger.info({ signal }, 'shutting down');
     clearInterval(sweep);
     await outboundRunning.stop();
+    await publishingRunning?.stop();
     await Promise.all(servers.map(closeServer));
     attachmentStorage.close();
     await embeddedS3?.close();
@@ -169,6 +184,33 @@ async function main(config: Config) {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** salesforce-pubsub-api-client settings for the real org: it signs with aud = loginUrl and posts to {loginUrl}/services/oauth2/token. */
+function salesforcePubSubClient(sf: SalesforceSettings) {
+  return {
+    authType: 'oauth-jwt-bearer',
+    loginUrl: sf.audience,
+    clientId: sf.consumerKey,
+    username: sf.subject,
+    privateKey: sf.privateKeyPem,
+    pubSubEndpoint: sf.pubSubEndpoint,
+    rejectUnauthorizedSsl: sf.pubSubRejectUnauthorized,
+  };
+}
+
+/** The same client pointed at the local org's own token endpoint and Pub/Sub server, as its connected app. */
+function localOrgPubSubClient(config: Config, org: SeededOrg, privateKeyPem: string, pubSubPort: number) {
+  return {
+    authType: 'oauth-jwt-bearer',
+    loginUrl: config.publicBaseUrl,
+    clientId: org.consumerKey,
+    username: org.username,
+    privateKey: privateKeyPem,
+    pubSubEndpoint: `localhost:${pubSubPort}`,
+    // The local server's certificate is the self-signed dev one, not in the client's CA bundle.
+    rejectUnauthorizedSsl: false,
+  };
 }
 
 /** Bridge mode: the org must hand out a token before the bridge accepts anything, so bad settings fail the start. */

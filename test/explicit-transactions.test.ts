@@ -6,11 +6,12 @@ import { TransactionalIdempotency } from '../src/http/idempotency.ts';
 import { OutboundEventWriter, type OutboundEventInput } from '../src/local-org/outbound-event-log.ts';
 import type { Db } from '../src/store/database.ts';
 import { afterCommit, inTransaction, type Tx } from '../src/store/transactions.ts';
+import { Wakeup } from '../src/util/wakeup.ts';
 import { storeKinds } from './helpers/bridge-process.ts';
 import { openTestStore } from './helpers/test-store.ts';
 
 const log = pino({ level: 'silent' });
-const writer = new OutboundEventWriter();
+const writer = new OutboundEventWriter(new Wakeup());
 
 function event(conversationIdentifier: string): OutboundEventInput {
   return {

@@ -3,10 +3,10 @@ import { forbidden, notFound } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
 import type { Db } from '../store/database.ts';
 import { inTransaction, type Tx } from '../store/transactions.ts';
-import type { Wakeup } from '../util/wakeup.ts';
 import { consentStatusOf } from './consent.ts';
 import { appendEntry } from './conversations.ts';
-import type { OutboundEventWriter, PayloadShape } from './outbound-event-log.ts';
+import type { PayloadShape } from '../contract/outbound-event.ts';
+import type { OutboundEventWriter } from './outbound-event-log.ts';
 
 export interface AgentAttachment {
   url: string;
@@ -65,7 +65,7 @@ export class AgentMessages {
   constructor(
     private readonly db: Db,
     private readonly log: OutboundEventWriter,
-    private readonly options: { agent: AgentIdentity; defaultShape: PayloadShape; appended: Wakeup },
+    private readonly options: { agent: AgentIdentity; defaultShape: PayloadShape },
   ) {}
 
   async sendMessage(conversationIdentifier: string, message: AgentMessage): Promise<AgentSendResult> {
@@ -157,7 +157,6 @@ export class AgentMessages {
         shape,
       };
     });
-    this.options.appended.notify();
     return result;
   }
 }

@@ -1,27 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
+import type { CustomEventFields, PayloadShape } from '../contract/outbound-event.ts';
 import type { Db } from '../store/database.ts';
 import type { OutboundEventTable } from '../store/tables.ts';
-import { inTransaction, type Tx } from '../store/transactions.ts';
-
-/** The two payload layouts of the CRM's custom platform event found in the field. */
-export type PayloadShape = 'legacy' | 'spring24';
+import { afterCommit, inTransaction, type Tx } from '../store/transactions.ts';
+import { Wakeup } from '../util/wakeup.ts';
 
 export interface Participant {
   appType: string;
   subject: string;
   role: string;
-}
-
-/**
- * The field values of one custom platform event, by role. The Pub/Sub server maps the roles to the
- * configured field API names (SF_PUB_SUB_CUSTOM_EVENT_*_FIELD). Fields a shape does not use are null.
- */
-export interface OutboundEventFields {
-  channelAddressId: string | null;
-  payload: string;
-  recipient: string | null;
-  eventType: string | null;
 }
 
 export interface OutboundEventInput {
@@ -45,7 +33,7 @@ export interface PublishedFields {
   channelAddressIdentifier: string;
   conversationIdentifier: string | null;
   shape: PayloadShape;
-  fields: OutboundEventFields;
+  fields: CustomEventFields;
 }
 
 export interface OutboundEvent extends PublishedFields {
@@ -59,7 +47,7 @@ export interface OutboundEvent extends PublishedFields {
  * no event type. Spring '24: everything in the payload field (content flat or nested under `payload`)
  * plus the event type field.
  */
-export function encodeEventFields(input: OutboundEventInput): OutboundEventFields {
+export function encodeEventFields(input: OutboundEventInput): CustomEventFields {
   if (input.shape === 'legacy') {
     return {
       channelAddressId: input.channelAddressIdentifier,
@@ -75,9 +63,12 @@ export function encodeEventFields(input: OutboundEventInput): OutboundEventField
 
 /**
  * The write side of the log, for operations: appends in the operation's transaction, so an event commits
- * with the change that caused it. It holds no database handle of its own.
+ * with the change that caused it, and signals `appended` once that transaction has committed (a reader
+ * woken earlier would not see the event yet). It holds no database handle of its own.
  */
 export class OutboundEventWriter {
+  constructor(private readonly appended: Wakeup) {}
+
   async append(tx: Tx, input: OutboundEventInput): Promise<OutboundEvent> {
     const [event] = await this.insert(tx, [
       {
@@ -98,6 +89,7 @@ export class OutboundEventWriter {
   }
 
   private async insert(tx: Tx, records: PublishedFields[]): Promise<OutboundEvent[]> {
+    afterCommit(tx, () => this.appended.notify());
     const createdAt = Date.now();
     const rows = records.map((record) => ({ record, eventUuid: randomUUID() }));
     const inserted = await tx
@@ -121,9 +113,13 @@ export class OutboundEventWriter {
   }
 }
 
-/** The local org's durable, ordered log of outbound events; the sequence is the Pub/Sub replay id. */
+/**
+ * The local org's durable, ordered log of outbound events; the sequence is the Pub/Sub replay id. One per
+ * process: its `appended` signal is what wakes the Pub/Sub server's subscriptions.
+ */
 export class OutboundEventLog {
-  readonly writer = new OutboundEventWriter();
+  readonly appended = new Wakeup();
+  readonly writer = new OutboundEventWriter(this.appended);
 
   constructor(private readonly db: Db) {}
 
@@ -178,7 +174,7 @@ function toEvent(r: Selectable<OutboundEventTable>): OutboundEvent {
     channelAddressIdentifier: r.channel_address_identifier,
     conversationIdentifier: r.conversation_identifier,
     shape: r.shape as PayloadShape,
-    fields: JSON.parse(r.fields) as OutboundEventFields,
+    fields: JSON.parse(r.fields) as CustomEventFields,
     createdAt: r.created_at,
   };
 }
