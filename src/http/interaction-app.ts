@@ -14,6 +14,7 @@ import { errorHandler, notFoundHandler } from './error-handler.ts';
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
 import { requestLogger } from './logging.ts';
+import { keepRawBody } from './raw-body.ts';
 
 export interface InteractionAppDeps<Scope> {
   logger: Logger;
@@ -39,7 +40,7 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
 
   const api = express.Router();
   api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm, defaultAuthorizationContext: deps.defaultAuthorizationContext }));
-  api.use(express.json({ limit: deps.jsonBodyLimitBytes }));
+  api.use(express.json({ limit: deps.jsonBodyLimitBytes, verify: keepRawBody }));
   api.use(interactionsRoute({ crm: deps.crm, idempotency: deps.idempotency, upload: deps.upload }));
   api.use(routeRoutes(deps));
   api.use(routingResultRoutes(deps));

@@ -46,7 +46,8 @@ export function interactionsRoute<Scope>(deps: {
         outcome = await deps.idempotency.run(
           { operation: 'POST /interactions', requestId: call.requestId, fingerprint: fingerprint(received) },
           req.log,
-          (scope) => deps.crm.postInteraction(scope, call, received.request, attachments),
+          (scope) =>
+            deps.crm.postInteraction(scope, call, { parsed: received.request, raw: { body: received.jsonText, headers: {} } }, attachments),
         );
       } catch (err) {
         await deps.upload.discard(attachments, req.log);

@@ -4,7 +4,7 @@ import type { ConsentRequest } from '../contract/consent-request.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
-import type { CrmCall, CrmPort, CrmResponse } from '../crm/crm-port.ts';
+import type { CrmCall, CrmPort, CrmResponse, PortRequest } from '../crm/crm-port.ts';
 import type { Tx } from '../store/transactions.ts';
 import { recordAttachmentInteractions } from './attachment-interactions.ts';
 import type { LocalOrgAgentWork } from './agent-work.ts';
@@ -33,7 +33,7 @@ export class LocalOrgCrm implements CrmPort<Tx> {
   async postInteraction(
     tx: Tx,
     call: CrmCall,
-    request: InteractionRequest,
+    { parsed: request }: PortRequest<InteractionRequest>,
     attachments: readonly StoredAttachment[],
   ): Promise<CrmResponse> {
     const channel = await resolveChannel(tx, call, request.to);
@@ -78,27 +78,27 @@ export class LocalOrgCrm implements CrmPort<Tx> {
     };
   }
 
-  route(tx: Tx, call: CrmCall, request: RouteRequest): Promise<CrmResponse> {
-    return this.routing.route(tx, call, request);
+  route(tx: Tx, call: CrmCall, request: PortRequest<RouteRequest>): Promise<CrmResponse> {
+    return this.routing.route(tx, call, request.parsed);
   }
 
-  cancelRoute(tx: Tx, call: CrmCall, request: CancelRouteRequest): Promise<CrmResponse> {
-    return this.routing.cancelRoute(tx, call, request);
+  cancelRoute(tx: Tx, call: CrmCall, request: PortRequest<CancelRouteRequest>): Promise<CrmResponse> {
+    return this.routing.cancelRoute(tx, call, request.parsed);
   }
 
-  postRoutingResult(tx: Tx, call: CrmCall, request: RoutingResultRequest): Promise<CrmResponse> {
-    return this.routing.postRoutingResult(tx, call, request);
+  postRoutingResult(tx: Tx, call: CrmCall, request: PortRequest<RoutingResultRequest>): Promise<CrmResponse> {
+    return this.routing.postRoutingResult(tx, call, request.parsed);
   }
 
-  createAgentWork(tx: Tx, call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse> {
-    return this.agentWork.create(tx, call, request);
+  createAgentWork(tx: Tx, call: CrmCall, request: PortRequest<AgentWorkRequest>): Promise<CrmResponse> {
+    return this.agentWork.create(tx, call, request.parsed);
   }
 
-  updateAgentWork(tx: Tx, call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
-    return this.agentWork.update(tx, call, request);
+  updateAgentWork(tx: Tx, call: CrmCall, request: PortRequest<UpdateAgentWorkRequest>): Promise<CrmResponse> {
+    return this.agentWork.update(tx, call, request.parsed);
   }
 
-  updateConsent(tx: Tx, call: CrmCall, request: ConsentRequest): Promise<CrmResponse> {
-    return updateConsent(tx, call, request);
+  updateConsent(tx: Tx, call: CrmCall, request: PortRequest<ConsentRequest>): Promise<CrmResponse> {
+    return updateConsent(tx, call, request.parsed);
   }
 }

@@ -1,7 +1,6 @@
 import type { AttachmentStorage } from '../../attachments/attachment-storage.ts';
 import type { StoredAttachment } from '../../attachments/stored-attachment.ts';
-import type { InteractionRequest } from '../../contract/interaction-request.ts';
-import type { CrmCall, CrmPort, CrmResponse, NoTransaction } from '../crm-port.ts';
+import type { CrmCall, CrmPort, CrmResponse, NoTransaction, PortRequest } from '../crm-port.ts';
 import { multipartBody } from './multipart-body.ts';
 import type { ResilientUpstream } from './resilient-upstream.ts';
 
@@ -22,10 +21,9 @@ export class SalesforceCrm implements CrmPort<NoTransaction> {
   async postInteraction(
     _scope: NoTransaction,
     call: CrmCall,
-    request: InteractionRequest,
+    request: PortRequest<unknown>,
     attachments: readonly StoredAttachment[],
   ): Promise<CrmResponse> {
-    const jsonText = request.jsonText ?? JSON.stringify(request);
     const files = [...attachments].sort((a, b) => a.attachmentIndex - b.attachmentIndex);
     const storage = this.storage;
     return this.upstream.send({
@@ -35,7 +33,7 @@ export class SalesforceCrm implements CrmPort<NoTransaction> {
       authorizationContext: call.authorizationContext,
       body: () =>
         multipartBody([
-          { name: 'json', contentType: 'application/json', value: jsonText },
+          { name: 'json', contentType: 'application/json', value: request.raw.body },
           ...files.map((file) => ({
             name: 'attachments',
             filename: file.name,
@@ -48,40 +46,39 @@ export class SalesforceCrm implements CrmPort<NoTransaction> {
     });
   }
 
-  route(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'POST', '/api/v1/route');
+  route(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/route');
   }
 
-  cancelRoute(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'DELETE', '/api/v1/route');
+  cancelRoute(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'DELETE', '/api/v1/route');
   }
 
-  postRoutingResult(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'POST', '/api/v1/routingResult');
+  postRoutingResult(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/routingResult');
   }
 
-  createAgentWork(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'POST', '/api/v1/agentWork');
+  createAgentWork(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/agentWork');
   }
 
-  updateAgentWork(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'PATCH', '/api/v1/agentWork');
+  updateAgentWork(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'PATCH', '/api/v1/agentWork');
   }
 
-  updateConsent(_scope: NoTransaction, call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'PATCH', '/api/v1/consent');
+  updateConsent(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'PATCH', '/api/v1/consent');
   }
 
-  /** A JSON operation goes to the same method and path with the partner's body as it came. */
-  private forwardJson(call: CrmCall, method: string, path: string): Promise<CrmResponse> {
-    const body = call.original?.body;
+  /** A JSON operation goes to the same method and path with the partner's body and headers as they came. */
+  private forwardJson(call: CrmCall, request: PortRequest<unknown>, method: string, path: string): Promise<CrmResponse> {
     return this.upstream.send({
       method,
       path,
       requestId: call.requestId,
       authorizationContext: call.authorizationContext,
-      headers: call.original?.headers,
-      body: body === undefined ? undefined : () => ({ contentType: 'application/json', data: JSON.stringify(body) }),
+      headers: { ...request.raw.headers },
+      body: () => ({ contentType: 'application/json', data: request.raw.body }),
     });
   }
 }
