@@ -21,6 +21,17 @@ export default tseslint.config(
     },
   },
   {
+    // The outbound side consumes events from whichever org publishes them; what it shares with the local
+    // org's publishing side is the contract in src/contract/, never the local org itself.
+    files: ['src/outbound/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['**/local-org/**'], message: 'src/outbound/ knows nothing of the local org: import the contract.' }] },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       // node:test's describe/it return promises the runner awaits itself.

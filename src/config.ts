@@ -111,6 +111,7 @@ const envSchema = z.object({
   LOCAL_OUTBOUND_EVENT_SHAPE: z.enum(['legacy', 'spring24']).default('spring24'),
   OUTBOUND_EVENT_RETENTION_HOURS: positiveSeconds.default(72),
   PUBSUB_KEEPALIVE_SECONDS: positiveSeconds.default(30),
+  PUBSUB_POLL_MS: positiveSeconds.default(250),
   OUTBOUND_SUBSCRIBE_FROM: z.enum(['earliest', 'latest']).default('earliest'),
   WEBHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
@@ -223,6 +224,8 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       localEventShape: e.LOCAL_OUTBOUND_EVENT_SHAPE,
       retentionHours: e.OUTBOUND_EVENT_RETENTION_HOURS,
       keepaliveSeconds: e.PUBSUB_KEEPALIVE_SECONDS,
+      /** Events appended in this process wake subscriptions when they commit; this finds another process's. */
+      pubSubPollMs: e.PUBSUB_POLL_MS,
       subscribeFrom: e.OUTBOUND_SUBSCRIBE_FROM,
       webhooks: {
         retryScheduleSeconds: e.WEBHOOK_RETRY_SCHEDULE_SECONDS,

@@ -14,11 +14,11 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { ResilientUpstream } from './crm/salesforce/resilient-upstream.ts';
 import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
 import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
-import { Idempotency } from './http/idempotency.ts';
-import { AmbientTransactions } from './store/ambient-transaction.ts';
+import { deleteExpiredIdempotencyRecords, ReservingIdempotency, TransactionalIdempotency } from './http/idempotency.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
 import { LocalOrgAgentWork } from './local-org/agent-work.ts';
+import { AuthorizationContexts } from './local-org/authorization-contexts.ts';
 import { Conversations } from './local-org/conversations.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
 import { MessagingSessions } from './local-org/messaging-sessions.ts';
@@ -26,7 +26,8 @@ import { OutboundEventLog } from './local-org/outbound-event-log.ts';
 import { RoutingEvents } from './local-org/routing-events.ts';
 import { LocalOrgRouting } from './local-org/routing.ts';
 import { RoutingViews } from './local-org/routing-views.ts';
-import { seedLocalOrg } from './local-org/seed.ts';
+import { createLocalOrgPublishing } from './local-org/publishing.ts';
+import { seedLocalOrg, type SeededOrg } from './local-org/seed.ts';
 import { createManagementApp } from './management/management-app.ts';
 import { createOutbound } from './outbound/start-outbound.ts';
 import { openStore } from './store/database.ts';
@@ -49,11 +50,7 @@ async function main(config: Config) {
   const adminKey = resolveAdminKey({ adminKey: config.adminKey, dataDir: config.dataDir });
 
   const tokens = new AccessTokens(store.db, config.tokens.accessTokenTtlSeconds);
-  // The local org's writes and their idempotency records commit as one transaction (see AmbientTransactions).
-  const ambient = sf ? undefined : new AmbientTransactions(store.db);
-  const localDb = ambient?.db ?? store.db;
-  const idempotency = new Idempotency(store.db, config.idempotencyTtlSeconds, ambient);
-  const conversations = new Conversations(localDb);
+  const conversations = new Conversations(store.db);
   const s3 = config.attachments.s3;
   const embeddedS3: EmbeddedS3 | undefined = s3.endpoint
     ? undefined
@@ -66,36 +63,51 @@ async function main(config: Config) {
     ...(embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
   });
   await attachmentStorage.ensureBucket(logger);
-  const attachmentRecords = new AttachmentRecords(localDb);
+  const attachmentRecords = new AttachmentRecords(store.db);
   const upload = new InteractionUpload(attachmentStorage, {
     maxFileBytes: config.attachments.maxBytes,
     jsonPartLimitBytes: config.jsonBodyLimitBytes,
   });
+  // The one outbound event log: routing operations and the agent append to it, the Pub/Sub server serves it.
   const outboundEvents = new OutboundEventLog(store.db);
   const sessions = new MessagingSessions();
-  const routingEvents = new RoutingEvents(outboundEvents);
-  const crm = sf
-    ? await connectToOrg(sf, logger, attachmentStorage)
-    : new LocalOrgCrm(
-        localDb,
-        conversations,
-        new LocalOrgRouting(localDb, sessions, routingEvents),
-        new LocalOrgAgentWork(localDb, sessions, routingEvents),
-        attachmentRecords,
-      );
+  const routingEvents = new RoutingEvents(outboundEvents.writer);
+  // The local org's agent and Pub/Sub API; in bridge mode the real org's agents answer and it publishes.
+  const publishing = sf
+    ? undefined
+    : createLocalOrgPublishing({ config, logger, db: store.db, org, tokens, certificate, log: outboundEvents });
+  const outbound = createOutbound({
+    config,
+    logger,
+    db: store.db,
+    latestPublishedReplayId: publishing && (() => outboundEvents.latestReplayId()),
+  });
 
-  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate });
-
-  const interactionApp = createInteractionApp({
+  const interactionDeps = {
     logger,
     tokens,
-    crm,
-    idempotency,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     upload,
     defaultAuthorizationContext: sf?.defaultAuthorizationContext,
     tokenEndpoint: { db: store.db, tokens, policy: config.tokens, publicBaseUrl: config.publicBaseUrl },
-  });
+  };
+  // Local org: the idempotency step opens each request's transaction and hands it to the operation, so
+  // the effect and its idempotency record are one commit. Bridge mode: the operation is an HTTP call.
+  const interactionApp = sf
+    ? createInteractionApp({
+        ...interactionDeps,
+        crm: await connectToOrg(sf, logger, attachmentStorage),
+        idempotency: new ReservingIdempotency(store.db, config.idempotencyTtlSeconds),
+      })
+    : createInteractionApp({
+        ...interactionDeps,
+        crm: new LocalOrgCrm(
+          new AuthorizationContexts(store.db),
+          new LocalOrgRouting(sessions, routingEvents),
+          new LocalOrgAgentWork(sessions, routingEvents),
+        ),
+        idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds),
+      });
   const managementApp = createManagementApp({
     logger,
     adminKey: adminKey.key,
@@ -106,7 +118,7 @@ async function main(config: Config) {
     attachmentStorage,
     routingViews: new RoutingViews(store.db, outboundEvents),
     describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
-    routers: outbound.routers,
+    routers: [...(publishing?.routers ?? []), ...outbound.routers],
   });
 
   const servers = await Promise.all([
@@ -114,12 +126,16 @@ async function main(config: Config) {
     listen(managementApp, config.managementPort, config.host),
   ]);
   const [apiPort, managementPort] = servers.map((s) => (s.address() as AddressInfo).port);
-  const outboundRunning = await outbound.start();
+  const publishingRunning = await publishing?.start();
+  const pubSubPort = publishingRunning?.pubSubPort;
+  const outboundRunning = outbound.start(
+    sf ? salesforcePubSubClient(sf) : localOrgPubSubClient(config, org, certificate.privateKeyPem, pubSubPort!),
+  );
 
   const sweepOnce = () =>
     Promise.all([
       tokens.deleteExpired(),
-      idempotency.deleteExpired(),
+      deleteExpiredIdempotencyRecords(store.db),
       embeddedS3?.sweepIncompleteUploads(INCOMPLETE_UPLOAD_MAX_AGE_MS),
     ]).catch((err) => logger.warn({ err }, 'expiry sweep failed'));
   void sweepOnce();
@@ -136,14 +152,13 @@ async function main(config: Config) {
     adminKeySource: adminKey.source,
     attachmentsAt,
     readyMs: Date.now() - started,
-    pubSub:
-      outboundRunning.pubSubPort === undefined ? undefined : { port: outboundRunning.pubSubPort, topicName: config.outbound.topicName },
+    pubSub: pubSubPort === undefined ? undefined : { port: pubSubPort, topicName: config.outbound.topicName },
   });
   logger.info(
     {
       apiPort,
       managementPort,
-      pubSubPort: outboundRunning.pubSubPort,
+      pubSubPort,
       store: store.dialect,
       s3Endpoint: attachmentStorage.settings.endpoint,
       s3Bucket: s3.bucket,
@@ -158,6 +173,7 @@ async function main(config: Config) {
     logger.info({ signal }, 'shutting down');
     clearInterval(sweep);
     await outboundRunning.stop();
+    await publishingRunning?.stop();
     await Promise.all(servers.map(closeServer));
     attachmentStorage.close();
     await embeddedS3?.close();
@@ -168,6 +184,33 @@ async function main(config: Config) {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** salesforce-pubsub-api-client settings for the real org: it signs with aud = loginUrl and posts to {loginUrl}/services/oauth2/token. */
+function salesforcePubSubClient(sf: SalesforceSettings) {
+  return {
+    authType: 'oauth-jwt-bearer',
+    loginUrl: sf.audience,
+    clientId: sf.consumerKey,
+    username: sf.subject,
+    privateKey: sf.privateKeyPem,
+    pubSubEndpoint: sf.pubSubEndpoint,
+    rejectUnauthorizedSsl: sf.pubSubRejectUnauthorized,
+  };
+}
+
+/** The same client pointed at the local org's own token endpoint and Pub/Sub server, as its connected app. */
+function localOrgPubSubClient(config: Config, org: SeededOrg, privateKeyPem: string, pubSubPort: number) {
+  return {
+    authType: 'oauth-jwt-bearer',
+    loginUrl: config.publicBaseUrl,
+    clientId: org.consumerKey,
+    username: org.username,
+    privateKey: privateKeyPem,
+    pubSubEndpoint: `localhost:${pubSubPort}`,
+    // The local server's certificate is the self-signed dev one, not in the client's CA bundle.
+    rejectUnauthorizedSsl: false,
+  };
 }
 
 /** Bridge mode: the org must hand out a token before the bridge accepts anything, so bad settings fail the start. */

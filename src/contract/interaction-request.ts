@@ -102,8 +102,6 @@ export interface AttachmentInteraction {
 export type Interaction = EntryInteraction | AttachmentInteraction;
 
 export interface InteractionRequest {
-  /** The json part exactly as received, for forwarding it unchanged. */
-  jsonText?: string;
   to: string;
   from: string;
   routingAttributes?: Record<string, string>;
@@ -127,7 +125,7 @@ export function parseInteractionJsonPart(text: string | undefined): InteractionR
   } catch {
     throw badRequest(ErrorCode.EmptyRequestBody, 'The "json" part is not valid JSON.');
   }
-  return { jsonText: text, ...validateInteractionRequest(raw) };
+  return validateInteractionRequest(raw);
 }
 
 export function validateInteractionRequest(raw: unknown): InteractionRequest {

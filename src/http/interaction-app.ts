@@ -14,13 +14,14 @@ import { errorHandler, notFoundHandler } from './error-handler.ts';
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
 import { requestLogger } from './logging.ts';
+import { keepRawBody } from './raw-body.ts';
 
-export interface InteractionAppDeps {
+export interface InteractionAppDeps<Scope> {
   logger: Logger;
   tokens: AccessTokens;
   tokenEndpoint: TokenEndpointDeps;
-  crm: CrmPort;
-  idempotency: Idempotency;
+  crm: CrmPort<Scope>;
+  idempotency: Idempotency<Scope>;
   jsonBodyLimitBytes: number;
   upload: InteractionUpload;
   /** Bridge mode: the AuthorizationContext used when a partner sends none (SF_AUTHORIZATION_CONTEXT). */
@@ -28,7 +29,7 @@ export interface InteractionAppDeps {
 }
 
 /** The public server (port 8085): the OAuth endpoints and the Interaction API under /api/v1. */
-export function createInteractionApp(deps: InteractionAppDeps): Express {
+export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -39,7 +40,7 @@ export function createInteractionApp(deps: InteractionAppDeps): Express {
 
   const api = express.Router();
   api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm, defaultAuthorizationContext: deps.defaultAuthorizationContext }));
-  api.use(express.json({ limit: deps.jsonBodyLimitBytes }));
+  api.use(express.json({ limit: deps.jsonBodyLimitBytes, verify: keepRawBody }));
   api.use(interactionsRoute({ crm: deps.crm, idempotency: deps.idempotency, upload: deps.upload }));
   api.use(routeRoutes(deps));
   api.use(routingResultRoutes(deps));

@@ -19,7 +19,11 @@ export function callOf(res: Response): CrmCall {
  * Every /api/v1 call passes here first: bearer token, scope, OrgId, AuthorizationContext and RequestId.
  * Express reads header names case-insensitively, as HTTP requires.
  */
-export function interactionGuard(deps: { tokens: AccessTokens; crm: CrmPort; defaultAuthorizationContext?: string }): RequestHandler {
+export function interactionGuard(deps: {
+  tokens: AccessTokens;
+  crm: Pick<CrmPort<unknown>, 'checkAuthorizationContext'>;
+  defaultAuthorizationContext?: string;
+}): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
       const token = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];

@@ -12,7 +12,11 @@ import { sendOutcome } from './send-outcome.ts';
  * `POST /api/v1/interactions`: multipart with a `json` part (with or without `;type=application/json`)
  * and, for AttachmentInteractions, `attachments` file parts streamed to the bucket as they arrive.
  */
-export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency; upload: InteractionUpload }): Router {
+export function interactionsRoute<Scope>(deps: {
+  crm: CrmPort<Scope>;
+  idempotency: Idempotency<Scope>;
+  upload: InteractionUpload;
+}): Router {
   const router = express.Router();
   router.post(
     '/interactions',
@@ -42,7 +46,8 @@ export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency
         outcome = await deps.idempotency.run(
           { operation: 'POST /interactions', requestId: call.requestId, fingerprint: fingerprint(received) },
           req.log,
-          () => deps.crm.postInteraction(call, received.request, attachments),
+          (scope) =>
+            deps.crm.postInteraction(scope, call, { parsed: received.request, raw: { body: received.jsonText, headers: {} } }, attachments),
         );
       } catch (err) {
         await deps.upload.discard(attachments, req.log);

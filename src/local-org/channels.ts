@@ -1,12 +1,11 @@
-import type { Kysely } from 'kysely';
 import { badRequest, forbidden } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
 import type { CrmCall } from '../crm/crm-port.ts';
-import type { Tables } from '../store/tables.ts';
+import type { Tx } from '../store/transactions.ts';
 
 /** The channel a request addresses, checked against the caller's org (10017), its state (10031) and AuthorizationContext (10001). */
-export async function resolveChannel(db: Kysely<Tables>, call: CrmCall, channelAddressIdentifier: string) {
-  const channel = await db
+export async function resolveChannel(tx: Tx, call: CrmCall, channelAddressIdentifier: string) {
+  const channel = await tx
     .selectFrom('channels')
     .selectAll()
     .where('channel_address_identifier', '=', channelAddressIdentifier)

@@ -1,15 +1,14 @@
-import type { Selectable, Transaction } from 'kysely';
+import type { Selectable } from 'kysely';
 import { badRequest, forbidden } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
 import type { CrmCall } from '../crm/crm-port.ts';
-import type { ChannelTable, Tables } from '../store/tables.ts';
+import type { ChannelTable } from '../store/tables.ts';
+import type { Tx } from '../store/transactions.ts';
 import { MESSAGING_SESSION_PREFIX } from './messaging-sessions.ts';
 import type { RoutingEventTarget } from './routing-events.ts';
 import { toEighteenCharId } from './salesforce-ids.ts';
 
 // Lookups the routing and agent work operations share: what a request names, as the caller may see it.
-
-export type Trx = Transaction<Tables>;
 
 export interface ConversationContext extends Selectable<ChannelTable> {
   conversation_identifier: string;
@@ -17,8 +16,8 @@ export interface ConversationContext extends Selectable<ChannelTable> {
 }
 
 /** The conversation and its channel, visible to the caller's org and AuthorizationContext. */
-export async function conversationOf(trx: Trx, call: CrmCall, conversationIdentifier: string): Promise<ConversationContext> {
-  const row = await trx
+export async function conversationOf(tx: Tx, call: CrmCall, conversationIdentifier: string): Promise<ConversationContext> {
+  const row = await tx
     .selectFrom('conversations as c')
     .innerJoin('channels as ch', 'ch.channel_address_identifier', 'c.channel_address_identifier')
     .selectAll('ch')
@@ -34,14 +33,14 @@ export async function conversationOf(trx: Trx, call: CrmCall, conversationIdenti
 }
 
 /** The open messaging session a 15-character work item id names, with its conversation and channel. */
-export async function openSessionOf(trx: Trx, call: CrmCall, workItemId: string) {
+export async function openSessionOf(tx: Tx, call: CrmCall, workItemId: string) {
   if (!workItemId.startsWith(MESSAGING_SESSION_PREFIX)) {
     throw badRequest(
       ErrorCode.WorkItemNotMessagingSession,
       `Work item ${workItemId} is not a messaging session id (those start with ${MESSAGING_SESSION_PREFIX}).`,
     );
   }
-  const session = await trx
+  const session = await tx
     .selectFrom('messaging_sessions as s')
     .innerJoin('conversations as c', 'c.conversation_identifier', 's.conversation_identifier')
     .innerJoin('channels as ch', 'ch.channel_address_identifier', 'c.channel_address_identifier')

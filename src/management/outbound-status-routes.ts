@@ -1,17 +1,20 @@
 import express, { type Router } from 'express';
-import type { OutboundEventLog } from '../local-org/outbound-event-log.ts';
 import type { Db } from '../store/database.ts';
 
 /**
  * `GET /api/outbound/status`: how far the subscriber is (its checkpoint against the local org's latest
- * replay id) and how many deliveries are in each state.
+ * replay id, null in bridge mode) and how many deliveries are in each state.
  */
-export function outboundStatusRoutes(deps: { db: Db; log: OutboundEventLog; topicName: string }): Router {
+export function outboundStatusRoutes(deps: {
+  db: Db;
+  latestPublishedReplayId: (() => Promise<number>) | undefined;
+  topicName: string;
+}): Router {
   const router = express.Router();
   router.get('/outbound/status', async (_req, res) => {
     const [checkpoint, latestReplayId, deliveries, parked] = await Promise.all([
       deps.db.selectFrom('subscriber_checkpoints').select('replay_id').where('topic_name', '=', deps.topicName).executeTakeFirst(),
-      deps.log.latestReplayId(),
+      deps.latestPublishedReplayId?.() ?? null,
       deps.db
         .selectFrom('webhook_deliveries')
         .select((eb) => ['status', eb.fn.countAll<number>().as('count')])

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.ts';
-import type { NormalizedEvent } from './normalizer.ts';
+import type { NormalizedEvent } from '../contract/outbound-event.ts';
 import { orderingKeyOf } from './normalizer.ts';
 
 /**
