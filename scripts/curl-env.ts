@@ -5,7 +5,7 @@ import path from 'node:path';
 import { resolveAdminKey } from '../src/auth/admin-key.ts';
 import { signAssertion } from '../src/auth/assertion-signer.ts';
 import { loadConfig } from '../src/config.ts';
-import { toFifteenCharId } from '../src/local-org/salesforce-ids.ts';
+import { toFifteenCharId } from '../src/contract/salesforce-ids.ts';
 
 const config = loadConfig();
 const keyPath = path.join(config.certsDir, 'server.key');

@@ -2,7 +2,7 @@ import path from 'node:path';
 import dotenv from 'dotenv';
 import { z } from 'zod';
 import { readSalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
-import { toEighteenCharId } from './local-org/salesforce-ids.ts';
+import { hasSalesforceIdShape, KeyPrefix, toEighteenCharId } from './contract/salesforce-ids.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveSeconds = z.coerce.number().int().positive();
@@ -19,7 +19,7 @@ const avroFieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a fi
 const salesforceId = (prefix: string) =>
   z
     .string()
-    .regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'must be a 15 or 18 character Salesforce id')
+    .refine((v) => hasSalesforceIdShape(v), 'must be a 15 or 18 character Salesforce id')
     .refine((v) => v.startsWith(prefix), `must start with ${prefix}`)
     .transform((v) => toEighteenCharId(v));
 
@@ -38,7 +38,10 @@ const idNameList = (prefix: string) =>
         .array(
           z
             .string()
-            .regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?:\S+$/, `each item must be "<${prefix}... id>:<name>"`)
+            .refine(
+              (v) => /^[^:]+:\S+$/.test(v) && hasSalesforceIdShape(v.slice(0, v.indexOf(':'))),
+              `each item must be "<${prefix}... id>:<name>"`,
+            )
             .refine((v) => v.startsWith(prefix), `each id must start with ${prefix}`)
             .transform((v) => {
               const at = v.indexOf(':');
@@ -60,8 +63,8 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
 
-  LOCAL_ORG_ID: salesforceId('00D').prefault('00D5g000004Byoc'),
-  LOCAL_USER_ID: salesforceId('005').prefault('0055g00000Byoc1'),
+  LOCAL_ORG_ID: salesforceId(KeyPrefix.Org).prefault('00D5g000004Byoc'),
+  LOCAL_USER_ID: salesforceId(KeyPrefix.User).prefault('0055g00000Byoc1'),
   LOCAL_USERNAME: z.string().min(1).default('integration.user@byoc.local'),
   LOCAL_CONSUMER_KEY: z.string().min(8).default('3MVG9BYOC.LocalOrg.ConnectedApp.Key'),
   LOCAL_CHANNEL_ADDRESS_IDENTIFIER: z.string().min(1).max(240).default('7a1f3c52-6d0e-4b8a-9f21-5c3e8d4b2a10'),
@@ -69,11 +72,11 @@ const envSchema = z.object({
   LOCAL_ROUTING_OWNER: ownerEnum.default('Salesforce'),
   LOCAL_CONSENT_OWNER: ownerEnum.default('Partner'),
   LOCAL_END_USER_CLIENT_IDENTIFIER: z.string().min(1).max(255).default('+15555550100'),
-  LOCAL_QUEUES: idNameList('00G').prefault('00G5g00000ByQ01:Support_Queue,00G5g00000ByQ02:Sales_Queue'),
-  LOCAL_FLOWS: idNameList('300').prefault('3005g00000ByF01:Partner_Routing_Flow'),
-  LOCAL_AGENT_USERS: idNameList('005').prefault('0055g00000ByA01:agent.one@byoc.local,0055g00000ByA02:agent.two@byoc.local'),
-  LOCAL_CHANNEL_ROUTING_QUEUE_ID: salesforceId('00G').optional(),
-  LOCAL_CHANNEL_ROUTING_FLOW_ID: salesforceId('300').optional(),
+  LOCAL_QUEUES: idNameList(KeyPrefix.Queue).prefault('00G5g00000ByQ01:Support_Queue,00G5g00000ByQ02:Sales_Queue'),
+  LOCAL_FLOWS: idNameList(KeyPrefix.Flow).prefault('3005g00000ByF01:Partner_Routing_Flow'),
+  LOCAL_AGENT_USERS: idNameList(KeyPrefix.User).prefault('0055g00000ByA01:agent.one@byoc.local,0055g00000ByA02:agent.two@byoc.local'),
+  LOCAL_CHANNEL_ROUTING_QUEUE_ID: salesforceId(KeyPrefix.Queue).optional(),
+  LOCAL_CHANNEL_ROUTING_FLOW_ID: salesforceId(KeyPrefix.Flow).optional(),
   LOCAL_ROUTING_ATTRIBUTE_MAX_LENGTH: z.coerce.number().int().positive().default(255),
 
   ACCEPTED_AUDIENCES: commaList.optional(),

@@ -1,6 +1,7 @@
 import express, { type Router } from 'express';
 import type { AccessTokens } from './access-tokens.ts';
 import { OAuthError, verifyJwtBearerAssertion, type AssertionPolicy } from './jwt-bearer-grant.ts';
+import { bearerTokenOf } from './bearer-token.ts';
 import type { Db } from '../store/database.ts';
 
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -51,7 +52,7 @@ export function tokenEndpointRouter(deps: TokenEndpointDeps): Router {
   });
 
   router.get('/services/oauth2/userinfo', async (req, res) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+    const token = bearerTokenOf(req.get('authorization'));
     const grant = token ? await deps.tokens.resolve(token) : undefined;
     if (!grant) {
       res.status(401).json({ error: 'invalid_token', error_description: 'The access token is missing, unknown or expired.' });

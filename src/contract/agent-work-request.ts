@@ -1,6 +1,7 @@
 import { badRequest } from './api-error.ts';
 import { ErrorCode } from './error-codes.ts';
 import { isJsonObject, jsonBodyObject, routingTypeOf, workItemIdOf, type RoutingType } from './json-body.ts';
+import { hasSalesforceIdShape } from './salesforce-ids.ts';
 
 export interface RoutingContext {
   conversationIdentifier: string;
@@ -36,7 +37,7 @@ const present = (v: unknown) => v !== undefined && v !== null;
 
 export function validateAgentWorkRequest(raw: unknown): AgentWorkRequest {
   const body = jsonBodyObject(raw);
-  if (typeof body.userId !== 'string' || !/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/.test(body.userId)) {
+  if (!hasSalesforceIdShape(body.userId)) {
     throw badRequest(
       ErrorCode.InvalidUserId,
       `"userId" must be the 15 or 18 character id of an agent user; got ${JSON.stringify(body.userId ?? null)}.`,
@@ -95,7 +96,7 @@ export function validateUpdateAgentWorkRequest(raw: unknown, authorizationContex
     );
   }
   const body = jsonBodyObject(raw);
-  if (typeof body.workId !== 'string' || !/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/.test(body.workId)) {
+  if (!hasSalesforceIdShape(body.workId)) {
     throw badRequest(
       ErrorCode.InvalidWorkId,
       `"workId" must be the 15 or 18 character id of an agent work; got ${JSON.stringify(body.workId ?? null)}.`,

@@ -1,5 +1,6 @@
 import { badRequest } from './api-error.ts';
 import { ErrorCode } from './error-codes.ts';
+import { isFifteenCharId } from './salesforce-ids.ts';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -40,7 +41,7 @@ export function conversationIdentifierOf(value: unknown, where = 'conversationId
 
 /** A work item (messaging session) id: the contract takes exactly the 15-character form. */
 export function workItemIdOf(value: unknown): string {
-  if (typeof value !== 'string' || !/^[a-zA-Z0-9]{15}$/.test(value)) {
+  if (!isFifteenCharId(value)) {
     throw badRequest(
       ErrorCode.InvalidWorkItemId,
       `"workItemId" must be the 15-character id of a messaging session; got ${JSON.stringify(value ?? null)}.`,

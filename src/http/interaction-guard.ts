@@ -1,9 +1,10 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AccessTokens } from '../auth/access-tokens.ts';
+import { bearerTokenOf } from '../auth/bearer-token.ts';
 import { badRequest, forbidden, unauthorized } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
 import type { CrmCall, CrmPort } from '../crm/crm-port.ts';
-import { sameSalesforceId } from '../local-org/salesforce-ids.ts';
+import { hasSalesforceIdShape, KeyPrefix, sameSalesforceId } from '../contract/salesforce-ids.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REQUIRED_SCOPE = 'interaction_api';
@@ -22,7 +23,7 @@ export function callOf(res: Response): CrmCall {
 export function interactionGuard(deps: { tokens: AccessTokens; crm: CrmPort; defaultAuthorizationContext?: string }): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const token = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+      const token = bearerTokenOf(req.get('authorization'));
       if (!token) throw unauthorized(ErrorCode.InvalidAccessToken, 'An "Authorization: Bearer <access token>" header is required.');
 
       const orgId = requiredHeader(req, 'OrgId');
@@ -30,7 +31,7 @@ export function interactionGuard(deps: { tokens: AccessTokens; crm: CrmPort; def
         req.get('AuthorizationContext')?.trim() || deps.defaultAuthorizationContext || requiredHeader(req, 'AuthorizationContext');
       const requestId = requiredHeader(req, 'RequestId');
       if (!UUID.test(requestId)) throw badRequest(ErrorCode.InvalidHeader, `The RequestId header must be a UUID; got "${requestId}".`);
-      if (!/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/.test(orgId)) {
+      if (!hasSalesforceIdShape(orgId, KeyPrefix.Org)) {
         throw badRequest(
           ErrorCode.InvalidHeader,
           `The OrgId header must be a 15 or 18 character org id starting with 00D; got "${orgId}".`,

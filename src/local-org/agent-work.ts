@@ -6,10 +6,9 @@ import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import type { RoutingEvents, RoutingWorkType } from './routing-events.ts';
-import { checkContext, eventTarget, openSessionOf, type Trx } from './routing-lookups.ts';
-import { isSalesforceId, newSalesforceId, toEighteenCharId } from './salesforce-ids.ts';
-
-export const AGENT_WORK_PREFIX = '0Bz';
+import { checkChannelContext } from './channels.ts';
+import { eventTarget, openSessionOf, type Trx } from './routing-lookups.ts';
+import { isSalesforceId, KeyPrefix, newSalesforceId, toEighteenCharId } from '../contract/salesforce-ids.ts';
 
 /** How each PATCH /agentWork status moves a work: from which states, to which, and the work event it records. */
 const WORK_TRANSITIONS: Record<AgentWorkStatus, { from: string[]; to: string; event: RoutingWorkType }> = {
@@ -56,7 +55,7 @@ export class LocalOrgAgentWork {
           `Work item ${request.workItemId} has no open routing to take the capacity from: send "capacityPercentage" or "capacityWeight".`,
         );
       }
-      const workId = newSalesforceId(AGENT_WORK_PREFIX);
+      const workId = newSalesforceId(KeyPrefix.AgentWork);
       const routingType = context?.routingType ?? psr?.routing_type ?? 'Initial';
       const routingCorrelationId = context?.routingCorrelationId ?? psr?.routing_correlation_id ?? randomUUID();
       const now = Date.now();
@@ -132,10 +131,10 @@ export class LocalOrgAgentWork {
     }
     return this.db.transaction().execute(async (trx) => {
       const workId =
-        request.workId.startsWith(AGENT_WORK_PREFIX) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
+        request.workId.startsWith(KeyPrefix.AgentWork) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
       const found = workId ? await this.workOf(trx, call.orgId, workId) : undefined;
       if (!found) throw badRequest(ErrorCode.InvalidWorkId, `No agent work "${request.workId}" in this org.`);
-      checkContext(call, found);
+      checkChannelContext(call, found);
       await this.sessions.lock(trx, found.session_id);
       const work = (await this.workOf(trx, call.orgId, found.work_id))!;
       const transition = WORK_TRANSITIONS[request.status];
@@ -175,7 +174,7 @@ export class LocalOrgAgentWork {
   }
 
   private async agentOf(trx: Trx, orgId: string, userId: string) {
-    const agent = isSalesforceId(userId, '005')
+    const agent = isSalesforceId(userId, KeyPrefix.User)
       ? await trx
           .selectFrom('users')
           .select(['user_id', 'display_name'])

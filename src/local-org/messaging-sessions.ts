@@ -1,11 +1,8 @@
 import type { Transaction } from 'kysely';
 import type { Tables } from '../store/tables.ts';
-import { newSalesforceId } from './salesforce-ids.ts';
+import { KeyPrefix, newSalesforceId } from '../contract/salesforce-ids.ts';
 
 type Trx = Transaction<Tables>;
-
-/** Key prefix of MessagingSession records: the work item of a conversation. */
-export const MESSAGING_SESSION_PREFIX = '0Mw';
 
 /**
  * Messaging sessions: the work item the routing state hangs off. At most one is open per conversation
@@ -20,7 +17,7 @@ export class MessagingSessions {
   async openIfNone(trx: Trx, orgId: string, conversationIdentifier: string): Promise<{ sessionId: string; opened: boolean }> {
     const existing = await this.findOpen(trx, conversationIdentifier);
     if (existing) return { sessionId: existing.session_id, opened: false };
-    const sessionId = newSalesforceId(MESSAGING_SESSION_PREFIX);
+    const sessionId = newSalesforceId(KeyPrefix.MessagingSession);
     const now = Date.now();
     const inserted = await trx
       .insertInto('messaging_sessions')

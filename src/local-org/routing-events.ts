@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Tables } from '../store/tables.ts';
 import type { OutboundEventLog } from './outbound-event-log.ts';
-import { toFifteenCharId } from './salesforce-ids.ts';
+import { toFifteenCharId } from '../contract/salesforce-ids.ts';
 
 type Trx = Transaction<Tables>;
 

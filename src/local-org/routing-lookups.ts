@@ -1,11 +1,11 @@
 import type { Selectable, Transaction } from 'kysely';
-import { badRequest, forbidden } from '../contract/api-error.ts';
+import { badRequest } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
 import type { CrmCall } from '../crm/crm-port.ts';
 import type { ChannelTable, Tables } from '../store/tables.ts';
-import { MESSAGING_SESSION_PREFIX } from './messaging-sessions.ts';
+import { checkChannelContext } from './channels.ts';
 import type { RoutingEventTarget } from './routing-events.ts';
-import { toEighteenCharId } from './salesforce-ids.ts';
+import { KeyPrefix, toEighteenCharId } from '../contract/salesforce-ids.ts';
 
 // Lookups the routing and agent work operations share: what a request names, as the caller may see it.
 
@@ -29,16 +29,16 @@ export async function conversationOf(trx: Trx, call: CrmCall, conversationIdenti
   if (!row) {
     throw badRequest(ErrorCode.ConversationNotFound, `No conversation "${conversationIdentifier}" on a messaging channel of this org.`);
   }
-  checkContext(call, row);
+  checkChannelContext(call, row);
   return row;
 }
 
 /** The open messaging session a 15-character work item id names, with its conversation and channel. */
 export async function openSessionOf(trx: Trx, call: CrmCall, workItemId: string) {
-  if (!workItemId.startsWith(MESSAGING_SESSION_PREFIX)) {
+  if (!workItemId.startsWith(KeyPrefix.MessagingSession)) {
     throw badRequest(
       ErrorCode.WorkItemNotMessagingSession,
-      `Work item ${workItemId} is not a messaging session id (those start with ${MESSAGING_SESSION_PREFIX}).`,
+      `Work item ${workItemId} is not a messaging session id (those start with ${KeyPrefix.MessagingSession}).`,
     );
   }
   const session = await trx
@@ -53,18 +53,8 @@ export async function openSessionOf(trx: Trx, call: CrmCall, workItemId: string)
   if (!session || session.open_key === null) {
     throw badRequest(ErrorCode.WorkItemNotFound, `No open messaging session ${workItemId}${session ? ': it has ended' : ''}.`);
   }
-  checkContext(call, session);
+  checkChannelContext(call, session);
   return session;
-}
-
-/** A record of a channel with another AuthorizationContext is not the caller's to touch. */
-export function checkContext(call: CrmCall, channel: { authorization_context: string; channel_address_identifier: string }) {
-  if (channel.authorization_context !== call.authorizationContext) {
-    throw forbidden(
-      ErrorCode.ContextNotValidForChannel,
-      `AuthorizationContext "${call.authorizationContext}" is not the one configured for channel "${channel.channel_address_identifier}".`,
-    );
-  }
 }
 
 /** Where a routing event about this conversation goes. */

@@ -10,9 +10,7 @@ import type { ChannelTable } from '../store/tables.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import type { RoutingEvents } from './routing-events.ts';
 import { conversationOf, eventTarget, openSessionOf, type Trx } from './routing-lookups.ts';
-import { isSalesforceId, newSalesforceId, toEighteenCharId, toFifteenCharId } from './salesforce-ids.ts';
-
-export const PENDING_SERVICE_ROUTING_PREFIX = '0JR';
+import { isSalesforceId, KeyPrefix, newSalesforceId, toEighteenCharId, toFifteenCharId } from '../contract/salesforce-ids.ts';
 
 /**
  * The local org's routing state machine: messaging sessions (work items), pending service routings and
@@ -82,7 +80,7 @@ export class LocalOrgRouting {
         .set({ status: 'Replaced', open_key: null, closed_at: now })
         .where('open_key', '=', sessionId)
         .execute();
-      const psrId = newSalesforceId(PENDING_SERVICE_ROUTING_PREFIX);
+      const psrId = newSalesforceId(KeyPrefix.PendingServiceRouting);
       const routingCorrelationId = randomUUID();
       await trx
         .insertInto('pending_service_routings')
@@ -206,7 +204,7 @@ export class LocalOrgRouting {
     }
     let flowId: string | null = null;
     if (target.method === 'Flow') {
-      const flow = isSalesforceId(target.flowId, '300')
+      const flow = isSalesforceId(target.flowId, KeyPrefix.Flow)
         ? await trx
             .selectFrom('flows')
             .select('flow_id')
@@ -217,7 +215,7 @@ export class LocalOrgRouting {
       if (!flow) throw badRequest(ErrorCode.FlowNeedsFallbackQueue, `"${target.flowId}" is not a flow of this org.`);
       flowId = flow.flow_id;
     }
-    const queue = isSalesforceId(target.queueId, '00G')
+    const queue = isSalesforceId(target.queueId, KeyPrefix.Queue)
       ? await trx
           .selectFrom('queues')
           .select('queue_id')

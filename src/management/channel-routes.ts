@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { ApiError, badRequest, notFound } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
+import { insertChannel } from '../local-org/channels.ts';
 import type { ManagementAppDeps } from './management-app.ts';
 
 const owner = z.enum(['Salesforce', 'Partner']);
@@ -38,24 +39,13 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
       .where('org_id', '=', deps.orgId)
       .orderBy('queue_id')
       .executeTakeFirst();
-    const inserted = await deps.db
-      .insertInto('channels')
-      .values({
-        channel_address_identifier: c.channelAddressIdentifier,
-        org_id: deps.orgId,
-        authorization_context: c.authorizationContext,
-        channel_type: 'Custom',
-        routing_owner: c.routingOwner,
-        consent_owner: c.consentOwner,
-        active: c.active ? 1 : 0,
-        created_at: Date.now(),
-        routing_queue_id: queue?.queue_id ?? null,
-        routing_flow_id: null,
-        routing_attribute_max_length: c.routingAttributeMaxLength,
-      })
-      .onConflict((oc) => oc.column('channel_address_identifier').doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
+    const inserted = await insertChannel(
+      deps.db,
+      deps.orgId,
+      { ...c, routingQueueId: queue?.queue_id ?? null, routingFlowId: null },
+      { replaceSettings: false },
+    );
+    if (!inserted) {
       throw new ApiError(409, 409, `A channel with address identifier "${c.channelAddressIdentifier}" already exists.`);
     }
     res.status(201).json(c);

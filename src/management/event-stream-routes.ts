@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { matchesEventTypes } from '../outbound/event-type-filter.ts';
 import type { ReceivedEvents } from '../outbound/received-events.ts';
 import type { Wakeup } from '../util/wakeup.ts';
 
@@ -35,7 +36,7 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
       const rows = await deps.received.readAfter(cursor, BATCH);
       for (const { sequence, event } of rows) {
         cursor = sequence;
-        if (types && !types.has(event.eventType) && !(event.entryType && types.has(event.entryType))) continue;
+        if (!matchesEventTypes(types, event)) continue;
         res.write(`id: ${sequence}\nevent: ${event.eventType}\ndata: ${JSON.stringify(event)}\n\n`);
         lastWrite = Date.now();
       }

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AttachmentRecords } from '../attachments/attachment-records.ts';
 import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import { adminKeyMatches } from '../auth/admin-key.ts';
+import { bearerTokenOf } from '../auth/bearer-token.ts';
 import { ApiError } from '../contract/api-error.ts';
 import { errorHandler, notFoundHandler } from '../http/error-handler.ts';
 import { requestLogger } from '../http/logging.ts';
@@ -44,7 +45,7 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
   });
 
   app.use('/api', (req, _res, next) => {
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+    const presented = bearerTokenOf(req.get('authorization'));
     if (!presented || !adminKeyMatches(deps.adminKey, presented)) {
       next(new ApiError(401, 401, 'The management API needs "Authorization: Bearer <admin key>" (see `npm run -s admin-key`).'));
     } else next();

@@ -1,6 +1,7 @@
 import { createPrivateKey } from 'node:crypto';
 import fs from 'node:fs';
 import { z } from 'zod';
+import { hasSalesforceIdShape, KeyPrefix } from '../../contract/salesforce-ids.ts';
 
 /**
  * Bridge mode's settings, with the variable names of Salesforce's BYOC demo app so an existing `.env`
@@ -9,7 +10,9 @@ import { z } from 'zod';
 const schema = z.object({
   SF_SCRT_INSTANCE_URL: z.string().url(),
   SF_INSTANCE_URL: z.string().url().optional(),
-  SF_ORG_ID: z.string().regex(/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/, 'must be the org id (15 or 18 characters, starting with 00D)'),
+  SF_ORG_ID: z
+    .string()
+    .refine((v) => hasSalesforceIdShape(v, KeyPrefix.Org), 'must be the org id (15 or 18 characters, starting with 00D)'),
   SF_CONSUMER_KEY: z.string().min(1, 'is required: the consumer key of your connected app'),
   SF_PRIVATE_KEY: z.string().optional(),
   SF_PRIVATE_KEY_FILE: z.string().optional(),
