@@ -4,8 +4,7 @@ import type { Readable } from 'node:stream';
 import busboy, { type FileInfo } from 'busboy';
 import type { Request } from 'express';
 import type { Logger } from 'pino';
-import { ApiError, badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import {
   attachmentInteractionsOf,
   parseInteractionJsonPart,
@@ -53,7 +52,7 @@ export class InteractionUpload {
           limits: { fieldSize: this.limits.jsonPartLimitBytes, fields: 8, parts: 16, files: 8 },
         });
       } catch (err) {
-        reject(badRequest(ErrorCode.InvalidParameters, `The multipart request cannot be read: ${(err as Error).message}.`));
+        reject(apiError('UnreadableRequest', { problem: (err as Error).message }));
         return;
       }
       const stored: StoredAttachment[] = [];
@@ -83,21 +82,20 @@ export class InteractionUpload {
       parser.on('field', (name, value, info) => {
         if (failure !== undefined) return;
         if (info.valueTruncated || info.nameTruncated) {
-          fail(new ApiError(413, ErrorCode.PayloadTooLarge, `The "${name}" part is larger than ${this.limits.jsonPartLimitBytes} bytes.`));
+          fail(apiError('RequestTooLarge', { what: `The "${name}" part (limit ${this.limits.jsonPartLimitBytes} bytes)` }));
           return;
         }
         if (name === 'attachments') {
           fail(
-            badRequest(
-              ErrorCode.EmptyOrMissingFile,
-              'An "attachments" part carries no file: send it as a file part (curl -F "attachments=@path").',
-            ),
+            apiError('EmptyOrMissingFile', {
+              problem: 'An "attachments" part carries no file: send it as a file part (curl -F "attachments=@path")',
+            }),
           );
           return;
         }
         if (name !== 'json') return;
         if (jsonText !== undefined) {
-          fail(badRequest(ErrorCode.EmptyRequestBody, 'The request has more than one "json" part.'));
+          fail(apiError('MalformedBody', { problem: 'the request has more than one "json" part' }));
           return;
         }
         jsonText = value;
@@ -143,13 +141,12 @@ export class InteractionUpload {
             if (jsonText === undefined) parseInteractionJsonPart(undefined);
             const expected = attachmentInteractionsOf(request!).length;
             if (fileCount === 0 && expected > 0) {
-              throw badRequest(ErrorCode.EmptyOrMissingFile, 'The request has AttachmentInteractions but no "attachments" file part.');
+              throw apiError('EmptyOrMissingFile', { problem: 'The request has AttachmentInteractions but no "attachments" file part' });
             }
             if (fileCount !== expected) {
-              throw badRequest(
-                ErrorCode.AttachmentCountMismatch,
-                `The request has ${expected} AttachmentInteraction(s) but ${fileCount} "attachments" file(s).`,
-              );
+              throw apiError('AttachmentCountMismatch', {
+                problem: `The request has ${expected} AttachmentInteraction(s) but ${fileCount} "attachments" file(s)`,
+              });
             }
           } catch (err) {
             fail(err);
@@ -161,15 +158,15 @@ export class InteractionUpload {
       });
 
       parser.on('error', (err) =>
-        fail(badRequest(ErrorCode.InvalidParameters, `The multipart body is malformed: ${(err as Error).message}.`)),
+        fail(apiError('UnreadableRequest', { problem: `the multipart body is malformed: ${(err as Error).message}` })),
       );
-      const tooMany = () => fail(new ApiError(413, ErrorCode.PayloadTooLarge, 'The multipart request has too many parts.'));
+      const tooMany = () => fail(apiError('RequestTooLarge', { what: 'The number of parts' }));
       parser.on('partsLimit', tooMany);
       parser.on('filesLimit', tooMany);
       parser.on('fieldsLimit', tooMany);
       req.on('close', () => {
         if (!req.complete)
-          fail(badRequest(ErrorCode.InvalidParameters, 'The client closed the connection before the request was complete.'));
+          fail(apiError('UnreadableRequest', { problem: 'the client closed the connection before the request was complete' }));
       });
       req.pipe(parser);
     });
@@ -191,10 +188,10 @@ export class InteractionUpload {
     const seen = new Set<number>();
     for (const interaction of attachmentInteractionsOf(request)) {
       if (seen.has(interaction.attachmentIndex)) {
-        throw badRequest(
-          ErrorCode.InvalidInteractionList,
-          `Two AttachmentInteractions have attachmentIndex ${interaction.attachmentIndex}.`,
-        );
+        throw apiError('InvalidInteractionList', {
+          where: 'Two AttachmentInteractions',
+          rule: `have attachmentIndex ${interaction.attachmentIndex}`,
+        });
       }
       seen.add(interaction.attachmentIndex);
       if (interaction.contentLength! > this.limits.maxFileBytes) throw this.tooLarge(interaction.id);
@@ -203,21 +200,19 @@ export class InteractionUpload {
 
   private interactionForFile(request: InteractionRequest | undefined, index: number): AttachmentInteraction {
     if (!request) {
-      throw badRequest(ErrorCode.EmptyRequestBody, 'The "json" part must come before the "attachments" file parts.');
+      throw apiError('MalformedBody', { problem: 'the "json" part must come before the "attachments" file parts' });
     }
     const interactions = attachmentInteractionsOf(request);
     if (index >= interactions.length) {
-      throw badRequest(
-        ErrorCode.AttachmentCountMismatch,
-        `The request has ${interactions.length} AttachmentInteraction(s) but more "attachments" files than that.`,
-      );
+      throw apiError('AttachmentCountMismatch', {
+        problem: `The request has ${interactions.length} AttachmentInteraction(s) but more "attachments" files than that`,
+      });
     }
     const interaction = interactions.find((i) => i.attachmentIndex === index);
     if (!interaction) {
-      throw badRequest(
-        ErrorCode.AttachmentCountMismatch,
-        `No AttachmentInteraction has attachmentIndex ${index}, the position of file ${index + 1}.`,
-      );
+      throw apiError('AttachmentCountMismatch', {
+        problem: `No AttachmentInteraction has attachmentIndex ${index}, the position of file ${index + 1}`,
+      });
     }
     return interaction;
   }
@@ -251,10 +246,7 @@ export class InteractionUpload {
     const start = async () => {
       mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
       if (!mimeType) {
-        throw badRequest(
-          ErrorCode.UndeterminableMimeType,
-          `The MIME type of "${name}" cannot be determined: send the part with its Content-Type.`,
-        );
+        throw apiError('UndeterminableMimeType', { name });
       }
       upload = await this.storage.startUpload(objectKey, expected, { contentType: mimeType, metadata });
       for (const chunk of head.splice(0)) await write(chunk);
@@ -275,7 +267,7 @@ export class InteractionUpload {
           if (size >= MIME_SAMPLE_BYTES) await start();
         }
       }
-      if (size === 0) throw badRequest(ErrorCode.EmptyOrMissingFile, `The file "${name}" is empty.`);
+      if (size === 0) throw apiError('EmptyOrMissingFile', { problem: `The file "${name}" is empty` });
       if (size !== expected) throw this.wrongSize(name, expected, String(size));
       if (!upload) await start();
       await upload!.complete();
@@ -309,13 +301,10 @@ export class InteractionUpload {
   }
 
   private tooLarge(interactionId: string) {
-    return badRequest(
-      ErrorCode.FileTooLarge,
-      `The file of AttachmentInteraction "${interactionId}" is larger than the limit of ${this.limits.maxFileBytes} bytes (25 MB).`,
-    );
+    return apiError('FileTooLarge', { interactionId, limitBytes: this.limits.maxFileBytes });
   }
 
   private wrongSize(name: string, expected: number, received: string) {
-    return badRequest(ErrorCode.ContentLengthMismatch, `The file "${name}" has ${received} bytes, but its contentLength says ${expected}.`);
+    return apiError('ContentLengthMismatch', { name, received, expected });
   }
 }

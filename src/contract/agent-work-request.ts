@@ -1,5 +1,4 @@
-import { badRequest } from './api-error.ts';
-import { ErrorCode } from './error-codes.ts';
+import { apiError } from './interaction-errors.ts';
 import { isJsonObject, jsonBodyObject, routingTypeOf, workItemIdOf, type RoutingType } from './json-body.ts';
 import { hasSalesforceIdShape } from './salesforce-ids.ts';
 
@@ -38,33 +37,26 @@ const present = (v: unknown) => v !== undefined && v !== null;
 export function validateAgentWorkRequest(raw: unknown): AgentWorkRequest {
   const body = jsonBodyObject(raw);
   if (!hasSalesforceIdShape(body.userId)) {
-    throw badRequest(
-      ErrorCode.InvalidUserId,
-      `"userId" must be the 15 or 18 character id of an agent user; got ${JSON.stringify(body.userId ?? null)}.`,
-    );
+    throw apiError('InvalidUserId', {
+      problem: `"userId" must be the 15 or 18 character id of an agent user; got ${JSON.stringify(body.userId ?? null)}`,
+    });
   }
   const workItemId = workItemIdOf(body.workItemId);
   if (present(body.capacityPercentage) && present(body.capacityWeight)) {
-    throw badRequest(ErrorCode.CapacityPercentageOrWeight, 'Send either "capacityPercentage" or "capacityWeight", not both.');
+    throw apiError('CapacityPercentageOrWeight', { problem: 'Send either "capacityPercentage" or "capacityWeight", not both' });
   }
   const request: AgentWorkRequest = { userId: body.userId, workItemId };
   if (present(body.capacityPercentage)) {
     const p = body.capacityPercentage;
     if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 100) {
-      throw badRequest(
-        ErrorCode.InvalidCapacityPercentage,
-        `"capacityPercentage" must be a number from 0 to 100; got ${JSON.stringify(p)}.`,
-      );
+      throw apiError('InvalidCapacityPercentage', { value: p });
     }
     request.capacityPercentage = p;
   }
   if (present(body.capacityWeight)) {
     const w = body.capacityWeight;
     if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
-      throw badRequest(
-        ErrorCode.InvalidCapacityWeight,
-        `"capacityWeight" must be a number greater than or equal to 0; got ${JSON.stringify(w)}.`,
-      );
+      throw apiError('InvalidCapacityWeight', { value: w });
     }
     request.capacityWeight = w;
   }
@@ -73,16 +65,16 @@ export function validateAgentWorkRequest(raw: unknown): AgentWorkRequest {
 }
 
 function routingContextOf(raw: unknown): RoutingContext {
-  if (!isJsonObject(raw)) throw badRequest(ErrorCode.InvalidParameters, '"routingContext" must be an object.');
+  if (!isJsonObject(raw)) throw apiError('InvalidParameter', { field: 'routingContext', rule: 'must be an object' });
   const { conversationIdentifier, routingCorrelationId } = raw;
   if (typeof conversationIdentifier !== 'string' || conversationIdentifier.trim() === '') {
-    throw badRequest(ErrorCode.InvalidParameters, '"routingContext.conversationIdentifier" is required.');
+    throw apiError('InvalidParameter', { field: 'routingContext.conversationIdentifier', rule: 'is required' });
   }
   if (typeof routingCorrelationId !== 'string' || routingCorrelationId.trim() === '') {
-    throw badRequest(
-      ErrorCode.InvalidParameters,
-      '"routingContext.routingCorrelationId" is required: the routing event or route answer it answers.',
-    );
+    throw apiError('InvalidParameter', {
+      field: 'routingContext.routingCorrelationId',
+      rule: 'is required: the routing event or route answer it answers',
+    });
   }
   return { conversationIdentifier, routingType: routingTypeOf(raw.routingType, '"routingContext.routingType"'), routingCorrelationId };
 }
@@ -90,29 +82,21 @@ function routingContextOf(raw: unknown): RoutingContext {
 export function validateUpdateAgentWorkRequest(raw: unknown, authorizationContextTypeHeader: string | undefined): UpdateAgentWorkRequest {
   const authorizationContextType = authorizationContextTypeHeader?.trim();
   if (!AUTHORIZATION_CONTEXT_TYPES.includes(authorizationContextType as never)) {
-    throw badRequest(
-      ErrorCode.InvalidAuthorizationContextType,
-      `The AuthorizationContextType header is required and must be one of ${AUTHORIZATION_CONTEXT_TYPES.join(', ')}.`,
-    );
+    throw apiError('InvalidAuthorizationContextType', { allowed: AUTHORIZATION_CONTEXT_TYPES });
   }
   const body = jsonBodyObject(raw);
   if (!hasSalesforceIdShape(body.workId)) {
-    throw badRequest(
-      ErrorCode.InvalidWorkId,
-      `"workId" must be the 15 or 18 character id of an agent work; got ${JSON.stringify(body.workId ?? null)}.`,
-    );
+    throw apiError('InvalidWorkId', {
+      problem: `"workId" must be the 15 or 18 character id of an agent work; got ${JSON.stringify(body.workId ?? null)}`,
+    });
   }
   if (body.contextType !== 'Agent' && body.contextType !== 'Chatbot') {
-    throw badRequest(
-      ErrorCode.InvalidContextType,
-      `"contextType" must be Agent or Chatbot; got ${JSON.stringify(body.contextType ?? null)}.`,
-    );
+    throw apiError('InvalidContextType', { value: body.contextType });
   }
   if (!AGENT_WORK_STATUSES.includes(body.status as never)) {
-    throw badRequest(
-      ErrorCode.InvalidAgentWorkStatus,
-      `"status" must be one of ${AGENT_WORK_STATUSES.join(', ')}; got ${JSON.stringify(body.status ?? null)}.`,
-    );
+    throw apiError('InvalidAgentWorkStatus', {
+      problem: `"status" must be one of ${AGENT_WORK_STATUSES.join(', ')}; got ${JSON.stringify(body.status ?? null)}`,
+    });
   }
   const common = {
     workId: body.workId,
@@ -121,10 +105,10 @@ export function validateUpdateAgentWorkRequest(raw: unknown, authorizationContex
   };
   if (body.contextType === 'Agent') return { ...common, contextType: 'Agent' };
   if (typeof body.botId !== 'string' || body.botId.trim() === '') {
-    throw badRequest(ErrorCode.InvalidBotId, '"botId" is required for "contextType": "Chatbot": the external bot handling the work.');
+    throw apiError('InvalidBotId', { problem: '"botId" is required for "contextType": "Chatbot": the external bot handling the work' });
   }
   if (typeof body.workItemId !== 'string' || body.workItemId.trim() === '') {
-    throw badRequest(ErrorCode.InvalidWorkItemId, '"workItemId" is required for "contextType": "Chatbot".');
+    throw apiError('InvalidWorkItemId', { problem: '"workItemId" is required for "contextType": "Chatbot"' });
   }
   return { ...common, contextType: 'Chatbot', botId: body.botId, workItemId: body.workItemId };
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { forbidden, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import type { Db } from '../store/database.ts';
 import type { Wakeup } from '../util/wakeup.ts';
 import { consentStatusOf } from './consent.ts';
@@ -48,8 +47,8 @@ interface ConversationRow {
 export async function checkEndUserConsent(db: Db, conversation: ConversationRow): Promise<void> {
   const status = await consentStatusOf(db, conversation.channel_address_identifier, conversation.end_user_client_identifier);
   if (status === 'OptedOut') {
-    throw forbidden(
-      ErrorCode.EndUserNotOptedIn,
+    throw managementError(
+      'end_user_opted_out',
       `The end user "${conversation.end_user_client_identifier}" has opted out of messages on this channel; nothing was sent.`,
     );
   }
@@ -119,7 +118,7 @@ export class AgentMessages {
         .selectAll()
         .where('conversation_identifier', '=', conversationIdentifier)
         .executeTakeFirst();
-      if (!conversation) throw notFound(ErrorCode.InvalidConversationIdentifier, `No conversation "${conversationIdentifier}".`);
+      if (!conversation) throw managementError('not_found', `No conversation "${conversationIdentifier}".`);
       await checkEndUserConsent(trx, conversation);
       const now = Date.now();
       const sender = { appType: 'agent', subject: agent.userId, role: 'Agent' };

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentWorkRequest, AgentWorkStatus, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
@@ -37,10 +36,10 @@ export class LocalOrgAgentWork {
       const session = await openSessionOf(trx, call, request.workItemId);
       const context = request.routingContext;
       if (context && context.conversationIdentifier !== session.conversation_identifier) {
-        throw badRequest(
-          ErrorCode.RoutingContextMismatch,
-          `routingContext.conversationIdentifier "${context.conversationIdentifier}" is not the conversation of work item ${request.workItemId}.`,
-        );
+        throw apiError('RoutingContextMismatch', {
+          conversationIdentifier: context.conversationIdentifier,
+          workItemId: request.workItemId,
+        });
       }
       await this.sessions.lock(trx, session.session_id);
       const psr = await trx
@@ -50,10 +49,9 @@ export class LocalOrgAgentWork {
         .executeTakeFirst();
       const hasCapacity = request.capacityPercentage !== undefined || request.capacityWeight !== undefined;
       if (!hasCapacity && !psr) {
-        throw badRequest(
-          ErrorCode.CapacityPercentageOrWeight,
-          `Work item ${request.workItemId} has no open routing to take the capacity from: send "capacityPercentage" or "capacityWeight".`,
-        );
+        throw apiError('CapacityPercentageOrWeight', {
+          problem: `Work item ${request.workItemId} has no open routing to take the capacity from: send "capacityPercentage" or "capacityWeight"`,
+        });
       }
       const workId = newSalesforceId(KeyPrefix.AgentWork);
       const routingType = context?.routingType ?? psr?.routing_type ?? 'Initial';
@@ -79,10 +77,7 @@ export class LocalOrgAgentWork {
         .onConflict((oc) => oc.column('active_key').doNothing())
         .executeTakeFirst();
       if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
-        throw badRequest(
-          ErrorCode.ActiveAgentWorkExists,
-          `User ${request.userId} already has active agent work on work item ${request.workItemId}; close it first.`,
-        );
+        throw apiError('ActiveAgentWorkExists', { userId: request.userId, workItemId: request.workItemId });
       }
       if (psr) {
         await trx
@@ -124,25 +119,23 @@ export class LocalOrgAgentWork {
 
   async update(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
     if (request.contextType === 'Chatbot') {
-      throw badRequest(
-        ErrorCode.InvalidBotId,
-        `The local org has no external bot "${request.botId}": only "contextType": "Agent" work can be updated here.`,
-      );
+      throw apiError('InvalidBotId', {
+        problem: `The local org has no external bot "${request.botId}": only "contextType": "Agent" work can be updated here`,
+      });
     }
     return this.db.transaction().execute(async (trx) => {
       const workId =
         request.workId.startsWith(KeyPrefix.AgentWork) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
       const found = workId ? await this.workOf(trx, call.orgId, workId) : undefined;
-      if (!found) throw badRequest(ErrorCode.InvalidWorkId, `No agent work "${request.workId}" in this org.`);
+      if (!found) throw apiError('InvalidWorkId', { problem: `No agent work "${request.workId}" in this org` });
       checkChannelContext(call, found);
       await this.sessions.lock(trx, found.session_id);
       const work = (await this.workOf(trx, call.orgId, found.work_id))!;
       const transition = WORK_TRANSITIONS[request.status];
       if (!transition.from.includes(work.status)) {
-        throw badRequest(
-          ErrorCode.InvalidAgentWorkStatus,
-          `Agent work ${request.workId} is ${work.status}; it cannot take status ${request.status}.`,
-        );
+        throw apiError('InvalidAgentWorkStatus', {
+          problem: `Agent work ${request.workId} is ${work.status}; it cannot take status ${request.status}`,
+        });
       }
       const now = Date.now();
       const stillActive = ACTIVE_WORK_STATUSES.includes(transition.to);
@@ -183,7 +176,7 @@ export class LocalOrgAgentWork {
           .where('is_agent', '=', 1)
           .executeTakeFirst()
       : undefined;
-    if (!agent) throw badRequest(ErrorCode.InvalidUserId, `User ${userId} is not an agent user of this org.`);
+    if (!agent) throw apiError('InvalidUserId', { problem: `User ${userId} is not an agent user of this org` });
     return agent;
   }
 

@@ -1,6 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
-import { badRequest, forbidden } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall } from '../crm/crm-port.ts';
 import type { Tables } from '../store/tables.ts';
 
@@ -13,13 +12,10 @@ export async function resolveChannel(db: Kysely<Tables>, call: CrmCall, channelA
     .where('org_id', '=', call.orgId)
     .executeTakeFirst();
   if (!channel) {
-    throw badRequest(
-      ErrorCode.UnknownChannel,
-      `No messaging channel has the address identifier "${channelAddressIdentifier}" in this org.`,
-    );
+    throw apiError('UnknownChannel', { channelAddressIdentifier });
   }
   if (!channel.active) {
-    throw badRequest(ErrorCode.InactiveChannel, `The messaging channel "${channelAddressIdentifier}" is not active.`);
+    throw apiError('InactiveChannel', { channelAddressIdentifier });
   }
   checkChannelContext(call, channel);
   return channel;
@@ -28,10 +24,10 @@ export async function resolveChannel(db: Kysely<Tables>, call: CrmCall, channelA
 /** A channel configured with another AuthorizationContext, and anything on it, is not the caller's to touch (10001). */
 export function checkChannelContext(call: CrmCall, channel: { authorization_context: string; channel_address_identifier: string }) {
   if (channel.authorization_context !== call.authorizationContext) {
-    throw forbidden(
-      ErrorCode.ContextNotValidForChannel,
-      `AuthorizationContext "${call.authorizationContext}" is not the one configured for channel "${channel.channel_address_identifier}".`,
-    );
+    throw apiError('ContextNotValidForChannel', {
+      authorizationContext: call.authorizationContext,
+      channelAddressIdentifier: channel.channel_address_identifier,
+    });
   }
 }
 

@@ -1,8 +1,7 @@
 import type { Kysely } from 'kysely';
-import { badRequest } from '../contract/api-error.ts';
 import type { ConsentRequest, ConsentStatus } from '../contract/consent-request.ts';
 import { resolveChannel } from './channels.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import type { Tables } from '../store/tables.ts';
@@ -41,16 +40,15 @@ export async function updateConsent(db: Db, call: CrmCall, request: ConsentReque
   return db.transaction().execute(async (trx) => {
     const channel = await resolveChannel(trx, call, request.channelAddressIdentifier);
     if (channel.consent_owner !== 'Partner') {
-      throw badRequest(
-        ErrorCode.ConsentOwnerNotPartner,
-        `The consent owner of channel "${request.channelAddressIdentifier}" is ${channel.consent_owner}, not Partner: its consent cannot be set through this API.`,
-      );
+      throw apiError('ConsentOwnerNotPartner', {
+        channelAddressIdentifier: request.channelAddressIdentifier,
+        consentOwner: channel.consent_owner,
+      });
     }
     if ((await consentStatusOf(trx, request.channelAddressIdentifier, request.endUserClientId)) === null) {
-      throw badRequest(
-        ErrorCode.InvalidEndUserClientId,
-        `"${request.endUserClientId}" is not an end user of channel "${request.channelAddressIdentifier}".`,
-      );
+      throw apiError('InvalidEndUserClientId', {
+        problem: `"${request.endUserClientId}" is not an end user of channel "${request.channelAddressIdentifier}"`,
+      });
     }
     const now = Date.now();
     await trx

@@ -1,9 +1,8 @@
 import type { AttachmentRecords } from '../attachments/attachment-records.ts';
 import type { StoredAttachment } from '../attachments/stored-attachment.ts';
 import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
-import { badRequest, forbidden } from '../contract/api-error.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
@@ -34,10 +33,7 @@ export class LocalOrgCrm implements CrmPort {
       .where('authorization_context', '=', call.authorizationContext)
       .executeTakeFirst();
     if (!channel) {
-      throw forbidden(
-        ErrorCode.ContextNotValidForToken,
-        `AuthorizationContext "${call.authorizationContext}" is not a conversation channel definition of org ${call.orgId}.`,
-      );
+      throw apiError('ContextNotValidForToken', { authorizationContext: call.authorizationContext, orgId: call.orgId });
     }
   }
 

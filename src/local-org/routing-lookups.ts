@@ -1,6 +1,5 @@
 import type { Selectable, Transaction } from 'kysely';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall } from '../crm/crm-port.ts';
 import type { ChannelTable, Tables } from '../store/tables.ts';
 import { checkChannelContext } from './channels.ts';
@@ -27,7 +26,7 @@ export async function conversationOf(trx: Trx, call: CrmCall, conversationIdenti
     .where('c.org_id', '=', call.orgId)
     .executeTakeFirst();
   if (!row) {
-    throw badRequest(ErrorCode.ConversationNotFound, `No conversation "${conversationIdentifier}" on a messaging channel of this org.`);
+    throw apiError('ConversationNotFound', { conversationIdentifier });
   }
   checkChannelContext(call, row);
   return row;
@@ -36,10 +35,7 @@ export async function conversationOf(trx: Trx, call: CrmCall, conversationIdenti
 /** The open messaging session a 15-character work item id names, with its conversation and channel. */
 export async function openSessionOf(trx: Trx, call: CrmCall, workItemId: string) {
   if (!workItemId.startsWith(KeyPrefix.MessagingSession)) {
-    throw badRequest(
-      ErrorCode.WorkItemNotMessagingSession,
-      `Work item ${workItemId} is not a messaging session id (those start with ${KeyPrefix.MessagingSession}).`,
-    );
+    throw apiError('WorkItemNotMessagingSession', { workItemId, prefix: KeyPrefix.MessagingSession });
   }
   const session = await trx
     .selectFrom('messaging_sessions as s')
@@ -51,7 +47,7 @@ export async function openSessionOf(trx: Trx, call: CrmCall, workItemId: string)
     .where('s.org_id', '=', call.orgId)
     .executeTakeFirst();
   if (!session || session.open_key === null) {
-    throw badRequest(ErrorCode.WorkItemNotFound, `No open messaging session ${workItemId}${session ? ': it has ended' : ''}.`);
+    throw apiError('WorkItemNotFound', { workItemId, ended: session !== undefined });
   }
   checkChannelContext(call, session);
   return session;

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CancelRouteRequest, RouteRequest, RouteTarget } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
@@ -66,10 +65,7 @@ export class LocalOrgRouting {
       const maxLength = conversation.routing_attribute_max_length;
       for (const [name, value] of Object.entries(request.routingAttributes ?? {})) {
         if (value.length > maxLength) {
-          throw badRequest(
-            ErrorCode.InvalidRoutingAttributes,
-            `Routing attribute "${name}" is ${value.length} characters long; the channel allows at most ${maxLength}.`,
-          );
+          throw apiError('InvalidRoutingAttributes', { name, length: value.length, maxLength });
         }
       }
       const { sessionId } = await this.sessions.openIfNone(trx, call.orgId, conversation.conversation_identifier);
@@ -147,10 +143,10 @@ export class LocalOrgRouting {
       const conversation = await conversationOf(trx, call, request.conversationIdentifier);
       const session = await openSessionOf(trx, call, request.workItemId);
       if (session.conversation_identifier !== conversation.conversation_identifier) {
-        throw badRequest(
-          ErrorCode.RoutingContextMismatch,
-          `Work item ${request.workItemId} belongs to another conversation than "${request.conversationIdentifier}".`,
-        );
+        throw apiError('RoutingContextMismatch', {
+          conversationIdentifier: request.conversationIdentifier,
+          workItemId: request.workItemId,
+        });
       }
       await this.sessions.lock(trx, session.session_id);
       const psr = await trx
@@ -195,10 +191,9 @@ export class LocalOrgRouting {
   ): Promise<{ method: RouteTarget['method']; queueId: string; flowId: string | null }> {
     if (target.method === 'ChannelConfiguration') {
       if (!channel.routing_queue_id) {
-        throw badRequest(
-          ErrorCode.RouteNeedsFlowOrQueue,
-          'The channel has no routing configuration: name a flow or a queue in "routingInfo".',
-        );
+        throw apiError('RouteNeedsFlowOrQueue', {
+          problem: 'The channel has no routing configuration: name a flow or a queue in "routingInfo"',
+        });
       }
       return { method: target.method, queueId: channel.routing_queue_id, flowId: channel.routing_flow_id };
     }
@@ -212,7 +207,7 @@ export class LocalOrgRouting {
             .where('org_id', '=', orgId)
             .executeTakeFirst()
         : undefined;
-      if (!flow) throw badRequest(ErrorCode.FlowNeedsFallbackQueue, `"${target.flowId}" is not a flow of this org.`);
+      if (!flow) throw apiError('FlowNeedsFallbackQueue', { problem: `"${target.flowId}" is not a flow of this org` });
       flowId = flow.flow_id;
     }
     const queue = isSalesforceId(target.queueId, KeyPrefix.Queue)
@@ -223,7 +218,7 @@ export class LocalOrgRouting {
           .where('org_id', '=', orgId)
           .executeTakeFirst()
       : undefined;
-    if (!queue) throw badRequest(ErrorCode.InvalidQueueId, `"${target.queueId}" is not a queue of this org.`);
+    if (!queue) throw apiError('InvalidQueueId', { problem: `"${target.queueId}" is not a queue of this org` });
     return { method: target.method, queueId: queue.queue_id, flowId };
   }
 }

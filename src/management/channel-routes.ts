@@ -1,7 +1,6 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { ApiError, badRequest, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import { insertChannel } from '../local-org/channels.ts';
 import type { ManagementAppDeps } from './management-app.ts';
 
@@ -27,8 +26,8 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
   router.post('/channels', async (req, res) => {
     const parsed = newChannel.safeParse(req.body);
     if (!parsed.success) {
-      throw badRequest(
-        ErrorCode.InvalidParameters,
+      throw managementError(
+        'invalid_request',
         `Send {"channelAddressIdentifier", "authorizationContext", "routingOwner"?, "consentOwner"?, "active"?}: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}.`,
       );
     }
@@ -46,7 +45,7 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
       { replaceSettings: false },
     );
     if (!inserted) {
-      throw new ApiError(409, 409, `A channel with address identifier "${c.channelAddressIdentifier}" already exists.`);
+      throw managementError('conflict', `A channel with address identifier "${c.channelAddressIdentifier}" already exists.`);
     }
     res.status(201).json(c);
   });
@@ -54,7 +53,7 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
   router.patch('/channels/:channelAddressIdentifier', async (req, res) => {
     const parsed = channelChange.safeParse(req.body);
     if (!parsed.success || Object.keys(parsed.data).length === 0) {
-      throw badRequest(ErrorCode.InvalidParameters, 'Send any of {"active": boolean, "routingOwner", "consentOwner"}.');
+      throw managementError('invalid_request', 'Send any of {"active": boolean, "routingOwner", "consentOwner"}.');
     }
     const { active, routingOwner, consentOwner } = parsed.data;
     const updated = await deps.db
@@ -67,8 +66,7 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
       .where('channel_address_identifier', '=', req.params.channelAddressIdentifier)
       .where('org_id', '=', deps.orgId)
       .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1)
-      throw notFound(ErrorCode.UnknownChannel, `No channel "${req.params.channelAddressIdentifier}".`);
+    if (Number(updated.numUpdatedRows) !== 1) throw managementError('not_found', `No channel "${req.params.channelAddressIdentifier}".`);
     res.json({ channelAddressIdentifier: req.params.channelAddressIdentifier, ...parsed.data });
   });
 
