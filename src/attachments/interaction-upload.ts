@@ -86,11 +86,7 @@ export class InteractionUpload {
           return;
         }
         if (name === 'attachments') {
-          fail(
-            apiError('EmptyOrMissingFile', {
-              problem: 'An "attachments" part carries no file: send it as a file part (curl -F "attachments=@path")',
-            }),
-          );
+          fail(apiError('FilePartWithoutFile'));
           return;
         }
         if (name !== 'json') return;
@@ -141,12 +137,10 @@ export class InteractionUpload {
             if (jsonText === undefined) parseInteractionJsonPart(undefined);
             const expected = attachmentInteractionsOf(request!).length;
             if (fileCount === 0 && expected > 0) {
-              throw apiError('EmptyOrMissingFile', { problem: 'The request has AttachmentInteractions but no "attachments" file part' });
+              throw apiError('MissingFiles');
             }
             if (fileCount !== expected) {
-              throw apiError('AttachmentCountMismatch', {
-                problem: `The request has ${expected} AttachmentInteraction(s) but ${fileCount} "attachments" file(s)`,
-              });
+              throw apiError('AttachmentCountMismatch', { interactions: expected, files: fileCount });
             }
           } catch (err) {
             fail(err);
@@ -204,15 +198,11 @@ export class InteractionUpload {
     }
     const interactions = attachmentInteractionsOf(request);
     if (index >= interactions.length) {
-      throw apiError('AttachmentCountMismatch', {
-        problem: `The request has ${interactions.length} AttachmentInteraction(s) but more "attachments" files than that`,
-      });
+      throw apiError('AttachmentCountMismatch', { interactions: interactions.length, files: 'more' });
     }
     const interaction = interactions.find((i) => i.attachmentIndex === index);
     if (!interaction) {
-      throw apiError('AttachmentCountMismatch', {
-        problem: `No AttachmentInteraction has attachmentIndex ${index}, the position of file ${index + 1}`,
-      });
+      throw apiError('NoInteractionForFile', { index });
     }
     return interaction;
   }
@@ -267,7 +257,7 @@ export class InteractionUpload {
           if (size >= MIME_SAMPLE_BYTES) await start();
         }
       }
-      if (size === 0) throw apiError('EmptyOrMissingFile', { problem: `The file "${name}" is empty` });
+      if (size === 0) throw apiError('EmptyFile', { name });
       if (size !== expected) throw this.wrongSize(name, expected, String(size));
       if (!upload) await start();
       await upload!.complete();

@@ -37,13 +37,11 @@ const present = (v: unknown) => v !== undefined && v !== null;
 export function validateAgentWorkRequest(raw: unknown): AgentWorkRequest {
   const body = jsonBodyObject(raw);
   if (!hasSalesforceIdShape(body.userId)) {
-    throw apiError('InvalidUserId', {
-      problem: `"userId" must be the 15 or 18 character id of an agent user; got ${JSON.stringify(body.userId ?? null)}`,
-    });
+    throw apiError('InvalidUserId', { value: body.userId });
   }
   const workItemId = workItemIdOf(body.workItemId);
   if (present(body.capacityPercentage) && present(body.capacityWeight)) {
-    throw apiError('CapacityPercentageOrWeight', { problem: 'Send either "capacityPercentage" or "capacityWeight", not both' });
+    throw apiError('BothCapacities');
   }
   const request: AgentWorkRequest = { userId: body.userId, workItemId };
   if (present(body.capacityPercentage)) {
@@ -86,17 +84,13 @@ export function validateUpdateAgentWorkRequest(raw: unknown, authorizationContex
   }
   const body = jsonBodyObject(raw);
   if (!hasSalesforceIdShape(body.workId)) {
-    throw apiError('InvalidWorkId', {
-      problem: `"workId" must be the 15 or 18 character id of an agent work; got ${JSON.stringify(body.workId ?? null)}`,
-    });
+    throw apiError('InvalidWorkId', { value: body.workId });
   }
   if (body.contextType !== 'Agent' && body.contextType !== 'Chatbot') {
     throw apiError('InvalidContextType', { value: body.contextType });
   }
   if (!AGENT_WORK_STATUSES.includes(body.status as never)) {
-    throw apiError('InvalidAgentWorkStatus', {
-      problem: `"status" must be one of ${AGENT_WORK_STATUSES.join(', ')}; got ${JSON.stringify(body.status ?? null)}`,
-    });
+    throw apiError('InvalidAgentWorkStatus', { allowed: AGENT_WORK_STATUSES, value: body.status });
   }
   const common = {
     workId: body.workId,
@@ -105,10 +99,10 @@ export function validateUpdateAgentWorkRequest(raw: unknown, authorizationContex
   };
   if (body.contextType === 'Agent') return { ...common, contextType: 'Agent' };
   if (typeof body.botId !== 'string' || body.botId.trim() === '') {
-    throw apiError('InvalidBotId', { problem: '"botId" is required for "contextType": "Chatbot": the external bot handling the work' });
+    throw apiError('MissingBotId');
   }
   if (typeof body.workItemId !== 'string' || body.workItemId.trim() === '') {
-    throw apiError('InvalidWorkItemId', { problem: '"workItemId" is required for "contextType": "Chatbot"' });
+    throw apiError('InvalidWorkItemId', { value: body.workItemId });
   }
   return { ...common, contextType: 'Chatbot', botId: body.botId, workItemId: body.workItemId };
 }

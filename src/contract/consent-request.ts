@@ -15,9 +15,7 @@ export function validateConsentRequest(raw: unknown): ConsentRequest {
   const body = jsonBodyObject(raw);
   const { endUserClientId, channelAddressIdentifier, consentStatus } = body;
   if (typeof endUserClientId !== 'string' || endUserClientId.trim() === '' || endUserClientId.length > 240) {
-    throw apiError('InvalidEndUserClientId', {
-      problem: '"endUserClientId" must be the end user\'s client identifier: a non-empty string of at most 240 characters',
-    });
+    throw apiError('InvalidEndUserClientId');
   }
   if (typeof channelAddressIdentifier !== 'string' || channelAddressIdentifier.trim() === '' || channelAddressIdentifier.length > 240) {
     throw apiError('InvalidChannelAddressIdentifier');

@@ -137,8 +137,24 @@ export const INTERACTION_ERRORS = {
     (p: { interactionId: string; limitBytes: number }) =>
       `The file of AttachmentInteraction "${p.interactionId}" is larger than the limit of ${p.limitBytes} bytes (25 MB).`,
   ),
-  EmptyOrMissingFile: define(10009, 400, (p: { problem: string }) => `${p.problem}.`),
-  AttachmentCountMismatch: define(10011, 400, (p: { problem: string }) => `${p.problem}.`),
+  FilePartWithoutFile: define(
+    10009,
+    400,
+    () => 'An "attachments" part carries no file: send it as a file part (curl -F "attachments=@path").',
+  ),
+  MissingFiles: define(10009, 400, () => 'The request has AttachmentInteractions but no "attachments" file part.'),
+  EmptyFile: define(10009, 400, (p: { name: string }) => `The file "${p.name}" is empty.`),
+  AttachmentCountMismatch: define(
+    10011,
+    400,
+    (p: { interactions: number; files: number | string }) =>
+      `The request has ${p.interactions} AttachmentInteraction(s) but ${p.files} "attachments" file(s).`,
+  ),
+  NoInteractionForFile: define(
+    10011,
+    400,
+    (p: { index: number }) => `No AttachmentInteraction has attachmentIndex ${p.index}, the position of file ${p.index + 1}.`,
+  ),
   ContentLengthMismatch: define(
     10051,
     400,
@@ -169,9 +185,21 @@ export const INTERACTION_ERRORS = {
     (p: { field: string; allowed: readonly string[]; value: unknown }) =>
       `${p.field} must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
   ),
-  RouteNeedsFlowOrQueue: define(10030, 400, (p: { problem: string }) => `${p.problem}.`),
-  FlowNeedsFallbackQueue: define(10024, 400, (p: { problem: string }) => `${p.problem}.`),
-  InvalidQueueId: define(10032, 400, (p: { problem: string }) => `${p.problem}.`),
+  RouteTargetAmbiguous: define(
+    10030,
+    400,
+    () =>
+      '"routingInfo" must name either a flow ("flow": {"flowId", "queueId"}) or a queue ("queueId"), not both and not neither. Leave out "routingInfo" to route by the channel\'s configuration.',
+  ),
+  ChannelWithoutRouting: define(10030, 400, () => 'The channel has no routing configuration: name a flow or a queue in "routingInfo".'),
+  FlowNeedsFallbackQueue: define(
+    10024,
+    400,
+    () => 'Flow-based routing needs "routingInfo.flow.flowId" and the fallback queue "routingInfo.flow.queueId".',
+  ),
+  UnknownFlow: define(10024, 400, (p: { flowId: string }) => `"${p.flowId}" is not a flow of this org.`),
+  InvalidQueueId: define(10032, 400, () => '"routingInfo.queueId" must be a queue id.'),
+  UnknownQueue: define(10032, 400, (p: { queueId: string }) => `"${p.queueId}" is not a queue of this org.`),
   InvalidRoutingAttributes: define(
     10096,
     400,
@@ -180,7 +208,11 @@ export const INTERACTION_ERRORS = {
   ),
   ErrorMessageWithSuccess: define(10033, 400, () => 'A successful routing result must not carry an "errorMessage".'),
   MissingErrorMessageOnFailure: define(10034, 400, () => 'A failed routing result needs an "errorMessage" saying why routing failed.'),
-  InvalidWorkItemId: define(10012, 400, (p: { problem: string }) => `${p.problem}.`),
+  InvalidWorkItemId: define(
+    10012,
+    400,
+    (p: { value: unknown }) => `"workItemId" must be the 15-character id of a messaging session; got ${shown(p.value)}.`,
+  ),
   WorkItemNotMessagingSession: define(
     15110,
     400,
@@ -198,8 +230,19 @@ export const INTERACTION_ERRORS = {
     (p: { conversationIdentifier: string; workItemId: string }) =>
       `Conversation "${p.conversationIdentifier}" is not the conversation of work item ${p.workItemId}.`,
   ),
-  InvalidUserId: define(15106, 400, (p: { problem: string }) => `${p.problem}.`),
-  CapacityPercentageOrWeight: define(10013, 400, (p: { problem: string }) => `${p.problem}.`),
+  InvalidUserId: define(
+    15106,
+    400,
+    (p: { value: unknown }) => `"userId" must be the 15 or 18 character id of an agent user; got ${shown(p.value)}.`,
+  ),
+  NotAnAgent: define(15106, 400, (p: { userId: string }) => `User ${p.userId} is not an agent user of this org.`),
+  BothCapacities: define(10013, 400, () => 'Send either "capacityPercentage" or "capacityWeight", not both.'),
+  NoCapacity: define(
+    10013,
+    400,
+    (p: { workItemId: string }) =>
+      `Work item ${p.workItemId} has no open routing to take the capacity from: send "capacityPercentage" or "capacityWeight".`,
+  ),
   InvalidCapacityPercentage: define(
     10015,
     400,
@@ -216,13 +259,43 @@ export const INTERACTION_ERRORS = {
     (p: { userId: string; workItemId: string }) =>
       `User ${p.userId} already has active agent work on work item ${p.workItemId}; close it first.`,
   ),
-  InvalidWorkId: define(10082, 400, (p: { problem: string }) => `${p.problem}.`),
+  InvalidWorkId: define(
+    10082,
+    400,
+    (p: { value: unknown }) => `"workId" must be the 15 or 18 character id of an agent work; got ${shown(p.value)}.`,
+  ),
+  UnknownAgentWork: define(10082, 400, (p: { workId: string }) => `No agent work "${p.workId}" in this org.`),
   InvalidContextType: define(10083, 400, (p: { value: unknown }) => `"contextType" must be Agent or Chatbot; got ${shown(p.value)}.`),
-  InvalidBotId: define(10084, 400, (p: { problem: string }) => `${p.problem}.`),
-  InvalidAgentWorkStatus: define(10085, 400, (p: { problem: string }) => `${p.problem}.`),
+  MissingBotId: define(10084, 400, () => '"botId" is required for "contextType": "Chatbot": the external bot handling the work.'),
+  UnknownBot: define(
+    10084,
+    400,
+    (p: { botId: string }) => `The local org has no external bot "${p.botId}": only "contextType": "Agent" work can be updated here.`,
+  ),
+  InvalidAgentWorkStatus: define(
+    10085,
+    400,
+    (p: { allowed: readonly string[]; value: unknown }) => `"status" must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  StatusNotAllowedNow: define(
+    10085,
+    400,
+    (p: { workId: string; current: string; requested: string }) =>
+      `Agent work ${p.workId} is ${p.current}; it cannot take status ${p.requested}.`,
+  ),
 
   // Consent
-  InvalidEndUserClientId: define(10020, 400, (p: { problem: string }) => `${p.problem}.`),
+  InvalidEndUserClientId: define(
+    10020,
+    400,
+    () => '"endUserClientId" must be the end user\'s client identifier: a non-empty string of at most 240 characters.',
+  ),
+  UnknownEndUser: define(
+    10020,
+    400,
+    (p: { endUserClientId: string; channelAddressIdentifier: string }) =>
+      `"${p.endUserClientId}" is not an end user of channel "${p.channelAddressIdentifier}".`,
+  ),
   InvalidConsentStatus: define(
     10021,
     400,

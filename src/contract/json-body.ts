@@ -35,9 +35,7 @@ export function conversationIdentifierOf(value: unknown, where = 'conversationId
 /** A work item (messaging session) id: the contract takes exactly the 15-character form. */
 export function workItemIdOf(value: unknown): string {
   if (!isFifteenCharId(value)) {
-    throw apiError('InvalidWorkItemId', {
-      problem: `"workItemId" must be the 15-character id of a messaging session; got ${JSON.stringify(value ?? null)}`,
-    });
+    throw apiError('InvalidWorkItemId', { value });
   }
   return value;
 }

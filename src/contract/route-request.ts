@@ -47,22 +47,17 @@ export function validateRouteRequest(raw: unknown): RouteRequest {
   const hasFlow = info.flow !== undefined && info.flow !== null;
   const hasQueue = info.queueId !== undefined && info.queueId !== null;
   if (hasFlow === hasQueue) {
-    throw apiError('RouteNeedsFlowOrQueue', {
-      problem:
-        '"routingInfo" must name either a flow ("flow": {"flowId", "queueId"}) or a queue ("queueId"), not both and not neither. Leave out "routingInfo" to route by the channel\'s configuration',
-    });
+    throw apiError('RouteTargetAmbiguous');
   }
   let target: RouteTarget;
   if (hasFlow) {
     const flow = info.flow;
     if (!isJsonObject(flow) || !nonEmptyString(flow.flowId) || !nonEmptyString(flow.queueId)) {
-      throw apiError('FlowNeedsFallbackQueue', {
-        problem: 'Flow-based routing needs "routingInfo.flow.flowId" and the fallback queue "routingInfo.flow.queueId"',
-      });
+      throw apiError('FlowNeedsFallbackQueue');
     }
     target = { method: 'Flow', flowId: flow.flowId, queueId: flow.queueId };
   } else {
-    if (!nonEmptyString(info.queueId)) throw apiError('InvalidQueueId', { problem: '"routingInfo.queueId" must be a queue id' });
+    if (!nonEmptyString(info.queueId)) throw apiError('InvalidQueueId');
     target = { method: 'Queue', queueId: info.queueId };
   }
   return { conversationIdentifier, routingType, target, ...(routingAttributes ? { routingAttributes } : {}) };

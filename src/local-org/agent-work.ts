@@ -49,9 +49,7 @@ export class LocalOrgAgentWork {
         .executeTakeFirst();
       const hasCapacity = request.capacityPercentage !== undefined || request.capacityWeight !== undefined;
       if (!hasCapacity && !psr) {
-        throw apiError('CapacityPercentageOrWeight', {
-          problem: `Work item ${request.workItemId} has no open routing to take the capacity from: send "capacityPercentage" or "capacityWeight"`,
-        });
+        throw apiError('NoCapacity', { workItemId: request.workItemId });
       }
       const workId = newSalesforceId(KeyPrefix.AgentWork);
       const routingType = context?.routingType ?? psr?.routing_type ?? 'Initial';
@@ -119,23 +117,19 @@ export class LocalOrgAgentWork {
 
   async update(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
     if (request.contextType === 'Chatbot') {
-      throw apiError('InvalidBotId', {
-        problem: `The local org has no external bot "${request.botId}": only "contextType": "Agent" work can be updated here`,
-      });
+      throw apiError('UnknownBot', { botId: request.botId });
     }
     return this.db.transaction().execute(async (trx) => {
       const workId =
         request.workId.startsWith(KeyPrefix.AgentWork) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
       const found = workId ? await this.workOf(trx, call.orgId, workId) : undefined;
-      if (!found) throw apiError('InvalidWorkId', { problem: `No agent work "${request.workId}" in this org` });
+      if (!found) throw apiError('UnknownAgentWork', { workId: request.workId });
       checkChannelContext(call, found);
       await this.sessions.lock(trx, found.session_id);
       const work = (await this.workOf(trx, call.orgId, found.work_id))!;
       const transition = WORK_TRANSITIONS[request.status];
       if (!transition.from.includes(work.status)) {
-        throw apiError('InvalidAgentWorkStatus', {
-          problem: `Agent work ${request.workId} is ${work.status}; it cannot take status ${request.status}`,
-        });
+        throw apiError('StatusNotAllowedNow', { workId: request.workId, current: work.status, requested: request.status });
       }
       const now = Date.now();
       const stillActive = ACTIVE_WORK_STATUSES.includes(transition.to);
@@ -176,7 +170,7 @@ export class LocalOrgAgentWork {
           .where('is_agent', '=', 1)
           .executeTakeFirst()
       : undefined;
-    if (!agent) throw apiError('InvalidUserId', { problem: `User ${userId} is not an agent user of this org` });
+    if (!agent) throw apiError('NotAnAgent', { userId });
     return agent;
   }
 

@@ -30,9 +30,7 @@ export async function recordAttachmentInteractions(
   const fileOf = (interaction: AttachmentInteraction) =>
     attachments.find((a) => a.attachmentIndex === interaction.attachmentIndex && a.interactionId === interaction.id);
   if (interactions.length === 0 || interactions.length !== attachments.length || interactions.some((i) => !fileOf(i))) {
-    throw apiError('AttachmentCountMismatch', {
-      problem: 'The number of AttachmentInteractions does not match the number of attached files',
-    });
+    throw apiError('AttachmentCountMismatch', { interactions: interactions.length, files: attachments.length });
   }
   const { conversationIdentifier, workItemIds } = await deps.db.transaction().execute(async (trx) => {
     const { conversationIdentifier } = await deps.conversations.findOrCreate(trx, {

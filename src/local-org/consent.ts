@@ -46,8 +46,9 @@ export async function updateConsent(db: Db, call: CrmCall, request: ConsentReque
       });
     }
     if ((await consentStatusOf(trx, request.channelAddressIdentifier, request.endUserClientId)) === null) {
-      throw apiError('InvalidEndUserClientId', {
-        problem: `"${request.endUserClientId}" is not an end user of channel "${request.channelAddressIdentifier}"`,
+      throw apiError('UnknownEndUser', {
+        endUserClientId: request.endUserClientId,
+        channelAddressIdentifier: request.channelAddressIdentifier,
       });
     }
     const now = Date.now();

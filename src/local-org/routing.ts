@@ -191,9 +191,7 @@ export class LocalOrgRouting {
   ): Promise<{ method: RouteTarget['method']; queueId: string; flowId: string | null }> {
     if (target.method === 'ChannelConfiguration') {
       if (!channel.routing_queue_id) {
-        throw apiError('RouteNeedsFlowOrQueue', {
-          problem: 'The channel has no routing configuration: name a flow or a queue in "routingInfo"',
-        });
+        throw apiError('ChannelWithoutRouting');
       }
       return { method: target.method, queueId: channel.routing_queue_id, flowId: channel.routing_flow_id };
     }
@@ -207,7 +205,7 @@ export class LocalOrgRouting {
             .where('org_id', '=', orgId)
             .executeTakeFirst()
         : undefined;
-      if (!flow) throw apiError('FlowNeedsFallbackQueue', { problem: `"${target.flowId}" is not a flow of this org` });
+      if (!flow) throw apiError('UnknownFlow', { flowId: target.flowId });
       flowId = flow.flow_id;
     }
     const queue = isSalesforceId(target.queueId, KeyPrefix.Queue)
@@ -218,7 +216,7 @@ export class LocalOrgRouting {
           .where('org_id', '=', orgId)
           .executeTakeFirst()
       : undefined;
-    if (!queue) throw apiError('InvalidQueueId', { problem: `"${target.queueId}" is not a queue of this org` });
+    if (!queue) throw apiError('UnknownQueue', { queueId: target.queueId });
     return { method: target.method, queueId: queue.queue_id, flowId };
   }
 }
