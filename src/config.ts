@@ -55,10 +55,10 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(8085),
   MANAGEMENT_PORT: port.default(7080),
-  PUBLIC_BASE_URL: z.string().url().optional(),
+  PUBLIC_BASE_URL: z.url().optional(),
   DATA_DIR: z.string().default('./data'),
   CERTS_DIR: z.string().default('./certs'),
-  DATABASE_URL: z.string().url().optional(),
+  DATABASE_URL: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -86,7 +86,7 @@ const envSchema = z.object({
   IDEMPOTENCY_TTL_SECONDS: positiveSeconds.default(24 * 3600),
   JSON_BODY_LIMIT_BYTES: positiveSeconds.default(1024 * 1024),
 
-  S3_ENDPOINT: z.string().url().optional(),
+  S3_ENDPOINT: z.url().optional(),
   S3_BUCKET: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)')
@@ -150,16 +150,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { read
 }
 
 function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeof readSalesforceSettings>['settings']) {
-  const channelQueueId = e.LOCAL_CHANNEL_ROUTING_QUEUE_ID ?? e.LOCAL_QUEUES[0]!.id;
+  const channelQueue =
+    e.LOCAL_CHANNEL_ROUTING_QUEUE_ID === undefined
+      ? e.LOCAL_QUEUES[0]
+      : e.LOCAL_QUEUES.find((q) => q.id === e.LOCAL_CHANNEL_ROUTING_QUEUE_ID);
   const problems: string[] = [];
-  if (!e.LOCAL_QUEUES.some((q) => q.id === channelQueueId)) problems.push('LOCAL_CHANNEL_ROUTING_QUEUE_ID: must be one of LOCAL_QUEUES');
+  if (!channelQueue) problems.push('LOCAL_CHANNEL_ROUTING_QUEUE_ID: must be one of LOCAL_QUEUES');
   if (e.LOCAL_CHANNEL_ROUTING_FLOW_ID && !e.LOCAL_FLOWS.some((f) => f.id === e.LOCAL_CHANNEL_ROUTING_FLOW_ID)) {
     problems.push('LOCAL_CHANNEL_ROUTING_FLOW_ID: must be one of LOCAL_FLOWS');
   }
   if (e.LOCAL_AGENT_USERS.some((a) => a.id === e.LOCAL_USER_ID || a.name === e.LOCAL_USERNAME)) {
     problems.push('LOCAL_AGENT_USERS: must not name the integration user (LOCAL_USER_ID / LOCAL_USERNAME)');
   }
-  if (problems.length) throw new ConfigError(problems);
+  if (problems.length || !channelQueue) throw new ConfigError(problems);
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const dataDir = path.resolve(e.DATA_DIR);
   return {
@@ -189,7 +192,7 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       flows: e.LOCAL_FLOWS.map((f) => ({ flowId: f.id, apiName: f.name })),
       agentUsers: e.LOCAL_AGENT_USERS.map((a) => ({ userId: a.id, username: a.name })),
       channelRouting: {
-        queueId: channelQueueId,
+        queueId: channelQueue.id,
         flowId: e.LOCAL_CHANNEL_ROUTING_FLOW_ID ?? null,
         attributeMaxLength: e.LOCAL_ROUTING_ATTRIBUTE_MAX_LENGTH,
       },

@@ -45,7 +45,8 @@ for (const store of storeKinds()) {
           headers: { authorization: `Bearer ${bridge.adminKey}`, 'content-type': 'application/json' },
           body: JSON.stringify(body),
         });
-      const eventCount = async () => (await bridge.management(`/api/conversations/${conversationIdentifier}`)).outboundEvents.length;
+      const eventCount = async (): Promise<number> =>
+        (await bridge.management(`/api/conversations/${conversationIdentifier}`)).outboundEvents.length;
 
       assert.equal((await agent('messages', { text: 'before opting out' })).status, 201);
       const before = await eventCount();

@@ -57,7 +57,8 @@ export class InteractionUpload {
       }
       const stored: StoredAttachment[] = [];
       let jsonText: string | undefined;
-      let request: InteractionRequest | undefined;
+      let request: ReturnType<typeof parseInteractionJsonPart> | undefined;
+      let parsed: ReturnType<typeof parseInteractionJsonPart> | undefined;
       let fileCount = 0;
       let currentFile: Readable | undefined;
       let work: Promise<void> = Promise.resolve();
@@ -75,7 +76,7 @@ export class InteractionUpload {
           .then(() => this.discard(stored, req.log))
           .then(() => {
             settled = true;
-            reject(err);
+            reject(err instanceof Error ? err : new Error(String(err)));
           });
       };
 
@@ -119,8 +120,8 @@ export class InteractionUpload {
           }
           currentFile = stream;
           try {
-            const interaction = this.interactionForFile(requestBeforeFile, index);
-            stored.push(await this.storeFile(stream, info, { orgId, request: requestBeforeFile!, interaction, index }, req.log));
+            const target = this.fileTarget(requestBeforeFile, index);
+            stored.push(await this.storeFile(stream, info, { orgId, ...target, index }, req.log));
           } catch (err) {
             stream.resume();
             fail(err);
@@ -134,8 +135,9 @@ export class InteractionUpload {
         void work.then(() => {
           if (failure !== undefined) return;
           try {
-            if (jsonText === undefined) parseInteractionJsonPart(undefined);
-            const expected = attachmentInteractionsOf(request!).length;
+            if (request === undefined) throw apiError('MissingJsonPart');
+            parsed = request;
+            const expected = attachmentInteractionsOf(request).length;
             if (fileCount === 0 && expected > 0) {
               throw apiError('MissingFiles');
             }
@@ -147,7 +149,7 @@ export class InteractionUpload {
             return;
           }
           settled = true;
-          resolve({ jsonText: jsonText!, request: request!, attachments: stored });
+          resolve({ jsonText: parsed.jsonText, request: parsed, attachments: stored });
         });
       });
 
@@ -172,7 +174,7 @@ export class InteractionUpload {
       attachments.map((a) =>
         this.storage
           .delete(a.objectKey)
-          .catch((err) => log.error({ err, key: a.objectKey }, 'could not delete an unreferenced attachment object')),
+          .catch((err: unknown) => log.error({ err, key: a.objectKey }, 'could not delete an unreferenced attachment object')),
       ),
     );
   }
@@ -188,11 +190,15 @@ export class InteractionUpload {
         });
       }
       seen.add(interaction.attachmentIndex);
-      if (interaction.contentLength! > this.limits.maxFileBytes) throw this.tooLarge(interaction.id);
+      if (interaction.contentLength > this.limits.maxFileBytes) throw this.tooLarge(interaction.id);
     }
   }
 
-  private interactionForFile(request: InteractionRequest | undefined, index: number): AttachmentInteraction {
+  /** The AttachmentInteraction the file at `index` belongs to, with the request that declared it. */
+  private fileTarget(
+    request: InteractionRequest | undefined,
+    index: number,
+  ): { request: InteractionRequest; interaction: AttachmentInteraction } {
     if (!request) {
       throw apiError('MalformedBody', { problem: 'the "json" part must come before the "attachments" file parts' });
     }
@@ -204,7 +210,7 @@ export class InteractionUpload {
     if (!interaction) {
       throw apiError('NoInteractionForFile', { index });
     }
-    return interaction;
+    return { request, interaction };
   }
 
   private async storeFile(
@@ -213,7 +219,7 @@ export class InteractionUpload {
     p: { orgId: string; request: InteractionRequest; interaction: AttachmentInteraction; index: number },
     log: Logger,
   ): Promise<StoredAttachment> {
-    const expected = p.interaction.contentLength!;
+    const expected = p.interaction.contentLength;
     const name = baseFileName(info.filename) || `attachment-${p.index}`;
     const id = randomUUID();
     const objectKey = attachmentObjectKey({
@@ -229,20 +235,21 @@ export class InteractionUpload {
     const sha256 = createHash('sha256');
     const head: Buffer[] = [];
     let size = 0;
-    let mimeType: string | undefined;
-    let upload: ObjectUpload | undefined;
+    let started: { upload: ObjectUpload; mimeType: string } | undefined;
     let completed = false;
 
+    const write = async (upload: ObjectUpload, chunk: Buffer) => {
+      if (!upload.body.write(chunk)) await Promise.race([once(upload.body, 'drain'), upload.received]);
+    };
     const start = async () => {
-      mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
+      const mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
       if (!mimeType) {
         throw apiError('UndeterminableMimeType', { name });
       }
-      upload = await this.storage.startUpload(objectKey, expected, { contentType: mimeType, metadata });
-      for (const chunk of head.splice(0)) await write(chunk);
-    };
-    const write = async (chunk: Buffer) => {
-      if (!upload!.body.write(chunk)) await Promise.race([once(upload!.body, 'drain'), upload!.received]);
+      const upload = await this.storage.startUpload(objectKey, expected, { contentType: mimeType, metadata });
+      started = { upload, mimeType };
+      for (const chunk of head.splice(0)) await write(upload, chunk);
+      return started;
     };
 
     try {
@@ -251,7 +258,7 @@ export class InteractionUpload {
         if (size > this.limits.maxFileBytes) throw this.tooLarge(p.interaction.id);
         if (size > expected) throw this.wrongSize(name, expected, `more than ${expected}`);
         sha256.update(chunk);
-        if (upload) await write(chunk);
+        if (started) await write(started.upload, chunk);
         else {
           head.push(chunk);
           if (size >= MIME_SAMPLE_BYTES) await start();
@@ -259,17 +266,17 @@ export class InteractionUpload {
       }
       if (size === 0) throw apiError('EmptyFile', { name });
       if (size !== expected) throw this.wrongSize(name, expected, String(size));
-      if (!upload) await start();
-      await upload!.complete();
+      const { upload, mimeType } = started ?? (await start());
+      await upload.complete();
       completed = true;
       const digest = sha256.digest('hex');
-      await this.storage.replaceMetadata(objectKey, { contentType: mimeType!, metadata: { ...metadata, sha256: digest } });
+      await this.storage.replaceMetadata(objectKey, { contentType: mimeType, metadata: { ...metadata, sha256: digest } });
       return {
         id,
         interactionId: p.interaction.id,
         attachmentIndex: p.index,
         name,
-        mimeType: mimeType!,
+        mimeType,
         size,
         sha256: digest,
         bucket: this.storage.bucket,
@@ -281,10 +288,12 @@ export class InteractionUpload {
         // Only the metadata step failed: the object exists, and nothing will reference it.
         await this.storage
           .delete(objectKey)
-          .catch((e) => log.error({ err: e, key: objectKey }, 'could not delete an unreferenced attachment object'));
+          .catch((e: unknown) => log.error({ err: e, key: objectKey }, 'could not delete an unreferenced attachment object'));
       } else {
         // Not completed, so not an object: aborting leaves nothing in the bucket.
-        await upload?.abort().catch((e) => log.warn({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
+        await started?.upload
+          .abort()
+          .catch((e: unknown) => log.warn({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
       }
       throw err;
     }

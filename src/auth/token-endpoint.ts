@@ -35,7 +35,7 @@ export function tokenEndpointRouter(deps: TokenEndpointDeps): Router {
         consumerKey: verified.consumerKey,
         scope: verified.scopes,
       });
-      req.log?.info({ consumerKey: verified.consumerKey, userId: verified.userId }, 'access token issued');
+      req.log.info({ consumerKey: verified.consumerKey, userId: verified.userId }, 'access token issued');
       res.status(200).json({
         access_token: issued.token,
         scope: issued.scope,
@@ -46,7 +46,7 @@ export function tokenEndpointRouter(deps: TokenEndpointDeps): Router {
       });
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      req.log?.warn({ error: err.error, reason: err.description }, 'token request refused');
+      req.log.warn({ error: err.error, reason: err.description }, 'token request refused');
       res.status(err.status).json({ error: err.error, error_description: err.description });
     }
   });

@@ -62,6 +62,7 @@ export const INTERACTION_ERRORS = {
   UnreadableRequest: define(10089, 400, (p: { problem: string }) => `The request cannot be read: ${p.problem}.`),
   MissingJsonBody: define(10100, 400, () => 'A JSON request body (Content-Type: application/json) is required.'),
   MalformedBody: define(10100, 400, (p: { problem: string }) => `The request body is not well formed: ${p.problem}.`),
+  MissingJsonPart: define(10100, 400, () => 'The multipart request needs a non-empty "json" part holding the interaction request.'),
 
   // POST /interactions
   InvalidTo: define(10027, 400, () => '"to" must be the channel address identifier: a non-empty string of at most 240 characters.'),

@@ -74,7 +74,7 @@ const routingAttributesSchema = z.record(z.string(), z.string());
 const attachmentInteractionSchema = z.looseObject({
   id: z.string(),
   attachmentIndex: z.number().int().nonnegative(),
-  contentLength: z.number().int().nonnegative().optional(),
+  contentLength: z.number().int().nonnegative(),
   text: z.string().nullable().optional(),
 });
 
@@ -94,7 +94,7 @@ export interface AttachmentInteraction {
   timestamp: number;
   id: string;
   attachmentIndex: number;
-  contentLength?: number;
+  contentLength: number;
   text?: string | null;
 }
 
@@ -116,9 +116,9 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 const has = (o: JsonObject, key: string) => o[key] !== undefined && o[key] !== null;
 
 /** Parses the raw text of the `json` part. */
-export function parseInteractionJsonPart(text: string | undefined): InteractionRequest {
+export function parseInteractionJsonPart(text: string | undefined): InteractionRequest & { jsonText: string } {
   if (text === undefined || text.trim() === '') {
-    throw apiError('MalformedBody', { problem: 'the multipart request needs a non-empty "json" part holding the interaction request' });
+    throw apiError('MissingJsonPart');
   }
   let raw: unknown;
   try {

@@ -24,14 +24,14 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
       'x-accel-buffering': 'no',
     });
     res.write(': connected\n\n');
-    let open = true;
+    const connection = { open: true };
     // The response's close is the client going away (the request's fires once its empty body is read).
     res.on('close', () => {
-      open = false;
+      connection.open = false;
       deps.stored.notify();
     });
     let lastWrite = Date.now();
-    while (open) {
+    while (connection.open) {
       const seen = deps.stored.version;
       const rows = await deps.received.readAfter(cursor, BATCH);
       for (const { sequence, event } of rows) {

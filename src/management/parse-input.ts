@@ -5,8 +5,8 @@ import { managementError } from '../contract/management-errors.ts';
 export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw managementError('invalid_request', `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    const [issue] = parsed.error.issues;
+    throw managementError('invalid_request', issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'The request is not valid.');
   }
   return parsed.data;
 }

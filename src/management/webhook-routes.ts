@@ -17,10 +17,7 @@ const secret = z
     }
   }, 'is not valid base64');
 const newEndpoint = z.object({
-  url: z
-    .string()
-    .url()
-    .refine((u) => /^https?:/i.test(u), 'must be an http(s) URL'),
+  url: z.url().refine((u) => /^https?:/i.test(u), 'must be an http(s) URL'),
   eventTypes: z.array(z.string().min(1).max(100)).max(50).optional(),
   channelAddressIdentifier: z.string().min(1).max(240).optional(),
   secret: secret.optional(),

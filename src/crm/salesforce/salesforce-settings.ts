@@ -8,8 +8,8 @@ import { hasSalesforceIdShape, KeyPrefix } from '../../contract/salesforce-ids.t
  * carries over. Read only when SF_SCRT_INSTANCE_URL is set; every problem is reported at once.
  */
 const schema = z.object({
-  SF_SCRT_INSTANCE_URL: z.string().url(),
-  SF_INSTANCE_URL: z.string().url().optional(),
+  SF_SCRT_INSTANCE_URL: z.url(),
+  SF_INSTANCE_URL: z.url().optional(),
   SF_ORG_ID: z
     .string()
     .refine((v) => hasSalesforceIdShape(v, KeyPrefix.Org), 'must be the org id (15 or 18 characters, starting with 00D)'),
@@ -17,8 +17,8 @@ const schema = z.object({
   SF_PRIVATE_KEY: z.string().optional(),
   SF_PRIVATE_KEY_FILE: z.string().optional(),
   SF_SUBJECT: z.string().min(1, 'is required: the username the bridge acts as'),
-  SF_AUDIENCE: z.string().url().default('https://login.salesforce.com'),
-  SF_AUTH_ENDPOINT: z.string().url().optional(),
+  SF_AUDIENCE: z.url().default('https://login.salesforce.com'),
+  SF_AUTH_ENDPOINT: z.url().optional(),
   SF_AUTHORIZATION_CONTEXT: z.string().min(1).optional(),
   SF_PUB_SUB_ENDPOINT: z
     .string()
