@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ApiError } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmResponse, NoTransaction } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import { inTransaction, type Tx } from '../store/transactions.ts';
@@ -117,12 +116,7 @@ class IdempotencyRecords {
       // Another request with the same key won the reservation a moment ago.
       const winner = await this.lookup(idempotencyKey);
       if (winner?.status_code != null) return replay(winner);
-      throw new ApiError(
-        409,
-        ErrorCode.ConversationPreconditionFailed,
-        'A request with this RequestId and body is still being processed. Retry shortly.',
-        { 'Retry-After': '1' },
-      );
+      throw apiError('RequestInProgress').withHeaders({ 'Retry-After': '1' });
     }
 
     let response: CrmResponse;

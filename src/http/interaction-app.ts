@@ -10,7 +10,7 @@ import { consentRoutes } from '../interaction-api/consent.ts';
 import { interactionsRoute } from '../interaction-api/interactions.ts';
 import { routeRoutes } from '../interaction-api/route.ts';
 import { routingResultRoutes } from '../interaction-api/routing-result.ts';
-import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { interactionErrorHandler, interactionNotFound } from './error-handler.ts';
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
 import { requestLogger } from './logging.ts';
@@ -48,7 +48,7 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   api.use(consentRoutes(deps));
   app.use('/api/v1', api);
 
-  app.use(notFoundHandler);
-  app.use(errorHandler);
+  app.use(interactionNotFound);
+  app.use(interactionErrorHandler);
   return app;
 }

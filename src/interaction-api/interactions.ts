@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { ApiError } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError, INTERACTION_ERRORS } from '../contract/interaction-errors.ts';
 import type { InteractionUpload, ReceivedInteraction } from '../attachments/interaction-upload.ts';
 import type { CrmPort } from '../crm/crm-port.ts';
 import type { Idempotency } from '../http/idempotency.ts';
@@ -22,7 +22,7 @@ export function interactionsRoute<Scope>(deps: {
     '/interactions',
     (req, _res, next) => {
       if (!req.is('multipart/form-data')) {
-        next(new ApiError(415, ErrorCode.UnsupportedMediaType, 'Send the interaction request as multipart/form-data with a "json" part.'));
+        next(apiError('UnsupportedContentType', { expected: 'multipart/form-data with a "json" part' }));
       } else next();
     },
     async (req, res) => {
@@ -61,7 +61,7 @@ export function interactionsRoute<Scope>(deps: {
   return router;
 }
 
-const SIZE_REFUSALS = new Set<number>([ErrorCode.FileTooLarge, ErrorCode.ContentLengthMismatch]);
+const SIZE_REFUSALS = new Set<number>([INTERACTION_ERRORS.FileTooLarge.code, INTERACTION_ERRORS.ContentLengthMismatch.code]);
 /** How long the rest of a refused request's body is read before the refusal is answered anyway. */
 const DRAIN_MS = 500;
 

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall, CrmResponse, PortRequest } from '../crm/crm-port.ts';
 import type { Idempotency } from '../http/idempotency.ts';
 import { callOf } from '../http/interaction-guard.ts';
@@ -27,8 +26,7 @@ export function jsonOperation<T, Scope>(
     const text = rawBodyOf(req);
     const parsed = validate(text === undefined ? undefined : req.body, req);
     // Validators refuse a missing body; this keeps a request without its text from going further whatever one accepts.
-    if (text === undefined)
-      throw badRequest(ErrorCode.EmptyRequestBody, 'A JSON request body (Content-Type: application/json) is required.');
+    if (text === undefined) throw apiError('MissingJsonBody');
     const headers = FORWARDED_HEADERS.flatMap((h) => {
       const value = req.get(h);
       return value === undefined ? [] : [[h, value] as const];

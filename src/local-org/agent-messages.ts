@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { forbidden, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import type { Db } from '../store/database.ts';
 import { inTransaction, type Tx } from '../store/transactions.ts';
 import { consentStatusOf } from './consent.ts';
@@ -49,8 +48,8 @@ interface ConversationRow {
 export async function checkEndUserConsent(tx: Tx, conversation: ConversationRow): Promise<void> {
   const status = await consentStatusOf(tx, conversation.channel_address_identifier, conversation.end_user_client_identifier);
   if (status === 'OptedOut') {
-    throw forbidden(
-      ErrorCode.EndUserNotOptedIn,
+    throw managementError(
+      'end_user_opted_out',
       `The end user "${conversation.end_user_client_identifier}" has opted out of messages on this channel; nothing was sent.`,
     );
   }
@@ -117,7 +116,7 @@ export class AgentMessages {
         .selectAll()
         .where('conversation_identifier', '=', conversationIdentifier)
         .executeTakeFirst();
-      if (!conversation) throw notFound(ErrorCode.InvalidConversationIdentifier, `No conversation "${conversationIdentifier}".`);
+      if (!conversation) throw managementError('not_found', `No conversation "${conversationIdentifier}".`);
       await checkEndUserConsent(tx, conversation);
       const now = Date.now();
       const sender = { appType: 'agent', subject: agent.userId, role: 'Agent' };

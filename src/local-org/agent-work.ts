@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentWorkRequest, AgentWorkStatus, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Tx } from '../store/transactions.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import type { RoutingEvents, RoutingWorkType } from './routing-events.ts';
-import { checkContext, eventTarget, openSessionOf } from './routing-lookups.ts';
-import { isSalesforceId, newSalesforceId, toEighteenCharId } from './salesforce-ids.ts';
-
-export const AGENT_WORK_PREFIX = '0Bz';
+import { checkChannelContext } from './channels.ts';
+import { eventTarget, openSessionOf } from './routing-lookups.ts';
+import { isSalesforceId, KeyPrefix, newSalesforceId, toEighteenCharId } from '../contract/salesforce-ids.ts';
 
 /** How each PATCH /agentWork status moves a work: from which states, to which, and the work event it records. */
 const WORK_TRANSITIONS: Record<AgentWorkStatus, { from: string[]; to: string; event: RoutingWorkType }> = {
@@ -36,21 +34,15 @@ export class LocalOrgAgentWork {
     const session = await openSessionOf(tx, call, request.workItemId);
     const context = request.routingContext;
     if (context && context.conversationIdentifier !== session.conversation_identifier) {
-      throw badRequest(
-        ErrorCode.RoutingContextMismatch,
-        `routingContext.conversationIdentifier "${context.conversationIdentifier}" is not the conversation of work item ${request.workItemId}.`,
-      );
+      throw apiError('RoutingContextMismatch', { conversationIdentifier: context.conversationIdentifier, workItemId: request.workItemId });
     }
     await this.sessions.lock(tx, session.session_id);
     const psr = await tx.selectFrom('pending_service_routings').selectAll().where('open_key', '=', session.session_id).executeTakeFirst();
     const hasCapacity = request.capacityPercentage !== undefined || request.capacityWeight !== undefined;
     if (!hasCapacity && !psr) {
-      throw badRequest(
-        ErrorCode.CapacityPercentageOrWeight,
-        `Work item ${request.workItemId} has no open routing to take the capacity from: send "capacityPercentage" or "capacityWeight".`,
-      );
+      throw apiError('NoCapacity', { workItemId: request.workItemId });
     }
-    const workId = newSalesforceId(AGENT_WORK_PREFIX);
+    const workId = newSalesforceId(KeyPrefix.AgentWork);
     const routingType = context?.routingType ?? psr?.routing_type ?? 'Initial';
     const routingCorrelationId = context?.routingCorrelationId ?? psr?.routing_correlation_id ?? randomUUID();
     const now = Date.now();
@@ -74,10 +66,7 @@ export class LocalOrgAgentWork {
       .onConflict((oc) => oc.column('active_key').doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
-      throw badRequest(
-        ErrorCode.ActiveAgentWorkExists,
-        `User ${request.userId} already has active agent work on work item ${request.workItemId}; close it first.`,
-      );
+      throw apiError('ActiveAgentWorkExists', { userId: request.userId, workItemId: request.workItemId });
     }
     if (psr) {
       await tx
@@ -118,24 +107,18 @@ export class LocalOrgAgentWork {
 
   async update(tx: Tx, call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
     if (request.contextType === 'Chatbot') {
-      throw badRequest(
-        ErrorCode.InvalidBotId,
-        `The local org has no external bot "${request.botId}": only "contextType": "Agent" work can be updated here.`,
-      );
+      throw apiError('UnknownBot', { botId: request.botId });
     }
     const workId =
-      request.workId.startsWith(AGENT_WORK_PREFIX) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
+      request.workId.startsWith(KeyPrefix.AgentWork) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
     const found = workId ? await this.workOf(tx, call.orgId, workId) : undefined;
-    if (!found) throw badRequest(ErrorCode.InvalidWorkId, `No agent work "${request.workId}" in this org.`);
-    checkContext(call, found);
+    if (!found) throw apiError('UnknownAgentWork', { workId: request.workId });
+    checkChannelContext(call, found);
     await this.sessions.lock(tx, found.session_id);
     const work = (await this.workOf(tx, call.orgId, found.work_id))!;
     const transition = WORK_TRANSITIONS[request.status];
     if (!transition.from.includes(work.status)) {
-      throw badRequest(
-        ErrorCode.InvalidAgentWorkStatus,
-        `Agent work ${request.workId} is ${work.status}; it cannot take status ${request.status}.`,
-      );
+      throw apiError('StatusNotAllowedNow', { workId: request.workId, current: work.status, requested: request.status });
     }
     const now = Date.now();
     const stillActive = ACTIVE_WORK_STATUSES.includes(transition.to);
@@ -166,7 +149,7 @@ export class LocalOrgAgentWork {
   }
 
   private async agentOf(tx: Tx, orgId: string, userId: string) {
-    const agent = isSalesforceId(userId, '005')
+    const agent = isSalesforceId(userId, KeyPrefix.User)
       ? await tx
           .selectFrom('users')
           .select(['user_id', 'display_name'])
@@ -175,7 +158,7 @@ export class LocalOrgAgentWork {
           .where('is_agent', '=', 1)
           .executeTakeFirst()
       : undefined;
-    if (!agent) throw badRequest(ErrorCode.InvalidUserId, `User ${userId} is not an agent user of this org.`);
+    if (!agent) throw apiError('NotAnAgent', { userId });
     return agent;
   }
 

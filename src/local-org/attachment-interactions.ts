@@ -1,7 +1,6 @@
 import { insertAttachmentRecord } from '../attachments/attachment-records.ts';
 import { attachmentDescriptor, type StoredAttachment } from '../attachments/stored-attachment.ts';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import { attachmentInteractionsOf, type AttachmentInteraction, type InteractionRequest } from '../contract/interaction-request.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Tx } from '../store/transactions.ts';
@@ -25,10 +24,7 @@ export async function recordAttachmentInteractions(
   const fileOf = (interaction: AttachmentInteraction) =>
     attachments.find((a) => a.attachmentIndex === interaction.attachmentIndex && a.interactionId === interaction.id);
   if (interactions.length === 0 || interactions.length !== attachments.length || interactions.some((i) => !fileOf(i))) {
-    throw badRequest(
-      ErrorCode.AttachmentCountMismatch,
-      'The number of AttachmentInteractions does not match the number of attached files.',
-    );
+    throw apiError('AttachmentCountMismatch', { interactions: interactions.length, files: attachments.length });
   }
   const { conversationIdentifier } = await findOrCreateConversation(tx, {
     orgId: call.orgId,

@@ -1,5 +1,4 @@
-import { forbidden } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 
@@ -18,10 +17,7 @@ export class AuthorizationContexts {
       .where('authorization_context', '=', call.authorizationContext)
       .executeTakeFirst();
     if (!channel) {
-      throw forbidden(
-        ErrorCode.ContextNotValidForToken,
-        `AuthorizationContext "${call.authorizationContext}" is not a conversation channel definition of org ${call.orgId}.`,
-      );
+      throw apiError('ContextNotValidForToken', { authorizationContext: call.authorizationContext, orgId: call.orgId });
     }
   }
 }

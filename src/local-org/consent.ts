@@ -1,7 +1,6 @@
-import { badRequest } from '../contract/api-error.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { ConsentRequest, ConsentStatus } from '../contract/consent-request.ts';
 import { resolveChannel } from './channels.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import type { Tx } from '../store/transactions.ts';
@@ -39,16 +38,16 @@ export async function consentStatusOf(
 export async function updateConsent(tx: Tx, call: CrmCall, request: ConsentRequest): Promise<CrmResponse> {
   const channel = await resolveChannel(tx, call, request.channelAddressIdentifier);
   if (channel.consent_owner !== 'Partner') {
-    throw badRequest(
-      ErrorCode.ConsentOwnerNotPartner,
-      `The consent owner of channel "${request.channelAddressIdentifier}" is ${channel.consent_owner}, not Partner: its consent cannot be set through this API.`,
-    );
+    throw apiError('ConsentOwnerNotPartner', {
+      channelAddressIdentifier: request.channelAddressIdentifier,
+      consentOwner: channel.consent_owner,
+    });
   }
   if ((await consentStatusOf(tx, request.channelAddressIdentifier, request.endUserClientId)) === null) {
-    throw badRequest(
-      ErrorCode.InvalidEndUserClientId,
-      `"${request.endUserClientId}" is not an end user of channel "${request.channelAddressIdentifier}".`,
-    );
+    throw apiError('UnknownEndUser', {
+      endUserClientId: request.endUserClientId,
+      channelAddressIdentifier: request.channelAddressIdentifier,
+    });
   }
   const now = Date.now();
   await tx

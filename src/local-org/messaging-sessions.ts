@@ -1,8 +1,5 @@
 import type { Tx } from '../store/transactions.ts';
-import { newSalesforceId } from './salesforce-ids.ts';
-
-/** Key prefix of MessagingSession records: the work item of a conversation. */
-export const MESSAGING_SESSION_PREFIX = '0Mw';
+import { KeyPrefix, newSalesforceId } from '../contract/salesforce-ids.ts';
 
 /**
  * Messaging sessions: the work item the routing state hangs off. At most one is open per conversation
@@ -17,7 +14,7 @@ export class MessagingSessions {
   async openIfNone(tx: Tx, orgId: string, conversationIdentifier: string): Promise<{ sessionId: string; opened: boolean }> {
     const existing = await this.findOpen(tx, conversationIdentifier);
     if (existing) return { sessionId: existing.session_id, opened: false };
-    const sessionId = newSalesforceId(MESSAGING_SESSION_PREFIX);
+    const sessionId = newSalesforceId(KeyPrefix.MessagingSession);
     const now = Date.now();
     const inserted = await tx
       .insertInto('messaging_sessions')

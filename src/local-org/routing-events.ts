@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../store/transactions.ts';
 import type { OutboundEventWriter } from './outbound-event-log.ts';
-import { toFifteenCharId } from './salesforce-ids.ts';
+import { toFifteenCharId } from '../contract/salesforce-ids.ts';
 
 /** The work event types of the outbound contract (RoutingWorkType). */
 export type RoutingWorkType = 'Assigned' | 'Accepted' | 'Cancelled' | 'Closed' | 'Declined' | 'TransferError' | 'Transferred';

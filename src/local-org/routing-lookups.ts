@@ -1,12 +1,11 @@
 import type { Selectable } from 'kysely';
-import { badRequest, forbidden } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall } from '../crm/crm-port.ts';
 import type { ChannelTable } from '../store/tables.ts';
 import type { Tx } from '../store/transactions.ts';
-import { MESSAGING_SESSION_PREFIX } from './messaging-sessions.ts';
+import { checkChannelContext } from './channels.ts';
 import type { RoutingEventTarget } from './routing-events.ts';
-import { toEighteenCharId } from './salesforce-ids.ts';
+import { KeyPrefix, toEighteenCharId } from '../contract/salesforce-ids.ts';
 
 // Lookups the routing and agent work operations share: what a request names, as the caller may see it.
 
@@ -26,19 +25,16 @@ export async function conversationOf(tx: Tx, call: CrmCall, conversationIdentifi
     .where('c.org_id', '=', call.orgId)
     .executeTakeFirst();
   if (!row) {
-    throw badRequest(ErrorCode.ConversationNotFound, `No conversation "${conversationIdentifier}" on a messaging channel of this org.`);
+    throw apiError('ConversationNotFound', { conversationIdentifier });
   }
-  checkContext(call, row);
+  checkChannelContext(call, row);
   return row;
 }
 
 /** The open messaging session a 15-character work item id names, with its conversation and channel. */
 export async function openSessionOf(tx: Tx, call: CrmCall, workItemId: string) {
-  if (!workItemId.startsWith(MESSAGING_SESSION_PREFIX)) {
-    throw badRequest(
-      ErrorCode.WorkItemNotMessagingSession,
-      `Work item ${workItemId} is not a messaging session id (those start with ${MESSAGING_SESSION_PREFIX}).`,
-    );
+  if (!workItemId.startsWith(KeyPrefix.MessagingSession)) {
+    throw apiError('WorkItemNotMessagingSession', { workItemId, prefix: KeyPrefix.MessagingSession });
   }
   const session = await tx
     .selectFrom('messaging_sessions as s')
@@ -50,20 +46,10 @@ export async function openSessionOf(tx: Tx, call: CrmCall, workItemId: string) {
     .where('s.org_id', '=', call.orgId)
     .executeTakeFirst();
   if (!session || session.open_key === null) {
-    throw badRequest(ErrorCode.WorkItemNotFound, `No open messaging session ${workItemId}${session ? ': it has ended' : ''}.`);
+    throw apiError('WorkItemNotFound', { workItemId, ended: session !== undefined });
   }
-  checkContext(call, session);
+  checkChannelContext(call, session);
   return session;
-}
-
-/** A record of a channel with another AuthorizationContext is not the caller's to touch. */
-export function checkContext(call: CrmCall, channel: { authorization_context: string; channel_address_identifier: string }) {
-  if (channel.authorization_context !== call.authorizationContext) {
-    throw forbidden(
-      ErrorCode.ContextNotValidForChannel,
-      `AuthorizationContext "${call.authorizationContext}" is not the one configured for channel "${channel.channel_address_identifier}".`,
-    );
-  }
 }
 
 /** Where a routing event about this conversation goes. */

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CancelRouteRequest, RouteRequest, RouteTarget } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
@@ -10,9 +9,7 @@ import type { Tx } from '../store/transactions.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import type { RoutingEvents } from './routing-events.ts';
 import { conversationOf, eventTarget, openSessionOf } from './routing-lookups.ts';
-import { isSalesforceId, newSalesforceId, toEighteenCharId, toFifteenCharId } from './salesforce-ids.ts';
-
-export const PENDING_SERVICE_ROUTING_PREFIX = '0JR';
+import { isSalesforceId, KeyPrefix, newSalesforceId, toEighteenCharId, toFifteenCharId } from '../contract/salesforce-ids.ts';
 
 /**
  * The local org's routing state machine: messaging sessions (work items), pending service routings and
@@ -66,10 +63,7 @@ export class LocalOrgRouting {
     const maxLength = conversation.routing_attribute_max_length;
     for (const [name, value] of Object.entries(request.routingAttributes ?? {})) {
       if (value.length > maxLength) {
-        throw badRequest(
-          ErrorCode.InvalidRoutingAttributes,
-          `Routing attribute "${name}" is ${value.length} characters long; the channel allows at most ${maxLength}.`,
-        );
+        throw apiError('InvalidRoutingAttributes', { name, length: value.length, maxLength });
       }
     }
     const { sessionId } = await this.sessions.openIfNone(tx, call.orgId, conversation.conversation_identifier);
@@ -80,7 +74,7 @@ export class LocalOrgRouting {
       .set({ status: 'Replaced', open_key: null, closed_at: now })
       .where('open_key', '=', sessionId)
       .execute();
-    const psrId = newSalesforceId(PENDING_SERVICE_ROUTING_PREFIX);
+    const psrId = newSalesforceId(KeyPrefix.PendingServiceRouting);
     const routingCorrelationId = randomUUID();
     await tx
       .insertInto('pending_service_routings')
@@ -143,10 +137,7 @@ export class LocalOrgRouting {
     const conversation = await conversationOf(tx, call, request.conversationIdentifier);
     const session = await openSessionOf(tx, call, request.workItemId);
     if (session.conversation_identifier !== conversation.conversation_identifier) {
-      throw badRequest(
-        ErrorCode.RoutingContextMismatch,
-        `Work item ${request.workItemId} belongs to another conversation than "${request.conversationIdentifier}".`,
-      );
+      throw apiError('RoutingContextMismatch', { conversationIdentifier: request.conversationIdentifier, workItemId: request.workItemId });
     }
     await this.sessions.lock(tx, session.session_id);
     const psr = await tx.selectFrom('pending_service_routings').selectAll().where('open_key', '=', session.session_id).executeTakeFirst();
@@ -186,16 +177,13 @@ export class LocalOrgRouting {
   ): Promise<{ method: RouteTarget['method']; queueId: string; flowId: string | null }> {
     if (target.method === 'ChannelConfiguration') {
       if (!channel.routing_queue_id) {
-        throw badRequest(
-          ErrorCode.RouteNeedsFlowOrQueue,
-          'The channel has no routing configuration: name a flow or a queue in "routingInfo".',
-        );
+        throw apiError('ChannelWithoutRouting');
       }
       return { method: target.method, queueId: channel.routing_queue_id, flowId: channel.routing_flow_id };
     }
     let flowId: string | null = null;
     if (target.method === 'Flow') {
-      const flow = isSalesforceId(target.flowId, '300')
+      const flow = isSalesforceId(target.flowId, KeyPrefix.Flow)
         ? await tx
             .selectFrom('flows')
             .select('flow_id')
@@ -203,10 +191,10 @@ export class LocalOrgRouting {
             .where('org_id', '=', orgId)
             .executeTakeFirst()
         : undefined;
-      if (!flow) throw badRequest(ErrorCode.FlowNeedsFallbackQueue, `"${target.flowId}" is not a flow of this org.`);
+      if (!flow) throw apiError('UnknownFlow', { flowId: target.flowId });
       flowId = flow.flow_id;
     }
-    const queue = isSalesforceId(target.queueId, '00G')
+    const queue = isSalesforceId(target.queueId, KeyPrefix.Queue)
       ? await tx
           .selectFrom('queues')
           .select('queue_id')
@@ -214,7 +202,7 @@ export class LocalOrgRouting {
           .where('org_id', '=', orgId)
           .executeTakeFirst()
       : undefined;
-    if (!queue) throw badRequest(ErrorCode.InvalidQueueId, `"${target.queueId}" is not a queue of this org.`);
+    if (!queue) throw apiError('UnknownQueue', { queueId: target.queueId });
     return { method: target.method, queueId: queue.queue_id, flowId };
   }
 }

@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { matchesEventTypes } from '../outbound/event-type-filter.ts';
 import type { ReceivedEvents } from '../outbound/received-events.ts';
 import type { Wakeup } from '../util/wakeup.ts';
 
@@ -23,19 +24,19 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
       'x-accel-buffering': 'no',
     });
     res.write(': connected\n\n');
-    let open = true;
+    const connection = { open: true };
     // The response's close is the client going away (the request's fires once its empty body is read).
     res.on('close', () => {
-      open = false;
+      connection.open = false;
       deps.stored.notify();
     });
     let lastWrite = Date.now();
-    while (open) {
+    while (connection.open) {
       const seen = deps.stored.version;
       const rows = await deps.received.readAfter(cursor, BATCH);
       for (const { sequence, event } of rows) {
         cursor = sequence;
-        if (types && !types.has(event.eventType) && !(event.entryType && types.has(event.entryType))) continue;
+        if (!matchesEventTypes(types, event)) continue;
         res.write(`id: ${sequence}\nevent: ${event.eventType}\ndata: ${JSON.stringify(event)}\n\n`);
         lastWrite = Date.now();
       }
