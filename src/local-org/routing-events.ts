@@ -103,7 +103,6 @@ export class RoutingEvents {
       conversationIdentifier: target.conversationIdentifier,
       recipient: { appType: 'custom', subject: target.endUserClientIdentifier, role: 'EndUser' },
       shape: 'spring24',
-      nestContent: true,
       content,
     });
   }
