@@ -1,11 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { managementError } from '../contract/management-errors.ts';
+import type { PayloadShape } from '../contract/outbound-event.ts';
 import type { Db } from '../store/database.ts';
 import { inTransaction, type Tx } from '../store/transactions.ts';
 import { consentStatusOf } from './consent.ts';
-import { appendEntry } from './conversations.ts';
-import type { PayloadShape } from '../contract/outbound-event.ts';
-import type { OutboundEventWriter } from './outbound-event-log.ts';
+import { publishInteraction, type ConversationTarget, type EntryAuthor, type InteractionEntry } from './conversation-events.ts';
+import {
+  acknowledgementEntry,
+  messageEntry,
+  participantChangedEntry,
+  sessionStatusChangedEntry,
+  typingEntry,
+  type ParticipantOperation,
+} from './interaction-entries.ts';
+import type { OutboundEventWriter, Participant } from './outbound-event-log.ts';
 
 export interface AgentAttachment {
   url: string;
@@ -17,6 +25,8 @@ export interface AgentAttachment {
 export interface AgentMessage {
   text: string;
   attachments?: AgentAttachment[];
+  /** Any message format of the contract (StaticContentMessage, ChoicesMessage, FormMessage), as the abstractMessage. */
+  message?: Record<string, unknown>;
   shape?: PayloadShape;
   senderDisplayName?: string;
 }
@@ -55,10 +65,18 @@ export async function checkEndUserConsent(tx: Tx, conversation: ConversationRow)
   }
 }
 
+export const targetOf = (c: ConversationRow): ConversationTarget => ({
+  orgId: c.org_id,
+  channelAddressIdentifier: c.channel_address_identifier,
+  conversationIdentifier: c.conversation_identifier,
+  endUserClientIdentifier: c.end_user_client_identifier,
+});
+
 /**
- * The agent side of the local org: an agent message or typing indicator becomes an entry of the
- * conversation and, in the same transaction (opened here: these requests come from the management API,
- * not through the idempotency step), an outbound event in the channel's payload shape.
+ * The agent side of the local org: what an agent does in a conversation (a message in any format,
+ * typing, acknowledging the end user's entries, adding or removing participants, ending the session)
+ * becomes an entry of the conversation and, in the same transaction (opened here: these requests come
+ * from the management API, not through the idempotency step), an Interaction event.
  */
 export class AgentMessages {
   constructor(
@@ -67,97 +85,131 @@ export class AgentMessages {
     private readonly options: { agent: AgentIdentity; defaultShape: PayloadShape },
   ) {}
 
+  private get author(): EntryAuthor {
+    const agent = this.options.agent;
+    return { appType: 'agent', subject: agent.userId, role: 'Agent', displayName: agent.displayName };
+  }
+
   async sendMessage(conversationIdentifier: string, message: AgentMessage): Promise<AgentSendResult> {
     const id = randomUUID();
-    const staticContent = message.attachments?.length
-      ? {
-          formatType: 'Attachments',
-          text: message.text,
-          attachments: message.attachments.map((a) => ({
-            id: a.id ?? randomUUID(),
-            name: a.name ?? fileNameOf(a.url),
-            mimeType: a.mimeType ?? 'application/octet-stream',
-            url: a.url,
-            referenceId: randomUUID(),
-            attachmentUploadResult: null,
-          })),
-        }
-      : { formatType: 'Text', text: message.text };
-    const entryPayload = {
-      entryType: 'Message',
-      id,
-      abstractMessage: { messageType: 'StaticContentMessage', id, staticContent },
-      messageReason: null,
-    };
-    return this.send(conversationIdentifier, {
-      id,
-      entryType: 'Message',
-      entryPayload,
-      shape: message.shape,
-      senderDisplayName: message.senderDisplayName,
-    });
+    const abstractMessage = message.message ?? { messageType: 'StaticContentMessage', staticContent: staticContentOf(message) };
+    return this.publish(conversationIdentifier, message.shape, { consent: true, displayName: message.senderDisplayName }, () =>
+      messageEntry(id, abstractMessage),
+    );
   }
 
   async sendTyping(conversationIdentifier: string, state: TypingState, shape?: PayloadShape): Promise<AgentSendResult> {
-    const id = randomUUID();
-    const entryType = state === 'started' ? 'TypingStartedIndicator' : 'TypingStoppedIndicator';
-    return this.send(conversationIdentifier, { id, entryType, entryPayload: { entryType, id, timestamp: Date.now() }, shape });
+    return this.publish(conversationIdentifier, shape, { consent: true }, () => typingEntry(state));
   }
 
-  private async send(
+  /** The agent side acknowledges an end user's entry (by default the latest one). */
+  async acknowledge(
     conversationIdentifier: string,
-    entry: { id: string; entryType: string; entryPayload: Record<string, unknown>; shape?: PayloadShape; senderDisplayName?: string },
+    kind: 'DeliveryAcknowledgement' | 'ReadAcknowledgement',
+    entryId: string | undefined,
+    shape?: PayloadShape,
   ): Promise<AgentSendResult> {
-    const shape = entry.shape ?? this.options.defaultShape;
-    const agent = this.options.agent;
-    const result = await inTransaction(this.db, async (tx) => {
+    return this.publish(conversationIdentifier, shape, {}, async (tx) => {
+      let query = tx
+        .selectFrom('conversation_entries')
+        .select('entry_id')
+        .where('conversation_identifier', '=', conversationIdentifier)
+        .where('sender_role', '=', 'EndUser');
+      query = entryId ? query.where('entry_id', '=', entryId) : query.orderBy('sequence', 'desc').limit(1);
+      const found = await query.executeTakeFirst();
+      if (!found) {
+        throw managementError(
+          entryId ? 'not_found' : 'conflict',
+          entryId
+            ? `No end-user entry "${entryId}" in conversation "${conversationIdentifier}".`
+            : `Conversation "${conversationIdentifier}" has no end-user entry to acknowledge.`,
+        );
+      }
+      const { displayName: _d, ...by } = this.author;
+      return acknowledgementEntry(kind, found.entry_id, by);
+    });
+  }
+
+  async changeParticipant(
+    conversationIdentifier: string,
+    change: { operation: ParticipantOperation; participant: Participant; displayName: string },
+    shape?: PayloadShape,
+  ): Promise<AgentSendResult> {
+    return this.publish(conversationIdentifier, shape, {}, () => participantChangedEntry([change]));
+  }
+
+  /** The agent ends the conversation's open session (409 when none is open). */
+  async endSession(conversationIdentifier: string, shape?: PayloadShape): Promise<AgentSendResult> {
+    return this.publish(conversationIdentifier, shape, {}, async (tx, target) => {
+      const session = await tx
+        .selectFrom('messaging_sessions')
+        .selectAll()
+        .where('open_key', '=', conversationIdentifier)
+        .executeTakeFirst();
+      if (!session) throw managementError('conflict', `Conversation "${conversationIdentifier}" has no open messaging session.`);
+      const now = Date.now();
+      await tx
+        .updateTable('messaging_sessions')
+        .set({ status: 'Ended', open_key: null, ended_at: now, updated_at: now })
+        .where('session_id', '=', session.session_id)
+        .execute();
+      return sessionStatusChangedEntry({
+        sessionId: session.session_id,
+        channelAddressIdentifier: target.channelAddressIdentifier,
+        conversationIdentifier,
+        status: 'Ended',
+        previousStatus: session.status,
+        startTime: session.opened_at,
+        endTime: now,
+        endedByRole: 'Agent',
+      });
+    });
+  }
+
+  private async publish(
+    conversationIdentifier: string,
+    shape: PayloadShape | undefined,
+    options: { consent?: boolean; displayName?: string },
+    build: (tx: Tx, target: ConversationTarget) => InteractionEntry | Promise<InteractionEntry>,
+  ): Promise<AgentSendResult> {
+    const chosenShape = shape ?? this.options.defaultShape;
+    return inTransaction(this.db, async (tx) => {
       const conversation = await tx
         .selectFrom('conversations')
         .selectAll()
         .where('conversation_identifier', '=', conversationIdentifier)
         .executeTakeFirst();
       if (!conversation) throw managementError('not_found', `No conversation "${conversationIdentifier}".`);
-      await checkEndUserConsent(tx, conversation);
-      const now = Date.now();
-      const sender = { appType: 'agent', subject: agent.userId, role: 'Agent' };
-      await appendEntry(tx, conversationIdentifier, {
-        entryId: entry.id,
-        entryType: entry.entryType,
-        senderRole: sender.role,
-        senderSubject: sender.subject,
-        clientTimestamp: now,
-        payload: entry.entryPayload,
-        requestId: null,
-      });
-      const event = await this.log.append(tx, {
-        orgId: conversation.org_id,
-        eventType: 'Interaction',
-        channelAddressIdentifier: conversation.channel_address_identifier,
-        conversationIdentifier,
-        recipient: { appType: 'custom', subject: conversation.end_user_client_identifier, role: 'EndUser' },
-        content: {
-          senderDisplayName: entry.senderDisplayName ?? agent.displayName,
-          identifier: entry.id,
-          entryType: entry.entryType,
-          entryPayload: entry.entryPayload,
-          sender,
-          transcriptedTimestamp: now,
-          clientTimestamp: now,
-          clientDuration: 0,
-        },
-        shape,
-      });
+      if (options.consent) await checkEndUserConsent(tx, conversation);
+      const target = targetOf(conversation);
+      const entry = await build(tx, target);
+      const author = { ...this.author, displayName: options.displayName ?? this.author.displayName };
+      const published = await publishInteraction(tx, this.log, target, entry, author, chosenShape);
       return {
         conversationIdentifier,
-        entryId: entry.id,
-        entryType: entry.entryType,
-        eventId: event.eventUuid,
-        replayId: event.replayId,
-        shape,
+        entryId: published.entryId,
+        entryType: published.entryType,
+        eventId: published.event.eventUuid,
+        replayId: published.event.replayId,
+        shape: chosenShape,
       };
     });
-    return result;
   }
+}
+
+function staticContentOf(message: AgentMessage) {
+  if (!message.attachments?.length) return { formatType: 'Text', text: message.text };
+  return {
+    formatType: 'Attachments',
+    text: message.text,
+    attachments: message.attachments.map((a) => ({
+      id: a.id ?? randomUUID(),
+      name: a.name ?? fileNameOf(a.url),
+      mimeType: a.mimeType ?? 'application/octet-stream',
+      url: a.url,
+      referenceId: randomUUID(),
+    })),
+  };
 }
 
 function fileNameOf(url: string): string {

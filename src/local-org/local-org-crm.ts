@@ -9,7 +9,7 @@ import type { Tx } from '../store/transactions.ts';
 import { recordAttachmentInteractions } from './attachment-interactions.ts';
 import type { LocalOrgAgentWork } from './agent-work.ts';
 import type { AuthorizationContexts } from './authorization-contexts.ts';
-import { updateConsent } from './consent.ts';
+import { updateConsent, type ConsentEvents } from './consent.ts';
 import { resolveChannel } from './channels.ts';
 import { appendEntry, findOrCreateConversation } from './conversations.ts';
 import type { LocalOrgRouting } from './routing.ts';
@@ -24,6 +24,7 @@ export class LocalOrgCrm implements CrmPort<Tx> {
     private readonly authorizationContexts: AuthorizationContexts,
     private readonly routing: LocalOrgRouting,
     private readonly agentWork: LocalOrgAgentWork,
+    private readonly consentEvents: ConsentEvents,
   ) {}
 
   checkAuthorizationContext(call: CrmCall): Promise<void> {
@@ -99,6 +100,6 @@ export class LocalOrgCrm implements CrmPort<Tx> {
   }
 
   updateConsent(tx: Tx, call: CrmCall, request: PortRequest<ConsentRequest>): Promise<CrmResponse> {
-    return updateConsent(tx, call, request.parsed);
+    return updateConsent(tx, call, request.parsed, this.consentEvents);
   }
 }
