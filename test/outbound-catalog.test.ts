@@ -28,6 +28,7 @@ const normalizedSchema = new Ajv2020({ strict: false, allErrors: true }).compile
 const interactionEvent = referenceYamlPath ? compileReferenceSchema('InteractionEvent', referenceYamlPath) : undefined;
 
 interface Published {
+  entryId: string;
   label: string;
   entryType: string;
   eventId: string;
@@ -97,6 +98,18 @@ for (const store of storeKinds()) {
         attachments: [{ url: 'https://files.example.test/label.pdf', mimeType: 'application/pdf' }],
       });
       for (const [label, message] of Object.entries(formats)) if (!label.startsWith('_')) await act(label, 'messages', { message });
+      const firstMessage = published[0]!.entryId;
+      const updated = await managementRequest(bridge, 'PATCH', `/api/conversations/${conversation}/messages/${firstMessage}`, {
+        text: 'Hello again, how can I help?',
+      });
+      assert.equal(updated.status, 201);
+      published.push({ label: 'updated', ...updated.body });
+      await act('delivery failed', 'delivery-failed', {
+        entryId: firstMessage,
+        errorCode: 'RecipientUnreachable',
+        errorMessage: 'handset off',
+      });
+      await act('progress', 'progress', {});
       await act('typing started', 'typing', { state: 'started' });
       await act('typing stopped', 'typing', { state: 'stopped' });
       await act('delivered', 'delivered', {});
@@ -123,7 +136,10 @@ for (const store of storeKinds()) {
         'DeliveryAcknowledgement',
         'EndUserConsentUpdated',
         'Message',
+        'MessageDeliveryFailed',
+        'MessageUpdated',
         'ParticipantChanged',
+        'ProgressIndicator',
         'ReadAcknowledgement',
         'SessionStatusChanged',
         'TypingStartedIndicator',
@@ -172,6 +188,9 @@ for (const store of storeKinds()) {
       assert.equal(byType('ReadAcknowledgement').payload.acknowledgedConversationEntryIdentifier, view.entries[0].entryId);
       assert.equal(byType('SessionStatusChanged').payload.sessionStatus, 'Ended');
       assert.equal(byType('EndUserConsentUpdated').payload.consentStatus, 'OptIn');
+      assert.equal(byType('MessageUpdated').payload.updatedMessage.id, firstMessage);
+      assert.equal(byType('MessageUpdated').payload.updatedMessage.staticContent.text, 'Hello again, how can I help?');
+      assert.equal(byType('MessageDeliveryFailed').payload.failedConversationEntryIdentifier, firstMessage);
     });
 
     test('refusals: a message in an unknown format, an unknown acknowledged entry, ending a session twice, an unknown conversation', async () => {
@@ -185,6 +204,10 @@ for (const store of storeKinds()) {
       assert.match(badFormat.body.message, /choices\.formatType/);
       assert.equal((await post('messages', { text: 'both', message: formats.Buttons })).status, 400);
       assert.equal((await post('read', { entryId: 'no-such-entry' })).status, 404);
+      assert.equal((await post('delivery-failed', { entryId: 'no-such-entry', errorCode: 'X' })).status, 404);
+      const queue = await post('queue-position', { position: 3 });
+      assert.equal(queue.status, 409, 'the local channel routes itself: nothing waits in a queue');
+      assert.equal((await post('queue-position', { position: -1 })).status, 400);
       assert.equal((await post('participants', { operation: 'join', participant: { subject: 'x' }, displayName: 'X' })).status, 400);
       assert.equal((await post('end', {})).status, 201);
       const again = await post('end', {});

@@ -5,9 +5,14 @@ import type { Db } from '../store/database.ts';
 import { inTransaction, type Tx } from '../store/transactions.ts';
 import { consentStatusOf } from './consent.ts';
 import { publishInteraction, type ConversationTarget, type EntryAuthor, type InteractionEntry } from './conversation-events.ts';
+import { toFifteenCharId } from '../contract/salesforce-ids.ts';
 import {
   acknowledgementEntry,
+  messageDeliveryFailedEntry,
   messageEntry,
+  messageUpdatedEntry,
+  progressIndicatorEntry,
+  queuePositionEntry,
   participantChangedEntry,
   sessionStatusChangedEntry,
   typingEntry,
@@ -164,6 +169,63 @@ export class AgentMessages {
         endedByRole: 'Agent',
       });
     });
+  }
+
+  /** The agent edits one of its messages: MessageUpdated carries the new version under the message's id. */
+  async updateMessage(conversationIdentifier: string, entryId: string, message: AgentMessage): Promise<AgentSendResult> {
+    return this.publish(conversationIdentifier, message.shape, { consent: true, displayName: message.senderDisplayName }, async (tx) => {
+      await this.findEntry(tx, conversationIdentifier, entryId, ['Agent'], 'Message');
+      const abstractMessage = message.message ?? { messageType: 'StaticContentMessage', staticContent: staticContentOf(message) };
+      return messageUpdatedEntry(entryId, abstractMessage);
+    });
+  }
+
+  /** The end user's channel could not take one of the agent's entries. */
+  async reportDeliveryFailure(
+    conversationIdentifier: string,
+    failure: { entryId: string; errorCode: string; errorMessage?: string },
+    shape?: PayloadShape,
+  ): Promise<AgentSendResult> {
+    return this.publish(conversationIdentifier, shape, {}, async (tx, target) => {
+      await this.findEntry(tx, conversationIdentifier, failure.entryId, ['Agent']);
+      const recipient = { appType: 'custom', subject: target.endUserClientIdentifier, role: 'EndUser' };
+      return messageDeliveryFailedEntry(failure.entryId, recipient, failure.errorCode, failure.errorMessage);
+    });
+  }
+
+  async sendProgress(conversationIdentifier: string, shape?: PayloadShape): Promise<AgentSendResult> {
+    return this.publish(conversationIdentifier, shape, { consent: true }, () => progressIndicatorEntry());
+  }
+
+  /** The end user's place in the queue of the session's open routing (409 when nothing is being routed). */
+  async sendQueuePosition(conversationIdentifier: string, position: number, shape?: PayloadShape): Promise<AgentSendResult> {
+    return this.publish(conversationIdentifier, shape, { consent: true }, async (tx) => {
+      const routing = await tx
+        .selectFrom('messaging_sessions as s')
+        .innerJoin('pending_service_routings as p', 'p.open_key', 's.session_id')
+        .select(['s.session_id', 'p.psr_id'])
+        .where('s.open_key', '=', conversationIdentifier)
+        .executeTakeFirst();
+      if (!routing) throw managementError('conflict', `Conversation "${conversationIdentifier}" is not waiting in a queue.`);
+      return queuePositionEntry(routing.psr_id, toFifteenCharId(routing.session_id), position);
+    });
+  }
+
+  private async findEntry(tx: Tx, conversationIdentifier: string, entryId: string, roles: string[], entryType?: string) {
+    let query = tx
+      .selectFrom('conversation_entries')
+      .select('entry_id')
+      .where('conversation_identifier', '=', conversationIdentifier)
+      .where('entry_id', '=', entryId)
+      .where('sender_role', 'in', roles);
+    if (entryType) query = query.where('entry_type', '=', entryType);
+    const found = await query.executeTakeFirst();
+    if (!found)
+      throw managementError(
+        'not_found',
+        `No ${entryType ?? 'entry'} "${entryId}" of the agent side in conversation "${conversationIdentifier}".`,
+      );
+    return found;
   }
 
   private async publish(

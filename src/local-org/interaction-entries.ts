@@ -73,3 +73,33 @@ export function endUserConsentUpdatedEntry(endUserSubject: string, optedOut: boo
     fields: { endUserSubject, consentStatus: optedOut ? 'OptOut' : 'OptIn', isEndUserInitiated },
   };
 }
+
+/** An agent entry the end user's channel could not take. */
+export function messageDeliveryFailedEntry(
+  failedEntryId: string,
+  recipient: Participant,
+  errorCode: string,
+  errorMessage?: string,
+): InteractionEntry {
+  return {
+    entryType: 'MessageDeliveryFailed',
+    fields: { failedConversationEntryIdentifier: failedEntryId, recipient, errorCode, ...(errorMessage ? { errorMessage } : {}) },
+  };
+}
+
+/** A new version of an earlier message (the message keeps its id). */
+export function messageUpdatedEntry(messageId: string, abstractMessage: Record<string, unknown>): InteractionEntry {
+  return { entryType: 'MessageUpdated', fields: { updatedMessage: { ...abstractMessage, id: messageId } } };
+}
+
+/** "Still working on it": the one progress indicator type of the contract. */
+export function progressIndicatorEntry(): InteractionEntry {
+  return {
+    entryType: 'ProgressIndicator',
+    fields: { progressIndicator: { indicatorType: 'ProgressUpdateIndicator', timestamp: Date.now() } },
+  };
+}
+
+export function queuePositionEntry(pendingServiceRoutingId: string, workItemId: string, position: number): InteractionEntry {
+  return { entryType: 'QueuePosition', fields: { pendingServiceRoutingId, workItemId, position } };
+}

@@ -69,6 +69,13 @@ const participantBody = z.object({
   shape,
 });
 const endBody = z.object({ shape }).default({});
+const deliveryFailedBody = z.object({
+  entryId: z.string().min(1).max(255),
+  errorCode: z.string().min(1).max(255),
+  errorMessage: z.string().min(1).max(1000).optional(),
+  shape,
+});
+const queuePositionBody = z.object({ position: z.number().int().min(0).max(1_000_000), shape });
 
 /**
  * The local org's agent, one route per thing an agent does in a conversation; each answers 201 with the
@@ -100,6 +107,22 @@ export function agentRoutes(deps: { agentMessages: AgentMessages }): Router {
   router.post('/conversations/:conversationIdentifier/end', async (req, res) => {
     const body = parseInput(endBody, req.body);
     res.status(201).json(await agent.endSession(req.params.conversationIdentifier, body.shape));
+  });
+  router.patch('/conversations/:conversationIdentifier/messages/:entryId', async (req, res) => {
+    const body = parseInput(agentMessageBody, req.body);
+    res.status(201).json(await agent.updateMessage(req.params.conversationIdentifier, req.params.entryId, body));
+  });
+  router.post('/conversations/:conversationIdentifier/delivery-failed', async (req, res) => {
+    const { shape: s, ...failure } = parseInput(deliveryFailedBody, req.body);
+    res.status(201).json(await agent.reportDeliveryFailure(req.params.conversationIdentifier, failure, s));
+  });
+  router.post('/conversations/:conversationIdentifier/progress', async (req, res) => {
+    const body = parseInput(endBody, req.body);
+    res.status(201).json(await agent.sendProgress(req.params.conversationIdentifier, body.shape));
+  });
+  router.post('/conversations/:conversationIdentifier/queue-position', async (req, res) => {
+    const body = parseInput(queuePositionBody, req.body);
+    res.status(201).json(await agent.sendQueuePosition(req.params.conversationIdentifier, body.position, body.shape));
   });
   return router;
 }
