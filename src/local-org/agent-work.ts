@@ -115,7 +115,8 @@ export class LocalOrgAgentWork {
     if (!found) throw apiError('UnknownAgentWork', { workId: request.workId });
     checkChannelContext(call, found);
     await this.sessions.lock(tx, found.session_id);
-    const work = (await this.workOf(tx, call.orgId, found.work_id))!;
+    // Read again under the session's lock: another request may have changed it since.
+    const work = (await this.workOf(tx, call.orgId, found.work_id)) ?? found;
     const transition = WORK_TRANSITIONS[request.status];
     if (!transition.from.includes(work.status)) {
       throw apiError('StatusNotAllowedNow', { workId: request.workId, current: work.status, requested: request.status });
@@ -131,8 +132,8 @@ export class LocalOrgAgentWork {
       })
       .where('work_id', '=', work.work_id)
       .execute();
-    if (request.status === 'Close') await this.sessions.endIfDone(tx, work.session_id);
-    else await this.sessions.refreshStatus(tx, work.session_id);
+    const ended = request.status === 'Close' ? await this.sessions.endIfDone(tx, work.session_id) : null;
+    if (request.status !== 'Close') await this.sessions.refreshStatus(tx, work.session_id);
     if (work.routing_owner === 'Partner') {
       await this.events.workChanged(tx, eventTarget(work), {
         workType: transition.event,
@@ -143,6 +144,14 @@ export class LocalOrgAgentWork {
         psrId: work.psr_id,
         routingType: work.routing_type,
         routingCorrelationId: work.routing_correlation_id,
+      });
+    }
+    if (ended) {
+      // The agent closing the last work ends the session: published after the work result, as it follows from it.
+      await this.events.sessionEnded(tx, eventTarget(work), {
+        sessionId: work.session_id,
+        ...ended,
+        agent: { userId: work.user_id, displayName: work.display_name },
       });
     }
     return { status: 202, body: { success: true } };
