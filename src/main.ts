@@ -28,6 +28,7 @@ import { LocalOrgRouting } from './local-org/routing.ts';
 import { RoutingViews } from './local-org/routing-views.ts';
 import { seedLocalOrg } from './local-org/seed.ts';
 import { createManagementApp } from './management/management-app.ts';
+import { BridgeMetrics } from './metrics/bridge-metrics.ts';
 import { createOutbound } from './outbound/start-outbound.ts';
 import { openStore } from './store/database.ts';
 
@@ -40,7 +41,8 @@ async function main(config: Config) {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const certificate = await ensureDevCertificate(config.certsDir);
   if (certificate.created) logger.info({ certPath: certificate.certPath }, 'generated a self-signed dev certificate and key');
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const metrics = new BridgeMetrics();
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onQueryError: () => metrics.storeError() });
   const sf = config.salesforce;
   const identity = sf
     ? { ...config.localOrg, orgId: sf.orgId, authorizationContext: sf.defaultAuthorizationContext ?? config.localOrg.authorizationContext }
@@ -64,6 +66,7 @@ async function main(config: Config) {
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
     ...(embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
+    onError: (operation) => metrics.s3Error(operation),
   });
   await attachmentStorage.ensureBucket(logger);
   const attachmentRecords = new AttachmentRecords(localDb);
@@ -75,7 +78,7 @@ async function main(config: Config) {
   const sessions = new MessagingSessions();
   const routingEvents = new RoutingEvents(outboundEvents);
   const crm = sf
-    ? await connectToOrg(sf, logger, attachmentStorage)
+    ? await connectToOrg(sf, logger, attachmentStorage, metrics)
     : new LocalOrgCrm(
         localDb,
         conversations,
@@ -84,10 +87,11 @@ async function main(config: Config) {
         attachmentRecords,
       );
 
-  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate });
+  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate, metrics });
 
   const interactionApp = createInteractionApp({
     logger,
+    metrics,
     tokens,
     crm,
     idempotency,
@@ -98,6 +102,7 @@ async function main(config: Config) {
   });
   const managementApp = createManagementApp({
     logger,
+    metrics,
     adminKey: adminKey.key,
     db: store.db,
     orgId: org.orgId,
@@ -171,7 +176,7 @@ async function main(config: Config) {
 }
 
 /** Bridge mode: the org must hand out a token before the bridge accepts anything, so bad settings fail the start. */
-async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: AttachmentStorage) {
+async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: AttachmentStorage, metrics: BridgeMetrics) {
   const tokens = new UpstreamTokenClient(sf, { timeoutMs: sf.attemptTimeoutMs });
   try {
     await tokens.token();
@@ -179,7 +184,7 @@ async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: Att
     throw new StartupError(err instanceof UpstreamTokenError ? `Bridge mode cannot start: ${err.message}` : String(err));
   }
   logger.info({ org: sf.scrtInstanceUrl, orgId: sf.orgId }, 'authenticated to the Salesforce org');
-  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: 'salesforce' })), storage);
+  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: 'salesforce' }), metrics.upstream()), storage);
 }
 
 class StartupError extends Error {}

@@ -14,6 +14,7 @@ import { errorHandler, notFoundHandler } from './error-handler.ts';
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
 import { requestLogger } from './logging.ts';
+import { rememberMountPath, type BridgeMetrics } from '../metrics/bridge-metrics.ts';
 
 export interface InteractionAppDeps {
   logger: Logger;
@@ -25,6 +26,7 @@ export interface InteractionAppDeps {
   upload: InteractionUpload;
   /** Bridge mode: the AuthorizationContext used when a partner sends none (SF_AUTHORIZATION_CONTEXT). */
   defaultAuthorizationContext?: string;
+  metrics: BridgeMetrics;
 }
 
 /** The public server (port 8085): the OAuth endpoints and the Interaction API under /api/v1. */
@@ -32,6 +34,7 @@ export function createInteractionApp(deps: InteractionAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(deps.metrics.httpMiddleware('interaction-api'));
   app.use(requestLogger(deps.logger, 'interaction-api'));
   app.use(helmet());
 
@@ -45,7 +48,7 @@ export function createInteractionApp(deps: InteractionAppDeps): Express {
   api.use(routingResultRoutes(deps));
   api.use(agentWorkRoutes(deps));
   api.use(consentRoutes(deps));
-  app.use('/api/v1', api);
+  app.use('/api/v1', rememberMountPath, api);
 
   app.use(notFoundHandler);
   app.use(errorHandler);

@@ -7,6 +7,7 @@ import { adminKeyMatches } from '../auth/admin-key.ts';
 import { ApiError } from '../contract/api-error.ts';
 import { errorHandler, notFoundHandler } from '../http/error-handler.ts';
 import { requestLogger } from '../http/logging.ts';
+import { rememberMountPath, type BridgeMetrics } from '../metrics/bridge-metrics.ts';
 import type { Conversations } from '../local-org/conversations.ts';
 import type { RoutingViews } from '../local-org/routing-views.ts';
 import type { Db } from '../store/database.ts';
@@ -26,14 +27,16 @@ export interface ManagementAppDeps {
   attachmentRecords: AttachmentRecords;
   attachmentStorage: AttachmentStorage;
   describe: () => Record<string, unknown>;
+  metrics: BridgeMetrics;
   /** Further `/api` routes (agent side, webhooks, deliveries, event stream), mounted after auth. */
   routers?: Router[];
 }
 
-/** The management API (port 7080): health without auth, everything else with `Authorization: Bearer <admin key>`. */
+/** The management API (port 7080): health and metrics without auth, everything else with `Authorization: Bearer <admin key>`. */
 export function createManagementApp(deps: ManagementAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(deps.metrics.httpMiddleware('management'));
   app.use(requestLogger(deps.logger, 'management'));
   app.use(helmet());
   app.use(express.json({ limit: '1mb' }));
@@ -43,6 +46,12 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
     res.json({ status: 'ok' });
   });
 
+  // Open like /api/health: counts and route templates only, no identifiers or content (docs/metrics.md).
+  app.get('/metrics', async (_req, res) => {
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+  });
+
+  app.use('/api', rememberMountPath);
   app.use('/api', (req, _res, next) => {
     const presented = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
     if (!presented || !adminKeyMatches(deps.adminKey, presented)) {

@@ -1,36 +1,16 @@
 import express, { type Router } from 'express';
 import type { OutboundEventLog } from '../local-org/outbound-event-log.ts';
+import { readOutboundStatus } from '../outbound/outbound-status.ts';
 import type { Db } from '../store/database.ts';
 
 /**
  * `GET /api/outbound/status`: how far the subscriber is (its checkpoint against the local org's latest
  * replay id) and how many deliveries are in each state.
  */
-export function outboundStatusRoutes(deps: { db: Db; log: OutboundEventLog; topicName: string }): Router {
+export function outboundStatusRoutes(deps: { db: Db; log?: OutboundEventLog; topicName: string }): Router {
   const router = express.Router();
   router.get('/outbound/status', async (_req, res) => {
-    const [checkpoint, latestReplayId, deliveries, parked] = await Promise.all([
-      deps.db.selectFrom('subscriber_checkpoints').select('replay_id').where('topic_name', '=', deps.topicName).executeTakeFirst(),
-      deps.log.latestReplayId(),
-      deps.db
-        .selectFrom('webhook_deliveries')
-        .select((eb) => ['status', eb.fn.countAll<number>().as('count')])
-        .groupBy('status')
-        .execute(),
-      deps.db
-        .selectFrom('parked_events')
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .executeTakeFirst(),
-    ]);
-    res.json({
-      topicName: deps.topicName,
-      subscriberCheckpoint: checkpoint ? Number(checkpoint.replay_id) : null,
-      localOrgLatestReplayId: latestReplayId,
-      deliveries: Object.fromEntries(
-        ['pending', 'succeeded', 'dead'].map((s) => [s, Number(deliveries.find((d) => d.status === s)?.count ?? 0)]),
-      ),
-      parkedEvents: Number(parked?.count ?? 0),
-    });
+    res.json(await readOutboundStatus(deps));
   });
   return router;
 }

@@ -13,8 +13,10 @@ import { agentRoutes } from '../management/agent-routes.ts';
 import { eventStreamRoutes } from '../management/event-stream-routes.ts';
 import { outboundStatusRoutes } from '../management/outbound-status-routes.ts';
 import { webhookRoutes } from '../management/webhook-routes.ts';
+import type { BridgeMetrics } from '../metrics/bridge-metrics.ts';
 import type { Db } from '../store/database.ts';
 import { Wakeup } from '../util/wakeup.ts';
+import { readOutboundStatus } from './outbound-status.ts';
 import { ReceivedEvents } from './received-events.ts';
 import { WebhookEndpoints } from './webhook-endpoints.ts';
 import { OutboundSubscriber } from './subscriber.ts';
@@ -30,6 +32,7 @@ export interface OutboundDeps {
   tokens: AccessTokens;
   conversations: Conversations;
   certificate: DevCertificate;
+  metrics: BridgeMetrics;
 }
 
 /**
@@ -61,15 +64,34 @@ export function createOutbound(deps: OutboundDeps) {
     appended,
     keepaliveMs: o.keepaliveSeconds * 1000,
   });
-  const delivery = new WebhookDelivery({ db, logger: logger.child({ component: 'webhooks' }), wakeup: stored, policy: o.webhooks });
+  const delivery = new WebhookDelivery({
+    db,
+    logger: logger.child({ component: 'webhooks' }),
+    wakeup: stored,
+    policy: o.webhooks,
+    onAttempt: (outcome) => deps.metrics.deliveryAttempt(outcome),
+  });
 
   const sf = config.salesforce;
+  // In bridge mode the org's topic is not ours to read, so there is no latest replay id to compare with.
+  const statusSources = { db, log: sf ? undefined : log, topicName: o.topicName };
+  deps.metrics.readFromStore(async () => {
+    const status = await readOutboundStatus(statusSources);
+    return {
+      deliveries: status.deliveries,
+      parkedEvents: status.parkedEvents,
+      subscriberLagEvents:
+        status.localOrgLatestReplayId === null ? null : Math.max(0, status.localOrgLatestReplayId - (status.subscriberCheckpoint ?? 0)),
+      oldestPendingDeliverySeconds:
+        status.oldestPendingReceivedAt === null ? 0 : Math.max(0, Date.now() - status.oldestPendingReceivedAt) / 1000,
+    };
+  });
   const routers: Router[] = [
     // The agent side belongs to the local org; in bridge mode the real org's agents answer.
     ...(sf ? [] : [agentRoutes({ agentMessages })]),
     webhookRoutes({ webhooks }),
     eventStreamRoutes({ received, stored }),
-    outboundStatusRoutes({ db, log, topicName: o.topicName }),
+    outboundStatusRoutes(statusSources),
   ];
 
   async function start() {
