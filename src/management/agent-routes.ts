@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { parseInput } from './parse-input.ts';
 import type { AgentMessages } from '../local-org/agent-messages.ts';
+import type { ManagementOperation } from './openapi/operation.ts';
 
 const shape = z.enum(['legacy', 'spring24']).optional();
 const agentMessageBody = z
@@ -26,6 +27,30 @@ const agentMessageBody = z
   })
   .refine((b) => b.text.length > 0 || (b.attachments?.length ?? 0) > 0, 'text is required unless attachments are given');
 const typingBody = z.object({ state: z.enum(['started', 'stopped']), shape });
+
+export const agentOperations: ManagementOperation[] = [
+  {
+    method: 'post',
+    path: '/api/conversations/:conversationIdentifier/messages',
+    tag: 'Agent (local org)',
+    summary: 'Send an agent message (text, or attachments by URL) to the end user, published as an outbound event',
+    body: agentMessageBody,
+    responses: {
+      201: 'The entry and its outbound event.',
+      400: 'The body is not valid (10089).',
+      403: 'The end user opted out (15103).',
+      404: 'No such conversation (10018).',
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/conversations/:conversationIdentifier/typing',
+    tag: 'Agent (local org)',
+    summary: 'Send the agent’s typing started or stopped indicator',
+    body: typingBody,
+    responses: { 201: 'The entry and its outbound event.', 400: 'The body is not valid (10089).', 404: 'No such conversation (10018).' },
+  },
+];
 
 /** The local org's agent: `POST /api/conversations/{id}/messages` and `POST /api/conversations/{id}/typing`. */
 export function agentRoutes(deps: { agentMessages: AgentMessages }): Router {

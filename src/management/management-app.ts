@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
@@ -16,6 +18,13 @@ import { connectedAppRoutes } from './connected-app-routes.ts';
 import { attachmentRoutes } from './attachment-routes.ts';
 import { conversationRoutes } from './conversation-routes.ts';
 import { orgRoutes } from './org-routes.ts';
+import { buildOpenApiDocument } from './openapi/openapi-document.ts';
+import { managementOperations } from './openapi/management-operations.ts';
+import { webPages } from './web-pages.ts';
+
+const PACKAGE_VERSION = (
+  JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }
+).version;
 
 export interface ManagementAppDeps {
   logger: Logger;
@@ -38,12 +47,22 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
   app.disable('x-powered-by');
   app.use(deps.metrics.httpMiddleware('management'));
   app.use(requestLogger(deps.logger, 'management'));
-  app.use(helmet());
+  app.use(
+    helmet({
+      // The console shows attachment previews from blob: URLs (fetched with the admin key, which an <img> cannot send).
+      contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'blob:'] } },
+    }),
+  );
   app.use(express.json({ limit: '1mb' }));
 
   app.get('/api/health', async (_req, res) => {
     await deps.db.selectFrom('orgs').select('org_id').limit(1).execute();
     res.json({ status: 'ok' });
+  });
+
+  const openApi = JSON.stringify(buildOpenApiDocument(managementOperations, { version: PACKAGE_VERSION }));
+  app.get('/api/openapi.json', (_req, res) => {
+    res.type('application/json').send(openApi);
   });
 
   // Open like /api/health: counts and route templates only, no identifiers or content (docs/metrics.md).
@@ -66,6 +85,7 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
   app.use('/api', attachmentRoutes(deps));
   for (const router of deps.routers ?? []) app.use('/api', router);
 
+  app.use(webPages());
   app.use(notFoundHandler);
   app.use(errorHandler);
   return app;
