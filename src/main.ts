@@ -11,6 +11,7 @@ import { ensureDevCertificate } from './auth/dev-certificate.ts';
 import { printBanner } from './banner.ts';
 import { UpstreamTokenClient, UpstreamTokenError } from './auth/upstream-token-client.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { curlEnvValues } from './curl-env-values.ts';
 import { ResilientUpstream } from './crm/salesforce/resilient-upstream.ts';
 import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
 import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
@@ -110,7 +111,7 @@ async function main(config: Config) {
     attachmentRecords,
     attachmentStorage,
     routingViews: new RoutingViews(store.db, outboundEvents),
-    describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
+    describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect, curlEnv: curlEnvValues(config) }),
     routers: outbound.routers,
   });
 

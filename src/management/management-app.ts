@@ -49,8 +49,14 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
   app.use(requestLogger(deps.logger, 'management'));
   app.use(
     helmet({
-      // The console shows attachment previews from blob: URLs (fetched with the admin key, which an <img> cannot send).
-      contentSecurityPolicy: { directives: { 'img-src': ["'self'", 'data:', 'blob:'] } },
+      contentSecurityPolicy: {
+        directives: {
+          // The console shows attachment previews from blob: URLs (fetched with the admin key, which an <img> cannot send).
+          'img-src': ["'self'", 'data:', 'blob:'],
+          // The port serves plain HTTP on loopback by default; upgrading its requests to HTTPS would break the pages.
+          'upgrade-insecure-requests': null,
+        },
+      },
     }),
   );
   app.use(express.json({ limit: '1mb' }));
