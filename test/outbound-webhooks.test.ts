@@ -258,5 +258,36 @@ for (const store of storeKinds()) {
       assert.equal((await managementRequest(bridge, 'POST', '/api/conversations/nope/messages', { text: 'x' })).status, 404);
       assert.equal((await managementRequest(bridge, 'POST', '/api/conversations/nope/typing', { state: 'sleeping' })).status, 400);
     });
+
+    test('a rotated secret signs the next deliveries; a bad secret or an unknown endpoint is refused', async () => {
+      const receiver = await startWebhookReceiver();
+      try {
+        const endpoint = (
+          await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url, eventTypes: ['TypingStoppedIndicator'] })
+        ).body;
+        const rotated = await managementRequest(bridge, 'POST', `/api/webhooks/${endpoint.id}/rotate-secret`, {});
+        assert.equal(rotated.status, 200);
+        assert.match(rotated.body.secret, /^whsec_/);
+        assert.notEqual(rotated.body.secret, endpoint.secret);
+        const bad = await managementRequest(bridge, 'POST', `/api/webhooks/${endpoint.id}/rotate-secret`, { secret: 'plain' });
+        assert.equal(bad.status, 400);
+        assert.equal(bad.body.code, 10089);
+        assert.equal(
+          (await managementRequest(bridge, 'GET', `/api/webhooks/${endpoint.id}`)).body.secret,
+          rotated.body.secret,
+          'unchanged by the refusal',
+        );
+        assert.equal((await managementRequest(bridge, 'POST', '/api/webhooks/ep_unknown/rotate-secret', {})).status, 404);
+
+        const conversation = await startConversation(bridge, 'rotation-user');
+        await managementRequest(bridge, 'POST', `/api/conversations/${conversation}/typing`, { state: 'stopped' });
+        const [delivered] = await waitFor('the typing event', () => (receiver.delivered().length ? receiver.delivered() : undefined));
+        assert.ok(receiver.verify(rotated.body.secret, delivered!));
+        assert.throws(() => receiver.verify(endpoint.secret, delivered!));
+        await managementRequest(bridge, 'DELETE', `/api/webhooks/${endpoint.id}`);
+      } finally {
+        await receiver.close();
+      }
+    });
   });
 }
