@@ -81,9 +81,13 @@ export class BridgeMetrics {
    */
   readFromStore(read: () => Promise<StoreFigures>): void {
     const registers = [this.registry];
-    let pending: Promise<StoreFigures> | undefined;
-    // One store read per scrape, shared by the gauges below.
-    const figures = () => (pending ??= read().finally(() => setTimeout(() => (pending = undefined), 0)));
+    let pending: Promise<StoreFigures | undefined> | undefined;
+    // One store read per scrape, shared by the gauges below. When the store does not answer, the gauges
+    // keep their last values (the failed query is counted in byoc_store_errors_total) and the page is still served.
+    const figures = () =>
+      (pending ??= read()
+        .catch(() => undefined)
+        .finally(() => setTimeout(() => (pending = undefined), 0)));
     new Gauge({
       name: 'byoc_webhook_deliveries',
       help: 'Webhook deliveries in the store, by state (pending, succeeded, dead).',
@@ -91,6 +95,7 @@ export class BridgeMetrics {
       registers,
       async collect() {
         const f = await figures();
+        if (!f) return;
         for (const [state, count] of Object.entries(f.deliveries)) this.set({ state }, count);
       },
     });
@@ -99,7 +104,8 @@ export class BridgeMetrics {
       help: 'Outbound events parked as malformed (see GET /api/parked-events).',
       registers,
       async collect() {
-        this.set((await figures()).parkedEvents);
+        const f = await figures();
+        if (f) this.set(f.parkedEvents);
       },
     });
     new Gauge({
@@ -107,8 +113,8 @@ export class BridgeMetrics {
       help: 'Local org: events published on the Pub/Sub topic that the subscriber has not stored yet.',
       registers,
       async collect() {
-        const lag = (await figures()).subscriberLagEvents;
-        if (lag !== null) this.set(lag);
+        const lag = (await figures())?.subscriberLagEvents;
+        if (lag !== undefined && lag !== null) this.set(lag);
       },
     });
     new Gauge({
@@ -116,7 +122,8 @@ export class BridgeMetrics {
       help: 'Age of the oldest event whose webhook delivery is still pending (0 when none is).',
       registers,
       async collect() {
-        this.set((await figures()).oldestPendingDeliverySeconds);
+        const f = await figures();
+        if (f) this.set(f.oldestPendingDeliverySeconds);
       },
     });
   }
