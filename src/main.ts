@@ -88,7 +88,18 @@ async function main(config: Config) {
         attachmentRecords,
       );
 
-  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate, metrics });
+  const outbound = createOutbound({
+    config,
+    logger,
+    db: store.db,
+    org,
+    tokens,
+    conversations,
+    certificate,
+    metrics,
+    attachmentStorage,
+    attachmentRecords,
+  });
 
   const interactionApp = createInteractionApp({
     logger,

@@ -77,7 +77,25 @@ describe('the console in a real browser (Debian chromium via playwright-core)', 
     await page.locator('#entries li.agent', { hasText: 'Hello from the console agent' }).waitFor();
   });
 
-  test('an uploaded file is previewed in the conversation', async () => {
+  test('a file uploaded as the agent is stored, sent, and previewed in the conversation', async () => {
+    const hook = await receiver;
+    await page.getByLabel('File', { exact: true }).setInputFiles(PHOTO);
+    await page.getByRole('button', { name: 'Send file' }).click();
+    const preview = page.locator('#entries li.agent img.preview');
+    await preview.waitFor();
+    await waitFor('the agent file preview to load', () =>
+      preview.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0),
+    );
+    const sent = await waitFor('the agent file at the webhook', () =>
+      hook.delivered().find((r) => JSON.stringify(r.json).includes('chat-photo.png')),
+    );
+    const attachment = sent.json.data.payload.abstractMessage.staticContent.attachments[0];
+    const bytes = await fetch(attachment.url, { headers: { authorization: `Bearer ${bridge.adminKey}` } });
+    assert.equal(bytes.status, 200);
+    assert.deepEqual(Buffer.from(await bytes.arrayBuffer()), fs.readFileSync(PHOTO));
+  });
+
+  test('a file an end user uploads is previewed in the conversation', async () => {
     const photo = fs.readFileSync(PHOTO);
     const res = await streamInteraction(
       bridge,
@@ -88,7 +106,7 @@ describe('the console in a real browser (Debian chromium via playwright-core)', 
       { token: await accessToken(bridge) },
     );
     assert.equal(res.status, 202, JSON.stringify(res.body));
-    const preview = page.getByRole('img', { name: 'Preview of chat-photo.png' });
+    const preview = page.locator('#entries li.enduser img.preview');
     await preview.waitFor();
     await waitFor('the preview to load', () => preview.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth > 0));
     await shot('conversation');

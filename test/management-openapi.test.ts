@@ -75,7 +75,7 @@ describe('OpenAPI document of the management API', () => {
       attachmentRecords: none,
       attachmentStorage: none,
       routers: [
-        agentRoutes({ agentMessages: none }),
+        agentRoutes({ agentMessages: none, agentFiles: none, maxFileBytes: 1 }),
         webhookRoutes({ webhooks: none }),
         eventStreamRoutes({ received: none, stored: none }),
         outboundStatusRoutes({ db: none, topicName: 'none' }),

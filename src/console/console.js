@@ -256,7 +256,7 @@ function entryText(entry) {
   const p = entry.payload ?? {};
   const content = p.abstractMessage?.staticContent;
   if (content?.text) return content.text;
-  if (content?.formatType) return `(${content.formatType})`;
+  if (content?.formatType && content.formatType !== 'Attachments') return `(${content.formatType})`;
   if (p.abstractMessage?.messageType) return `(${p.abstractMessage.messageType})`;
   return '';
 }
@@ -298,7 +298,9 @@ function attachmentView(attachment) {
 }
 
 function agentAttachmentLinks(entry) {
-  const list = entry.payload?.abstractMessage?.staticContent?.attachments ?? [];
+  // Files sent from here are stored, so they are in entry.attachments (with a preview); only link the others.
+  const stored = new Set((entry.attachments ?? []).map((a) => a.id));
+  const list = (entry.payload?.abstractMessage?.staticContent?.attachments ?? []).filter((a) => !stored.has(a.id));
   return list.map((a) => h('div', {}, h('a', { href: a.url, rel: 'noreferrer' }, a.name ?? a.url)));
 }
 
@@ -310,6 +312,7 @@ function conversationView(view, conversationIdentifier) {
   const events = h('tbody');
   const textInput = h('textarea', { id: 'agent-text', name: 'text', rows: 3 });
   const urlInput = h('input', { id: 'agent-attachment-url', name: 'attachmentUrl', type: 'url', placeholder: 'https://…' });
+  const fileInput = h('input', { id: 'agent-file', name: 'file', type: 'file' });
   const mimeInput = h('input', { id: 'agent-attachment-type', name: 'mimeType', placeholder: 'image/png' });
   const path = `/api/conversations/${encodeURIComponent(conversationIdentifier)}`;
 
@@ -346,6 +349,32 @@ function conversationView(view, conversationIdentifier) {
             h('p', {}, h('button', { type: 'submit' }, 'Send as agent')),
           ),
           h(
+            'form',
+            {
+              id: 'agent-file-form',
+              class: 'inline',
+              onsubmit: async (e) => {
+                e.preventDefault();
+                const file = fileInput.files?.[0];
+                if (!file) return;
+                const query = new URLSearchParams({ name: file.name, mimeType: file.type || 'application/octet-stream' });
+                const sent = await act(`Send ${file.name}`, async () => {
+                  const res = await fetch(`${path}/files?${query}`, {
+                    method: 'POST',
+                    headers: { authorization: `Bearer ${adminKey()}`, 'content-type': 'application/octet-stream' },
+                    body: file,
+                  });
+                  const body = await res.json();
+                  if (!res.ok) throw new ApiError(res.status, body);
+                  return body;
+                });
+                if (sent) fileInput.value = '';
+              },
+            },
+            h('label', { for: 'agent-file' }, 'File', fileInput),
+            h('button', { type: 'submit' }, 'Send file'),
+          ),
+          h(
             'p',
             {},
             h(
@@ -368,7 +397,11 @@ function conversationView(view, conversationIdentifier) {
               'Typing stopped',
             ),
           ),
-          h('p', { class: 'muted' }, 'Text and attachments by URL are the agent message formats the local org publishes today.'),
+          h(
+            'p',
+            { class: 'muted' },
+            'Text and attachments (a file sent here, or one by URL) are the agent message formats the local org publishes today.',
+          ),
         )
       : h('p', { class: 'muted' }, 'Bridge mode: the real org’s agents answer; this page shows what the bridge stored.');
 

@@ -3,6 +3,9 @@ import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import type { DevCertificate } from '../auth/dev-certificate.ts';
 import type { Config } from '../config.ts';
+import type { AttachmentRecords } from '../attachments/attachment-records.ts';
+import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
+import { AgentFiles } from '../local-org/agent-files.ts';
 import { AgentMessages } from '../local-org/agent-messages.ts';
 import type { Conversations } from '../local-org/conversations.ts';
 import { OutboundEventLog } from '../local-org/outbound-event-log.ts';
@@ -33,6 +36,8 @@ export interface OutboundDeps {
   conversations: Conversations;
   certificate: DevCertificate;
   metrics: BridgeMetrics;
+  attachmentStorage: AttachmentStorage;
+  attachmentRecords: AttachmentRecords;
 }
 
 /**
@@ -88,7 +93,21 @@ export function createOutbound(deps: OutboundDeps) {
   });
   const routers: Router[] = [
     // The agent side belongs to the local org; in bridge mode the real org's agents answer.
-    ...(sf ? [] : [agentRoutes({ agentMessages })]),
+    ...(sf
+      ? []
+      : [
+          agentRoutes({
+            agentMessages,
+            agentFiles: new AgentFiles({
+              db,
+              orgId: deps.org.orgId,
+              storage: deps.attachmentStorage,
+              records: deps.attachmentRecords,
+              messages: agentMessages,
+            }),
+            maxFileBytes: config.attachments.maxBytes,
+          }),
+        ]),
     webhookRoutes({ webhooks }),
     eventStreamRoutes({ received, stored }),
     outboundStatusRoutes(statusSources),

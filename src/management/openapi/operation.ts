@@ -13,6 +13,8 @@ export interface ManagementOperation {
   description?: string;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** The request body is a file's bytes, of any type. */
+  rawBody?: boolean;
   /** Status code → what that answer means; bodies of 4xx answers are the `{code, message}` error. */
   responses: Record<number, string>;
   /** The success answer's media type when it is not JSON (a file, an event stream). */
