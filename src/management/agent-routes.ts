@@ -80,7 +80,7 @@ export const agentOperations: ManagementOperation[] = [
   },
 ];
 
-/** The local org's agent: `POST /api/conversations/{id}/messages` and `POST /api/conversations/{id}/typing`. */
+/** The local org's agent: `POST /api/conversations/{id}/messages`, `.../typing` and `.../files`. */
 export function agentRoutes(deps: { agentMessages: AgentMessages; agentFiles: AgentFiles; maxFileBytes: number }): Router {
   const router = express.Router();
   router.post('/conversations/:conversationIdentifier/messages', async (req, res) => {
