@@ -261,7 +261,7 @@ for (const store of storeKinds()) {
 
     test('an agent file is refused precisely: no name, no bytes, unknown conversation', async () => {
       const conversation = await startConversation(bridge, 'file-errors-user');
-      const send = async (id: string, query: string, body?: Buffer) => {
+      const send = async (id: string, query: string, body?: string) => {
         const res = await fetch(`${bridge.managementUrl}/api/conversations/${id}/files${query}`, {
           method: 'POST',
           headers: { authorization: `Bearer ${bridge.adminKey}`, 'content-type': 'application/octet-stream' },
@@ -269,16 +269,16 @@ for (const store of storeKinds()) {
         });
         return { status: res.status, body: (await res.json()) as { code: number; message: string } };
       };
-      const noName = await send(conversation, '', Buffer.from('bytes'));
+      const noName = await send(conversation, '', 'bytes');
       assert.deepEqual([noName.status, noName.body.code], [400, 10089]);
       assert.match(noName.body.message, /^name:/);
       const noBytes = await send(conversation, '?name=a.txt');
       assert.deepEqual([noBytes.status, noBytes.body.code], [400, 10089]);
-      const badType = await send(conversation, '?name=a.txt&mimeType=text', Buffer.from('bytes'));
+      const badType = await send(conversation, '?name=a.txt&mimeType=text', 'bytes');
       assert.deepEqual([badType.status, badType.body.code], [400, 10089]);
-      const unknown = await send('nope', '?name=a.txt', Buffer.from('bytes'));
+      const unknown = await send('nope', '?name=a.txt', 'bytes');
       assert.deepEqual([unknown.status, unknown.body.code], [404, 10018]);
-      const sent = await send(conversation, '?name=notes.txt&mimeType=text/plain', Buffer.from('agent notes'));
+      const sent = await send(conversation, '?name=notes.txt&mimeType=text/plain', 'agent notes');
       assert.equal(sent.status, 201);
       const stored = (await managementRequest(bridge, 'GET', `/api/conversations/${conversation}`)).body.entries.at(-1).attachments[0];
       assert.deepEqual([stored.name, stored.mimeType, stored.size], ['notes.txt', 'text/plain', 11]);
