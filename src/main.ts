@@ -27,6 +27,8 @@ import { RoutingEvents } from './local-org/routing-events.ts';
 import { LocalOrgRouting } from './local-org/routing.ts';
 import { RoutingViews } from './local-org/routing-views.ts';
 import { seedLocalOrg } from './local-org/seed.ts';
+import { orgRestRouter } from './local-org/salesforce-rest/rest-routes.ts';
+import { soapLoginRouter } from './local-org/salesforce-rest/soap-login.ts';
 import { createManagementApp } from './management/management-app.ts';
 import { createOutbound } from './outbound/start-outbound.ts';
 import { openStore } from './store/database.ts';
@@ -94,6 +96,19 @@ async function main(config: Config) {
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     upload,
     defaultAuthorizationContext: sf?.defaultAuthorizationContext,
+    orgRouters: sf
+      ? []
+      : [
+          orgRestRouter({ db: store.db, tokens, orgId: org.orgId, topicName: config.outbound.topicName, fields: config.outbound.fields }),
+          soapLoginRouter({
+            db: store.db,
+            tokens,
+            orgId: org.orgId,
+            publicBaseUrl: config.publicBaseUrl,
+            password: config.localOrg.password,
+            maxBodyBytes: 64 * 1024,
+          }),
+        ],
     tokenEndpoint: { db: store.db, tokens, policy: config.tokens, publicBaseUrl: config.publicBaseUrl },
   });
   const managementApp = createManagementApp({
