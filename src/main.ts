@@ -28,6 +28,8 @@ import { LocalOrgRouting } from './local-org/routing.ts';
 import { RoutingViews } from './local-org/routing-views.ts';
 import { createLocalOrgPublishing } from './local-org/publishing.ts';
 import { seedLocalOrg, type SeededOrg } from './local-org/seed.ts';
+import { orgRestRouter } from './local-org/salesforce-rest/rest-routes.ts';
+import { soapLoginRouter } from './local-org/salesforce-rest/soap-login.ts';
 import { createManagementApp } from './management/management-app.ts';
 import { createOutbound } from './outbound/start-outbound.ts';
 import { openStore } from './store/database.ts';
@@ -89,6 +91,19 @@ async function main(config: Config) {
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     upload,
     defaultAuthorizationContext: sf?.defaultAuthorizationContext,
+    orgRouters: sf
+      ? []
+      : [
+          orgRestRouter({ db: store.db, tokens, orgId: org.orgId, topicName: config.outbound.topicName, fields: config.outbound.fields }),
+          soapLoginRouter({
+            db: store.db,
+            tokens,
+            orgId: org.orgId,
+            publicBaseUrl: config.publicBaseUrl,
+            password: config.localOrg.password,
+            maxBodyBytes: 64 * 1024,
+          }),
+        ],
     tokenEndpoint: { db: store.db, tokens, policy: config.tokens, publicBaseUrl: config.publicBaseUrl },
   };
   // Local org: the idempotency step opens each request's transaction and hands it to the operation, so

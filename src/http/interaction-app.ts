@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.ts';
@@ -26,6 +26,8 @@ export interface InteractionAppDeps<Scope> {
   upload: InteractionUpload;
   /** Bridge mode: the AuthorizationContext used when a partner sends none (SF_AUTHORIZATION_CONTEXT). */
   defaultAuthorizationContext?: string;
+  /** Local org: the Salesforce REST and SOAP endpoints integrations call on start (`/services/data`, `/services/Soap`). */
+  orgRouters?: Router[];
 }
 
 /** The public server (port 8085): the OAuth endpoints and the Interaction API under /api/v1. */
@@ -37,6 +39,7 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   app.use(helmet());
 
   app.use(tokenEndpointRouter(deps.tokenEndpoint));
+  for (const router of deps.orgRouters ?? []) app.use(router);
 
   const api = express.Router();
   api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm, defaultAuthorizationContext: deps.defaultAuthorizationContext }));
