@@ -52,10 +52,10 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(8085),
   MANAGEMENT_PORT: port.default(7080),
-  PUBLIC_BASE_URL: z.string().url().optional(),
+  PUBLIC_BASE_URL: z.url().optional(),
   DATA_DIR: z.string().default('./data'),
   CERTS_DIR: z.string().default('./certs'),
-  DATABASE_URL: z.string().url().optional(),
+  DATABASE_URL: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -83,7 +83,7 @@ const envSchema = z.object({
   IDEMPOTENCY_TTL_SECONDS: positiveSeconds.default(24 * 3600),
   JSON_BODY_LIMIT_BYTES: positiveSeconds.default(1024 * 1024),
 
-  S3_ENDPOINT: z.string().url().optional(),
+  S3_ENDPOINT: z.url().optional(),
   S3_BUCKET: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)')
@@ -111,6 +111,7 @@ const envSchema = z.object({
   LOCAL_OUTBOUND_EVENT_SHAPE: z.enum(['legacy', 'spring24']).default('spring24'),
   OUTBOUND_EVENT_RETENTION_HOURS: positiveSeconds.default(72),
   PUBSUB_KEEPALIVE_SECONDS: positiveSeconds.default(30),
+  OUTBOUND_LOCK_POLL_MS: z.coerce.number().int().min(50).default(2000),
   OUTBOUND_SUBSCRIBE_FROM: z.enum(['earliest', 'latest']).default('earliest'),
   WEBHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
@@ -123,6 +124,8 @@ const envSchema = z.object({
     .default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),
   WEBHOOK_TIMEOUT_MS: positiveSeconds.default(10_000),
   WEBHOOK_CONCURRENCY: positiveSeconds.default(16),
+  SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).default(5),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
 });
 
 export type Config = ReturnType<typeof buildConfig>;
@@ -147,7 +150,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { read
 }
 
 function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeof readSalesforceSettings>['settings']) {
-  const channelQueueId = e.LOCAL_CHANNEL_ROUTING_QUEUE_ID ?? e.LOCAL_QUEUES[0]!.id;
+  // LOCAL_QUEUES has at least one item; an empty id would fail the check below.
+  const channelQueueId = e.LOCAL_CHANNEL_ROUTING_QUEUE_ID ?? e.LOCAL_QUEUES[0]?.id ?? '';
   const problems: string[] = [];
   if (!e.LOCAL_QUEUES.some((q) => q.id === channelQueueId)) problems.push('LOCAL_CHANNEL_ROUTING_QUEUE_ID: must be one of LOCAL_QUEUES');
   if (e.LOCAL_CHANNEL_ROUTING_FLOW_ID && !e.LOCAL_FLOWS.some((f) => f.id === e.LOCAL_CHANNEL_ROUTING_FLOW_ID)) {
@@ -155,6 +159,9 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
   }
   if (e.LOCAL_AGENT_USERS.some((a) => a.id === e.LOCAL_USER_ID || a.name === e.LOCAL_USERNAME)) {
     problems.push('LOCAL_AGENT_USERS: must not name the integration user (LOCAL_USER_ID / LOCAL_USERNAME)');
+  }
+  if (e.SHUTDOWN_DELAY_SECONDS >= e.SHUTDOWN_TIMEOUT_SECONDS) {
+    problems.push('SHUTDOWN_DELAY_SECONDS: must be less than SHUTDOWN_TIMEOUT_SECONDS (the drain happens within the timeout)');
   }
   if (problems.length) throw new ConfigError(problems);
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
@@ -197,6 +204,12 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       assertionMaxLifetimeSeconds: e.ASSERTION_MAX_LIFETIME_SECONDS,
       clockSkewSeconds: e.ASSERTION_CLOCK_SKEW_SECONDS,
     },
+    shutdown: {
+      /** After SIGTERM: unready but still serving, for the load balancer to notice before the listeners close. */
+      delayMs: e.SHUTDOWN_DELAY_SECONDS * 1000,
+      /** The bound on the whole stop: whatever still runs then is cut and the process exits. */
+      timeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    },
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     jsonBodyLimitBytes: e.JSON_BODY_LIMIT_BYTES,
     attachments: {
@@ -224,6 +237,8 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       retentionHours: e.OUTBOUND_EVENT_RETENTION_HOURS,
       keepaliveSeconds: e.PUBSUB_KEEPALIVE_SECONDS,
       subscribeFrom: e.OUTBOUND_SUBSCRIBE_FROM,
+      /** How often a replica without the subscription tries to take it (and the holder checks it still has it). */
+      lockPollMs: e.OUTBOUND_LOCK_POLL_MS,
       webhooks: {
         retryScheduleSeconds: e.WEBHOOK_RETRY_SCHEDULE_SECONDS,
         timeoutMs: e.WEBHOOK_TIMEOUT_MS,

@@ -16,8 +16,10 @@ import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
 import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
 import { Idempotency } from './http/idempotency.ts';
 import { AmbientTransactions } from './store/ambient-transaction.ts';
+import { installGracefulShutdown } from './http/graceful-shutdown.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
+import { Readiness } from './http/readiness.ts';
 import { LocalOrgAgentWork } from './local-org/agent-work.ts';
 import { Conversations } from './local-org/conversations.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
@@ -59,7 +61,7 @@ async function main(config: Config) {
     ? undefined
     : await startEmbeddedS3({ directory: s3.embeddedDir, port: s3.embeddedPort, bucket: s3.bucket });
   const attachmentStorage = new AttachmentStorage({
-    endpoint: s3.endpoint ?? embeddedS3!.endpoint,
+    endpoint: embeddedS3?.endpoint ?? (s3.endpoint as string),
     bucket: s3.bucket,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
@@ -85,6 +87,7 @@ async function main(config: Config) {
       );
 
   const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate });
+  const readiness = new Readiness();
 
   const interactionApp = createInteractionApp({
     logger,
@@ -93,6 +96,7 @@ async function main(config: Config) {
     idempotency,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     upload,
+    readiness,
     defaultAuthorizationContext: sf?.defaultAuthorizationContext,
     tokenEndpoint: { db: store.db, tokens, policy: config.tokens, publicBaseUrl: config.publicBaseUrl },
   });
@@ -107,21 +111,23 @@ async function main(config: Config) {
     routingViews: new RoutingViews(store.db, outboundEvents),
     describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
     routers: outbound.routers,
+    readiness,
   });
 
   const servers = await Promise.all([
     listen(interactionApp, config.port, config.host),
     listen(managementApp, config.managementPort, config.host),
   ]);
-  const [apiPort, managementPort] = servers.map((s) => (s.address() as AddressInfo).port);
+  const [apiPort = 0, managementPort = 0] = servers.map((s) => (s.address() as AddressInfo).port);
   const outboundRunning = await outbound.start();
+  readiness.ready();
 
   const sweepOnce = () =>
     Promise.all([
       tokens.deleteExpired(),
       idempotency.deleteExpired(),
       embeddedS3?.sweepIncompleteUploads(INCOMPLETE_UPLOAD_MAX_AGE_MS),
-    ]).catch((err) => logger.warn({ err }, 'expiry sweep failed'));
+    ]).catch((err: unknown) => logger.warn({ err }, 'expiry sweep failed'));
   void sweepOnce();
   const sweep = setInterval(() => void sweepOnce(), SWEEP_INTERVAL_MS);
   sweep.unref();
@@ -131,8 +137,8 @@ async function main(config: Config) {
     config,
     org,
     store,
-    apiPort: apiPort!,
-    managementPort: managementPort!,
+    apiPort,
+    managementPort,
     adminKeySource: adminKey.source,
     attachmentsAt,
     readyMs: Date.now() - started,
@@ -151,23 +157,19 @@ async function main(config: Config) {
     'ready',
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    clearInterval(sweep);
-    await outboundRunning.stop();
-    await Promise.all(servers.map(closeServer));
-    attachmentStorage.close();
-    await embeddedS3?.close();
-    await store.close();
-    logger.info('stopped');
-    logger.flush();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  installGracefulShutdown({
+    logger,
+    readiness,
+    servers,
+    ...config.shutdown,
+    afterServers: async () => {
+      clearInterval(sweep);
+      await outboundRunning.stop();
+      attachmentStorage.close();
+      await embeddedS3?.close();
+      await store.close();
+    },
+  });
 }
 
 /** Bridge mode: the org must hand out a token before the bridge accepts anything, so bad settings fail the start. */
@@ -188,19 +190,6 @@ function listen(app: { listen: (port: number, host: string, cb: () => void) => S
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, () => resolve(server));
     server.once('error', reject);
-  });
-}
-
-/** Stops accepting, lets requests in flight finish (up to 10 s), then drops idle keep-alive connections. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), 10_000);
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
-      resolve();
-    });
-    server.closeIdleConnections();
   });
 }
 

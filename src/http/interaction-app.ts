@@ -14,6 +14,7 @@ import { errorHandler, notFoundHandler } from './error-handler.ts';
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
 import { requestLogger } from './logging.ts';
+import type { Readiness } from './readiness.ts';
 
 export interface InteractionAppDeps {
   logger: Logger;
@@ -25,13 +26,18 @@ export interface InteractionAppDeps {
   upload: InteractionUpload;
   /** Bridge mode: the AuthorizationContext used when a partner sends none (SF_AUTHORIZATION_CONTEXT). */
   defaultAuthorizationContext?: string;
+  /** `GET /readyz` for the load balancer in front of this port, and `Connection: close` while draining. */
+  readiness: Readiness;
 }
 
-/** The public server (port 8085): the OAuth endpoints and the Interaction API under /api/v1. */
+/** The public server (port 8085): the OAuth endpoints, the Interaction API under /api/v1, and the readiness probe. */
 export function createInteractionApp(deps: InteractionAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(deps.readiness.closeWhenDraining);
+  // Before the request log: a balancer probes every few seconds, and that is not news.
+  app.get('/readyz', deps.readiness.probe);
   app.use(requestLogger(deps.logger, 'interaction-api'));
   app.use(helmet());
 

@@ -5,6 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { compiledMain } from './compiled-build.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
@@ -65,10 +66,14 @@ export async function freePort(): Promise<number> {
   }
 }
 
-/** Starts `src/main.ts` as its own process, as `npm start` does, with its own ports, data and certs. */
+/**
+ * Starts `src/main.ts` as its own process, as `npm start` does, with its own ports, data and certs;
+ * `compiled`: runs `dist/main.js` with plain node instead, as `npm run start:prod` does (built when stale).
+ */
 export async function startBridge(
-  options: { store?: StoreKind; env?: Record<string, string>; tmpRoot?: string } = {},
+  options: { store?: StoreKind; env?: Record<string, string>; tmpRoot?: string; compiled?: boolean } = {},
 ): Promise<BridgeProcess> {
+  const entry = options.compiled ? [await compiledMain()] : ['--import', 'tsx', 'src/main.ts'];
   const root = fs.mkdtempSync(path.join(options.tmpRoot ?? os.tmpdir(), 'byoc-test-'));
   const dataDir = path.join(root, 'data');
   const certsDir = path.join(root, 'certs');
@@ -83,6 +88,8 @@ export async function startBridge(
     CERTS_DIR: certsDir,
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
+    // No load balancer watches these processes: a stop need not wait for one to notice the drain.
+    SHUTDOWN_DELAY_SECONDS: '0',
     ...options.env,
   };
   if (options.store === 'postgres') {
@@ -97,19 +104,19 @@ export async function startBridge(
   let child: ChildProcess | undefined;
   let log = '';
   const launch = async () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const proc = spawn(process.execPath, entry, {
       cwd: path.resolve(import.meta.dirname, '../..'),
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;
-    proc.stdout.on('data', (d) => (log += d));
-    proc.stderr.on('data', (d) => (log += d));
+    proc.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (log += d.toString()));
     const deadline = Date.now() + 20_000;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`bridge exited with ${proc.exitCode} before it was ready:\n${log}`);
       try {
-        const res = await fetch(`http://127.0.0.1:${env.MANAGEMENT_PORT}/api/health`);
+        const res = await fetch(`http://127.0.0.1:${env.MANAGEMENT_PORT}/api/ready`);
         if (res.ok) return;
       } catch {
         /* not listening yet */
@@ -210,8 +217,8 @@ export async function runUntilExit(env: Record<string, string>, timeoutMs = 20_0
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  proc.stdout.on('data', (d) => (output += d));
-  proc.stderr.on('data', (d) => (output += d));
+  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
   clearTimeout(timer);
