@@ -14,10 +14,12 @@ import { eventStreamRoutes } from '../management/event-stream-routes.ts';
 import { outboundStatusRoutes } from '../management/outbound-status-routes.ts';
 import { webhookRoutes } from '../management/webhook-routes.ts';
 import type { Db } from '../store/database.ts';
+import { exclusiveLock } from '../store/exclusive-lock.ts';
 import { Wakeup } from '../util/wakeup.ts';
 import { ReceivedEvents } from './received-events.ts';
 import { WebhookEndpoints } from './webhook-endpoints.ts';
 import { OutboundSubscriber } from './subscriber.ts';
+import { SubscriptionHolder } from './subscription-holder.ts';
 import { WebhookDelivery } from './webhook-delivery.ts';
 
 const RETENTION_SWEEP_MS = 10 * 60 * 1000;
@@ -69,8 +71,9 @@ export function createOutbound(deps: OutboundDeps) {
     ...(sf ? [] : [agentRoutes({ agentMessages })]),
     webhookRoutes({ webhooks }),
     eventStreamRoutes({ received, stored }),
-    outboundStatusRoutes({ db, log, topicName: o.topicName }),
+    outboundStatusRoutes({ db, log, topicName: o.topicName, holdsSubscription: () => holder?.holds ?? false }),
   ];
+  let holder: SubscriptionHolder | undefined;
 
   async function start() {
     const pubSubPort = sf
@@ -79,49 +82,56 @@ export function createOutbound(deps: OutboundDeps) {
           certPem: deps.certificate.certificatePem,
           keyPem: deps.certificate.privateKeyPem,
         });
-    const subscriber = new OutboundSubscriber({
+    const subscription = () =>
+      new OutboundSubscriber({
+        logger: logger.child({ component: 'subscriber' }),
+        received,
+        clientConfig: sf
+          ? {
+              // The client signs with aud = loginUrl and posts to {loginUrl}/services/oauth2/token.
+              authType: 'oauth-jwt-bearer',
+              loginUrl: sf.audience,
+              clientId: sf.consumerKey,
+              username: sf.subject,
+              privateKey: sf.privateKeyPem,
+              pubSubEndpoint: sf.pubSubEndpoint,
+              rejectUnauthorizedSsl: sf.pubSubRejectUnauthorized,
+            }
+          : {
+              authType: 'oauth-jwt-bearer',
+              loginUrl: config.publicBaseUrl,
+              clientId: deps.org.consumerKey,
+              username: deps.org.username,
+              privateKey: deps.certificate.privateKeyPem,
+              pubSubEndpoint: `localhost:${pubSubPort}`,
+              // The local server's certificate is the self-signed dev one, not in the client's CA bundle.
+              rejectUnauthorizedSsl: false,
+            },
+        topicName: o.topicName,
+        fieldNames: o.fields,
+        startFrom: o.subscribeFrom,
+        onStored: () => stored.notify(),
+      });
+    holder = new SubscriptionHolder({
+      lock: exclusiveLock({ databaseUrl: config.databaseUrl, name: `outbound-subscription ${o.topicName}` }),
+      pollMs: o.lockPollMs,
       logger: logger.child({ component: 'subscriber' }),
-      received,
-      clientConfig: sf
-        ? {
-            // The client signs with aud = loginUrl and posts to {loginUrl}/services/oauth2/token.
-            authType: 'oauth-jwt-bearer',
-            loginUrl: sf.audience,
-            clientId: sf.consumerKey,
-            username: sf.subject,
-            privateKey: sf.privateKeyPem,
-            pubSubEndpoint: sf.pubSubEndpoint,
-            rejectUnauthorizedSsl: sf.pubSubRejectUnauthorized,
-          }
-        : {
-            authType: 'oauth-jwt-bearer',
-            loginUrl: config.publicBaseUrl,
-            clientId: deps.org.consumerKey,
-            username: deps.org.username,
-            privateKey: deps.certificate.privateKeyPem,
-            pubSubEndpoint: `localhost:${pubSubPort}`,
-            // The local server's certificate is the self-signed dev one, not in the client's CA bundle.
-            rejectUnauthorizedSsl: false,
-          },
-      topicName: o.topicName,
-      fieldNames: o.fields,
-      startFrom: o.subscribeFrom,
-      onStored: () => stored.notify(),
+      subscription,
     });
-    subscriber.start();
+    holder.start();
     delivery.start();
     const sweepRetention = () =>
       log
         .deleteOlderThan(Date.now() - o.retentionHours * 3600_000)
-        .catch((err) => logger.warn({ err }, 'outbound event retention sweep failed'));
+        .catch((err: unknown) => logger.warn({ err }, 'outbound event retention sweep failed'));
     void sweepRetention();
-    const sweep = setInterval(sweepRetention, RETENTION_SWEEP_MS);
+    const sweep = setInterval(() => void sweepRetention(), RETENTION_SWEEP_MS);
     sweep.unref();
     return {
       pubSubPort,
       async stop() {
         clearInterval(sweep);
-        await subscriber.stop();
+        await holder?.stop();
         await delivery.stop();
         if (pubSubPort !== undefined) await pubSub.close();
       },
