@@ -149,7 +149,7 @@ export async function startBridge(
       log = '';
     }
   }
-  const adminKey = fs.readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim();
+  const adminKey = env.ADMIN_KEY ?? fs.readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim();
   const managementUrl = `http://127.0.0.1:${env.MANAGEMENT_PORT}`;
   return {
     baseUrl: `http://localhost:${env.PORT}`,
@@ -159,7 +159,7 @@ export async function startBridge(
     certsDir,
     env,
     pid: () => child!.pid!,
-    privateKeyPem: () => fs.readFileSync(path.join(certsDir, 'server.key'), 'utf8'),
+    privateKeyPem: () => fs.readFileSync(path.join(env.CERTS_DIR ?? certsDir, 'server.key'), 'utf8'),
     output: () => log,
     pubSubPort,
     stop,
