@@ -117,7 +117,7 @@ describe('three replicas behind a load balancer', { skip: !storeKinds().includes
     );
   });
 
-  test('one replica holds the subscription; killing it moves it without a gap or a duplicate delivery', async () => {
+  test('one replica holds the subscription; killing or stopping it moves it without a gap or a duplicate delivery', async () => {
     const holders = async () => {
       const flags = await Promise.all(
         replicas.map(async (r) => {
@@ -168,6 +168,22 @@ describe('three replicas behind a load balancer', { skip: !storeKinds().includes
       });
       assert.deepEqual(recorded, { pending: 0, succeeded: 20, dead: 0 }, 'one delivery per event');
       await holder!.start();
+
+      // A stop (SIGTERM) hands over too: the holder commits its checkpoint and frees the lock on its way out.
+      const survivor = others.find((r) => r !== next)!;
+      assert.equal(await next!.stop(), 0);
+      for (let i = 0; i < 10; i++) sent.push((await sendAgentMessage(survivor, conversation, { text: `handed over ${i}` })).eventId);
+      await waitFor('a third holder', async () => {
+        const h = await holders();
+        return h.length === 1 && h[0] !== next ? h : undefined;
+      });
+      await waitFor('all thirty delivered', () => receiver.delivered().length >= 30);
+      await next!.start();
+      assert.deepEqual(
+        receiver.received.map((r) => r.id),
+        sent,
+        'every event once, in order',
+      );
     } finally {
       await receiver.close();
     }
