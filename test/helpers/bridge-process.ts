@@ -9,6 +9,8 @@ import { compiledMain } from './compiled-build.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
+const READY_WITHIN_MS = 60_000;
+
 /** The store variants the suites run on: SQLite always, PostgreSQL when scripts/run-tests.mjs found it. */
 export function storeKinds(): StoreKind[] {
   return process.env.BRIDGE_TEST_POSTGRES_URL ? ['sqlite', 'postgres'] : ['sqlite'];
@@ -112,7 +114,8 @@ export async function startBridge(
     child = proc;
     proc.stdout.on('data', (d: Buffer) => (log += d.toString()));
     proc.stderr.on('data', (d: Buffer) => (log += d.toString()));
-    const deadline = Date.now() + 20_000;
+    // Generous: on a machine shared with other test runs a start has taken over 20 s.
+    const deadline = Date.now() + READY_WITHIN_MS;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`bridge exited with ${proc.exitCode} before it was ready:\n${log}`);
       try {
@@ -124,7 +127,7 @@ export async function startBridge(
       await new Promise((r) => setTimeout(r, 100));
     }
     proc.kill('SIGKILL');
-    throw new Error(`bridge not ready within 20 s:\n${log}`);
+    throw new Error(`bridge not ready within ${READY_WITHIN_MS / 1000} s:\n${log}`);
   };
   const stop = async () => {
     const proc = child;
@@ -199,7 +202,10 @@ async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise
 }
 
 /** Runs the server with the given environment until it exits on its own (for start-up failures). */
-export async function runUntilExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
+export async function runUntilExit(
+  env: Record<string, string>,
+  timeoutMs = READY_WITHIN_MS,
+): Promise<{ code: number | null; output: string }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-fail-'));
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: path.resolve(import.meta.dirname, '../..'),
