@@ -86,8 +86,17 @@ async function main(config: Config) {
         attachmentRecords,
       );
 
-  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate });
   const readiness = new Readiness();
+  const outbound = createOutbound({
+    config,
+    logger,
+    db: store.db,
+    org,
+    tokens,
+    conversations,
+    certificate,
+    ending: readiness.listenersClosing,
+  });
 
   const interactionApp = createInteractionApp({
     logger,

@@ -72,8 +72,12 @@ describe('drain on SIGTERM', () => {
     await bridge.dispose();
   });
 
-  test('turns unready, closes keep-alive connections, lets an upload in flight finish, and exits 0', async () => {
+  test('turns unready, closes keep-alive connections, lets an upload in flight finish, ends event streams, and exits 0', async () => {
     const token = await accessToken(bridge);
+    // An SSE client of the management API: its stream never ends by itself, so the stop must end it.
+    const stream = await fetch(`${bridge.managementUrl}/api/events`, { headers: { authorization: `Bearer ${bridge.adminKey}` } });
+    assert.equal(stream.status, 200);
+    const streamEnded = stream.text();
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const before = await get(`${bridge.baseUrl}/readyz`, agent);
     assert.equal(before.status, 200);
@@ -126,6 +130,7 @@ describe('drain on SIGTERM', () => {
     const done = await answer;
     assert.equal(done.status, 202, done.body);
 
+    assert.match(await streamEnded, /^: connected/);
     assert.equal(await bridge.stop(), 0, bridge.output());
     const log = bridge.output();
     assert.match(log, /draining: unready/);

@@ -35,6 +35,7 @@ export function installGracefulShutdown(plan: ShutdownPlan): void {
     const delayMs = signal === 'SIGTERM' ? plan.delayMs : 0;
     logger.info({ signal, delayMs }, 'draining: unready, serving until the load balancer has noticed');
     if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    plan.readiness.closeListeners();
     await Promise.all(plan.servers.map(closeServer));
     logger.info('listeners closed and requests in flight answered');
     try {

@@ -8,6 +8,12 @@ import type { RequestHandler } from 'express';
  */
 export class Readiness {
   private state: 'starting' | 'ready' | 'draining' = 'starting';
+  private readonly closing = new AbortController();
+  /**
+   * Fires when the listeners close: a response that never ends on its own (an SSE stream) ends then,
+   * and its client reconnects to another replica, which the balancer by now sends it to.
+   */
+  readonly listenersClosing: AbortSignal = this.closing.signal;
 
   ready(): void {
     if (this.state === 'starting') this.state = 'ready';
@@ -15,6 +21,10 @@ export class Readiness {
 
   drain(): void {
     this.state = 'draining';
+  }
+
+  closeListeners(): void {
+    this.closing.abort();
   }
 
   get draining(): boolean {

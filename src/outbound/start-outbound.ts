@@ -32,6 +32,8 @@ export interface OutboundDeps {
   tokens: AccessTokens;
   conversations: Conversations;
   certificate: DevCertificate;
+  /** Fires when the process stops: the SSE streams end. */
+  ending?: AbortSignal;
 }
 
 /**
@@ -70,7 +72,7 @@ export function createOutbound(deps: OutboundDeps) {
     // The agent side belongs to the local org; in bridge mode the real org's agents answer.
     ...(sf ? [] : [agentRoutes({ agentMessages })]),
     webhookRoutes({ webhooks }),
-    eventStreamRoutes({ received, stored }),
+    eventStreamRoutes({ received, stored, ending: deps.ending }),
     outboundStatusRoutes({ db, log, topicName: o.topicName, holdsSubscription: () => holder?.holds ?? false }),
   ];
   let holder: SubscriptionHolder | undefined;
