@@ -34,6 +34,7 @@ async function startupFigures(): Promise<string> {
   await ensureDevCertificate(certsDir);
   const variants = [
     { name: '`npm start` (tsx src/main.ts)', args: [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'src/main.ts'] },
+    { name: 'node --import tsx src/main.ts (the loader without the CLI)', args: ['--import', 'tsx', 'src/main.ts'] },
     { name: '`npm run start:prod` (node dist/main.js)', args: [await compiledMain()] },
   ];
   const rows: string[] = [];
@@ -51,8 +52,9 @@ async function startupFigures(): Promise<string> {
 | --- | ---: | ---: |
 ${rows.join('\n')}
 
-Ready means \`GET /api/ready\` answers 200: migrations applied, listeners open, outbound started. The tsx
-figure includes the tsx CLI's own parent process, which is part of what \`npm start\` runs.`;
+Ready means \`GET /api/ready\` answers 200: migrations applied, listeners open, outbound started. The
+\`npm start\` figure includes the tsx CLI's own parent process, which is part of what \`npm start\` runs;
+the second row is the same server with tsx's loader in one process.`;
 }
 
 async function startOnce(args: string[], certsDir: string): Promise<{ readyMs: number; rssMb: number }> {
