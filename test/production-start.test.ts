@@ -138,3 +138,37 @@ describe('drain on SIGTERM', () => {
     agent.destroy();
   });
 });
+
+describe('the stop bound', () => {
+  let bridge: BridgeProcess;
+  before(async () => {
+    bridge = await startBridge({ compiled: true, env: { SHUTDOWN_DELAY_SECONDS: '0', SHUTDOWN_TIMEOUT_SECONDS: '2' } });
+  });
+  after(async () => {
+    await bridge.dispose();
+  });
+
+  test('a request that never finishes is cut at SHUTDOWN_TIMEOUT_SECONDS, and the exit code says so', async () => {
+    const token = await accessToken(bridge);
+    const stalled = http.request(`${bridge.baseUrl}/api/v1/interactions`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${token}`,
+        OrgId: LOCAL_ORG.orgId,
+        AuthorizationContext: LOCAL_ORG.authorizationContext,
+        RequestId: randomUUID(),
+        'Content-Type': 'multipart/form-data; boundary=stalled',
+        'Content-Length': '1000000',
+      },
+    });
+    const cut = new Promise<string>((resolve) => {
+      stalled.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      stalled.on('response', (res) => resolve(`answered ${res.statusCode}`));
+    });
+    stalled.write('--stalled\r\nContent-Disposition: form-data; name="json"\r\n\r\n{');
+    await new Promise((r) => stalled.once('socket', (s: net.Socket) => (s.connecting ? s.once('connect', r) : r(undefined))));
+    assert.equal(await bridge.stop(), 1, bridge.output());
+    assert.match(bridge.output(), /shutdown took longer than SHUTDOWN_TIMEOUT_SECONDS/);
+    assert.equal(await cut, 'ECONNRESET');
+  });
+});
