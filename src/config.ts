@@ -116,6 +116,7 @@ const envSchema = z.object({
   OUTBOUND_EVENT_RETENTION_HOURS: positiveSeconds.default(72),
   PUBSUB_KEEPALIVE_SECONDS: positiveSeconds.default(30),
   PUBSUB_POLL_MS: positiveSeconds.default(250),
+  OUTBOUND_LOCK_POLL_MS: z.coerce.number().int().min(50).default(2000),
   OUTBOUND_SUBSCRIBE_FROM: z.enum(['earliest', 'latest']).default('earliest'),
   WEBHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
@@ -128,6 +129,8 @@ const envSchema = z.object({
     .default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),
   WEBHOOK_TIMEOUT_MS: positiveSeconds.default(10_000),
   WEBHOOK_CONCURRENCY: positiveSeconds.default(16),
+  SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).default(5),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
 });
 
 export type Config = ReturnType<typeof buildConfig>;
@@ -163,6 +166,9 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
   }
   if (e.LOCAL_AGENT_USERS.some((a) => a.id === e.LOCAL_USER_ID || a.name === e.LOCAL_USERNAME)) {
     problems.push('LOCAL_AGENT_USERS: must not name the integration user (LOCAL_USER_ID / LOCAL_USERNAME)');
+  }
+  if (e.SHUTDOWN_DELAY_SECONDS >= e.SHUTDOWN_TIMEOUT_SECONDS) {
+    problems.push('SHUTDOWN_DELAY_SECONDS: must be less than SHUTDOWN_TIMEOUT_SECONDS (the drain happens within the timeout)');
   }
   if (problems.length || !channelQueue) throw new ConfigError(problems);
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
@@ -206,6 +212,12 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       assertionMaxLifetimeSeconds: e.ASSERTION_MAX_LIFETIME_SECONDS,
       clockSkewSeconds: e.ASSERTION_CLOCK_SKEW_SECONDS,
     },
+    shutdown: {
+      /** After SIGTERM: unready but still serving, for the load balancer to notice before the listeners close. */
+      delayMs: e.SHUTDOWN_DELAY_SECONDS * 1000,
+      /** The bound on the whole stop: whatever still runs then is cut and the process exits. */
+      timeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
+    },
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     jsonBodyLimitBytes: e.JSON_BODY_LIMIT_BYTES,
     attachments: {
@@ -235,6 +247,8 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       /** Events appended in this process wake subscriptions when they commit; this finds another process's. */
       pubSubPollMs: e.PUBSUB_POLL_MS,
       subscribeFrom: e.OUTBOUND_SUBSCRIBE_FROM,
+      /** How often a replica without the subscription tries to take it (and the holder checks it still has it). */
+      lockPollMs: e.OUTBOUND_LOCK_POLL_MS,
       webhooks: {
         retryScheduleSeconds: e.WEBHOOK_RETRY_SCHEDULE_SECONDS,
         timeoutMs: e.WEBHOOK_TIMEOUT_MS,

@@ -15,8 +15,10 @@ import { ResilientUpstream } from './crm/salesforce/resilient-upstream.ts';
 import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
 import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
 import { deleteExpiredIdempotencyRecords, ReservingIdempotency, TransactionalIdempotency } from './http/idempotency.ts';
+import { installGracefulShutdown } from './http/graceful-shutdown.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
+import { Readiness } from './http/readiness.ts';
 import { LocalOrgAgentWork } from './local-org/agent-work.ts';
 import { AuthorizationContexts } from './local-org/authorization-contexts.ts';
 import { Conversations } from './local-org/conversations.ts';
@@ -58,7 +60,7 @@ async function main(config: Config) {
     ? undefined
     : await startEmbeddedS3({ directory: s3.embeddedDir, port: s3.embeddedPort, bucket: s3.bucket });
   const attachmentStorage = new AttachmentStorage({
-    endpoint: s3.endpoint ?? embeddedS3!.endpoint,
+    endpoint: embeddedS3?.endpoint ?? (s3.endpoint as string),
     bucket: s3.bucket,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
@@ -75,6 +77,7 @@ async function main(config: Config) {
   const sessions = new MessagingSessions();
   const routingEvents = new RoutingEvents(outboundEvents.writer);
   // The local org's agent and Pub/Sub API; in bridge mode the real org's agents answer and it publishes.
+  const readiness = new Readiness();
   const publishing = sf
     ? undefined
     : createLocalOrgPublishing({ config, logger, db: store.db, org, tokens, certificate, log: outboundEvents });
@@ -83,6 +86,7 @@ async function main(config: Config) {
     logger,
     db: store.db,
     latestPublishedReplayId: publishing && (() => outboundEvents.latestReplayId()),
+    ending: readiness.listenersClosing,
   });
 
   const interactionDeps = {
@@ -90,6 +94,7 @@ async function main(config: Config) {
     tokens,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     upload,
+    readiness,
     defaultAuthorizationContext: sf?.defaultAuthorizationContext,
     orgRouters: sf
       ? []
@@ -134,25 +139,27 @@ async function main(config: Config) {
     routingViews: new RoutingViews(store.db, outboundEvents),
     describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
     routers: [...(publishing?.routers ?? []), ...outbound.routers],
+    readiness,
   });
 
   const servers = await Promise.all([
     listen(interactionApp, config.port, config.host),
     listen(managementApp, config.managementPort, config.host),
   ]);
-  const [apiPort, managementPort] = servers.map((s) => (s.address() as AddressInfo).port);
+  const [apiPort = 0, managementPort = 0] = servers.map((s) => (s.address() as AddressInfo).port);
   const publishingRunning = await publishing?.start();
   const pubSubPort = publishingRunning?.pubSubPort;
   const outboundRunning = outbound.start(
     sf ? salesforcePubSubClient(sf) : localOrgPubSubClient(config, org, certificate.privateKeyPem, pubSubPort!),
   );
+  readiness.ready();
 
   const sweepOnce = () =>
     Promise.all([
       tokens.deleteExpired(),
       deleteExpiredIdempotencyRecords(store.db),
       embeddedS3?.sweepIncompleteUploads(INCOMPLETE_UPLOAD_MAX_AGE_MS),
-    ]).catch((err) => logger.warn({ err }, 'expiry sweep failed'));
+    ]).catch((err: unknown) => logger.warn({ err }, 'expiry sweep failed'));
   void sweepOnce();
   const sweep = setInterval(() => void sweepOnce(), SWEEP_INTERVAL_MS);
   sweep.unref();
@@ -162,8 +169,8 @@ async function main(config: Config) {
     config,
     org,
     store,
-    apiPort: apiPort!,
-    managementPort: managementPort!,
+    apiPort,
+    managementPort,
     adminKeySource: adminKey.source,
     attachmentsAt,
     readyMs: Date.now() - started,
@@ -181,24 +188,20 @@ async function main(config: Config) {
     'ready',
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    clearInterval(sweep);
-    await outboundRunning.stop();
-    await publishingRunning?.stop();
-    await Promise.all(servers.map(closeServer));
-    attachmentStorage.close();
-    await embeddedS3?.close();
-    await store.close();
-    logger.info('stopped');
-    logger.flush();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  installGracefulShutdown({
+    logger,
+    readiness,
+    servers,
+    ...config.shutdown,
+    afterServers: async () => {
+      clearInterval(sweep);
+      await outboundRunning.stop();
+      await publishingRunning?.stop();
+      attachmentStorage.close();
+      await embeddedS3?.close();
+      await store.close();
+    },
+  });
 }
 
 /** salesforce-pubsub-api-client settings for the real org: it signs with aud = loginUrl and posts to {loginUrl}/services/oauth2/token. */
@@ -246,19 +249,6 @@ function listen(app: { listen: (port: number, host: string, cb: () => void) => S
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, () => resolve(server));
     server.once('error', reject);
-  });
-}
-
-/** Stops accepting, lets requests in flight finish (up to 10 s), then drops idle keep-alive connections. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), 10_000);
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
-      resolve();
-    });
-    server.closeIdleConnections();
   });
 }
 

@@ -15,6 +15,7 @@ import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
 import { requestLogger } from './logging.ts';
 import { keepRawBody } from './raw-body.ts';
+import type { Readiness } from './readiness.ts';
 
 export interface InteractionAppDeps<Scope> {
   logger: Logger;
@@ -28,13 +29,18 @@ export interface InteractionAppDeps<Scope> {
   defaultAuthorizationContext?: string;
   /** Local org: the Salesforce REST and SOAP endpoints integrations call on start (`/services/data`, `/services/Soap`). */
   orgRouters?: Router[];
+  /** `GET /readyz` for the load balancer in front of this port, and `Connection: close` while draining. */
+  readiness: Readiness;
 }
 
-/** The public server (port 8085): the OAuth endpoints and the Interaction API under /api/v1. */
+/** The public server (port 8085): the OAuth endpoints, the Interaction API under /api/v1, and the readiness probe. */
 export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(deps.readiness.closeWhenDraining);
+  // Before the request log: a balancer probes every few seconds, and that is not news.
+  app.get('/readyz', deps.readiness.probe);
   app.use(requestLogger(deps.logger, 'interaction-api'));
   app.use(helmet());
 

@@ -11,7 +11,7 @@ const BATCH = 500;
  * Starts with new events, or after `Last-Event-ID` (or `?after=`) to resume; `?eventType=` filters by
  * event or entry type. `GET /api/parked-events` lists events parked as malformed.
  */
-export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wakeup }): Router {
+export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wakeup; ending?: AbortSignal }): Router {
   const router = express.Router();
   router.get('/events', async (req, res) => {
     const resumeFrom = req.get('last-event-id') ?? (typeof req.query.after === 'string' ? req.query.after : undefined);
@@ -30,6 +30,14 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
       connection.open = false;
       deps.stored.notify();
     });
+    // A stopping process ends its streams; clients resume with Last-Event-ID elsewhere.
+    const end = () => {
+      connection.open = false;
+      deps.stored.notify();
+    };
+    if (deps.ending?.aborted) connection.open = false;
+    deps.ending?.addEventListener('abort', end, { once: true });
+    res.on('close', () => deps.ending?.removeEventListener('abort', end));
     let lastWrite = Date.now();
     while (connection.open) {
       const seen = deps.stored.version;

@@ -7,6 +7,7 @@ import { adminKeyMatches } from '../auth/admin-key.ts';
 import { bearerTokenOf } from '../auth/bearer-token.ts';
 import { managementError } from '../contract/management-errors.ts';
 import { requestLogger } from '../http/logging.ts';
+import type { Readiness } from '../http/readiness.ts';
 import type { Conversations } from '../local-org/conversations.ts';
 import type { RoutingViews } from '../local-org/routing-views.ts';
 import type { Db } from '../store/database.ts';
@@ -29,12 +30,16 @@ export interface ManagementAppDeps {
   describe: () => Record<string, unknown>;
   /** Further `/api` routes (agent side, webhooks, deliveries, event stream), mounted after auth. */
   routers?: Router[];
+  /** `GET /api/ready` for an orchestrator that probes the private port; `Connection: close` while draining. */
+  readiness: Readiness;
 }
 
-/** The management API (port 7080): health without auth, everything else with `Authorization: Bearer <admin key>`. */
+/** The management API (port 7080): health and readiness without auth, everything else with `Authorization: Bearer <admin key>`. */
 export function createManagementApp(deps: ManagementAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(deps.readiness.closeWhenDraining);
+  app.get('/api/ready', deps.readiness.probe);
   app.use(requestLogger(deps.logger, 'management'));
   app.use(helmet());
   app.use(express.json({ limit: '1mb' }));

@@ -3,12 +3,13 @@ import type { Db } from '../store/database.ts';
 
 /**
  * `GET /api/outbound/status`: how far the subscriber is (its checkpoint against the local org's latest
- * replay id, null in bridge mode) and how many deliveries are in each state.
+ * replay id, null in bridge mode), whether this replica is the one subscribed, and how many deliveries are in each state.
  */
 export function outboundStatusRoutes(deps: {
   db: Db;
   latestPublishedReplayId: (() => Promise<number>) | undefined;
   topicName: string;
+  holdsSubscription: () => boolean;
 }): Router {
   const router = express.Router();
   router.get('/outbound/status', async (_req, res) => {
@@ -27,12 +28,12 @@ export function outboundStatusRoutes(deps: {
     ]);
     res.json({
       topicName: deps.topicName,
-      subscriberCheckpoint: checkpoint ? Number(checkpoint.replay_id) : null,
+      // Of the replicas sharing the store, one holds the subscription (see SubscriptionHolder).
+      holdsSubscription: deps.holdsSubscription(),
+      subscriberCheckpoint: checkpoint ? checkpoint.replay_id : null,
       localOrgLatestReplayId: latestReplayId,
-      deliveries: Object.fromEntries(
-        ['pending', 'succeeded', 'dead'].map((s) => [s, Number(deliveries.find((d) => d.status === s)?.count ?? 0)]),
-      ),
-      parkedEvents: Number(parked?.count ?? 0),
+      deliveries: Object.fromEntries(['pending', 'succeeded', 'dead'].map((s) => [s, deliveries.find((d) => d.status === s)?.count ?? 0])),
+      parkedEvents: parked?.count ?? 0,
     });
   });
   return router;

@@ -5,10 +5,12 @@ import { eventStreamRoutes } from '../management/event-stream-routes.ts';
 import { outboundStatusRoutes } from '../management/outbound-status-routes.ts';
 import { webhookRoutes } from '../management/webhook-routes.ts';
 import type { Db } from '../store/database.ts';
+import { exclusiveLock } from '../store/exclusive-lock.ts';
 import { Wakeup } from '../util/wakeup.ts';
 import { ReceivedEvents } from './received-events.ts';
 import { WebhookEndpoints } from './webhook-endpoints.ts';
 import { OutboundSubscriber } from './subscriber.ts';
+import { SubscriptionHolder } from './subscription-holder.ts';
 import { WebhookDelivery } from './webhook-delivery.ts';
 
 export interface OutboundDeps {
@@ -17,6 +19,8 @@ export interface OutboundDeps {
   db: Db;
   /** The latest replay id the org behind the topic has published, when it is the local org; for the status page. */
   latestPublishedReplayId?: () => Promise<number>;
+  /** Fires when the process stops: the SSE streams end. */
+  ending?: AbortSignal;
 }
 
 /**
@@ -35,26 +39,40 @@ export function createOutbound(deps: OutboundDeps) {
 
   const routers: Router[] = [
     webhookRoutes({ webhooks }),
-    eventStreamRoutes({ received, stored }),
-    outboundStatusRoutes({ db, latestPublishedReplayId: deps.latestPublishedReplayId, topicName: o.topicName }),
+    eventStreamRoutes({ received, stored, ending: deps.ending }),
+    outboundStatusRoutes({
+      db,
+      latestPublishedReplayId: deps.latestPublishedReplayId,
+      topicName: o.topicName,
+      holdsSubscription: () => holder?.holds ?? false,
+    }),
   ];
+  let holder: SubscriptionHolder | undefined;
 
   /** `clientConfig`: salesforce-pubsub-api-client's settings for the org to subscribe to. */
   function start(clientConfig: Record<string, unknown>) {
-    const subscriber = new OutboundSubscriber({
+    const subscription = () =>
+      new OutboundSubscriber({
+        logger: logger.child({ component: 'subscriber' }),
+        received,
+        clientConfig,
+        topicName: o.topicName,
+        fieldNames: o.fields,
+        startFrom: o.subscribeFrom,
+        onStored: () => stored.notify(),
+      });
+    // One replica at a time holds the subscription (see docs/deployment.md); the others wait for the lock.
+    holder = new SubscriptionHolder({
+      lock: exclusiveLock({ databaseUrl: config.databaseUrl, name: `outbound-subscription ${o.topicName}` }),
+      pollMs: o.lockPollMs,
       logger: logger.child({ component: 'subscriber' }),
-      received,
-      clientConfig,
-      topicName: o.topicName,
-      fieldNames: o.fields,
-      startFrom: o.subscribeFrom,
-      onStored: () => stored.notify(),
+      subscription,
     });
-    subscriber.start();
+    holder.start();
     delivery.start();
     return {
       async stop() {
-        await subscriber.stop();
+        await holder?.stop();
         await delivery.stop();
       },
     };
