@@ -29,9 +29,8 @@ try {
     body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
   });
 } catch (err) {
-  console.error(
-    `curl-env: cannot reach ${loginUrl} (${(err as Error).cause ?? (err as Error).message}). Is the bridge running? Start it with \`npm start\`.`,
-  );
+  const cause = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+  console.error(`curl-env: cannot reach ${loginUrl} (${cause}). Is the bridge running? Start it with \`npm start\`.`);
   process.exit(1);
 }
 const body = (await response.json().catch(() => ({}))) as Record<string, string>;
@@ -45,7 +44,7 @@ const vars: Record<string, string> = {
   ...curlEnvValues(config),
   BASE_URL: body.instance_url ?? loginUrl,
   ACCESS_TOKEN: body.access_token,
-  ORG_ID: body.access_token.split('!')[0]!,
+  ORG_ID: body.access_token.split('!')[0] ?? body.access_token,
   ADMIN_KEY: resolveAdminKey({ adminKey: config.adminKey, dataDir: config.dataDir }).key,
 };
 for (const [name, value] of Object.entries(vars)) console.log(`export ${name}=${quote(value)}`);

@@ -1,5 +1,5 @@
 import type { Config } from './config.ts';
-import { toFifteenCharId } from './local-org/salesforce-ids.ts';
+import { toFifteenCharId } from './contract/salesforce-ids.ts';
 
 /**
  * The values the README's curl examples use, except the access token (minted by `npm run -s curl-env`)

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Express } from 'express';
 import pino from 'pino';
+import { Readiness } from '../src/http/readiness.ts';
 import { BridgeMetrics } from '../src/metrics/bridge-metrics.ts';
 import { agentRoutes } from '../src/management/agent-routes.ts';
 import { eventStreamRoutes } from '../src/management/event-stream-routes.ts';
@@ -78,8 +79,9 @@ describe('OpenAPI document of the management API', () => {
         agentRoutes({ agentMessages: none, agentFiles: none, maxFileBytes: 1 }),
         webhookRoutes({ webhooks: none }),
         eventStreamRoutes({ received: none, stored: none }),
-        outboundStatusRoutes({ db: none, topicName: 'none' }),
+        outboundStatusRoutes({ db: none, latestPublishedReplayId: undefined, topicName: 'none', holdsSubscription: () => false }),
       ],
+      readiness: new Readiness(),
     } satisfies ManagementAppDeps);
     const api = routesOf(app).filter((r) => / \/(api|metrics)\b/.test(r));
     assert.ok(api.length >= 20, `found ${api.length} routes`);

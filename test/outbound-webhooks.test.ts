@@ -244,7 +244,7 @@ for (const store of storeKinds()) {
       assert.equal((await managementRequest(bridge, 'POST', '/api/webhooks', { url: 'ftp://example.test/x' })).status, 400);
       assert.equal(
         (await managementRequest(bridge, 'POST', '/api/webhooks', { url: 'http://127.0.0.1:9/x', secret: 'plain' })).body.code,
-        10089,
+        'invalid_request',
       );
       const own = await managementRequest(bridge, 'POST', '/api/webhooks', {
         url: 'http://127.0.0.1:9/x',
@@ -267,17 +267,17 @@ for (const store of storeKinds()) {
           headers: { authorization: `Bearer ${bridge.adminKey}`, 'content-type': 'application/octet-stream' },
           body,
         });
-        return { status: res.status, body: (await res.json()) as { code: number; message: string } };
+        return { status: res.status, body: (await res.json()) as { code: string; message: string } };
       };
       const noName = await send(conversation, '', 'bytes');
-      assert.deepEqual([noName.status, noName.body.code], [400, 10089]);
+      assert.deepEqual([noName.status, noName.body.code], [400, 'invalid_request']);
       assert.match(noName.body.message, /^name:/);
       const noBytes = await send(conversation, '?name=a.txt');
-      assert.deepEqual([noBytes.status, noBytes.body.code], [400, 10089]);
+      assert.deepEqual([noBytes.status, noBytes.body.code], [400, 'invalid_request']);
       const badType = await send(conversation, '?name=a.txt&mimeType=text', 'bytes');
-      assert.deepEqual([badType.status, badType.body.code], [400, 10089]);
+      assert.deepEqual([badType.status, badType.body.code], [400, 'invalid_request']);
       const unknown = await send('nope', '?name=a.txt', 'bytes');
-      assert.deepEqual([unknown.status, unknown.body.code], [404, 10018]);
+      assert.deepEqual([unknown.status, unknown.body.code], [404, 'not_found']);
       const sent = await send(conversation, '?name=notes.txt&mimeType=text/plain', 'agent notes');
       assert.equal(sent.status, 201);
       const stored = (await managementRequest(bridge, 'GET', `/api/conversations/${conversation}`)).body.entries.at(-1).attachments[0];
@@ -296,7 +296,7 @@ for (const store of storeKinds()) {
         assert.notEqual(rotated.body.secret, endpoint.secret);
         const bad = await managementRequest(bridge, 'POST', `/api/webhooks/${endpoint.id}/rotate-secret`, { secret: 'plain' });
         assert.equal(bad.status, 400);
-        assert.equal(bad.body.code, 10089);
+        assert.equal(bad.body.code, 'invalid_request');
         assert.equal(
           (await managementRequest(bridge, 'GET', `/api/webhooks/${endpoint.id}`)).body.secret,
           rotated.body.secret,

@@ -1,10 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import type { AttachmentRecords } from '../attachments/attachment-records.ts';
+import { insertAttachmentRecord } from '../attachments/attachment-records.ts';
 import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import { attachmentObjectKey } from '../attachments/object-keys.ts';
-import { notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import type { Db } from '../store/database.ts';
+import { inTransaction } from '../store/transactions.ts';
 import type { AgentMessages, AgentSendResult } from './agent-messages.ts';
 
 export interface AgentFile {
@@ -17,8 +17,9 @@ export interface AgentFile {
 /**
  * A file the local org's agent sends: stored in the attachment bucket like an end user's, then sent as an
  * agent message whose attachment URL is the management API's download link, and recorded on that entry
- * so the conversation lists it with the end user's files. The object is complete before the message is
- * sent, so a sent message never points at a missing file.
+ * (in the entry's transaction) so the conversation lists it with the end user's files. The object is
+ * complete before that transaction opens, so a sent message never points at a missing file and no
+ * transaction waits on S3.
  */
 export class AgentFiles {
   constructor(
@@ -26,7 +27,6 @@ export class AgentFiles {
       db: Db;
       orgId: string;
       storage: AttachmentStorage;
-      records: AttachmentRecords;
       messages: AgentMessages;
     },
   ) {}
@@ -37,7 +37,7 @@ export class AgentFiles {
       .select(['channel_address_identifier', 'end_user_client_identifier'])
       .where('conversation_identifier', '=', conversationIdentifier)
       .executeTakeFirst();
-    if (!conversation) throw notFound(ErrorCode.InvalidConversationIdentifier, `No conversation "${conversationIdentifier}".`);
+    if (!conversation) throw managementError('not_found', `No conversation "${conversationIdentifier}".`);
     const id = randomUUID();
     const objectKey = attachmentObjectKey({
       orgId: this.deps.orgId,
@@ -60,12 +60,12 @@ export class AgentFiles {
       await upload.abort().catch(() => {});
       throw err;
     }
-    const sent = await this.deps.messages.sendMessage(conversationIdentifier, {
-      text: file.text,
-      attachments: [{ id, url: downloadUrl(id), name: file.name, mimeType: file.mimeType }],
-    });
-    await this.deps.db.transaction().execute((trx) =>
-      this.deps.records.insert(trx, {
+    return inTransaction(this.deps.db, async (tx) => {
+      const sent = await this.deps.messages.sendMessageIn(tx, conversationIdentifier, {
+        text: file.text,
+        attachments: [{ id, url: downloadUrl(id), name: file.name, mimeType: file.mimeType }],
+      });
+      await insertAttachmentRecord(tx, {
         orgId: this.deps.orgId,
         conversationIdentifier,
         entryId: sent.entryId,
@@ -81,8 +81,8 @@ export class AgentFiles {
           objectKey,
           url: this.deps.storage.objectUrl(objectKey),
         },
-      }),
-    );
-    return sent;
+      });
+      return sent;
+    });
   }
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { forbidden, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import type { Db } from '../store/database.ts';
-import type { Wakeup } from '../util/wakeup.ts';
+import { inTransaction, type Tx } from '../store/transactions.ts';
 import { consentStatusOf } from './consent.ts';
-import type { Conversations } from './conversations.ts';
-import { OutboundEventLog, type PayloadShape } from './outbound-event-log.ts';
+import { appendEntry } from './conversations.ts';
+import type { PayloadShape } from '../contract/outbound-event.ts';
+import type { OutboundEventWriter } from './outbound-event-log.ts';
 
 export interface AgentAttachment {
   url: string;
@@ -45,11 +45,11 @@ interface ConversationRow {
 }
 
 /** Consent gate for everything an agent sends to an end user: nothing new reaches one who opted out. */
-export async function checkEndUserConsent(db: Db, conversation: ConversationRow): Promise<void> {
-  const status = await consentStatusOf(db, conversation.channel_address_identifier, conversation.end_user_client_identifier);
+export async function checkEndUserConsent(tx: Tx, conversation: ConversationRow): Promise<void> {
+  const status = await consentStatusOf(tx, conversation.channel_address_identifier, conversation.end_user_client_identifier);
   if (status === 'OptedOut') {
-    throw forbidden(
-      ErrorCode.EndUserNotOptedIn,
+    throw managementError(
+      'end_user_opted_out',
       `The end user "${conversation.end_user_client_identifier}" has opted out of messages on this channel; nothing was sent.`,
     );
   }
@@ -57,20 +57,22 @@ export async function checkEndUserConsent(db: Db, conversation: ConversationRow)
 
 /**
  * The agent side of the local org: an agent message or typing indicator becomes an entry of the
- * conversation and, in the same transaction, an outbound event in the channel's payload shape.
+ * conversation and, in the same transaction (opened here: these requests come from the management API,
+ * not through the idempotency step), an outbound event in the channel's payload shape.
  */
 export class AgentMessages {
-  private readonly log: OutboundEventLog;
-
   constructor(
     private readonly db: Db,
-    private readonly conversations: Conversations,
-    private readonly options: { agent: AgentIdentity; defaultShape: PayloadShape; appended: Wakeup },
-  ) {
-    this.log = new OutboundEventLog(db);
-  }
+    private readonly log: OutboundEventWriter,
+    private readonly options: { agent: AgentIdentity; defaultShape: PayloadShape },
+  ) {}
 
   async sendMessage(conversationIdentifier: string, message: AgentMessage): Promise<AgentSendResult> {
+    return inTransaction(this.db, (tx) => this.sendMessageIn(tx, conversationIdentifier, message));
+  }
+
+  /** The same message as part of the caller's transaction, for what must commit with its entry (an agent file's record). */
+  async sendMessageIn(tx: Tx, conversationIdentifier: string, message: AgentMessage): Promise<AgentSendResult> {
     const id = randomUUID();
     const staticContent = message.attachments?.length
       ? {
@@ -92,7 +94,7 @@ export class AgentMessages {
       abstractMessage: { messageType: 'StaticContentMessage', id, staticContent },
       messageReason: null,
     };
-    return this.send(conversationIdentifier, {
+    return this.sendIn(tx, conversationIdentifier, {
       id,
       entryType: 'Message',
       entryPayload,
@@ -104,66 +106,61 @@ export class AgentMessages {
   async sendTyping(conversationIdentifier: string, state: TypingState, shape?: PayloadShape): Promise<AgentSendResult> {
     const id = randomUUID();
     const entryType = state === 'started' ? 'TypingStartedIndicator' : 'TypingStoppedIndicator';
-    return this.send(conversationIdentifier, { id, entryType, entryPayload: { entryType, id, timestamp: Date.now() }, shape });
+    const entryPayload = { entryType, id, timestamp: Date.now() };
+    return inTransaction(this.db, (tx) => this.sendIn(tx, conversationIdentifier, { id, entryType, entryPayload, shape }));
   }
 
-  private async send(
+  private async sendIn(
+    tx: Tx,
     conversationIdentifier: string,
     entry: { id: string; entryType: string; entryPayload: Record<string, unknown>; shape?: PayloadShape; senderDisplayName?: string },
   ): Promise<AgentSendResult> {
     const shape = entry.shape ?? this.options.defaultShape;
     const agent = this.options.agent;
-    const result = await this.db.transaction().execute(async (trx) => {
-      const conversation = await trx
-        .selectFrom('conversations')
-        .selectAll()
-        .where('conversation_identifier', '=', conversationIdentifier)
-        .executeTakeFirst();
-      if (!conversation) throw notFound(ErrorCode.InvalidConversationIdentifier, `No conversation "${conversationIdentifier}".`);
-      await checkEndUserConsent(trx, conversation);
-      const now = Date.now();
-      const sender = { appType: 'agent', subject: agent.userId, role: 'Agent' };
-      await this.conversations.appendEntry(trx, conversationIdentifier, {
-        entryId: entry.id,
-        entryType: entry.entryType,
-        senderRole: sender.role,
-        senderSubject: sender.subject,
-        clientTimestamp: now,
-        payload: entry.entryPayload,
-        requestId: null,
-      });
-      const event = await this.log.append(
-        {
-          orgId: conversation.org_id,
-          eventType: 'Interaction',
-          channelAddressIdentifier: conversation.channel_address_identifier,
-          conversationIdentifier,
-          recipient: { appType: 'custom', subject: conversation.end_user_client_identifier, role: 'EndUser' },
-          content: {
-            senderDisplayName: entry.senderDisplayName ?? agent.displayName,
-            identifier: entry.id,
-            entryType: entry.entryType,
-            entryPayload: entry.entryPayload,
-            sender,
-            transcriptedTimestamp: now,
-            clientTimestamp: now,
-            clientDuration: 0,
-          },
-          shape,
-        },
-        trx,
-      );
-      return {
-        conversationIdentifier,
-        entryId: entry.id,
-        entryType: entry.entryType,
-        eventId: event.eventUuid,
-        replayId: event.replayId,
-        shape,
-      };
+    const conversation = await tx
+      .selectFrom('conversations')
+      .selectAll()
+      .where('conversation_identifier', '=', conversationIdentifier)
+      .executeTakeFirst();
+    if (!conversation) throw managementError('not_found', `No conversation "${conversationIdentifier}".`);
+    await checkEndUserConsent(tx, conversation);
+    const now = Date.now();
+    const sender = { appType: 'agent', subject: agent.userId, role: 'Agent' };
+    await appendEntry(tx, conversationIdentifier, {
+      entryId: entry.id,
+      entryType: entry.entryType,
+      senderRole: sender.role,
+      senderSubject: sender.subject,
+      clientTimestamp: now,
+      payload: entry.entryPayload,
+      requestId: null,
     });
-    this.options.appended.notify();
-    return result;
+    const event = await this.log.append(tx, {
+      orgId: conversation.org_id,
+      eventType: 'Interaction',
+      channelAddressIdentifier: conversation.channel_address_identifier,
+      conversationIdentifier,
+      recipient: { appType: 'custom', subject: conversation.end_user_client_identifier, role: 'EndUser' },
+      content: {
+        senderDisplayName: entry.senderDisplayName ?? agent.displayName,
+        identifier: entry.id,
+        entryType: entry.entryType,
+        entryPayload: entry.entryPayload,
+        sender,
+        transcriptedTimestamp: now,
+        clientTimestamp: now,
+        clientDuration: 0,
+      },
+      shape,
+    });
+    return {
+      conversationIdentifier,
+      entryId: entry.id,
+      entryType: entry.entryType,
+      eventId: event.eventUuid,
+      replayId: event.replayId,
+      shape,
+    };
   }
 }
 

@@ -3,8 +3,7 @@ import { z } from 'zod';
 import { parseInput } from './parse-input.ts';
 import type { AgentFiles } from '../local-org/agent-files.ts';
 import type { AgentMessages } from '../local-org/agent-messages.ts';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import { downloadUrl } from './attachment-routes.ts';
 import type { ManagementOperation } from './openapi/operation.ts';
 
@@ -50,9 +49,9 @@ export const agentOperations: ManagementOperation[] = [
     body: agentMessageBody,
     responses: {
       201: 'The entry and its outbound event.',
-      400: 'The body is not valid (10089).',
-      403: 'The end user opted out (15103).',
-      404: 'No such conversation (10018).',
+      400: 'The body is not valid (`invalid_request`).',
+      403: 'The end user opted out (`end_user_opted_out`).',
+      404: 'No such conversation (`not_found`).',
     },
   },
   {
@@ -61,7 +60,11 @@ export const agentOperations: ManagementOperation[] = [
     tag: 'Agent (local org)',
     summary: 'Send the agent’s typing started or stopped indicator',
     body: typingBody,
-    responses: { 201: 'The entry and its outbound event.', 400: 'The body is not valid (10089).', 404: 'No such conversation (10018).' },
+    responses: {
+      201: 'The entry and its outbound event.',
+      400: 'The body is not valid (`invalid_request`).',
+      404: 'No such conversation (`not_found`).',
+    },
   },
   {
     method: 'post',
@@ -72,9 +75,9 @@ export const agentOperations: ManagementOperation[] = [
     rawBody: true,
     responses: {
       201: 'The entry and its outbound event.',
-      400: 'A query parameter is not valid, or the body is empty (10089).',
-      403: 'The end user opted out (15103).',
-      404: 'No such conversation (10018).',
+      400: 'A query parameter is not valid, or the body is empty (`invalid_request`).',
+      403: 'The end user opted out (`end_user_opted_out`).',
+      404: 'No such conversation (`not_found`).',
       413: 'The file is larger than ATTACHMENT_MAX_BYTES.',
     },
   },
@@ -96,10 +99,7 @@ export function agentRoutes(deps: { agentMessages: AgentMessages; agentFiles: Ag
       const query = parseInput(fileQuery, req.query);
       const bytes: unknown = req.body;
       if (!Buffer.isBuffer(bytes) || bytes.length === 0) {
-        throw badRequest(
-          ErrorCode.InvalidParameters,
-          'Send the file’s bytes as the request body (application/octet-stream for JSON files).',
-        );
+        throw managementError('invalid_request', 'Send the file’s bytes as the request body (application/octet-stream for JSON files).');
       }
       const mimeType = query.mimeType ?? req.get('content-type')?.split(';')[0]?.trim() ?? 'application/octet-stream';
       const sent = await deps.agentFiles.send(

@@ -1,7 +1,7 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { ApiError, badRequest, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
+import { insertChannel } from '../local-org/channels.ts';
 import type { ManagementAppDeps } from './management-app.ts';
 import type { ManagementOperation } from './openapi/operation.ts';
 
@@ -23,7 +23,11 @@ export const channelOperations: ManagementOperation[] = [
     tag: 'Org',
     summary: 'Add a messaging channel to the local org, with its own AuthorizationContext',
     body: newChannel,
-    responses: { 201: 'The channel.', 400: 'The body is not valid (10089).', 409: 'A channel with this address identifier exists.' },
+    responses: {
+      201: 'The channel.',
+      400: 'The body is not valid (`invalid_request`).',
+      409: 'A channel with this address identifier exists.',
+    },
   },
   {
     method: 'patch',
@@ -31,7 +35,7 @@ export const channelOperations: ManagementOperation[] = [
     tag: 'Org',
     summary: 'Switch a channel on or off, or change its routing or consent owner',
     body: channelChange,
-    responses: { 200: 'What changed.', 400: 'The body is not valid (10089).', 404: 'No such channel (10017).' },
+    responses: { 200: 'What changed.', 400: 'The body is not valid (`invalid_request`).', 404: 'No such channel (`not_found`).' },
   },
 ];
 
@@ -46,8 +50,8 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
   router.post('/channels', async (req, res) => {
     const parsed = newChannel.safeParse(req.body);
     if (!parsed.success) {
-      throw badRequest(
-        ErrorCode.InvalidParameters,
+      throw managementError(
+        'invalid_request',
         `Send {"channelAddressIdentifier", "authorizationContext", "routingOwner"?, "consentOwner"?, "active"?}: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}.`,
       );
     }
@@ -58,25 +62,14 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
       .where('org_id', '=', deps.orgId)
       .orderBy('queue_id')
       .executeTakeFirst();
-    const inserted = await deps.db
-      .insertInto('channels')
-      .values({
-        channel_address_identifier: c.channelAddressIdentifier,
-        org_id: deps.orgId,
-        authorization_context: c.authorizationContext,
-        channel_type: 'Custom',
-        routing_owner: c.routingOwner,
-        consent_owner: c.consentOwner,
-        active: c.active ? 1 : 0,
-        created_at: Date.now(),
-        routing_queue_id: queue?.queue_id ?? null,
-        routing_flow_id: null,
-        routing_attribute_max_length: c.routingAttributeMaxLength,
-      })
-      .onConflict((oc) => oc.column('channel_address_identifier').doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
-      throw new ApiError(409, 409, `A channel with address identifier "${c.channelAddressIdentifier}" already exists.`);
+    const inserted = await insertChannel(
+      deps.db,
+      deps.orgId,
+      { ...c, routingQueueId: queue?.queue_id ?? null, routingFlowId: null },
+      { replaceSettings: false },
+    );
+    if (!inserted) {
+      throw managementError('conflict', `A channel with address identifier "${c.channelAddressIdentifier}" already exists.`);
     }
     res.status(201).json(c);
   });
@@ -84,7 +77,7 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
   router.patch('/channels/:channelAddressIdentifier', async (req, res) => {
     const parsed = channelChange.safeParse(req.body);
     if (!parsed.success || Object.keys(parsed.data).length === 0) {
-      throw badRequest(ErrorCode.InvalidParameters, 'Send any of {"active": boolean, "routingOwner", "consentOwner"}.');
+      throw managementError('invalid_request', 'Send any of {"active": boolean, "routingOwner", "consentOwner"}.');
     }
     const { active, routingOwner, consentOwner } = parsed.data;
     const updated = await deps.db
@@ -97,8 +90,7 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
       .where('channel_address_identifier', '=', req.params.channelAddressIdentifier)
       .where('org_id', '=', deps.orgId)
       .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1)
-      throw notFound(ErrorCode.UnknownChannel, `No channel "${req.params.channelAddressIdentifier}".`);
+    if (Number(updated.numUpdatedRows) !== 1) throw managementError('not_found', `No channel "${req.params.channelAddressIdentifier}".`);
     res.json({ channelAddressIdentifier: req.params.channelAddressIdentifier, ...parsed.data });
   });
 

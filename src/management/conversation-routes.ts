@@ -1,7 +1,6 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import { downloadUrl } from './attachment-routes.ts';
 import type { ManagementAppDeps } from './management-app.ts';
 import type { ManagementOperation } from './openapi/operation.ts';
@@ -20,14 +19,14 @@ export const conversationOperations: ManagementOperation[] = [
     tag: 'Conversations',
     summary: 'Conversations, newest first, with entry counts',
     query: listQuery,
-    responses: { 200: '`{conversations: [...]}`', 400: 'A query parameter is not valid (10089).' },
+    responses: { 200: '`{conversations: [...]}`', 400: 'A query parameter is not valid (`invalid_request`).' },
   },
   {
     method: 'get',
     path: '/api/conversations/:conversationIdentifier',
     tag: 'Conversations',
     summary: 'One conversation: entries in order with attachments, consent, sessions, routing, agent work and outbound events',
-    responses: { 200: 'The conversation.', 404: 'No such conversation (10018).' },
+    responses: { 200: 'The conversation.', 404: 'No such conversation (`not_found`).' },
   },
 ];
 
@@ -42,7 +41,7 @@ export function conversationRoutes(
 
   router.get('/conversations/:conversationIdentifier', async (req, res) => {
     const conversation = await deps.conversations.get(req.params.conversationIdentifier);
-    if (!conversation) throw notFound(ErrorCode.InvalidConversationIdentifier, `No conversation "${req.params.conversationIdentifier}".`);
+    if (!conversation) throw managementError('not_found', `No conversation "${req.params.conversationIdentifier}".`);
     const records = await deps.attachmentRecords.ofConversation(conversation.conversationIdentifier);
     const entries = conversation.entries.map((entry) => {
       const mine = records.filter((r) => r.entryId === entry.entryId);

@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { matchesEventTypes } from '../outbound/event-type-filter.ts';
 import type { ReceivedEvents } from '../outbound/received-events.ts';
 import type { Wakeup } from '../util/wakeup.ts';
 import { z } from 'zod';
@@ -26,7 +27,7 @@ export const eventStreamOperations: ManagementOperation[] = [
     summary: 'Normalized outbound events as Server-Sent Events (id = stored sequence; Last-Event-ID resumes)',
     query: streamQuery,
     produces: 'text/event-stream',
-    responses: { 200: 'The event stream.', 400: 'A query parameter is not valid (10089).' },
+    responses: { 200: 'The event stream.', 400: 'A query parameter is not valid (`invalid_request`).' },
   },
   {
     method: 'get',
@@ -34,7 +35,7 @@ export const eventStreamOperations: ManagementOperation[] = [
     tag: 'Outbound',
     summary: 'Outbound events parked as malformed',
     query: parkedQuery,
-    responses: { 200: '`{parkedEvents: [...]}`', 400: 'A query parameter is not valid (10089).' },
+    responses: { 200: '`{parkedEvents: [...]}`', 400: 'A query parameter is not valid (`invalid_request`).' },
   },
 ];
 
@@ -43,7 +44,7 @@ export const eventStreamOperations: ManagementOperation[] = [
  * Starts with new events, or after `Last-Event-ID` (or `?after=`) to resume; `?eventType=` filters by
  * event or entry type. `GET /api/parked-events` lists events parked as malformed.
  */
-export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wakeup }): Router {
+export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wakeup; ending?: AbortSignal }): Router {
   const router = express.Router();
   router.get('/events', async (req, res) => {
     const query = parseInput(streamQuery, req.query);
@@ -57,19 +58,27 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
       'x-accel-buffering': 'no',
     });
     res.write(': connected\n\n');
-    let open = true;
+    const connection = { open: true };
     // The response's close is the client going away (the request's fires once its empty body is read).
     res.on('close', () => {
-      open = false;
+      connection.open = false;
       deps.stored.notify();
     });
+    // A stopping process ends its streams; clients resume with Last-Event-ID elsewhere.
+    const end = () => {
+      connection.open = false;
+      deps.stored.notify();
+    };
+    if (deps.ending?.aborted) connection.open = false;
+    deps.ending?.addEventListener('abort', end, { once: true });
+    res.on('close', () => deps.ending?.removeEventListener('abort', end));
     let lastWrite = Date.now();
-    while (open) {
+    while (connection.open) {
       const seen = deps.stored.version;
       const rows = await deps.received.readAfter(cursor, BATCH);
       for (const { sequence, event } of rows) {
         cursor = sequence;
-        if (types && !types.has(event.eventType) && !(event.entryType && types.has(event.entryType))) continue;
+        if (!matchesEventTypes(types, event)) continue;
         res.write(`id: ${sequence}\nevent: ${event.eventType}\ndata: ${JSON.stringify(event)}\n\n`);
         lastWrite = Date.now();
       }

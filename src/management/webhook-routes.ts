@@ -1,8 +1,7 @@
 import express, { type Router } from 'express';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { ApiError, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import { parseInput } from './parse-input.ts';
 import type { ManagementOperation } from './openapi/operation.ts';
 import { DELIVERY_STATUSES, type WebhookEndpoints } from '../outbound/webhook-endpoints.ts';
@@ -19,10 +18,7 @@ const secret = z
     }
   }, 'is not valid base64');
 const newEndpoint = z.object({
-  url: z
-    .string()
-    .url()
-    .refine((u) => /^https?:/i.test(u), 'must be an http(s) URL'),
+  url: z.url().refine((u) => /^https?:/i.test(u), 'must be an http(s) URL'),
   eventTypes: z.array(z.string().min(1).max(100)).max(50).optional(),
   channelAddressIdentifier: z.string().min(1).max(240).optional(),
   secret: secret.optional(),
@@ -43,7 +39,7 @@ export const webhookOperations: ManagementOperation[] = [
     tag: 'Outbound',
     summary: 'Register a webhook endpoint; the answer carries its signing secret (generated unless given)',
     body: newEndpoint,
-    responses: { 201: 'The endpoint with its secret.', 400: 'The body is not valid (10089).' },
+    responses: { 201: 'The endpoint with its secret.', 400: 'The body is not valid (`invalid_request`).' },
   },
   { method: 'get', path: '/api/webhooks', tag: 'Outbound', summary: 'Webhook endpoints', responses: { 200: '`{webhooks: [...]}`' } },
   {
@@ -66,7 +62,7 @@ export const webhookOperations: ManagementOperation[] = [
     tag: 'Outbound',
     summary: 'Replace the endpoint’s signing secret (a new one is generated unless given); later attempts are signed with it',
     body: rotation,
-    responses: { 200: 'The endpoint with its new secret.', 400: 'The secret is not valid (10089).', 404: 'No such endpoint.' },
+    responses: { 200: 'The endpoint with its new secret.', 400: 'The secret is not valid (`invalid_request`).', 404: 'No such endpoint.' },
   },
   {
     method: 'get',
@@ -74,7 +70,7 @@ export const webhookOperations: ManagementOperation[] = [
     tag: 'Outbound',
     summary: 'Webhook deliveries, newest event first, with status, attempts and the last answer',
     query: deliveryQuery,
-    responses: { 200: '`{deliveries: [...]}`', 400: 'A query parameter is not valid (10089).' },
+    responses: { 200: '`{deliveries: [...]}`', 400: 'A query parameter is not valid (`invalid_request`).' },
   },
   {
     method: 'post',
@@ -96,16 +92,16 @@ export function webhookRoutes(deps: { webhooks: WebhookEndpoints }): Router {
   });
   router.post('/webhooks/:id/rotate-secret', async (req, res) => {
     const endpoint = await deps.webhooks.rotateSecret(req.params.id, parseInput(rotation, req.body).secret);
-    if (!endpoint) throw notFound(ErrorCode.NotFound, `No webhook endpoint "${req.params.id}".`);
+    if (!endpoint) throw managementError('not_found', `No webhook endpoint "${req.params.id}".`);
     res.json(endpoint);
   });
   router.get('/webhooks/:id', async (req, res) => {
     const endpoint = await deps.webhooks.get(req.params.id);
-    if (!endpoint) throw notFound(ErrorCode.NotFound, `No webhook endpoint "${req.params.id}".`);
+    if (!endpoint) throw managementError('not_found', `No webhook endpoint "${req.params.id}".`);
     res.json(endpoint);
   });
   router.delete('/webhooks/:id', async (req, res) => {
-    if (!(await deps.webhooks.delete(req.params.id))) throw notFound(ErrorCode.NotFound, `No webhook endpoint "${req.params.id}".`);
+    if (!(await deps.webhooks.delete(req.params.id))) throw managementError('not_found', `No webhook endpoint "${req.params.id}".`);
     res.status(204).end();
   });
 
@@ -114,9 +110,9 @@ export function webhookRoutes(deps: { webhooks: WebhookEndpoints }): Router {
   });
   router.post('/deliveries/:id/retry', async (req, res) => {
     const delivery = await deps.webhooks.getDelivery(req.params.id);
-    if (!delivery) throw notFound(ErrorCode.NotFound, `No delivery "${req.params.id}".`);
+    if (!delivery) throw managementError('not_found', `No delivery "${req.params.id}".`);
     if (!(await deps.webhooks.retry(req.params.id))) {
-      throw new ApiError(409, 409, `Delivery "${req.params.id}" is ${delivery.status}; only a dead-lettered delivery can be retried.`);
+      throw managementError('conflict', `Delivery "${req.params.id}" is ${delivery.status}; only a dead-lettered delivery can be retried.`);
     }
     res.status(202).json(await deps.webhooks.getDelivery(req.params.id));
   });

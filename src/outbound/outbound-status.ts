@@ -1,4 +1,3 @@
-import type { OutboundEventLog } from '../local-org/outbound-event-log.ts';
 import type { Db } from '../store/database.ts';
 import { DELIVERY_STATUSES } from './webhook-endpoints.ts';
 
@@ -17,10 +16,15 @@ export interface OutboundStatus {
  * How far the outbound path is, read from the store: the subscriber's checkpoint against the local org's
  * latest replay id, deliveries per state, parked events. Shared by `GET /api/outbound/status` and `/metrics`.
  */
-export async function readOutboundStatus(deps: { db: Db; log?: OutboundEventLog; topicName: string }): Promise<OutboundStatus> {
+export async function readOutboundStatus(deps: {
+  db: Db;
+  /** The latest replay id the org behind the topic has published, when it is the local org. */
+  latestPublishedReplayId: (() => Promise<number>) | undefined;
+  topicName: string;
+}): Promise<OutboundStatus> {
   const [checkpoint, latestReplayId, deliveries, parked, oldestPending] = await Promise.all([
     deps.db.selectFrom('subscriber_checkpoints').select('replay_id').where('topic_name', '=', deps.topicName).executeTakeFirst(),
-    deps.log?.latestReplayId() ?? null,
+    deps.latestPublishedReplayId?.() ?? null,
     deps.db
       .selectFrom('webhook_deliveries')
       .select((eb) => ['status', eb.fn.countAll<number>().as('count')])

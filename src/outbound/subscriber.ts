@@ -1,7 +1,7 @@
 import PubSubApiClient from 'salesforce-pubsub-api-client';
 import type { Logger } from 'pino';
-import type { CustomEventFieldNames } from '../local-org/pubsub/custom-event-schema.ts';
-import { MalformedEventError, normalizeEvent, type NormalizedEvent } from './normalizer.ts';
+import type { CustomEventFieldNames, NormalizedEvent } from '../contract/outbound-event.ts';
+import { MalformedEventError, normalizeEvent } from './normalizer.ts';
 import type { ReceivedEvents, ReceivedItem } from './received-events.ts';
 
 /** Events requested per FetchRequest: the client's own maximum. */

@@ -21,6 +21,14 @@ export const publicOperations: ManagementOperation[] = [
   },
   {
     method: 'get',
+    path: '/api/ready',
+    tag: 'Service',
+    summary: 'Whether this process takes new traffic: not while it starts or drains (docs/deployment.md)',
+    public: true,
+    responses: { 200: '`{"status": "ready"}`', 503: '`{"status": "starting"}` or `{"status": "draining"}`' },
+  },
+  {
+    method: 'get',
     path: '/api/openapi.json',
     tag: 'Service',
     summary: 'This document',

@@ -1,8 +1,11 @@
 import { z } from 'zod';
+import { MANAGEMENT_ERROR_CODES, type ManagementErrorCode } from '../../contract/management-errors.ts';
 import type { ManagementOperation } from './operation.ts';
 
 const errorBody = z.object({
-  code: z.number().int().describe('Interaction API error code (or the HTTP status for management-only refusals)'),
+  code: z
+    .enum(Object.keys(MANAGEMENT_ERROR_CODES) as [ManagementErrorCode, ...ManagementErrorCode[]])
+    .describe('The management API’s own error code; each has one HTTP status (src/contract/management-errors.ts)'),
   message: z.string(),
 });
 
