@@ -23,8 +23,11 @@ describe('bridge mode: a second process as the org', () => {
   let org: BridgeProcess;
   let bridge: BridgeProcess;
   let token: string;
+  // Whatever before() got to start (it may have failed part way), stopped in reverse order.
+  const started: BridgeProcess[] = [];
   before(async () => {
     org = await startBridge({ env: { ACCESS_TOKEN_TTL_SECONDS: '3' } });
+    started.push(org);
     bridge = await startBridge({
       env: {
         ...bridgeModeEnv(org),
@@ -33,11 +36,11 @@ describe('bridge mode: a second process as the org', () => {
         CIRCUIT_BREAKER_HALF_OPEN_AFTER_MS: '500',
       },
     });
+    started.push(bridge);
     token = await accessToken(bridge);
   });
   after(async () => {
-    await bridge?.dispose();
-    await org?.dispose();
+    for (const running of started.reverse()) await running.dispose();
   });
 
   test('the banner says bridge mode, and partners get bridge tokens for the real org id', async () => {

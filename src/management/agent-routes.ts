@@ -14,10 +14,7 @@ const agentMessageBody = z
     attachments: z
       .array(
         z.object({
-          url: z
-            .string()
-            .url()
-            .refine((u) => /^https?:/i.test(u), 'must be an http(s) URL'),
+          url: z.url().refine((u) => /^https?:/i.test(u), 'must be an http(s) URL'),
           name: z.string().min(1).max(255).optional(),
           mimeType: z.string().min(1).max(255).optional(),
           id: z.string().min(1).max(255).optional(),

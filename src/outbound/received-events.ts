@@ -26,7 +26,7 @@ export class ReceivedEvents {
       .select('replay_id')
       .where('topic_name', '=', topicName)
       .executeTakeFirst();
-    return row ? Number(row.replay_id) : undefined;
+    return row?.replay_id;
   }
 
   /**
@@ -81,7 +81,7 @@ export class ReceivedEvents {
           .onConflict((oc) => oc.column('event_id').doNothing())
           .returning(['sequence', 'event_id'])
           .execute();
-        const sequenceOf = new Map(inserted.map((r) => [r.event_id, Number(r.sequence)]));
+        const sequenceOf = new Map(inserted.map((r) => [r.event_id, r.sequence]));
         const deliveries = [];
         for (const event of chunk) {
           const sequence = sequenceOf.get(event.eventId);
@@ -119,11 +119,11 @@ export class ReceivedEvents {
     const rows = await this.db.selectFrom('parked_events').selectAll().orderBy('sequence', 'desc').limit(limit).execute();
     return rows.map((r) => ({
       topicName: r.topic_name,
-      replayId: Number(r.replay_id),
+      replayId: r.replay_id,
       eventId: r.event_id,
       reason: r.reason,
-      raw: JSON.parse(r.raw),
-      parkedAt: new Date(Number(r.parked_at)).toISOString(),
+      raw: JSON.parse(r.raw) as unknown,
+      parkedAt: new Date(r.parked_at).toISOString(),
     }));
   }
 
@@ -136,7 +136,7 @@ export class ReceivedEvents {
       .orderBy('sequence', 'asc')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({ sequence: Number(r.sequence), event: JSON.parse(r.body) as NormalizedEvent }));
+    return rows.map((r) => ({ sequence: r.sequence, event: JSON.parse(r.body) as NormalizedEvent }));
   }
 
   async latestSequence(): Promise<number> {
@@ -144,6 +144,6 @@ export class ReceivedEvents {
       .selectFrom('normalized_events')
       .select((eb) => eb.fn.max('sequence').as('latest'))
       .executeTakeFirst();
-    return Number(row?.latest ?? 0);
+    return row?.latest ?? 0;
   }
 }
