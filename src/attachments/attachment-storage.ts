@@ -146,7 +146,7 @@ export class AttachmentStorage {
         stop.abort();
         body.destroy();
         await received.catch(() => {});
-        await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId })).catch((err) => {
+        await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId })).catch((err: unknown) => {
           // Servers without the call (s3rver) keep the parts; the embedded server's sweep removes them.
           if (!['MethodNotAllowed', 'NotImplemented'].includes((err as Error).name)) throw err;
         });

@@ -89,6 +89,11 @@ export class WebhookDelivery {
     this.loop = this.run();
   }
 
+  /** Read through a call: stop() flips the flag while the loop awaits, which narrowing cannot see. */
+  private stopRequested(): boolean {
+    return this.stopped;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.deps.wakeup.notify();
@@ -97,7 +102,7 @@ export class WebhookDelivery {
   }
 
   private async run() {
-    while (!this.stopped) {
+    while (!this.stopRequested()) {
       let nextDueIn = POLL_MS;
       const seen = this.deps.wakeup.version;
       // A busy line takes its next events itself (leaseNext); passes only start idle lines, so there is
@@ -109,7 +114,7 @@ export class WebhookDelivery {
           this.deps.logger.error({ err }, 'webhook delivery pass failed');
         }
       }
-      if (!this.stopped) await this.deps.wakeup.wait(Math.max(0, Math.min(POLL_MS, nextDueIn)), seen);
+      if (!this.stopRequested()) await this.deps.wakeup.wait(Math.max(0, Math.min(POLL_MS, nextDueIn)), seen);
     }
   }
 
@@ -135,7 +140,7 @@ export class WebhookDelivery {
       if (seenLines.has(line)) continue;
       seenLines.add(line);
       if (this.inFlight.has(line)) continue;
-      const dueIn = Number(d.next_attempt_at) - now;
+      const dueIn = d.next_attempt_at - now;
       if (dueIn > 0) {
         nextDueIn = Math.min(nextDueIn, dueIn);
         continue;
@@ -160,7 +165,7 @@ export class WebhookDelivery {
     for (const head of rows as Deliverable[]) {
       const line = `${head.endpoint_id}\u0000${head.ordering_key}`;
       const run = this.runLine(head)
-        .catch((err) => this.deps.logger.error({ err, deliveryId: head.delivery_id }, 'webhook attempt failed to record'))
+        .catch((err: unknown) => this.deps.logger.error({ err, deliveryId: head.delivery_id }, 'webhook attempt failed to record'))
         .finally(() => {
           this.inFlight.delete(line);
           this.deps.wakeup.notify();
@@ -210,7 +215,7 @@ export class WebhookDelivery {
   /** One attempt; returns the line's next delivery when it was leased together with this outcome. */
   private async attempt(row: Deliverable): Promise<Deliverable | undefined> {
     const deliveryId = row.delivery_id;
-    const body = webhookBody(JSON.parse(row.body) as NormalizedEvent, Number(row.received_at));
+    const body = webhookBody(JSON.parse(row.body) as NormalizedEvent, row.received_at);
     const sentAt = new Date();
     const headers = {
       'content-type': 'application/json',
@@ -236,7 +241,7 @@ export class WebhookDelivery {
       const e = err as Error & { cause?: Error };
       error = e.name === 'TimeoutError' ? `no answer within ${this.deps.policy.timeoutMs} ms` : (e.cause?.message ?? e.message);
     }
-    const attempts = Number(row.attempts) + 1;
+    const attempts = row.attempts + 1;
     const now = Date.now();
     const common = { attempts, last_attempt_at: now, last_status_code: statusCode, last_error: error?.slice(0, ERROR_TEXT_LIMIT) ?? null };
     const status = !error ? 'succeeded' : attempts > this.deps.policy.retryScheduleSeconds.length ? 'dead' : 'pending';
@@ -264,7 +269,12 @@ export class WebhookDelivery {
    */
   private record(row: Deliverable, update: Outcome): Promise<Deliverable | undefined> {
     return new Promise((resolve, reject) => {
-      this.outcomes.push({ row, update, done: (err, next) => (err ? reject(err) : resolve(next)) });
+      this.outcomes.push({
+        row,
+        update,
+        done: (err, next) =>
+          err ? reject(err instanceof Error ? err : new Error('recording the outcome failed', { cause: err })) : resolve(next),
+      });
       this.kickRecording();
     });
   }
@@ -314,7 +324,7 @@ export class WebhookDelivery {
       .orderBy('d.event_sequence', 'asc')
       .limit(1)
       .executeTakeFirst();
-    if (!next || Number(next.next_attempt_at) > now) return undefined;
+    if (!next || next.next_attempt_at > now) return undefined;
     const leased = await this.leaseWhereFree(trx, next.delivery_id, now);
     return leased ? next : undefined;
   }

@@ -95,11 +95,11 @@ function toEndpoint(r: Selectable<WebhookEndpointTable>) {
     channelAddressIdentifier: r.channel_address_identifier,
     description: r.description,
     secret: r.secret,
-    createdAt: new Date(Number(r.created_at)).toISOString(),
+    createdAt: new Date(r.created_at).toISOString(),
   };
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function toDelivery(r: Selectable<WebhookDeliveryTable>) {
   return {
@@ -107,7 +107,7 @@ function toDelivery(r: Selectable<WebhookDeliveryTable>) {
     eventId: r.event_id,
     endpointId: r.endpoint_id,
     status: r.status as DeliveryStatus,
-    attempts: Number(r.attempts),
+    attempts: r.attempts,
     nextAttemptAt: r.status === 'pending' ? iso(r.next_attempt_at) : null,
     lastAttemptAt: iso(r.last_attempt_at),
     lastStatusCode: r.last_status_code,
