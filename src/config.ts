@@ -48,6 +48,14 @@ const idNameList = (prefix: string) =>
         .min(1, 'needs at least one "<id>:<name>" item'),
     );
 
+/** Retry delays: "5,30,120" (seconds, fractions allowed). */
+const secondsList = z.string().transform((s, ctx) => {
+  const delays = s.split(',').map((v) => Number(v.trim()));
+  if (delays.some((d) => !Number.isFinite(d) || d < 0))
+    ctx.addIssue({ code: 'custom', message: 'must be a comma separated list of non-negative seconds' });
+  return delays;
+});
+
 const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(8085),
@@ -112,17 +120,14 @@ const envSchema = z.object({
   OUTBOUND_EVENT_RETENTION_HOURS: positiveSeconds.default(72),
   PUBSUB_KEEPALIVE_SECONDS: positiveSeconds.default(30),
   OUTBOUND_SUBSCRIBE_FROM: z.enum(['earliest', 'latest']).default('earliest'),
-  WEBHOOK_RETRY_SCHEDULE_SECONDS: z
-    .string()
-    .transform((s, ctx) => {
-      const delays = s.split(',').map((v) => Number(v.trim()));
-      if (delays.some((d) => !Number.isFinite(d) || d < 0))
-        ctx.addIssue({ code: 'custom', message: 'must be a comma separated list of non-negative seconds' });
-      return delays;
-    })
-    .default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: secondsList.default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),
   WEBHOOK_TIMEOUT_MS: positiveSeconds.default(10_000),
   WEBHOOK_CONCURRENCY: positiveSeconds.default(16),
+  INTEGRATION_RETRY_SCHEDULE_SECONDS: secondsList.default([5, 30, 120, 600, 1800]),
+  INTEGRATION_TIMEOUT_MS: positiveSeconds.default(10_000),
+  INTEGRATION_CONCURRENCY: positiveSeconds.default(8),
+  INTEGRATION_CA_FILE: z.string().min(1).optional(),
+  INTEGRATION_ALLOW_HTTP_LOOPBACK: z.enum(['true', 'false']).default('false'),
 });
 
 export type Config = ReturnType<typeof buildConfig>;
@@ -229,6 +234,15 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
         timeoutMs: e.WEBHOOK_TIMEOUT_MS,
         concurrency: e.WEBHOOK_CONCURRENCY,
       },
+    },
+    integrations: {
+      retryScheduleSeconds: e.INTEGRATION_RETRY_SCHEDULE_SECONDS,
+      timeoutMs: e.INTEGRATION_TIMEOUT_MS,
+      concurrency: e.INTEGRATION_CONCURRENCY,
+      /** PEM file of extra certificate authorities trusted for integration calls (besides the usual ones). */
+      caFile: e.INTEGRATION_CA_FILE,
+      /** Only for local testing: lets endpoint URLs use http:// when the host is a loopback address. */
+      allowHttpLoopback: e.INTEGRATION_ALLOW_HTTP_LOOPBACK === 'true',
     },
   };
 }

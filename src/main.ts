@@ -18,7 +18,9 @@ import { Idempotency } from './http/idempotency.ts';
 import { AmbientTransactions } from './store/ambient-transaction.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
+import { createIntegrations } from './integrations/start-integrations.ts';
 import { LocalOrgAgentWork } from './local-org/agent-work.ts';
+import { LocalOrgLifecycle } from './local-org/lifecycle-events.ts';
 import { Conversations } from './local-org/conversations.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
 import { MessagingSessions } from './local-org/messaging-sessions.ts';
@@ -74,17 +76,29 @@ async function main(config: Config) {
   const outboundEvents = new OutboundEventLog(store.db);
   const sessions = new MessagingSessions();
   const routingEvents = new RoutingEvents(outboundEvents);
+  const integrations = createIntegrations({ config, logger, db: store.db });
+  const lifecycle = new LocalOrgLifecycle(integrations.sink);
   const crm = sf
     ? await connectToOrg(sf, logger, attachmentStorage)
     : new LocalOrgCrm(
         localDb,
         conversations,
-        new LocalOrgRouting(localDb, sessions, routingEvents),
-        new LocalOrgAgentWork(localDb, sessions, routingEvents),
+        new LocalOrgRouting(localDb, sessions, routingEvents, lifecycle, integrations.values),
+        new LocalOrgAgentWork(localDb, sessions, routingEvents, lifecycle),
         attachmentRecords,
       );
 
-  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate });
+  const outbound = createOutbound({
+    config,
+    logger,
+    db: store.db,
+    org,
+    tokens,
+    conversations,
+    certificate,
+    // The local org tells its lifecycle itself; a real org's shows in its outbound events.
+    onStoredInTransaction: sf ? integrations.outboundHook : undefined,
+  });
 
   const interactionApp = createInteractionApp({
     logger,
@@ -106,7 +120,7 @@ async function main(config: Config) {
     attachmentStorage,
     routingViews: new RoutingViews(store.db, outboundEvents),
     describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
-    routers: outbound.routers,
+    routers: [...outbound.routers, ...integrations.routers],
   });
 
   const servers = await Promise.all([
@@ -115,6 +129,7 @@ async function main(config: Config) {
   ]);
   const [apiPort, managementPort] = servers.map((s) => (s.address() as AddressInfo).port);
   const outboundRunning = await outbound.start();
+  integrations.start();
 
   const sweepOnce = () =>
     Promise.all([
@@ -158,6 +173,7 @@ async function main(config: Config) {
     logger.info({ signal }, 'shutting down');
     clearInterval(sweep);
     await outboundRunning.stop();
+    await integrations.stop();
     await Promise.all(servers.map(closeServer));
     attachmentStorage.close();
     await embeddedS3?.close();

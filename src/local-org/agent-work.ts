@@ -4,6 +4,8 @@ import { badRequest } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
+import type { LifecycleEventName } from '../integrations/lifecycle.ts';
+import type { LocalOrgLifecycle } from './lifecycle-events.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import type { RoutingEvents, RoutingWorkType } from './routing-events.ts';
 import { checkContext, eventTarget, openSessionOf, type Trx } from './routing-lookups.ts';
@@ -12,10 +14,11 @@ import { isSalesforceId, newSalesforceId, toEighteenCharId } from './salesforce-
 export const AGENT_WORK_PREFIX = '0Bz';
 
 /** How each PATCH /agentWork status moves a work: from which states, to which, and the work event it records. */
-const WORK_TRANSITIONS: Record<AgentWorkStatus, { from: string[]; to: string; event: RoutingWorkType }> = {
-  Accept: { from: ['Assigned'], to: 'Opened', event: 'Accepted' },
-  Decline: { from: ['Assigned'], to: 'Declined', event: 'Declined' },
-  Cancel: { from: ['Assigned', 'Opened'], to: 'Canceled', event: 'Cancelled' },
+const WORK_TRANSITIONS: Record<AgentWorkStatus, { from: string[]; to: string; event: RoutingWorkType; lifecycle?: LifecycleEventName }> = {
+  Accept: { from: ['Assigned'], to: 'Opened', event: 'Accepted', lifecycle: 'Accepted' },
+  Decline: { from: ['Assigned'], to: 'Declined', event: 'Declined', lifecycle: 'Rejected' },
+  Cancel: { from: ['Assigned', 'Opened'], to: 'Canceled', event: 'Cancelled', lifecycle: 'Rejected' },
+  // Closing raises Ended or Abandoned, when it ends the session.
   Close: { from: ['Assigned', 'Opened'], to: 'Closed', event: 'Closed' },
 };
 const ACTIVE_WORK_STATUSES = ['Assigned', 'Opened'];
@@ -30,6 +33,7 @@ export class LocalOrgAgentWork {
     private readonly db: Db,
     private readonly sessions: MessagingSessions,
     private readonly events: RoutingEvents,
+    private readonly lifecycle: LocalOrgLifecycle,
   ) {}
 
   async create(call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse> {
@@ -93,6 +97,13 @@ export class LocalOrgAgentWork {
           .execute();
       }
       await this.sessions.refreshStatus(trx, session.session_id);
+      await this.lifecycle.raise(trx, {
+        event: 'Allocated',
+        cause: workId,
+        conversationIdentifier: session.conversation_identifier,
+        sessionId: session.session_id,
+        details: { workId, userId: agent.user_id, psrId: psr?.psr_id ?? null },
+      });
       if (session.routing_owner === 'Partner') {
         await this.events.workChanged(trx, eventTarget(session), {
           workType: 'Assigned',
@@ -156,8 +167,15 @@ export class LocalOrgAgentWork {
         })
         .where('work_id', '=', work.work_id)
         .execute();
-      if (request.status === 'Close') await this.sessions.endIfDone(trx, work.session_id);
-      else await this.sessions.refreshStatus(trx, work.session_id);
+      const ended = request.status === 'Close' && (await this.sessions.endIfDone(trx, work.session_id));
+      if (request.status !== 'Close') await this.sessions.refreshStatus(trx, work.session_id);
+      const details = { workId: work.work_id, userId: work.user_id, psrId: work.psr_id };
+      const target = { conversationIdentifier: work.conversation_identifier, sessionId: work.session_id, details };
+      if (transition.lifecycle) await this.lifecycle.raise(trx, { event: transition.lifecycle, cause: work.work_id, ...target });
+      if (ended) {
+        const connected = await this.lifecycle.wasConnected(trx, work.conversation_identifier, work.opened_at);
+        await this.lifecycle.raise(trx, { event: connected ? 'Ended' : 'Abandoned', cause: work.session_id, ...target });
+      }
       if (work.routing_owner === 'Partner') {
         await this.events.workChanged(trx, eventTarget(work), {
           workType: transition.event,
@@ -204,6 +222,7 @@ export class LocalOrgAgentWork {
         'w.status',
         'w.routing_type',
         'w.routing_correlation_id',
+        's.opened_at',
         'u.display_name',
         'c.conversation_identifier',
         'c.end_user_client_identifier',

@@ -7,6 +7,8 @@ import type { RoutingResultRequest } from '../contract/routing-result-request.ts
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import type { ChannelTable } from '../store/tables.ts';
+import type { ConversationValues } from '../integrations/conversation-values.ts';
+import type { LocalOrgLifecycle } from './lifecycle-events.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import type { RoutingEvents } from './routing-events.ts';
 import { conversationOf, eventTarget, openSessionOf, type Trx } from './routing-lookups.ts';
@@ -25,6 +27,9 @@ export class LocalOrgRouting {
     private readonly db: Db,
     private readonly sessions: MessagingSessions,
     private readonly events: RoutingEvents,
+    private readonly lifecycle: LocalOrgLifecycle,
+    /** What integrations set on the conversation: routing attributes and a queue (`routing.queueId`). */
+    private readonly steering?: Pick<ConversationValues, 'steering'>,
   ) {}
 
   /**
@@ -44,6 +49,12 @@ export class LocalOrgRouting {
     if (inbound.entryType !== 'Message') return [];
     const { sessionId, opened } = await this.sessions.openIfNone(trx, inbound.orgId, inbound.conversationIdentifier);
     if (!opened) return [];
+    await this.lifecycle.raise(trx, {
+      event: 'Received',
+      cause: sessionId,
+      conversationIdentifier: inbound.conversationIdentifier,
+      sessionId,
+    });
     if (inbound.channel.routing_owner === 'Partner') {
       const target = eventTarget({
         ...inbound.channel,
@@ -64,7 +75,8 @@ export class LocalOrgRouting {
   async route(call: CrmCall, request: RouteRequest): Promise<CrmResponse> {
     return this.db.transaction().execute(async (trx) => {
       const conversation = await conversationOf(trx, call, request.conversationIdentifier);
-      const target = await this.resolveTarget(trx, call.orgId, conversation, request.target);
+      const steer = await this.steering?.steering(trx, conversation.conversation_identifier);
+      const target = await this.resolveTarget(trx, call.orgId, conversation, request.target, steer?.queueId);
       const maxLength = conversation.routing_attribute_max_length;
       for (const [name, value] of Object.entries(request.routingAttributes ?? {})) {
         if (value.length > maxLength) {
@@ -77,6 +89,14 @@ export class LocalOrgRouting {
       const { sessionId } = await this.sessions.openIfNone(trx, call.orgId, conversation.conversation_identifier);
       await this.sessions.lock(trx, sessionId);
       const now = Date.now();
+      const replaced = await trx
+        .selectFrom('pending_service_routings')
+        .select(['psr_id', 'queue_id'])
+        .where('open_key', '=', sessionId)
+        .executeTakeFirst();
+      // Attributes an integration set (too long ones left out) under those the request names.
+      const fromIntegrations = Object.entries(steer?.routingAttributes ?? {}).filter(([, v]) => v.length <= maxLength);
+      const routingAttributes = { ...Object.fromEntries(fromIntegrations), ...request.routingAttributes };
       await trx
         .updateTable('pending_service_routings')
         .set({ status: 'Replaced', open_key: null, closed_at: now })
@@ -93,7 +113,7 @@ export class LocalOrgRouting {
           routing_method: target.method,
           queue_id: target.queueId,
           flow_id: target.flowId,
-          routing_attributes: request.routingAttributes ? JSON.stringify(request.routingAttributes) : null,
+          routing_attributes: Object.keys(routingAttributes).length > 0 ? JSON.stringify(routingAttributes) : null,
           routing_correlation_id: routingCorrelationId,
           status: 'Open',
           open_key: sessionId,
@@ -102,6 +122,18 @@ export class LocalOrgRouting {
         })
         .execute();
       await this.sessions.refreshStatus(trx, sessionId);
+      await this.lifecycle.raise(trx, {
+        event:
+          request.routingType === 'Transfer'
+            ? 'Transferred'
+            : replaced && replaced.queue_id !== target.queueId
+              ? 'Forwarded'
+              : 'Queued',
+        cause: psrId,
+        conversationIdentifier: conversation.conversation_identifier,
+        sessionId,
+        details: { psrId, routingType: request.routingType, previousQueueId: replaced?.queue_id ?? null },
+      });
       if (conversation.routing_owner === 'Partner' && request.routingType === 'Transfer') {
         await this.events.routingRequested(trx, eventTarget(conversation), {
           routingType: request.routingType,
@@ -194,7 +226,20 @@ export class LocalOrgRouting {
     orgId: string,
     channel: Selectable<ChannelTable>,
     target: RouteTarget,
+    steeredQueueId?: string,
   ): Promise<{ method: RouteTarget['method']; queueId: string; flowId: string | null }> {
+    if (target.method === 'ChannelConfiguration' && steeredQueueId) {
+      // An integration chose the queue: it stands in for the channel's configuration when it is a queue of the org.
+      const queue = isSalesforceId(steeredQueueId, '00G')
+        ? await trx
+            .selectFrom('queues')
+            .select('queue_id')
+            .where('queue_id', '=', toEighteenCharId(steeredQueueId))
+            .where('org_id', '=', orgId)
+            .executeTakeFirst()
+        : undefined;
+      if (queue) return { method: target.method, queueId: queue.queue_id, flowId: null };
+    }
     if (target.method === 'ChannelConfiguration') {
       if (!channel.routing_queue_id) {
         throw badRequest(

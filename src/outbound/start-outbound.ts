@@ -15,7 +15,7 @@ import { outboundStatusRoutes } from '../management/outbound-status-routes.ts';
 import { webhookRoutes } from '../management/webhook-routes.ts';
 import type { Db } from '../store/database.ts';
 import { Wakeup } from '../util/wakeup.ts';
-import { ReceivedEvents } from './received-events.ts';
+import { ReceivedEvents, type StoredEventsHook } from './received-events.ts';
 import { WebhookEndpoints } from './webhook-endpoints.ts';
 import { OutboundSubscriber } from './subscriber.ts';
 import { WebhookDelivery } from './webhook-delivery.ts';
@@ -30,6 +30,8 @@ export interface OutboundDeps {
   tokens: AccessTokens;
   conversations: Conversations;
   certificate: DevCertificate;
+  /** Runs in the transaction that stores received events (bridge mode: lifecycle events for integrations). */
+  onStoredInTransaction?: StoredEventsHook | undefined;
 }
 
 /**
@@ -43,7 +45,7 @@ export function createOutbound(deps: OutboundDeps) {
   const appended = new Wakeup();
   const stored = new Wakeup();
   const log = new OutboundEventLog(db);
-  const received = new ReceivedEvents(db);
+  const received = new ReceivedEvents(db, deps.onStoredInTransaction);
   const webhooks = new WebhookEndpoints(db);
   const agentMessages = new AgentMessages(db, deps.conversations, {
     agent: { userId: deps.org.userId, displayName: 'Local Agent' },
