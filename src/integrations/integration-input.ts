@@ -13,6 +13,14 @@ export const SET_TARGET = /^(?:routingAttributes\.[\w-]{1,80}|agentData\.[\w-]{1
 const SAVE_NAME = /^[\w-]{1,80}$/;
 const jsonPath = z.string().min(1).max(500).regex(/^\$/, 'must be a JSONPath starting with $');
 
+/** A map of JSONPaths whose keys follow `pattern` (zod's own record-key error names no key). */
+const keyedBy = (pattern: RegExp, message: string) =>
+  z.record(z.string(), jsonPath).superRefine((record, ctx) => {
+    for (const key of Object.keys(record)) {
+      if (!pattern.test(key)) ctx.addIssue({ code: 'custom', path: [key], message: `key ${message}` });
+    }
+  });
+
 const scalar = z.union([z.string().max(4000), z.number(), z.boolean()]);
 export const configurationSchema = z
   .object({
@@ -30,10 +38,8 @@ export const configurationSchema = z
       .default({ method: 'POST', headers: {}, params: {} }),
     response: z
       .object({
-        set: z
-          .record(z.string().regex(SET_TARGET, 'must be routingAttributes.<name>, agentData.<name> or routing.queueId'), jsonPath)
-          .default({}),
-        save: z.record(z.string().regex(SAVE_NAME, 'must be a name of letters, digits, _ or -'), jsonPath).default({}),
+        set: keyedBy(SET_TARGET, 'must be routingAttributes.<name>, agentData.<name> or routing.queueId').default({}),
+        save: keyedBy(SAVE_NAME, 'must be a name of letters, digits, _ or -').default({}),
       })
       .default({ set: {}, save: {} }),
   })
