@@ -37,7 +37,10 @@ for (const store of storeKinds()) {
           // The customer lookup of "fetch data for the agent" and "control routing".
           lookup: () => ({
             status: 200,
-            body: { customer: { tier: 'gold', name: 'Ada Lovelace', orders: [{ id: 'O-1' }, { id: 'O-2' }] }, queue: org.queues[1].queueId15 },
+            body: {
+              customer: { tier: 'gold', name: 'Ada Lovelace', orders: [{ id: 'O-1' }, { id: 'O-2' }] },
+              queue: org.queues[1].queueId15,
+            },
           }),
           survey: () => ({ status: 201, body: { survey: { id: `S-${randomUUID().slice(0, 6)}` } } }),
           // 503 twice per conversation, then accepted.
@@ -51,6 +54,8 @@ for (const store of storeKinds()) {
           refused: () => ({ status: 422, body: { error: 'not for us' } }),
           slow: (_req, count) => ({ status: 200, body: {}, delayMs: count === 1 ? 4000 : 0 }),
           echo: (req) => ({ status: 200, body: { youSent: req.headers['x-api-key'] } }),
+          // The first call hangs while the test kills the bridge; the restarted one is answered.
+          'after-crash': (_req, count) => ({ status: 200, body: {}, delayMs: count === 1 ? 60_000 : 0 }),
         },
       });
       bridge = await startBridge({
@@ -106,10 +111,16 @@ for (const store of storeKinds()) {
       return res.body.agentWorkId as string;
     };
     const patchWork = async (workId: string, status: string) => {
-      const res = await callJson(bridge, 'PATCH', '/agentWork', { workId, status, contextType: 'Agent' }, {
-        token,
-        headers: { AuthorizationContextType: 'ConversationChannelDefinition' },
-      });
+      const res = await callJson(
+        bridge,
+        'PATCH',
+        '/agentWork',
+        { workId, status, contextType: 'Agent' },
+        {
+          token,
+          headers: { AuthorizationContextType: 'ConversationChannelDefinition' },
+        },
+      );
       assert.equal(res.status, 202, JSON.stringify(res.body));
     };
     const lifecycleOf = async (conversation: string) => {
@@ -125,7 +136,10 @@ for (const store of storeKinds()) {
         url: `${service.baseUrl}/basic/lookup`,
         events: ['Received'],
         queueIds: [queue(0)],
-        authentications: [{ id: 'basic:alice', secret: BASIC_PASSWORD }, { id: 'api-key', secret: API_KEY }],
+        authentications: [
+          { id: 'basic:alice', secret: BASIC_PASSWORD },
+          { id: 'api-key', secret: API_KEY },
+        ],
         configuration: { request: { authentication: { type: 'basic' }, headers: { 'x-api-key': '{authentications.api-key}' } } },
       });
       assert.deepEqual((created as any).authentications, [{ id: 'api-key' }, { id: 'basic:alice' }]);
@@ -154,10 +168,19 @@ for (const store of storeKinds()) {
         [{ name: 'x', url: 'http://127.0.0.1:9/hook', events: ['Ended'] }, /url: must be https/],
         [{ name: 'x', url: 'https://example.test/a', events: ['Closed'] }, /events/],
         [{ name: 'x', url: 'https://example.test/a', queueIds: ['00G5g00000ByQ99'] }, /not a queue of the org/],
-        [{ name: 'x', url: 'https://example.test/a', configuration: { request: { authentication: { type: 'digest' } } } }, /no digest:<username>/],
-        [{ name: 'x', url: 'https://example.test/a', configuration: { request: { headers: { k: '{authentications.nope}' } } } }, /names no authentication/],
+        [
+          { name: 'x', url: 'https://example.test/a', configuration: { request: { authentication: { type: 'digest' } } } },
+          /no digest:<username>/,
+        ],
+        [
+          { name: 'x', url: 'https://example.test/a', configuration: { request: { headers: { k: '{authentications.nope}' } } } },
+          /names no authentication/,
+        ],
         [{ name: 'x', url: 'https://example.test/a', authentications: [{ id: 'basic:carol' }] }, /needs a secret/],
-        [{ name: 'x', url: 'https://example.test/a', configuration: { response: { set: { 'contact.name': '$.a' } } } }, /routingAttributes/],
+        [
+          { name: 'x', url: 'https://example.test/a', configuration: { response: { set: { 'contact.name': '$.a' } } } },
+          /routingAttributes/,
+        ],
         [{ name: 'x', url: 'https://user:pw@example.test/a' }, /credentials/],
       ];
       for (const [body, message] of refusals) {
@@ -168,7 +191,8 @@ for (const store of storeKinds()) {
       }
       const before = (await managementRequest(bridge, 'GET', '/api/integrations')).body.integrations.length;
       assert.equal(before, 2, 'refusals created nothing');
-      for (const id of [created.id, copy.body.id]) assert.equal((await managementRequest(bridge, 'DELETE', `/api/integrations/${id}`)).status, 204);
+      for (const id of [created.id, copy.body.id])
+        assert.equal((await managementRequest(bridge, 'DELETE', `/api/integrations/${id}`)).status, 204);
       assert.equal((await managementRequest(bridge, 'GET', `/api/integrations/${created.id}`)).status, 404);
     });
 
@@ -184,7 +208,13 @@ for (const store of storeKinds()) {
           request: {
             authentication: { type: 'basic' },
             params: { contact: '{contact.id}', queue: '{queue.id}' },
-            body: { event: '{event}', channel: '{channel.id}', language: '{Language}', direction: '{conversation.direction}', '{event}Seen': true },
+            body: {
+              event: '{event}',
+              channel: '{channel.id}',
+              language: '{Language}',
+              direction: '{conversation.direction}',
+              '{event}Seen': true,
+            },
           },
         },
       });
@@ -194,7 +224,14 @@ for (const store of storeKinds()) {
         events: ['Forwarded'],
         queueIds: [queue(1)],
         authentications: [{ id: 'digest:bob', secret: DIGEST_PASSWORD }],
-        configuration: { request: { authentication: { type: 'digest' }, method: 'PUT', params: { attr: '{routingAttributes.Language}' }, body: { to: '{queue.id}' } } },
+        configuration: {
+          request: {
+            authentication: { type: 'digest' },
+            method: 'PUT',
+            params: { attr: '{routingAttributes.Language}' },
+            body: { to: '{queue.id}' },
+          },
+        },
       });
       const header = await create({
         name: 'acceptance (header value)',
@@ -204,9 +241,20 @@ for (const store of storeKinds()) {
         authentications: [{ id: 'api-key', secret: API_KEY }],
         configuration: { request: { method: 'GET', headers: { 'X-Api-Key': '{authentications.api-key}' } } },
       });
-      const outboundOnly = await create({ name: 'outbound only', url: `${service.baseUrl}/x`, direction: 'Outbound', events: ['Received'], queueIds: [queue(0)] });
+      const outboundOnly = await create({
+        name: 'outbound only',
+        url: `${service.baseUrl}/x`,
+        direction: 'Outbound',
+        events: ['Received'],
+        queueIds: [queue(0)],
+      });
       const otherQueue = await create({ name: 'sales only', url: `${service.baseUrl}/x`, events: ['Received'], queueIds: [queue(1)] });
-      const directOnly = await create({ name: 'direct only', url: `${service.baseUrl}/x`, events: ['Received', 'Queued'], directConversations: true });
+      const directOnly = await create({
+        name: 'direct only',
+        url: `${service.baseUrl}/x`,
+        events: ['Received', 'Queued'],
+        directConversations: true,
+      });
       const disabled = await create({ name: 'disabled', url: `${service.baseUrl}/x`, events: [], queueIds: [queue(0)] });
 
       // Received → Queued (Support) → Forwarded (Sales) → Allocated → Accepted → Ended
@@ -217,7 +265,11 @@ for (const store of storeKinds()) {
         routingInfo: { queueId: org.queues[0].queueId15, routingAttributes: { Language: 'en_US' } },
       });
       assert.equal(queued.status, 202, JSON.stringify(queued.body));
-      const forwarded = await api('POST', '/route', { conversationIdentifier: conversation, routingType: 'Initial', routingInfo: { queueId: org.queues[1].queueId15, routingAttributes: { Language: 'en_US' } } });
+      const forwarded = await api('POST', '/route', {
+        conversationIdentifier: conversation,
+        routingType: 'Initial',
+        routingInfo: { queueId: org.queues[1].queueId15, routingAttributes: { Language: 'en_US' } },
+      });
       assert.equal(forwarded.status, 202);
       const workId = await work(workItem, conversation, 0);
       await patchWork(workId, 'Accept');
@@ -238,9 +290,15 @@ for (const store of storeKinds()) {
       assert.equal(view.lifecycleEvents[2].details.previousQueueId, queue(0));
 
       const calls = await settled(everything.id, 6);
-      assert.deepEqual(calls.map((c) => c.status), Array(6).fill('succeeded'));
+      assert.deepEqual(
+        calls.map((c) => c.status),
+        Array(6).fill('succeeded'),
+      );
       const got = service.requests.filter((r) => r.url.startsWith(`/basic/events/`) && r.url.includes(conversation));
-      assert.deepEqual(got.map((r) => r.url.split('/')[3]), ['Received', 'Queued', 'Forwarded', 'Allocated', 'Accepted', 'Ended']);
+      assert.deepEqual(
+        got.map((r) => r.url.split('/')[3]),
+        ['Received', 'Queued', 'Forwarded', 'Allocated', 'Accepted', 'Ended'],
+      );
       for (const r of got) {
         assert.equal(r.authenticated, 'basic');
         assert.equal(r.method, 'POST');
@@ -287,9 +345,17 @@ for (const store of storeKinds()) {
         queueIds: [queue(0), queue(1)],
       });
       const { conversation, workItem } = await newConversation();
-      await api('POST', '/route', { conversationIdentifier: conversation, routingType: 'Initial', routingInfo: { queueId: org.queues[0].queueId15 } });
+      await api('POST', '/route', {
+        conversationIdentifier: conversation,
+        routingType: 'Initial',
+        routingInfo: { queueId: org.queues[0].queueId15 },
+      });
       await patchWork(await work(workItem, conversation, 0), 'Decline');
-      const transfer = await api('POST', '/route', { conversationIdentifier: conversation, routingType: 'Transfer', routingInfo: { queueId: org.queues[1].queueId15 } });
+      const transfer = await api('POST', '/route', {
+        conversationIdentifier: conversation,
+        routingType: 'Transfer',
+        routingInfo: { queueId: org.queues[1].queueId15 },
+      });
       assert.equal(transfer.status, 202);
       await patchWork(await work(workItem, conversation, 1), 'Close');
       const view = await lifecycleOf(conversation);
@@ -361,7 +427,12 @@ for (const store of storeKinds()) {
     });
 
     test('5xx and timeouts are retried, other answers fail at once, a failed call can be retried by hand', async () => {
-      const flaky = await create({ name: 'flaky', url: `${service.baseUrl}/flaky/{conversation.id}`, events: ['Received'], queueIds: [queue(0)] });
+      const flaky = await create({
+        name: 'flaky',
+        url: `${service.baseUrl}/flaky/{conversation.id}`,
+        events: ['Received'],
+        queueIds: [queue(0)],
+      });
       const broken = await create({ name: 'broken', url: `${service.baseUrl}/broken`, events: ['Received'], queueIds: [queue(0)] });
       const refused = await create({ name: 'refused', url: `${service.baseUrl}/refused`, events: ['Received'], queueIds: [queue(0)] });
       const slow = await create({ name: 'slow', url: `${service.baseUrl}/slow`, events: ['Received'], queueIds: [queue(0)] });
@@ -370,7 +441,10 @@ for (const store of storeKinds()) {
       const [flakyCall] = await settled(flaky.id, 1);
       assert.equal(flakyCall.status, 'succeeded');
       assert.equal(flakyCall.attempts, 3);
-      assert.deepEqual((await callDetail(flakyCall.id)).attemptLog.map((a: any) => a.statusCode), [503, 503, 200]);
+      assert.deepEqual(
+        (await callDetail(flakyCall.id)).attemptLog.map((a: any) => a.statusCode),
+        [503, 503, 200],
+      );
 
       const [refusedCall] = await settled(refused.id, 1);
       assert.equal(refusedCall.status, 'failed');
@@ -397,8 +471,23 @@ for (const store of storeKinds()) {
         const c = await callDetail(brokenCall.id);
         return c.status === 'succeeded' && c;
       });
-      assert.deepEqual(done.attemptLog.map((a: any) => a.statusCode), [500, 500, 500, 200], 'the log keeps every attempt');
+      assert.deepEqual(
+        done.attemptLog.map((a: any) => a.statusCode),
+        [500, 500, 500, 200],
+        'the log keeps every attempt',
+      );
       assert.equal((await managementRequest(bridge, 'POST', '/api/integration-calls/call_nope/retry')).status, 404);
+    });
+
+    test('a call in flight when the process dies is made again after the restart', async () => {
+      const durable = await create({ name: 'durable', url: `${service.baseUrl}/after-crash`, events: ['Received'], queueIds: [queue(0)] });
+      await newConversation();
+      await waitFor('the first attempt to reach the service', () => service.requests.some((r) => r.url === '/after-crash'));
+      await bridge.kill();
+      await bridge.start();
+      const [call] = await settled(durable.id, 1);
+      assert.equal(call.status, 'succeeded');
+      assert.equal(service.requests.filter((r) => r.url === '/after-crash').length, 2, 'called again once its lease lapsed');
     });
 
     test('no secret appears in any answer, call log or server log, even when the service echoes one', async () => {
@@ -417,7 +506,8 @@ for (const store of storeKinds()) {
       assert.match(detail.attemptLog[0].request.url, /key=\*\*\*/);
       answers.push((await managementRequest(bridge, 'GET', '/api/integrations')).body);
       answers.push((await managementRequest(bridge, 'GET', '/api/integration-calls?limit=500')).body);
-      for (const c of (await managementRequest(bridge, 'GET', '/api/integration-calls?limit=500')).body.calls) answers.push(await callDetail(c.id));
+      for (const c of (await managementRequest(bridge, 'GET', '/api/integration-calls?limit=500')).body.calls)
+        answers.push(await callDetail(c.id));
       const everything = JSON.stringify(answers) + bridge.output();
       assert.ok(bridge.output().includes('integration'), 'the server log was captured');
       for (const secret of SECRETS) assert.ok(!everything.includes(secret), `secret ${secret.slice(0, 6)}… leaked`);

@@ -37,7 +37,9 @@ export class ConversationValues {
         .insertInto('conversation_integration_values')
         .values(row)
         .onConflict((oc) =>
-          oc.columns(['conversation_identifier', 'scope', 'name']).doUpdateSet({ value: row.value, integration_id: v.integrationId, updated_at: now }),
+          oc
+            .columns(['conversation_identifier', 'scope', 'name'])
+            .doUpdateSet({ value: row.value, integration_id: v.integrationId, updated_at: now }),
         )
         .execute();
     }

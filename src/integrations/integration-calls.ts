@@ -4,7 +4,12 @@ import type { Db } from '../store/database.ts';
 export class IntegrationCalls {
   constructor(private readonly db: Db) {}
 
-  async list(q: { integrationId?: string | undefined; conversationIdentifier?: string | undefined; status?: string | undefined; limit: number }) {
+  async list(q: {
+    integrationId?: string | undefined;
+    conversationIdentifier?: string | undefined;
+    status?: string | undefined;
+    limit: number;
+  }) {
     let query = this.callQuery();
     if (q.integrationId) query = query.where('c.integration_id', '=', q.integrationId);
     if (q.conversationIdentifier) query = query.where('c.conversation_identifier', '=', q.conversationIdentifier);
@@ -26,7 +31,7 @@ export class IntegrationCalls {
     return {
       ...callView(row),
       attemptLog: attempts.map((a) => ({
-        startedAt: new Date(Number(a.started_at)).toISOString(),
+        startedAt: new Date(a.started_at).toISOString(),
         request: JSON.parse(a.request) as unknown,
         statusCode: a.status_code,
         error: a.error,
@@ -44,7 +49,14 @@ export class IntegrationCalls {
       .set({ status: 'pending', attempts: 0, next_attempt_at: now, lease_owner: null, lease_until: null, updated_at: now })
       .where('call_id', '=', callId)
       .where('status', '=', 'failed')
-      .where((eb) => eb.exists(eb.selectFrom('integrations as i').select('i.integration_id').whereRef('i.integration_id', '=', 'integration_calls.integration_id')))
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('integrations as i')
+            .select('i.integration_id')
+            .whereRef('i.integration_id', '=', 'integration_calls.integration_id'),
+        ),
+      )
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
   }
@@ -58,7 +70,7 @@ export class IntegrationCalls {
       .orderBy('sequence', 'asc')
       .execute();
     return rows.map((r) => ({
-      sequence: Number(r.sequence),
+      sequence: r.sequence,
       event: r.event,
       direction: r.direction,
       conversationIdentifier: r.conversation_identifier,
@@ -67,7 +79,7 @@ export class IntegrationCalls {
       queueId: r.queue_id,
       routingAttributes: JSON.parse(r.routing_attributes) as unknown,
       details: JSON.parse(r.details) as unknown,
-      occurredAt: new Date(Number(r.occurred_at)).toISOString(),
+      occurredAt: new Date(r.occurred_at).toISOString(),
     }));
   }
 
@@ -110,14 +122,14 @@ function callView(r: {
     id: r.call_id,
     integrationId: r.integration_id,
     event: r.event,
-    eventSequence: Number(r.sequence),
+    eventSequence: r.sequence,
     conversationIdentifier: r.conversation_identifier,
     status: r.status,
-    attempts: Number(r.attempts),
-    nextAttemptAt: r.status === 'pending' ? new Date(Number(r.next_attempt_at)).toISOString() : null,
+    attempts: r.attempts,
+    nextAttemptAt: r.status === 'pending' ? new Date(r.next_attempt_at).toISOString() : null,
     lastStatusCode: r.last_status_code,
     lastError: r.last_error,
-    createdAt: new Date(Number(r.created_at)).toISOString(),
-    updatedAt: new Date(Number(r.updated_at)).toISOString(),
+    createdAt: new Date(r.created_at).toISOString(),
+    updatedAt: new Date(r.updated_at).toISOString(),
   };
 }

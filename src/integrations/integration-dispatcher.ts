@@ -46,12 +46,11 @@ export class IntegrationDispatcher {
   private readonly client: HttpClient;
   private wake: (() => void) | undefined;
 
-  constructor(
-    private readonly deps: { db: Db; logger: Logger; values: ConversationValues; policy: IntegrationPolicy },
-  ) {
+  constructor(private readonly deps: { db: Db; logger: Logger; values: ConversationValues; policy: IntegrationPolicy }) {
     const ca = deps.policy.extraCaPem ? [...rootCertificates, deps.policy.extraCaPem] : undefined;
     // `connect` goes to undici's Agent as TLS options; urllib's type names only some of them.
-    this.client = new HttpClient({ connect: { ...(ca ? { ca } : {}), rejectUnauthorized: true } as { rejectUnauthorized: boolean } });
+    const connect: { rejectUnauthorized: boolean; ca?: string[] } = { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
+    this.client = new HttpClient({ connect });
   }
 
   start(): void {
@@ -72,15 +71,20 @@ export class IntegrationDispatcher {
       } catch (err) {
         this.deps.logger.error({ err }, 'integration dispatch pass failed');
       }
-      if (this.stopped) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, POLL_MS);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
+      await this.pause();
     }
+  }
+
+  /** Until the next pass is due, or stop() is called. */
+  private pause(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, POLL_MS);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   private async dispatchDue() {
@@ -107,7 +111,7 @@ export class IntegrationDispatcher {
         .executeTakeFirst();
       if (Number(leased.numUpdatedRows) !== 1) continue;
       const run = this.attempt(call_id)
-        .catch((err) => this.deps.logger.error({ err, callId: call_id }, 'integration call failed to record'))
+        .catch((err: unknown) => this.deps.logger.error({ err, callId: call_id }, 'integration call failed to record'))
         .finally(() => this.inFlight.delete(call_id));
       this.inFlight.set(call_id, run);
     }
@@ -171,7 +175,7 @@ export class IntegrationDispatcher {
     const secretValues = Object.values(secrets);
     const error = outcome.error === null ? null : scrubSecrets(outcome.error, secretValues).slice(0, 500);
     const excerpt = outcome.excerpt === null ? null : scrubSecrets(outcome.excerpt, secretValues);
-    const attempts = Number(row.attempts) + 1;
+    const attempts = row.attempts + 1;
     const succeeded = outcome.error === null;
     const retry = !succeeded && outcome.retryable && attempts <= this.deps.policy.retryScheduleSeconds.length;
     const status = succeeded ? 'succeeded' : retry ? 'pending' : 'failed';
@@ -215,7 +219,7 @@ export class IntegrationDispatcher {
   private async send(request: BuiltRequest): Promise<Outcome> {
     const started = performance.now();
     const options: RequestOptions = {
-      method: request.method as RequestOptions['method'],
+      method: request.method,
       headers: request.headers,
       timeout: this.deps.policy.timeoutMs,
       dataType: 'text',
@@ -249,7 +253,9 @@ export class IntegrationDispatcher {
       const durationMs = Math.round(performance.now() - started);
       const e = err as Error & { cause?: Error };
       const error =
-        err instanceof HttpClientRequestTimeoutError ? `no answer within ${this.deps.policy.timeoutMs} ms` : (e.cause?.message ?? e.message);
+        err instanceof HttpClientRequestTimeoutError
+          ? `no answer within ${this.deps.policy.timeoutMs} ms`
+          : (e.cause?.message ?? e.message);
       return { statusCode: null, error, retryable: true, durationMs, excerpt: null, answer: undefined };
     }
   }
@@ -257,6 +263,6 @@ export class IntegrationDispatcher {
 
 /** Delay before retry number `attempt` (1-based): the scheduled delay with ±20 % jitter. */
 export function retryDelayMs(policy: Pick<IntegrationPolicy, 'retryScheduleSeconds'>, attempt: number): number {
-  const base = policy.retryScheduleSeconds[attempt - 1]! * 1000;
+  const base = (policy.retryScheduleSeconds[attempt - 1] ?? 0) * 1000;
   return Math.round(base * (0.8 + Math.random() * 0.4));
 }

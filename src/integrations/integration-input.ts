@@ -44,7 +44,7 @@ export const configurationSchema = z
       .default({ set: {}, save: {} }),
   })
   .refine((c) => c.request.method !== 'GET' || c.request.body === undefined, {
-    message: 'a GET request has no body',
+    error: 'a GET request has no body',
     path: ['request', 'body'],
   });
 export type IntegrationConfiguration = z.infer<typeof configurationSchema>;
@@ -66,7 +66,10 @@ export const integrationInput = z.object({
     .default([])
     .refine((e) => new Set(e).size === e.length, 'lists an event twice'),
   directConversations: z.boolean().default(false),
-  queueIds: z.array(z.string().regex(/^00G[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'must be a queue id (00G…)')).max(100).default([]),
+  queueIds: z
+    .array(z.string().regex(/^00G[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$/, 'must be a queue id (00G…)'))
+    .max(100)
+    .default([]),
   authentications: z
     .array(authentication)
     .max(20)

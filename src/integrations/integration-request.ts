@@ -3,7 +3,7 @@ import { resolveJson, resolveUrl, SECRET_MASK, type PlaceholderContext, type Res
 
 /** An HTTP request ready to send, and the same request as the call log shows it (every secret masked). */
 export interface BuiltRequest {
-  method: string;
+  method: IntegrationConfiguration['request']['method'];
   url: string;
   headers: Record<string, string>;
   body: string | undefined;
@@ -78,8 +78,8 @@ function pickAuthentication(ref: { type: 'basic' | 'digest'; id?: string | undef
         : `several ${ref.type} authentications are defined: name one in request.authentication.id`,
     );
   }
-  const id = candidates[0]!;
-  return { type: ref.type, id, username: id.slice(ref.type.length + 1), secret: secrets[id]! };
+  const [id] = candidates as [string];
+  return { type: ref.type, id, username: id.slice(ref.type.length + 1), secret: secrets[id] ?? '' };
 }
 
 /** Replaces every secret in a text (an answer excerpt, an error) with the mask: a service echoing one must not leak it. */

@@ -26,7 +26,9 @@ export class IntegrationStore {
         .execute();
       await this.writeAuthentications(trx, id, input);
     });
-    return (await this.get(id))!;
+    const created = await this.get(id);
+    if (!created) throw new Error(`integration ${id} vanished after its creation`);
+    return created;
   }
 
   /** Replaces an integration; `authentications` omitted keeps them, listed without a secret keeps that secret. */
@@ -77,8 +79,17 @@ export class IntegrationStore {
 
   async list() {
     const rows = await this.db.selectFrom('integrations').selectAll().orderBy('created_at', 'asc').execute();
-    const auths = await this.db.selectFrom('integration_authentications').select(['integration_id', 'auth_id']).orderBy('auth_id').execute();
-    return rows.map((r) => view(r, auths.filter((a) => a.integration_id === r.integration_id).map((a) => a.auth_id)));
+    const auths = await this.db
+      .selectFrom('integration_authentications')
+      .select(['integration_id', 'auth_id'])
+      .orderBy('auth_id')
+      .execute();
+    return rows.map((r) =>
+      view(
+        r,
+        auths.filter((a) => a.integration_id === r.integration_id).map((a) => a.auth_id),
+      ),
+    );
   }
 
   async get(id: string) {
@@ -107,7 +118,11 @@ export class IntegrationStore {
 
   private async writeAuthentications(trx: Db, id: string, input: IntegrationInput) {
     const given = input.authentications;
-    const stored = await trx.selectFrom('integration_authentications').select(['auth_id', 'secret']).where('integration_id', '=', id).execute();
+    const stored = await trx
+      .selectFrom('integration_authentications')
+      .select(['auth_id', 'secret'])
+      .where('integration_id', '=', id)
+      .execute();
     if (given) {
       for (const a of given) {
         if (!a.secret && !stored.some((s) => s.auth_id === a.id)) {
@@ -115,16 +130,22 @@ export class IntegrationStore {
         }
       }
       await trx.deleteFrom('integration_authentications').where('integration_id', '=', id).execute();
-      const rows = given.map((a) => ({ integration_id: id, auth_id: a.id, secret: a.secret ?? stored.find((s) => s.auth_id === a.id)!.secret }));
+      const rows = given.map((a) => ({
+        integration_id: id,
+        auth_id: a.id,
+        secret: a.secret ?? stored.find((s) => s.auth_id === a.id)?.secret ?? '',
+      }));
       if (rows.length > 0) await trx.insertInto('integration_authentications').values(rows).execute();
     }
     // Every authentication the configuration names must exist, or each call would fail.
     const ids = given ? given.map((a) => a.id) : stored.map((s) => s.auth_id);
     const ref = input.configuration.request.authentication;
     if (ref && !ids.some((a) => (ref.id ? a === ref.id : a.startsWith(`${ref.type}:`)))) {
-      throw new IntegrationInputError(`configuration.request.authentication: no ${ref.id ?? `${ref.type}:<username>`} authentication is defined`);
+      throw new IntegrationInputError(
+        `configuration.request.authentication: no ${ref.id ?? `${ref.type}:<username>`} authentication is defined`,
+      );
     }
-    const named = [...JSON.stringify(input).matchAll(/\{authentications\.([^}]+)\}/g)].map((m) => m[1]!);
+    const named = [...JSON.stringify(input).matchAll(/\{authentications\.([^}]+)\}/g)].map((m) => m[1] ?? '');
     const unknown = named.find((n) => !ids.includes(n));
     if (unknown) throw new IntegrationInputError(`{authentications.${unknown}} names no authentication of this integration`);
   }
@@ -157,7 +178,7 @@ function view(row: Selectable<IntegrationTable>, authIds: string[]) {
     queueIds: JSON.parse(row.queue_ids) as string[],
     authentications: authIds.map((id) => ({ id })),
     configuration: JSON.parse(row.configuration) as unknown,
-    createdAt: new Date(Number(row.created_at)).toISOString(),
-    updatedAt: new Date(Number(row.updated_at)).toISOString(),
+    createdAt: new Date(row.created_at).toISOString(),
+    updatedAt: new Date(row.updated_at).toISOString(),
   };
 }

@@ -59,7 +59,7 @@ export class LifecycleRecorder implements LifecycleSink {
         matching.map((i) => ({
           call_id: `call_${randomUUID()}`,
           integration_id: i.integration_id,
-          event_sequence: Number(inserted.sequence),
+          event_sequence: inserted.sequence,
           conversation_identifier: fact.conversationIdentifier,
           status: 'pending',
           attempts: 0,

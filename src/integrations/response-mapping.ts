@@ -6,14 +6,18 @@ import type { IntegrationConfiguration } from './integration-input.ts';
 export function valueAt(answer: unknown, path: string): unknown {
   if (answer === null || typeof answer !== 'object') return undefined;
   // Script evaluation off: paths come from configuration, answers from outside.
-  return JSONPath({ path, json: answer as object, wrap: false, eval: false });
+  return JSONPath({ path, json: answer, wrap: false, eval: false });
 }
 
 /**
  * What an answer puts on the conversation: `response.set` targets (routingAttributes.<name> as text,
  * agentData.<name>, routing.queueId) and `response.save` names. Paths that match nothing set nothing.
  */
-export function valuesFromAnswer(answer: unknown, response: IntegrationConfiguration['response'], integrationId: string): ConversationValue[] {
+export function valuesFromAnswer(
+  answer: unknown,
+  response: IntegrationConfiguration['response'],
+  integrationId: string,
+): ConversationValue[] {
   const values: ConversationValue[] = [];
   for (const [target, path] of Object.entries(response.set)) {
     const value = valueAt(answer, path);

@@ -124,11 +124,7 @@ export class LocalOrgRouting {
       await this.sessions.refreshStatus(trx, sessionId);
       await this.lifecycle.raise(trx, {
         event:
-          request.routingType === 'Transfer'
-            ? 'Transferred'
-            : replaced && replaced.queue_id !== target.queueId
-              ? 'Forwarded'
-              : 'Queued',
+          request.routingType === 'Transfer' ? 'Transferred' : replaced && replaced.queue_id !== target.queueId ? 'Forwarded' : 'Queued',
         cause: psrId,
         conversationIdentifier: conversation.conversation_identifier,
         sessionId,

@@ -76,7 +76,11 @@ export function integrationRoutes(deps: IntegrationRoutesDeps): Router {
     const call = await deps.calls.get(req.params.id);
     if (!call) throw notFound(ErrorCode.NotFound, `No integration call "${req.params.id}".`);
     if (!(await deps.calls.retry(req.params.id))) {
-      throw new ApiError(409, 409, `Call "${req.params.id}" is ${call.status}; only a failed call of an existing integration can be retried.`);
+      throw new ApiError(
+        409,
+        409,
+        `Call "${req.params.id}" is ${call.status}; only a failed call of an existing integration can be retried.`,
+      );
     }
     res.status(202).json(await deps.calls.get(req.params.id));
   });

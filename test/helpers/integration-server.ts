@@ -80,33 +80,46 @@ export async function startIntegrationServer(options: {
       const url = req.url ?? '/';
       const pathname = url.split('?')[0]!;
       const recorded: RecordedRequest = { method: req.method ?? '', url, headers: req.headers, body, authenticated: null };
+      /** Sends the answer; true, so a refusal can `return answer(...)`. */
       const answer = (status: number, payload?: unknown, extra: Record<string, string> = {}) => {
         res.writeHead(status, { 'content-type': 'application/json', ...extra });
         res.end(payload === undefined ? '' : JSON.stringify(payload));
+        return true;
       };
       if (pathname.startsWith('/basic/')) {
-        if (!checkBasic(req.headers.authorization)) return answer(401, { error: 'basic credentials needed' }, { 'www-authenticate': `Basic realm="${realm}"` });
+        if (!checkBasic(req.headers.authorization))
+          return answer(401, { error: 'basic credentials needed' }, { 'www-authenticate': `Basic realm="${realm}"` });
         recorded.authenticated = 'basic';
       } else if (pathname.startsWith('/digest/')) {
         if (!checkDigest(req.headers.authorization, req.method ?? '', url)) {
           const nonce = randomBytes(16).toString('hex');
           nonces.add(nonce);
-          return answer(401, { error: 'digest credentials needed' }, {
-            'www-authenticate': `Digest realm="${realm}", qop="auth", algorithm=MD5, nonce="${nonce}", opaque="${randomBytes(8).toString('hex')}"`,
-          });
+          return answer(
+            401,
+            { error: 'digest credentials needed' },
+            {
+              'www-authenticate': `Digest realm="${realm}", qop="auth", algorithm=MD5, nonce="${nonce}", opaque="${randomBytes(8).toString('hex')}"`,
+            },
+          );
         }
         recorded.authenticated = 'digest';
       } else if (pathname.startsWith('/header/')) {
-        if (req.headers[options.apiKey.header] !== options.apiKey.value) return answer(403, { error: 'api key needed' });
+        if (req.headers[options.apiKey.header] !== options.apiKey.value) {
+          answer(403, { error: 'api key needed' });
+          return;
+        }
         recorded.authenticated = 'header';
       }
       requests.push(recorded);
-      const name = pathname.split('/').filter(Boolean).find((segment) => options.handlers?.[segment]);
+      const name = pathname
+        .split('/')
+        .filter(Boolean)
+        .find((segment) => options.handlers?.[segment]);
       const count = (counts.get(name ?? '') ?? 0) + 1;
       counts.set(name ?? '', count);
       const result = name ? options.handlers![name]!(recorded, count) : { status: 200, body: { ok: true } };
       const send = () => answer(result.status, result.body);
-      if (result.delayMs) setTimeout(send, result.delayMs);
+      if (result.delayMs) setTimeout(send, result.delayMs).unref();
       else send();
     });
   });

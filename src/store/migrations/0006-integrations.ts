@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type Kysely, type Migration } from 'kysely';
 import type { Dialect } from '../database.ts';
 
 /**
@@ -7,10 +7,10 @@ import type { Dialect } from '../database.ts';
  * the values integrations set on a conversation from their answers.
  */
 export function integrations(dialect: Dialect): Migration {
-  const autoIncrementKey = sql.raw(dialect === 'postgres' ? 'bigserial' : 'integer') as any;
-  const identity = (c: any) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement());
+  const autoIncrementKey = sql.raw(dialect === 'postgres' ? 'bigserial' : 'integer');
+  const identity = (c: ColumnDefinitionBuilder) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement());
   return {
-    async up(db: Kysely<any>) {
+    async up(db: Kysely<unknown>) {
       await db.schema
         .createTable('integrations')
         .addColumn('integration_id', 'text', (c) => c.primaryKey())
@@ -80,7 +80,11 @@ export function integrations(dialect: Dialect): Migration {
         .addColumn('response_excerpt', 'text')
         .addColumn('started_at', 'bigint', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('integration_call_attempts_call').on('integration_call_attempts').columns(['call_id', 'sequence']).execute();
+      await db.schema
+        .createIndex('integration_call_attempts_call')
+        .on('integration_call_attempts')
+        .columns(['call_id', 'sequence'])
+        .execute();
       await db.schema
         .createTable('conversation_integration_values')
         .addColumn('conversation_identifier', 'text', (c) => c.notNull())
