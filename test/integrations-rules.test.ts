@@ -166,6 +166,9 @@ describe('response mapping', () => {
       ],
     );
   });
+  test('a filter expression (script evaluation is off) matches nothing instead of failing', () => {
+    assert.deepEqual(valuesFromAnswer(answer, { set: { 'agentData.a': '$.customer.orders[?(@.id)]' }, save: {} }, 'i'), []);
+  });
   test('an answer that is not JSON sets nothing', () => {
     assert.deepEqual(valuesFromAnswer(undefined, { set: { 'agentData.a': '$.a' }, save: { b: '$.b' } }, 'i'), []);
   });

@@ -5,8 +5,13 @@ import type { IntegrationConfiguration } from './integration-input.ts';
 /** The value at a JSONPath of the answer: one match as itself, several as an array, none as undefined. */
 export function valueAt(answer: unknown, path: string): unknown {
   if (answer === null || typeof answer !== 'object') return undefined;
-  // Script evaluation off: paths come from configuration, answers from outside.
-  return JSONPath({ path, json: answer, wrap: false, eval: false });
+  try {
+    // Script evaluation off: paths come from configuration, answers from outside.
+    return JSONPath({ path, json: answer, wrap: false, eval: false });
+  } catch {
+    // A filter expression needs script evaluation: it matches nothing rather than failing the call.
+    return undefined;
+  }
 }
 
 /**
