@@ -207,6 +207,8 @@ export class IntegrationDispatcher {
           updated_at: now,
         })
         .where('call_id', '=', callId)
+        // Still ours: deleting the integration meanwhile failed the call, and that stands.
+        .where('status', '=', 'pending')
         .execute();
       if (values.length > 0) await this.deps.values.write(trx, row.conversation_identifier, values);
     });

@@ -86,8 +86,17 @@ export class LocalOrgRouting {
           );
         }
       }
-      const { sessionId } = await this.sessions.openIfNone(trx, call.orgId, conversation.conversation_identifier);
+      const { sessionId, opened } = await this.sessions.openIfNone(trx, call.orgId, conversation.conversation_identifier);
       await this.sessions.lock(trx, sessionId);
+      // A route on a conversation whose session ended starts a new one: it is received before it is queued.
+      if (opened) {
+        await this.lifecycle.raise(trx, {
+          event: 'Received',
+          cause: sessionId,
+          conversationIdentifier: conversation.conversation_identifier,
+          sessionId,
+        });
+      }
       const now = Date.now();
       const replaced = await trx
         .selectFrom('pending_service_routings')
