@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
-import { bridgeModeEnv, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
+import { bridgeModeEnv, runUntilExit, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
 import { startIntegrationServer } from './helpers/integration-server.ts';
 import { callJson } from './helpers/json-api.ts';
 import { managementRequest, waitFor } from './helpers/outbound.ts';
@@ -101,5 +101,16 @@ describe('integrations in bridge mode: lifecycle events from the org’s outboun
     assert.deepEqual(got.map((r) => r.url.split('/')[3]).sort(), [...expected].sort());
     assert.ok(got.every((r) => r.authenticated === 'basic'));
     assert.ok(!bridge.output().includes('bridge-basic-secret'));
+  });
+
+  test('an INTEGRATION_CA_FILE that cannot be read, or holds no certificate, stops the start with the setting named', async () => {
+    const missing = await runUntilExit({ INTEGRATION_CA_FILE: path.join(dir, 'no-such.pem') });
+    assert.equal(missing.code, 1);
+    assert.match(missing.output, /INTEGRATION_CA_FILE: cannot read/);
+    const notPem = path.join(dir, 'not.pem');
+    fs.writeFileSync(notPem, 'hello');
+    const wrong = await runUntilExit({ INTEGRATION_CA_FILE: notPem });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.output, /INTEGRATION_CA_FILE: .* holds no PEM certificate/);
   });
 });

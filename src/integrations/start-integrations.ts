@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { Router } from 'express';
 import type { Logger } from 'pino';
-import type { Config } from '../config.ts';
+import { ConfigError, type Config } from '../config.ts';
 import { integrationRoutes } from '../management/integration-routes.ts';
 import type { StoredEventsHook } from '../outbound/received-events.ts';
 import type { Db } from '../store/database.ts';
@@ -31,7 +31,7 @@ export function createIntegrations(deps: { config: Config; logger: Logger; db: D
       timeoutMs: policy.timeoutMs,
       concurrency: policy.concurrency,
       allowHttpLoopback: policy.allowHttpLoopback,
-      ...(policy.caFile ? { extraCaPem: fs.readFileSync(policy.caFile, 'utf8') } : {}),
+      ...(policy.caFile ? { extraCaPem: readCaFile(policy.caFile) } : {}),
     },
   });
   const outboundHook: StoredEventsHook = (trx, stored) => recordOutboundLifecycle(trx, sink, stored);
@@ -51,4 +51,15 @@ export function createIntegrations(deps: { config: Config; logger: Logger; db: D
     start: () => dispatcher.start(),
     stop: () => dispatcher.stop(),
   };
+}
+
+function readCaFile(file: string): string {
+  let pem: string;
+  try {
+    pem = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError([`INTEGRATION_CA_FILE: cannot read ${file} (${(err as Error).message})`]);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError([`INTEGRATION_CA_FILE: ${file} holds no PEM certificate`]);
+  return pem;
 }
