@@ -20,6 +20,7 @@ describe('integrations in bridge mode: lifecycle events from the org’s outboun
   let token: string;
   let queues: { queueId: string; queueId15: string }[];
   let agents: { userId15: string }[];
+  const cleanup: (() => Promise<unknown>)[] = [];
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-integrations-bridge-'));
     service = await startIntegrationServer({
@@ -28,16 +29,17 @@ describe('integrations in bridge mode: lifecycle events from the org’s outboun
       apiKey: { header: 'x-api-key', value: 'unused' },
     });
     org = await startBridge({ env: { LOCAL_ROUTING_OWNER: 'Partner' } });
+    cleanup.push(() => org.dispose());
     bridge = await startBridge({ env: { ...bridgeModeEnv(org), INTEGRATION_CA_FILE: service.caFile } });
+    cleanup.push(() => bridge.dispose());
     token = await accessToken(bridge);
     const orgView = await org.management('/api/org');
     queues = orgView.queues;
     agents = orgView.agentUsers;
   });
   after(async () => {
-    await bridge.dispose();
-    await org.dispose();
-    await service.close();
+    // Whatever started, even when a start failed: the service's server would keep the test process alive.
+    for (const stop of cleanup.reverse()) await stop();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 

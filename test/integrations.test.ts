@@ -26,6 +26,7 @@ for (const store of storeKinds()) {
     const answers: unknown[] = [];
     const fail503Until = new Map<string, number>();
     let alwaysFailing = true;
+    const cleanup: (() => Promise<unknown>)[] = [];
 
     before(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-integrations-'));
@@ -58,6 +59,7 @@ for (const store of storeKinds()) {
           'after-crash': (_req, count) => ({ status: 200, body: {}, delayMs: count === 1 ? 60_000 : 0 }),
         },
       });
+      cleanup.push(() => service.close());
       bridge = await startBridge({
         store,
         env: {
@@ -67,12 +69,13 @@ for (const store of storeKinds()) {
           LOG_LEVEL: 'debug',
         },
       });
+      cleanup.push(() => bridge.dispose());
       token = await accessToken(bridge);
       org = await bridge.management('/api/org');
     });
     after(async () => {
-      await bridge.dispose();
-      await service.close();
+      // Whatever started, even when a start failed: the service's server would keep the test process alive.
+      for (const stop of cleanup.reverse()) await stop();
       fs.rmSync(dir, { recursive: true, force: true });
     });
 
