@@ -124,6 +124,8 @@ export async function startIntegrationServer(options: {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // The listening socket alone must not keep a test process alive (its connections still do while open).
+  server.unref();
   const port = (server.address() as AddressInfo).port;
   return {
     caFile,
