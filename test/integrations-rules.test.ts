@@ -5,8 +5,8 @@ import { buildRequest, scrubSecrets } from '../src/integrations/integration-requ
 import { lifecycleStepOf } from '../src/integrations/lifecycle-from-outbound.ts';
 import { resolveJson, resolveText, resolveUrl, type PlaceholderContext } from '../src/integrations/placeholders.ts';
 import { valuesFromAnswer } from '../src/integrations/response-mapping.ts';
-import { toEighteenCharId } from '../src/local-org/salesforce-ids.ts';
-import type { NormalizedEvent } from '../src/outbound/normalizer.ts';
+import { toEighteenCharId } from '../src/contract/salesforce-ids.ts';
+import type { NormalizedEvent } from '../src/contract/outbound-event.ts';
 
 const ctx: PlaceholderContext = {
   event: 'Queued',

@@ -189,7 +189,7 @@ for (const store of storeKinds()) {
       for (const [body, message] of refusals) {
         const res = await managementRequest(bridge, 'POST', '/api/integrations', body);
         assert.equal(res.status, 400, JSON.stringify(res.body));
-        assert.equal(res.body.code, 10089);
+        assert.equal(res.body.code, 'invalid_request');
         assert.match(res.body.message, message);
       }
       const before = (await managementRequest(bridge, 'GET', '/api/integrations')).body.integrations.length;
@@ -467,6 +467,7 @@ for (const store of storeKinds()) {
       assert.equal(brokenCall.attempts, 3, 'one attempt and two retries, then failed');
       const notFailed = await managementRequest(bridge, 'POST', `/api/integration-calls/${flakyCall.id}/retry`);
       assert.equal(notFailed.status, 409);
+      assert.equal(notFailed.body.code, 'conflict');
       alwaysFailing = false;
       const retried = await managementRequest(bridge, 'POST', `/api/integration-calls/${brokenCall.id}/retry`);
       assert.equal(retried.status, 202);

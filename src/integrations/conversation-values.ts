@@ -1,8 +1,5 @@
-import type { Transaction } from 'kysely';
 import type { Db } from '../store/database.ts';
-import type { Tables } from '../store/tables.ts';
-
-type Trx = Transaction<Tables>;
+import type { Tx } from '../store/transactions.ts';
 
 /** Scopes of the values integrations put on a conversation. */
 export type ValueScope = 'routingAttribute' | 'agentData' | 'routing' | 'saved';
@@ -22,7 +19,7 @@ export interface ConversationValue {
 export class ConversationValues {
   constructor(private readonly db: Db) {}
 
-  async write(trx: Trx, conversationIdentifier: string, values: ConversationValue[]): Promise<void> {
+  async write(tx: Tx, conversationIdentifier: string, values: ConversationValue[]): Promise<void> {
     const now = Date.now();
     for (const v of values) {
       const row = {
@@ -33,7 +30,7 @@ export class ConversationValues {
         integration_id: v.integrationId,
         updated_at: now,
       };
-      await trx
+      await tx
         .insertInto('conversation_integration_values')
         .values(row)
         .onConflict((oc) =>
@@ -45,8 +42,8 @@ export class ConversationValues {
     }
   }
 
-  async read(conversationIdentifier: string, trx: Trx | Db = this.db) {
-    const rows = await trx
+  async read(conversationIdentifier: string, tx: Tx | Db = this.db) {
+    const rows = await tx
       .selectFrom('conversation_integration_values')
       .selectAll()
       .where('conversation_identifier', '=', conversationIdentifier)
@@ -58,8 +55,8 @@ export class ConversationValues {
   }
 
   /** What routing reads: integration-set routing attributes (as strings) and the queue an integration chose, if any. */
-  async steering(trx: Trx, conversationIdentifier: string): Promise<{ routingAttributes: Record<string, string>; queueId?: string }> {
-    const values = await this.read(conversationIdentifier, trx);
+  async steering(tx: Tx, conversationIdentifier: string): Promise<{ routingAttributes: Record<string, string>; queueId?: string }> {
+    const values = await this.read(conversationIdentifier, tx);
     const routingAttributes = Object.fromEntries(
       Object.entries(values.routingAttributes).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
     );

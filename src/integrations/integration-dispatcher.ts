@@ -3,6 +3,7 @@ import { rootCertificates } from 'node:tls';
 import type { Logger } from 'pino';
 import { HttpClient, HttpClientRequestTimeoutError, type RequestOptions } from 'urllib';
 import type { Db } from '../store/database.ts';
+import { inTransaction } from '../store/transactions.ts';
 import type { ConversationValues } from './conversation-values.ts';
 import { configurationSchema, urlProblem } from './integration-input.ts';
 import { buildRequest, IntegrationRequestError, scrubSecrets, type BuiltRequest, type LoggedRequest } from './integration-request.ts';
@@ -181,8 +182,8 @@ export class IntegrationDispatcher {
     const status = succeeded ? 'succeeded' : retry ? 'pending' : 'failed';
     const now = Date.now();
     const values = succeeded ? valuesFromAnswer(outcome.answer, configuration.response, row.integration_id) : [];
-    await db.transaction().execute(async (trx) => {
-      await trx
+    await inTransaction(db, async (tx) => {
+      await tx
         .insertInto('integration_call_attempts')
         .values({
           call_id: callId,
@@ -194,7 +195,7 @@ export class IntegrationDispatcher {
           started_at: started,
         })
         .execute();
-      await trx
+      await tx
         .updateTable('integration_calls')
         .set({
           status,
@@ -210,7 +211,7 @@ export class IntegrationDispatcher {
         // Still ours: deleting the integration meanwhile failed the call, and that stands.
         .where('status', '=', 'pending')
         .execute();
-      if (values.length > 0) await this.deps.values.write(trx, row.conversation_identifier, values);
+      if (values.length > 0) await this.deps.values.write(tx, row.conversation_identifier, values);
     });
     const log = { callId, integrationId: row.integration_id, event: row.event, attempts, statusCode: outcome.statusCode, error };
     if (status === 'failed') this.deps.logger.warn(log, 'integration call failed');

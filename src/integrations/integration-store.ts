@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
-import { toEighteenCharId } from '../local-org/salesforce-ids.ts';
+import { toEighteenCharId } from '../contract/salesforce-ids.ts';
 import type { Db } from '../store/database.ts';
+import { inTransaction, type Tx } from '../store/transactions.ts';
 import type { IntegrationTable } from '../store/tables.ts';
 import type { IntegrationInput } from './integration-input.ts';
 
@@ -17,14 +18,14 @@ export class IntegrationStore {
 
   async create(input: IntegrationInput) {
     const id = `int_${randomUUID()}`;
-    await this.db.transaction().execute(async (trx) => {
-      const queueIds = await this.checkQueues(trx, input.queueIds);
+    await inTransaction(this.db, async (tx) => {
+      const queueIds = await this.checkQueues(tx, input.queueIds);
       const now = Date.now();
-      await trx
+      await tx
         .insertInto('integrations')
         .values({ integration_id: id, ...columns(input, queueIds), created_at: now, updated_at: now })
         .execute();
-      await this.writeAuthentications(trx, id, input);
+      await this.writeAuthentications(tx, id, input);
     });
     const created = await this.get(id);
     if (!created) throw new Error(`integration ${id} vanished after its creation`);
@@ -33,16 +34,16 @@ export class IntegrationStore {
 
   /** Replaces an integration; `authentications` omitted keeps them, listed without a secret keeps that secret. */
   async update(id: string, input: IntegrationInput) {
-    const found = await this.db.transaction().execute(async (trx) => {
-      const existing = await trx.selectFrom('integrations').select('integration_id').where('integration_id', '=', id).executeTakeFirst();
+    const found = await inTransaction(this.db, async (tx) => {
+      const existing = await tx.selectFrom('integrations').select('integration_id').where('integration_id', '=', id).executeTakeFirst();
       if (!existing) return false;
-      const queueIds = await this.checkQueues(trx, input.queueIds);
-      await trx
+      const queueIds = await this.checkQueues(tx, input.queueIds);
+      await tx
         .updateTable('integrations')
         .set({ ...columns(input, queueIds), updated_at: Date.now() })
         .where('integration_id', '=', id)
         .execute();
-      await this.writeAuthentications(trx, id, input);
+      await this.writeAuthentications(tx, id, input);
       return true;
     });
     return found ? this.get(id) : undefined;
@@ -63,11 +64,11 @@ export class IntegrationStore {
 
   /** Deletes it with its secrets; its pending calls fail, their log stays. */
   async delete(id: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
-      const deleted = await trx.deleteFrom('integrations').where('integration_id', '=', id).executeTakeFirst();
+    return inTransaction(this.db, async (tx) => {
+      const deleted = await tx.deleteFrom('integrations').where('integration_id', '=', id).executeTakeFirst();
       if (Number(deleted.numDeletedRows) === 0) return false;
-      await trx.deleteFrom('integration_authentications').where('integration_id', '=', id).execute();
-      await trx
+      await tx.deleteFrom('integration_authentications').where('integration_id', '=', id).execute();
+      await tx
         .updateTable('integration_calls')
         .set({ status: 'failed', last_error: 'the integration was deleted', lease_owner: null, lease_until: null, updated_at: Date.now() })
         .where('integration_id', '=', id)
@@ -107,18 +108,18 @@ export class IntegrationStore {
     );
   }
 
-  private async checkQueues(trx: Db, queueIds: string[]): Promise<string[]> {
+  private async checkQueues(tx: Tx, queueIds: string[]): Promise<string[]> {
     const ids = [...new Set(queueIds.map((q) => toEighteenCharId(q)))];
     if (ids.length === 0) return [];
-    const known = await trx.selectFrom('queues').select('queue_id').where('queue_id', 'in', ids).execute();
+    const known = await tx.selectFrom('queues').select('queue_id').where('queue_id', 'in', ids).execute();
     const missing = ids.filter((q) => !known.some((k) => k.queue_id === q));
     if (missing.length > 0) throw new IntegrationInputError(`queueIds: ${missing.join(', ')} is not a queue of the org`);
     return ids;
   }
 
-  private async writeAuthentications(trx: Db, id: string, input: IntegrationInput) {
+  private async writeAuthentications(tx: Tx, id: string, input: IntegrationInput) {
     const given = input.authentications;
-    const stored = await trx
+    const stored = await tx
       .selectFrom('integration_authentications')
       .select(['auth_id', 'secret'])
       .where('integration_id', '=', id)
@@ -129,13 +130,13 @@ export class IntegrationStore {
           throw new IntegrationInputError(`authentications: "${a.id}" needs a secret (none is stored for it)`);
         }
       }
-      await trx.deleteFrom('integration_authentications').where('integration_id', '=', id).execute();
+      await tx.deleteFrom('integration_authentications').where('integration_id', '=', id).execute();
       const rows = given.map((a) => ({
         integration_id: id,
         auth_id: a.id,
         secret: a.secret ?? stored.find((s) => s.auth_id === a.id)?.secret ?? '',
       }));
-      if (rows.length > 0) await trx.insertInto('integration_authentications').values(rows).execute();
+      if (rows.length > 0) await tx.insertInto('integration_authentications').values(rows).execute();
     }
     // Every authentication the configuration names must exist, or each call would fail.
     const ids = given ? given.map((a) => a.id) : stored.map((s) => s.auth_id);

@@ -1,11 +1,9 @@
-import type { Transaction } from 'kysely';
-import { isSalesforceId, toEighteenCharId } from '../local-org/salesforce-ids.ts';
-import type { NormalizedEvent } from '../outbound/normalizer.ts';
-import type { Tables } from '../store/tables.ts';
+import { isSalesforceId, toEighteenCharId } from '../contract/salesforce-ids.ts';
+import type { NormalizedEvent } from '../contract/outbound-event.ts';
+import type { Tx } from '../store/transactions.ts';
 import type { LifecycleSink } from './lifecycle-recorder.ts';
 import type { LifecycleEventName } from './lifecycle.ts';
 
-type Trx = Transaction<Tables>;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : null);
 
@@ -73,11 +71,11 @@ const eighteen = (id: string | null) => (id && id.length === 15 && isSalesforceI
  * step without a queue takes the conversation's last known one. The event id is the key: an outbound event
  * received twice raises its lifecycle event once.
  */
-export async function recordOutboundLifecycle(trx: Trx, sink: LifecycleSink, events: NormalizedEvent[]): Promise<void> {
+export async function recordOutboundLifecycle(tx: Tx, sink: LifecycleSink, events: NormalizedEvent[]): Promise<void> {
   for (const event of events) {
     const step = lifecycleStepOf(event);
     if (!step) continue;
-    const last = await trx
+    const last = await tx
       .selectFrom('lifecycle_events')
       .select(['queue_id', 'end_user_client_identifier'])
       .where('conversation_identifier', '=', step.conversationIdentifier)
@@ -86,7 +84,7 @@ export async function recordOutboundLifecycle(trx: Trx, sink: LifecycleSink, eve
       .executeTakeFirst();
     let name: LifecycleEventName;
     if (step.event === 'Closed') {
-      const accepted = await trx
+      const accepted = await tx
         .selectFrom('lifecycle_events')
         .select('sequence')
         .where('conversation_identifier', '=', step.conversationIdentifier)
@@ -96,7 +94,7 @@ export async function recordOutboundLifecycle(trx: Trx, sink: LifecycleSink, eve
       name = accepted ? 'Ended' : 'Abandoned';
     } else name = step.event;
     const endUser = event.recipient?.role === 'EndUser' ? event.recipient.subject : (last?.end_user_client_identifier ?? null);
-    await sink.record(trx, {
+    await sink.record(tx, {
       key: `${name}:${event.eventId}`,
       event: name,
       conversationIdentifier: step.conversationIdentifier,

@@ -1,14 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
-import type { Tables } from '../store/tables.ts';
+import type { Tx } from '../store/transactions.ts';
 import type { ConversationValues } from './conversation-values.ts';
 import type { LifecycleFact } from './lifecycle.ts';
 
-type Trx = Transaction<Tables>;
-
 /** What a cause (the local org's routing, or the bridge's received outbound events) hands its lifecycle events to. */
 export interface LifecycleSink {
-  record(trx: Trx, fact: LifecycleFact): Promise<void>;
+  record(tx: Tx, fact: LifecycleFact): Promise<void>;
 }
 
 /**
@@ -19,12 +16,12 @@ export interface LifecycleSink {
 export class LifecycleRecorder implements LifecycleSink {
   constructor(private readonly values: ConversationValues) {}
 
-  async record(trx: Trx, fact: LifecycleFact): Promise<void> {
-    const steering = await this.values.steering(trx, fact.conversationIdentifier);
+  async record(tx: Tx, fact: LifecycleFact): Promise<void> {
+    const steering = await this.values.steering(tx, fact.conversationIdentifier);
     // The routing attributes integrations set count too; those the conversation's routing carries win.
     const routingAttributes = { ...steering.routingAttributes, ...fact.routingAttributes };
     const now = Date.now();
-    const inserted = await trx
+    const inserted = await tx
       .insertInto('lifecycle_events')
       .values({
         event_key: fact.key,
@@ -42,7 +39,7 @@ export class LifecycleRecorder implements LifecycleSink {
       .returning('sequence')
       .executeTakeFirst();
     if (!inserted) return;
-    const integrations = await trx
+    const integrations = await tx
       .selectFrom('integrations')
       .select(['integration_id', 'direction', 'events', 'direct_conversations', 'queue_ids'])
       .execute();
@@ -53,7 +50,7 @@ export class LifecycleRecorder implements LifecycleSink {
         (fact.queueId === null ? i.direct_conversations === 1 : (JSON.parse(i.queue_ids) as string[]).includes(fact.queueId)),
     );
     if (matching.length === 0) return;
-    await trx
+    await tx
       .insertInto('integration_calls')
       .values(
         matching.map((i) => ({

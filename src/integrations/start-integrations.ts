@@ -34,7 +34,7 @@ export function createIntegrations(deps: { config: Config; logger: Logger; db: D
       ...(policy.caFile ? { extraCaPem: readCaFile(policy.caFile) } : {}),
     },
   });
-  const outboundHook: StoredEventsHook = (trx, stored) => recordOutboundLifecycle(trx, sink, stored);
+  const outboundHook: StoredEventsHook = (tx, stored) => recordOutboundLifecycle(tx, sink, stored);
   const routers: Router[] = [
     integrationRoutes({
       integrations: new IntegrationStore(db),

@@ -1,6 +1,6 @@
 import type { LifecycleEventName } from '../integrations/lifecycle.ts';
 import type { LifecycleSink } from '../integrations/lifecycle-recorder.ts';
-import type { Trx } from './routing-lookups.ts';
+import type { Tx } from '../store/transactions.ts';
 
 /**
  * The local org's conversation lifecycle, told to the integrations in the transaction of the routing change
@@ -12,17 +12,17 @@ export class LocalOrgLifecycle {
   constructor(private readonly sink: LifecycleSink | undefined) {}
 
   async raise(
-    trx: Trx,
+    tx: Tx,
     r: { event: LifecycleEventName; cause: string; conversationIdentifier: string; sessionId: string; details?: Record<string, unknown> },
   ): Promise<void> {
     if (!this.sink) return;
-    const conversation = await trx
+    const conversation = await tx
       .selectFrom('conversations as c')
       .innerJoin('channels as ch', 'ch.channel_address_identifier', 'c.channel_address_identifier')
       .select(['c.channel_address_identifier', 'c.end_user_client_identifier', 'ch.routing_queue_id'])
       .where('c.conversation_identifier', '=', r.conversationIdentifier)
       .executeTakeFirstOrThrow();
-    const routing = await trx
+    const routing = await tx
       .selectFrom('pending_service_routings')
       .select(['queue_id', 'routing_attributes'])
       .where('session_id', '=', r.sessionId)
@@ -30,7 +30,7 @@ export class LocalOrgLifecycle {
       .orderBy('psr_id', 'desc')
       .limit(1)
       .executeTakeFirst();
-    await this.sink.record(trx, {
+    await this.sink.record(tx, {
       key: `${r.event}:${r.cause}`,
       event: r.event,
       conversationIdentifier: r.conversationIdentifier,
@@ -45,8 +45,8 @@ export class LocalOrgLifecycle {
   }
 
   /** Whether an agent accepted work on the conversation since the session opened (Ended rather than Abandoned). */
-  async wasConnected(trx: Trx, conversationIdentifier: string, sessionOpenedAt: number): Promise<boolean> {
-    const accepted = await trx
+  async wasConnected(tx: Tx, conversationIdentifier: string, sessionOpenedAt: number): Promise<boolean> {
+    const accepted = await tx
       .selectFrom('lifecycle_events')
       .select('sequence')
       .where('conversation_identifier', '=', conversationIdentifier)

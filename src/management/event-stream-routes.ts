@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { matchesEventTypes } from '../outbound/event-type-filter.ts';
 import type { ReceivedEvents } from '../outbound/received-events.ts';
 import type { Wakeup } from '../util/wakeup.ts';
 
@@ -10,7 +11,7 @@ const BATCH = 500;
  * Starts with new events, or after `Last-Event-ID` (or `?after=`) to resume; `?eventType=` filters by
  * event or entry type. `GET /api/parked-events` lists events parked as malformed.
  */
-export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wakeup }): Router {
+export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wakeup; ending?: AbortSignal }): Router {
   const router = express.Router();
   router.get('/events', async (req, res) => {
     const resumeFrom = req.get('last-event-id') ?? (typeof req.query.after === 'string' ? req.query.after : undefined);
@@ -23,19 +24,27 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
       'x-accel-buffering': 'no',
     });
     res.write(': connected\n\n');
-    let open = true;
+    const connection = { open: true };
     // The response's close is the client going away (the request's fires once its empty body is read).
     res.on('close', () => {
-      open = false;
+      connection.open = false;
       deps.stored.notify();
     });
+    // A stopping process ends its streams; clients resume with Last-Event-ID elsewhere.
+    const end = () => {
+      connection.open = false;
+      deps.stored.notify();
+    };
+    if (deps.ending?.aborted) connection.open = false;
+    deps.ending?.addEventListener('abort', end, { once: true });
+    res.on('close', () => deps.ending?.removeEventListener('abort', end));
     let lastWrite = Date.now();
-    while (open) {
+    while (connection.open) {
       const seen = deps.stored.version;
       const rows = await deps.received.readAfter(cursor, BATCH);
       for (const { sequence, event } of rows) {
         cursor = sequence;
-        if (types && !types.has(event.eventType) && !(event.entryType && types.has(event.entryType))) continue;
+        if (!matchesEventTypes(types, event)) continue;
         res.write(`id: ${sequence}\nevent: ${event.eventType}\ndata: ${JSON.stringify(event)}\n\n`);
         lastWrite = Date.now();
       }

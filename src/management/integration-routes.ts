@@ -1,6 +1,5 @@
 import express, { type Router } from 'express';
-import { ApiError, badRequest, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import type { ConversationValues } from '../integrations/conversation-values.ts';
 import type { IntegrationCalls } from '../integrations/integration-calls.ts';
 import { callQuery, integrationInput, urlProblem, type IntegrationInput } from '../integrations/integration-input.ts';
@@ -23,18 +22,18 @@ export function integrationRoutes(deps: IntegrationRoutesDeps): Router {
   const parse = (body: unknown): IntegrationInput => {
     const input = parseInput(integrationInput, body);
     const problem = urlProblem(input.url, deps.allowHttpLoopback);
-    if (problem) throw badRequest(ErrorCode.InvalidParameters, `url: ${problem}`);
+    if (problem) throw managementError('invalid_request', `url: ${problem}`);
     return input;
   };
   const storeRule = async <T>(fn: () => Promise<T>): Promise<T> => {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof IntegrationInputError) throw badRequest(ErrorCode.InvalidParameters, err.message);
+      if (err instanceof IntegrationInputError) throw managementError('invalid_request', err.message);
       throw err;
     }
   };
-  const missing = (id: string) => notFound(ErrorCode.NotFound, `No integration "${id}".`);
+  const missing = (id: string) => managementError('not_found', `No integration "${id}".`);
 
   router.post('/integrations', async (req, res) => {
     const input = parse(req.body);
@@ -69,16 +68,15 @@ export function integrationRoutes(deps: IntegrationRoutesDeps): Router {
   });
   router.get('/integration-calls/:id', async (req, res) => {
     const call = await deps.calls.get(req.params.id);
-    if (!call) throw notFound(ErrorCode.NotFound, `No integration call "${req.params.id}".`);
+    if (!call) throw managementError('not_found', `No integration call "${req.params.id}".`);
     res.json(call);
   });
   router.post('/integration-calls/:id/retry', async (req, res) => {
     const call = await deps.calls.get(req.params.id);
-    if (!call) throw notFound(ErrorCode.NotFound, `No integration call "${req.params.id}".`);
+    if (!call) throw managementError('not_found', `No integration call "${req.params.id}".`);
     if (!(await deps.calls.retry(req.params.id))) {
-      throw new ApiError(
-        409,
-        409,
+      throw managementError(
+        'conflict',
         `Call "${req.params.id}" is ${call.status}; only a failed call of an existing integration can be retried.`,
       );
     }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
 import type { Db } from '../store/database.ts';
-import type { Tables } from '../store/tables.ts';
-import type { NormalizedEvent } from './normalizer.ts';
+import type { Tx } from '../store/transactions.ts';
+import type { NormalizedEvent } from '../contract/outbound-event.ts';
 import { orderingKeyOf } from './normalizer.ts';
+import { matchesEventTypes } from './event-type-filter.ts';
 
 /**
  * What the subscriber keeps: normalized events (with their webhook deliveries), parked malformed events,
@@ -19,7 +19,7 @@ export type ReceivedItem =
   { kind: 'event'; event: NormalizedEvent } | { kind: 'parked'; replayId: number; eventId: string | null; reason: string; raw: unknown };
 
 /** Runs in the transaction that stores events, with the events stored now (e.g. to derive lifecycle events from them). */
-export type StoredEventsHook = (trx: Transaction<Tables>, stored: NormalizedEvent[]) => Promise<void>;
+export type StoredEventsHook = (tx: Tx, stored: NormalizedEvent[]) => Promise<void>;
 
 export class ReceivedEvents {
   constructor(
@@ -33,7 +33,7 @@ export class ReceivedEvents {
       .select('replay_id')
       .where('topic_name', '=', topicName)
       .executeTakeFirst();
-    return row ? Number(row.replay_id) : undefined;
+    return row?.replay_id;
   }
 
   /**
@@ -47,7 +47,7 @@ export class ReceivedEvents {
       const now = Date.now();
       const endpoints = (await trx.selectFrom('webhook_endpoints').selectAll().execute()).map((ep) => ({
         id: ep.endpoint_id,
-        types: ep.event_types ? (JSON.parse(ep.event_types) as string[]) : null,
+        types: ep.event_types ? new Set(JSON.parse(ep.event_types) as string[]) : null,
         channel: ep.channel_address_identifier,
       }));
       const events = items.flatMap((item) => (item.kind === 'event' ? [item.event] : []));
@@ -88,16 +88,14 @@ export class ReceivedEvents {
           .onConflict((oc) => oc.column('event_id').doNothing())
           .returning(['sequence', 'event_id'])
           .execute();
-        const sequenceOf = new Map(inserted.map((r) => [r.event_id, Number(r.sequence)]));
+        const sequenceOf = new Map(inserted.map((r) => [r.event_id, r.sequence]));
         const deliveries = [];
         for (const event of chunk) {
           const sequence = sequenceOf.get(event.eventId);
           if (sequence === undefined) continue;
           stored.push(event);
           for (const ep of endpoints) {
-            const typeMatches =
-              !ep.types || ep.types.includes(event.eventType) || (event.entryType !== null && ep.types.includes(event.entryType));
-            if (!typeMatches || (ep.channel && ep.channel !== event.channelAddressIdentifier)) continue;
+            if (!matchesEventTypes(ep.types, event) || (ep.channel && ep.channel !== event.channelAddressIdentifier)) continue;
             deliveries.push({
               delivery_id: `dlv_${randomUUID()}`,
               event_sequence: sequence,
@@ -129,11 +127,11 @@ export class ReceivedEvents {
     const rows = await this.db.selectFrom('parked_events').selectAll().orderBy('sequence', 'desc').limit(limit).execute();
     return rows.map((r) => ({
       topicName: r.topic_name,
-      replayId: Number(r.replay_id),
+      replayId: r.replay_id,
       eventId: r.event_id,
       reason: r.reason,
-      raw: JSON.parse(r.raw),
-      parkedAt: new Date(Number(r.parked_at)).toISOString(),
+      raw: JSON.parse(r.raw) as unknown,
+      parkedAt: new Date(r.parked_at).toISOString(),
     }));
   }
 
@@ -146,7 +144,7 @@ export class ReceivedEvents {
       .orderBy('sequence', 'asc')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({ sequence: Number(r.sequence), event: JSON.parse(r.body) as NormalizedEvent }));
+    return rows.map((r) => ({ sequence: r.sequence, event: JSON.parse(r.body) as NormalizedEvent }));
   }
 
   async latestSequence(): Promise<number> {
@@ -154,6 +152,6 @@ export class ReceivedEvents {
       .selectFrom('normalized_events')
       .select((eb) => eb.fn.max('sequence').as('latest'))
       .executeTakeFirst();
-    return Number(row?.latest ?? 0);
+    return row?.latest ?? 0;
   }
 }

@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { AccessTokens } from '../../auth/access-tokens.ts';
-import type { Wakeup } from '../../util/wakeup.ts';
-import { OutboundEventLog, type OutboundEvent, type OutboundEventFields, type PublishedFields } from '../outbound-event-log.ts';
+import type { CustomEventFields } from '../../contract/outbound-event.ts';
+import type { OutboundEventLog, OutboundEvent, PublishedFields } from '../outbound-event-log.ts';
 import type { CustomEventCodec } from './custom-event-schema.ts';
+import { namesInstance } from './instance-url.ts';
 import { decodeReplayId, encodeReplayId, loadPubSubService } from './pubsub-proto.ts';
 
 const ReplayPreset = { LATEST: 0, EARLIEST: 1, CUSTOM: 2 } as const;
 const PublishErrorCode = { PUBLISH: 1 } as const;
-/** How often an idle subscription looks at the log for events appended by someone who did not notify. */
-const POLL_MS = 250;
 /** Upper bound of events in one FetchResponse, whatever is requested. */
 const MAX_BATCH = 1000;
 
@@ -23,8 +22,12 @@ export interface PubSubServerDeps {
   instanceUrl: string;
   /** Who CreatedById names on events. */
   createdById: string;
-  appended: Wakeup;
   keepaliveMs: number;
+  /**
+   * How often an idle subscription looks at the log anyway: events appended in this process wake it as
+   * soon as they commit; this finds those appended by another process sharing the database.
+   */
+  pollMs: number;
 }
 
 class RpcError extends Error {
@@ -83,7 +86,7 @@ export class PubSubServer {
    */
   async close(): Promise<void> {
     this.shuttingDown = true;
-    this.deps.appended.notify();
+    this.deps.log.appended.notify();
     for (const call of this.calls) call.end();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -113,9 +116,11 @@ export class PubSubServer {
     if (value('tenantid') !== grant.orgId) {
       throw new RpcError(grpc.status.PERMISSION_DENIED, `The tenantid metadata must be the org id of the access token (${grant.orgId}).`);
     }
-    const instanceUrl = value('instanceurl')?.replace(/\/+$/, '');
-    if (instanceUrl !== this.deps.instanceUrl) {
-      throw new RpcError(grpc.status.PERMISSION_DENIED, `The instanceurl metadata must be ${this.deps.instanceUrl}.`);
+    if (!namesInstance(value('instanceurl'), this.deps.instanceUrl)) {
+      throw new RpcError(
+        grpc.status.PERMISSION_DENIED,
+        `The instanceurl metadata must name this org: ${this.deps.instanceUrl} (http or https, with or without a trailing slash).`,
+      );
     }
     return { orgId: grant.orgId, expiresAt: grant.expiresAt };
   }
@@ -179,9 +184,8 @@ export class PubSubServer {
         });
       }
     }
-    const appended = await this.deps.log.appendFields(accepted.map((a) => a.record));
+    const appended = await this.deps.log.publish(accepted.map((a) => a.record));
     appended.forEach((e, i) => (accepted[i]!.result.replayId = encodeReplayId(e.replayId)));
-    if (results.some((r) => r.replayId)) this.deps.appended.notify();
     return { results, schemaId: this.deps.codec.schemaId, rpcId: randomUUID() };
   }
 
@@ -226,7 +230,7 @@ export class PubSubServer {
     const finish = () => {
       closed = true;
       this.calls.delete(call);
-      this.deps.appended.notify();
+      this.deps.log.appended.notify();
     };
     call.on('cancelled', finish);
     call.on('close', finish);
@@ -281,7 +285,7 @@ export class PubSubServer {
           return;
         }
         pending += requested;
-        this.deps.appended.notify();
+        this.deps.log.appended.notify();
       },
     );
   }
@@ -319,7 +323,7 @@ export class PubSubServer {
       // As Salesforce does, a stream lives no longer than its session unless auth_refresh renews it.
       if (Date.now() >= state.expiresAt)
         throw new RpcError(grpc.status.UNAUTHENTICATED, 'The access token expired; subscribe again with a new one.');
-      const seen = this.deps.appended.version;
+      const seen = this.deps.log.appended.version;
       const credit = pending();
       if (credit > 0) {
         const events = await this.deps.log.readAfter(state.cursor, Math.min(credit, MAX_BATCH));
@@ -343,7 +347,10 @@ export class PubSubServer {
         lastSentAt = Date.now();
         continue;
       }
-      await this.deps.appended.wait(Math.max(1, Math.min(POLL_MS, this.deps.keepaliveMs - idleFor, state.expiresAt - Date.now())), seen);
+      await this.deps.log.appended.wait(
+        Math.max(1, Math.min(this.deps.pollMs, this.deps.keepaliveMs - idleFor, state.expiresAt - Date.now())),
+        seen,
+      );
     }
   }
 
@@ -360,7 +367,7 @@ export class PubSubServer {
 }
 
 /** What the log records beside the fields of a published event: read from the fields, as a subscriber would. */
-function describePublished(fields: OutboundEventFields) {
+function describePublished(fields: CustomEventFields) {
   let parsed: Record<string, any> = {};
   try {
     const value = JSON.parse(fields.payload);
