@@ -11,6 +11,7 @@ import { ensureDevCertificate } from './auth/dev-certificate.ts';
 import { printBanner } from './banner.ts';
 import { UpstreamTokenClient, UpstreamTokenError } from './auth/upstream-token-client.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { curlEnvValues } from './curl-env-values.ts';
 import { ResilientUpstream } from './crm/salesforce/resilient-upstream.ts';
 import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
 import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
@@ -35,6 +36,7 @@ import { seedLocalOrg, type SeededOrg } from './local-org/seed.ts';
 import { orgRestRouter } from './local-org/salesforce-rest/rest-routes.ts';
 import { soapLoginRouter } from './local-org/salesforce-rest/soap-login.ts';
 import { createManagementApp } from './management/management-app.ts';
+import { BridgeMetrics } from './metrics/bridge-metrics.ts';
 import { createOutbound } from './outbound/start-outbound.ts';
 import { openStore } from './store/database.ts';
 
@@ -47,7 +49,8 @@ async function main(config: Config) {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const certificate = await ensureDevCertificate(config.certsDir);
   if (certificate.created) logger.info({ certPath: certificate.certPath }, 'generated a self-signed dev certificate and key');
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const metrics = new BridgeMetrics();
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onQueryError: () => metrics.storeError() });
   const sf = config.salesforce;
   const identity = sf
     ? { ...config.localOrg, orgId: sf.orgId, authorizationContext: sf.defaultAuthorizationContext ?? config.localOrg.authorizationContext }
@@ -67,6 +70,7 @@ async function main(config: Config) {
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
     ...(embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
+    onError: (operation) => metrics.s3Error(operation),
   });
   await attachmentStorage.ensureBucket(logger);
   const attachmentRecords = new AttachmentRecords(store.db);
@@ -84,7 +88,7 @@ async function main(config: Config) {
   const readiness = new Readiness();
   const publishing = sf
     ? undefined
-    : createLocalOrgPublishing({ config, logger, db: store.db, org, tokens, certificate, log: outboundEvents });
+    : createLocalOrgPublishing({ config, logger, db: store.db, org, tokens, certificate, log: outboundEvents, attachmentStorage });
   const outbound = createOutbound({
     config,
     logger,
@@ -93,10 +97,12 @@ async function main(config: Config) {
     ending: readiness.listenersClosing,
     // The local org tells its lifecycle itself; a real org's shows in its outbound events.
     onStoredInTransaction: sf ? integrations.outboundHook : undefined,
+    metrics,
   });
 
   const interactionDeps = {
     logger,
+    metrics,
     tokens,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     upload,
@@ -122,7 +128,7 @@ async function main(config: Config) {
   const interactionApp = sf
     ? createInteractionApp({
         ...interactionDeps,
-        crm: await connectToOrg(sf, logger, attachmentStorage),
+        crm: await connectToOrg(sf, logger, attachmentStorage, metrics),
         idempotency: new ReservingIdempotency(store.db, config.idempotencyTtlSeconds),
       })
     : createInteractionApp({
@@ -136,6 +142,7 @@ async function main(config: Config) {
       });
   const managementApp = createManagementApp({
     logger,
+    metrics,
     adminKey: adminKey.key,
     db: store.db,
     orgId: org.orgId,
@@ -143,7 +150,7 @@ async function main(config: Config) {
     attachmentRecords,
     attachmentStorage,
     routingViews: new RoutingViews(store.db, outboundEvents),
-    describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
+    describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect, curlEnv: curlEnvValues(config) }),
     routers: [...(publishing?.routers ?? []), ...outbound.routers, ...integrations.routers],
     readiness,
   });
@@ -240,7 +247,7 @@ function localOrgPubSubClient(config: Config, org: SeededOrg, privateKeyPem: str
 }
 
 /** Bridge mode: the org must hand out a token before the bridge accepts anything, so bad settings fail the start. */
-async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: AttachmentStorage) {
+async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: AttachmentStorage, metrics: BridgeMetrics) {
   const tokens = new UpstreamTokenClient(sf, { timeoutMs: sf.attemptTimeoutMs });
   try {
     await tokens.token();
@@ -248,7 +255,7 @@ async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: Att
     throw new StartupError(err instanceof UpstreamTokenError ? `Bridge mode cannot start: ${err.message}` : String(err));
   }
   logger.info({ org: sf.scrtInstanceUrl, orgId: sf.orgId }, 'authenticated to the Salesforce org');
-  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: 'salesforce' })), storage);
+  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: 'salesforce' }), metrics.upstream()), storage);
 }
 
 class StartupError extends Error {}

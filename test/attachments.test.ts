@@ -197,6 +197,7 @@ for (const store of storeKinds()) {
         const key = keyOf(n.url);
         assert.ok(key.startsWith(`${LOCAL_ORG.orgId}/`), key);
         assert.ok(!key.split('/').some((s) => s === '..' || s === '.'), key);
+        // eslint-disable-next-line no-control-regex -- finding control characters in the key is the point.
         assert.doesNotMatch(key, /[\u0000-\u001f\\]/);
       }
       assert.equal(sha256((await bucket.rawGet(keyOf(names[1].url))).bytes), sha256(b));

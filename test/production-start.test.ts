@@ -60,6 +60,14 @@ describe('the compiled build (npm run build, npm run start:prod)', () => {
     assert.equal((await get(`${bridge.managementUrl}/api/ready`)).status, 200);
     assert.match(await accessToken(bridge), /\S{20,}/);
   });
+
+  test('serves the console and /docs pages, which tsc does not emit (the build copies them)', async () => {
+    for (const page of ['/', '/console.js', '/docs']) {
+      const res = await get(`${bridge.managementUrl}${page}`);
+      assert.equal(res.status, 200, `${page}: ${res.body}`);
+    }
+    assert.match((await get(`${bridge.managementUrl}/`)).body, /<html/i);
+  });
 });
 
 describe('drain on SIGTERM', () => {

@@ -32,6 +32,8 @@ export interface S3Settings {
   forcePathStyle: boolean;
   /** Explicit credentials (the embedded server); otherwise the SDK's standard chain (AWS_ACCESS_KEY_ID, ...). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Told of every S3 request that failed, with its command name (for the metrics). */
+  onError?: (operation: string) => void;
 }
 
 export interface ObjectDescription {
@@ -67,6 +69,22 @@ export class AttachmentStorage {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    const onError = settings.onError;
+    if (onError) {
+      this.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          try {
+            return await next(args);
+          } catch (err) {
+            // A missing bucket or object on a HEAD is an answer, not a failure (ensureBucket relies on it).
+            const command = context.commandName?.replace(/Command$/, '') ?? 'unknown';
+            if (!(command.startsWith('Head') && statusOf(err) === 404)) onError(command);
+            throw err;
+          }
+        },
+        { step: 'initialize', name: 'countFailures' },
+      );
+    }
   }
 
   /** Creates the bucket when it does not exist; where the credentials may not look or create, assumes it does. */

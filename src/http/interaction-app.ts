@@ -14,6 +14,7 @@ import { interactionErrorHandler, interactionNotFound } from './error-handler.ts
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
 import { requestLogger } from './logging.ts';
+import { rememberMountPath, type BridgeMetrics } from '../metrics/bridge-metrics.ts';
 import { keepRawBody } from './raw-body.ts';
 import type { Readiness } from './readiness.ts';
 
@@ -27,6 +28,7 @@ export interface InteractionAppDeps<Scope> {
   upload: InteractionUpload;
   /** Bridge mode: the AuthorizationContext used when a partner sends none (SF_AUTHORIZATION_CONTEXT). */
   defaultAuthorizationContext?: string;
+  metrics: BridgeMetrics;
   /** Local org: the Salesforce REST and SOAP endpoints integrations call on start (`/services/data`, `/services/Soap`). */
   orgRouters?: Router[];
   /** `GET /readyz` for the load balancer in front of this port, and `Connection: close` while draining. */
@@ -38,6 +40,7 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(deps.metrics.httpMiddleware('interaction-api'));
   app.use(deps.readiness.closeWhenDraining);
   // Before the request log: a balancer probes every few seconds, and that is not news.
   app.get('/readyz', deps.readiness.probe);
@@ -55,7 +58,7 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   api.use(routingResultRoutes(deps));
   api.use(agentWorkRoutes(deps));
   api.use(consentRoutes(deps));
-  app.use('/api/v1', api);
+  app.use('/api/v1', rememberMountPath, api);
 
   app.use(interactionNotFound);
   app.use(interactionErrorHandler);

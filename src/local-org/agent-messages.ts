@@ -68,6 +68,11 @@ export class AgentMessages {
   ) {}
 
   async sendMessage(conversationIdentifier: string, message: AgentMessage): Promise<AgentSendResult> {
+    return inTransaction(this.db, (tx) => this.sendMessageIn(tx, conversationIdentifier, message));
+  }
+
+  /** The same message as part of the caller's transaction, for what must commit with its entry (an agent file's record). */
+  async sendMessageIn(tx: Tx, conversationIdentifier: string, message: AgentMessage): Promise<AgentSendResult> {
     const id = randomUUID();
     const staticContent = message.attachments?.length
       ? {
@@ -89,7 +94,7 @@ export class AgentMessages {
       abstractMessage: { messageType: 'StaticContentMessage', id, staticContent },
       messageReason: null,
     };
-    return this.send(conversationIdentifier, {
+    return this.sendIn(tx, conversationIdentifier, {
       id,
       entryType: 'Message',
       entryPayload,
@@ -101,62 +106,61 @@ export class AgentMessages {
   async sendTyping(conversationIdentifier: string, state: TypingState, shape?: PayloadShape): Promise<AgentSendResult> {
     const id = randomUUID();
     const entryType = state === 'started' ? 'TypingStartedIndicator' : 'TypingStoppedIndicator';
-    return this.send(conversationIdentifier, { id, entryType, entryPayload: { entryType, id, timestamp: Date.now() }, shape });
+    const entryPayload = { entryType, id, timestamp: Date.now() };
+    return inTransaction(this.db, (tx) => this.sendIn(tx, conversationIdentifier, { id, entryType, entryPayload, shape }));
   }
 
-  private async send(
+  private async sendIn(
+    tx: Tx,
     conversationIdentifier: string,
     entry: { id: string; entryType: string; entryPayload: Record<string, unknown>; shape?: PayloadShape; senderDisplayName?: string },
   ): Promise<AgentSendResult> {
     const shape = entry.shape ?? this.options.defaultShape;
     const agent = this.options.agent;
-    const result = await inTransaction(this.db, async (tx) => {
-      const conversation = await tx
-        .selectFrom('conversations')
-        .selectAll()
-        .where('conversation_identifier', '=', conversationIdentifier)
-        .executeTakeFirst();
-      if (!conversation) throw managementError('not_found', `No conversation "${conversationIdentifier}".`);
-      await checkEndUserConsent(tx, conversation);
-      const now = Date.now();
-      const sender = { appType: 'agent', subject: agent.userId, role: 'Agent' };
-      await appendEntry(tx, conversationIdentifier, {
-        entryId: entry.id,
-        entryType: entry.entryType,
-        senderRole: sender.role,
-        senderSubject: sender.subject,
-        clientTimestamp: now,
-        payload: entry.entryPayload,
-        requestId: null,
-      });
-      const event = await this.log.append(tx, {
-        orgId: conversation.org_id,
-        eventType: 'Interaction',
-        channelAddressIdentifier: conversation.channel_address_identifier,
-        conversationIdentifier,
-        recipient: { appType: 'custom', subject: conversation.end_user_client_identifier, role: 'EndUser' },
-        content: {
-          senderDisplayName: entry.senderDisplayName ?? agent.displayName,
-          identifier: entry.id,
-          entryType: entry.entryType,
-          entryPayload: entry.entryPayload,
-          sender,
-          transcriptedTimestamp: now,
-          clientTimestamp: now,
-          clientDuration: 0,
-        },
-        shape,
-      });
-      return {
-        conversationIdentifier,
-        entryId: entry.id,
-        entryType: entry.entryType,
-        eventId: event.eventUuid,
-        replayId: event.replayId,
-        shape,
-      };
+    const conversation = await tx
+      .selectFrom('conversations')
+      .selectAll()
+      .where('conversation_identifier', '=', conversationIdentifier)
+      .executeTakeFirst();
+    if (!conversation) throw managementError('not_found', `No conversation "${conversationIdentifier}".`);
+    await checkEndUserConsent(tx, conversation);
+    const now = Date.now();
+    const sender = { appType: 'agent', subject: agent.userId, role: 'Agent' };
+    await appendEntry(tx, conversationIdentifier, {
+      entryId: entry.id,
+      entryType: entry.entryType,
+      senderRole: sender.role,
+      senderSubject: sender.subject,
+      clientTimestamp: now,
+      payload: entry.entryPayload,
+      requestId: null,
     });
-    return result;
+    const event = await this.log.append(tx, {
+      orgId: conversation.org_id,
+      eventType: 'Interaction',
+      channelAddressIdentifier: conversation.channel_address_identifier,
+      conversationIdentifier,
+      recipient: { appType: 'custom', subject: conversation.end_user_client_identifier, role: 'EndUser' },
+      content: {
+        senderDisplayName: entry.senderDisplayName ?? agent.displayName,
+        identifier: entry.id,
+        entryType: entry.entryType,
+        entryPayload: entry.entryPayload,
+        sender,
+        transcriptedTimestamp: now,
+        clientTimestamp: now,
+        clientDuration: 0,
+      },
+      shape,
+    });
+    return {
+      conversationIdentifier,
+      entryId: entry.id,
+      entryType: entry.entryType,
+      eventId: event.eventUuid,
+      replayId: event.replayId,
+      shape,
+    };
   }
 }
 

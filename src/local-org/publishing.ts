@@ -1,10 +1,12 @@
 import type { Router } from 'express';
 import type { Logger } from 'pino';
+import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import type { DevCertificate } from '../auth/dev-certificate.ts';
 import type { Config } from '../config.ts';
 import { agentRoutes } from '../management/agent-routes.ts';
 import type { Db } from '../store/database.ts';
+import { AgentFiles } from './agent-files.ts';
 import { AgentMessages } from './agent-messages.ts';
 import type { OutboundEventLog } from './outbound-event-log.ts';
 import { CustomEventCodec } from './pubsub/custom-event-schema.ts';
@@ -22,6 +24,8 @@ export interface LocalOrgPublishingDeps {
   certificate: DevCertificate;
   /** The one outbound event log, whose writer the routing operations append to as well. */
   log: OutboundEventLog;
+  /** Where the agent's files go, like the end users'. */
+  attachmentStorage: AttachmentStorage;
 }
 
 /**
@@ -47,7 +51,8 @@ export function createLocalOrgPublishing(deps: LocalOrgPublishingDeps) {
     keepaliveMs: o.keepaliveSeconds * 1000,
     pollMs: o.pubSubPollMs,
   });
-  const routers: Router[] = [agentRoutes({ agentMessages })];
+  const agentFiles = new AgentFiles({ db, orgId: deps.org.orgId, storage: deps.attachmentStorage, messages: agentMessages });
+  const routers: Router[] = [agentRoutes({ agentMessages, agentFiles, maxFileBytes: config.attachments.maxBytes })];
 
   async function start() {
     const pubSubPort = await pubSub.listen(config.host, o.pubSubPort, {

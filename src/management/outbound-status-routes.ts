@@ -1,5 +1,18 @@
 import express, { type Router } from 'express';
+import { readOutboundStatus } from '../outbound/outbound-status.ts';
 import type { Db } from '../store/database.ts';
+import type { ManagementOperation } from './openapi/operation.ts';
+
+export const outboundStatusOperations: ManagementOperation[] = [
+  {
+    method: 'get',
+    path: '/api/outbound/status',
+    tag: 'Outbound',
+    summary:
+      'Subscriber checkpoint against the local org’s latest replay id, whether this replica holds the subscription, deliveries by state, parked events',
+    responses: { 200: 'The status.' },
+  },
+];
 
 /**
  * `GET /api/outbound/status`: how far the subscriber is (its checkpoint against the local org's latest
@@ -13,28 +26,9 @@ export function outboundStatusRoutes(deps: {
 }): Router {
   const router = express.Router();
   router.get('/outbound/status', async (_req, res) => {
-    const [checkpoint, latestReplayId, deliveries, parked] = await Promise.all([
-      deps.db.selectFrom('subscriber_checkpoints').select('replay_id').where('topic_name', '=', deps.topicName).executeTakeFirst(),
-      deps.latestPublishedReplayId?.() ?? null,
-      deps.db
-        .selectFrom('webhook_deliveries')
-        .select((eb) => ['status', eb.fn.countAll<number>().as('count')])
-        .groupBy('status')
-        .execute(),
-      deps.db
-        .selectFrom('parked_events')
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .executeTakeFirst(),
-    ]);
-    res.json({
-      topicName: deps.topicName,
-      // Of the replicas sharing the store, one holds the subscription (see SubscriptionHolder).
-      holdsSubscription: deps.holdsSubscription(),
-      subscriberCheckpoint: checkpoint ? checkpoint.replay_id : null,
-      localOrgLatestReplayId: latestReplayId,
-      deliveries: Object.fromEntries(['pending', 'succeeded', 'dead'].map((s) => [s, deliveries.find((d) => d.status === s)?.count ?? 0])),
-      parkedEvents: parked?.count ?? 0,
-    });
+    const { topicName, ...status } = await readOutboundStatus(deps);
+    // Of the replicas sharing the store, one holds the subscription (see SubscriptionHolder).
+    res.json({ topicName, holdsSubscription: deps.holdsSubscription(), ...status });
   });
   return router;
 }

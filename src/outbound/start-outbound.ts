@@ -4,9 +4,11 @@ import type { Config } from '../config.ts';
 import { eventStreamRoutes } from '../management/event-stream-routes.ts';
 import { outboundStatusRoutes } from '../management/outbound-status-routes.ts';
 import { webhookRoutes } from '../management/webhook-routes.ts';
+import type { BridgeMetrics } from '../metrics/bridge-metrics.ts';
 import type { Db } from '../store/database.ts';
 import { exclusiveLock } from '../store/exclusive-lock.ts';
 import { Wakeup } from '../util/wakeup.ts';
+import { readOutboundStatus } from './outbound-status.ts';
 import { ReceivedEvents, type StoredEventsHook } from './received-events.ts';
 import { WebhookEndpoints } from './webhook-endpoints.ts';
 import { OutboundSubscriber } from './subscriber.ts';
@@ -23,6 +25,8 @@ export interface OutboundDeps {
   ending?: AbortSignal;
   /** Runs in the transaction that stores received events (bridge mode: lifecycle events for integrations). */
   onStoredInTransaction?: StoredEventsHook | undefined;
+  /** Delivery attempts are counted; the status figures become gauges read at scrape time. */
+  metrics: BridgeMetrics;
 }
 
 /**
@@ -37,15 +41,31 @@ export function createOutbound(deps: OutboundDeps) {
   const stored = new Wakeup();
   const received = new ReceivedEvents(db, deps.onStoredInTransaction);
   const webhooks = new WebhookEndpoints(db);
-  const delivery = new WebhookDelivery({ db, logger: logger.child({ component: 'webhooks' }), wakeup: stored, policy: o.webhooks });
+  const delivery = new WebhookDelivery({
+    db,
+    logger: logger.child({ component: 'webhooks' }),
+    wakeup: stored,
+    policy: o.webhooks,
+    onAttempt: (outcome) => deps.metrics.deliveryAttempt(outcome),
+  });
 
+  const statusSources = { db, latestPublishedReplayId: deps.latestPublishedReplayId, topicName: o.topicName };
+  deps.metrics.readFromStore(async () => {
+    const status = await readOutboundStatus(statusSources);
+    return {
+      deliveries: status.deliveries,
+      parkedEvents: status.parkedEvents,
+      subscriberLagEvents:
+        status.localOrgLatestReplayId === null ? null : Math.max(0, status.localOrgLatestReplayId - (status.subscriberCheckpoint ?? 0)),
+      oldestPendingDeliverySeconds:
+        status.oldestPendingReceivedAt === null ? 0 : Math.max(0, Date.now() - status.oldestPendingReceivedAt) / 1000,
+    };
+  });
   const routers: Router[] = [
     webhookRoutes({ webhooks }),
     eventStreamRoutes({ received, stored, ending: deps.ending }),
     outboundStatusRoutes({
-      db,
-      latestPublishedReplayId: deps.latestPublishedReplayId,
-      topicName: o.topicName,
+      ...statusSources,
       holdsSubscription: () => holder?.holds ?? false,
     }),
   ];

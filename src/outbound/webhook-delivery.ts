@@ -74,7 +74,16 @@ export class WebhookDelivery {
   private readonly outcomes: { row: Deliverable; update: Outcome; done: (err?: unknown, next?: Deliverable) => void }[] = [];
   private recording: Promise<void> | undefined;
 
-  constructor(private readonly deps: { db: Db; logger: Logger; wakeup: Wakeup; policy: DeliveryPolicy }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      logger: Logger;
+      wakeup: Wakeup;
+      policy: DeliveryPolicy;
+      /** Told of every attempt once its outcome is recorded (for the metrics). */
+      onAttempt?: (outcome: 'succeeded' | 'retry' | 'dead') => void;
+    },
+  ) {}
 
   start(): void {
     this.loop = this.run();
@@ -240,6 +249,7 @@ export class WebhookDelivery {
       next_attempt_at: status === 'pending' ? now + retryDelayMs(this.deps.policy, attempts) : now,
     };
     const next = await this.record(row, update);
+    this.deps.onAttempt?.(status === 'pending' ? 'retry' : status);
     const log = { deliveryId, eventId: row.event_id, url: row.url, attempts, statusCode, error };
     if (status === 'dead') this.deps.logger.warn(log, 'webhook delivery dead-lettered');
     else if (error) this.deps.logger.info(log, 'webhook attempt failed; will retry');

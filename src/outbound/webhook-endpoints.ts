@@ -47,6 +47,12 @@ export class WebhookEndpoints {
     return row && toEndpoint(row);
   }
 
+  /** Gives the endpoint a new signing secret; undefined when there is no such endpoint. */
+  async rotateSecret(id: string, secret = generateSigningSecret()) {
+    const result = await this.db.updateTable('webhook_endpoints').set({ secret }).where('endpoint_id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0 ? this.get(id) : undefined;
+  }
+
   /** Removes the endpoint and its delivery records; false when there was none. */
   async delete(id: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {

@@ -85,6 +85,8 @@ export function streamInteraction(
 
   return new Promise((resolve, reject) => {
     let answered = false;
+    // Read through a call: the response handler sets `answered` while the writer awaits, which narrowing cannot see.
+    const isAnswered = () => answered;
     let bytesSent = 0;
     const req = http.request({
       host: '127.0.0.1',
@@ -122,7 +124,7 @@ export function streamInteraction(
     });
     (async () => {
       for (const piece of pieces) {
-        for (let offset = 0; offset < piece.length && !answered; offset += 65536) {
+        for (let offset = 0; offset < piece.length && !isAnswered(); offset += 65536) {
           const chunk = piece.subarray(offset, offset + 65536);
           bytesSent += chunk.length;
           if (!req.write(chunk)) {
@@ -137,7 +139,7 @@ export function streamInteraction(
           if (req.destroyed) return;
         }
       }
-      if (!answered) req.end();
+      if (!isAnswered()) req.end();
     })().catch(reject);
   });
 }

@@ -30,6 +30,8 @@ export async function compiledMain(): Promise<string> {
         await promisify(execFile)(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], {
           cwd: root,
         });
+        // The rest of `npm run build`: the console's pages, which tsc does not emit.
+        await promisify(execFile)(process.execPath, [path.join(root, 'scripts/copy-console.mjs')], { cwd: root });
         fs.writeFileSync(stamp, '');
         // Sources saved during the build are newer than its start: the next call builds again.
         fs.utimesSync(stamp, new Date(startedAt), new Date(startedAt));
