@@ -51,6 +51,14 @@ const idNameList = (prefix: string) =>
         .min(1, 'needs at least one "<id>:<name>" item'),
     );
 
+/** Retry delays: "5,30,120" (seconds, fractions allowed). */
+const secondsList = z.string().transform((s, ctx) => {
+  const delays = s.split(',').map((v) => Number(v.trim()));
+  if (delays.some((d) => !Number.isFinite(d) || d < 0))
+    ctx.addIssue({ code: 'custom', message: 'must be a comma separated list of non-negative seconds' });
+  return delays;
+});
+
 const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(8085),
@@ -118,17 +126,14 @@ const envSchema = z.object({
   PUBSUB_POLL_MS: positiveSeconds.default(250),
   OUTBOUND_LOCK_POLL_MS: z.coerce.number().int().min(50).default(2000),
   OUTBOUND_SUBSCRIBE_FROM: z.enum(['earliest', 'latest']).default('earliest'),
-  WEBHOOK_RETRY_SCHEDULE_SECONDS: z
-    .string()
-    .transform((s, ctx) => {
-      const delays = s.split(',').map((v) => Number(v.trim()));
-      if (delays.some((d) => !Number.isFinite(d) || d < 0))
-        ctx.addIssue({ code: 'custom', message: 'must be a comma separated list of non-negative seconds' });
-      return delays;
-    })
-    .default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: secondsList.default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),
   WEBHOOK_TIMEOUT_MS: positiveSeconds.default(10_000),
   WEBHOOK_CONCURRENCY: positiveSeconds.default(16),
+  INTEGRATION_RETRY_SCHEDULE_SECONDS: secondsList.default([5, 30, 120, 600, 1800]),
+  INTEGRATION_TIMEOUT_MS: positiveSeconds.default(10_000),
+  INTEGRATION_CONCURRENCY: positiveSeconds.default(8),
+  INTEGRATION_CA_FILE: z.string().min(1).optional(),
+  INTEGRATION_ALLOW_HTTP_LOOPBACK: z.enum(['true', 'false']).default('false'),
   SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).default(5),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
 });
@@ -254,6 +259,15 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
         timeoutMs: e.WEBHOOK_TIMEOUT_MS,
         concurrency: e.WEBHOOK_CONCURRENCY,
       },
+    },
+    integrations: {
+      retryScheduleSeconds: e.INTEGRATION_RETRY_SCHEDULE_SECONDS,
+      timeoutMs: e.INTEGRATION_TIMEOUT_MS,
+      concurrency: e.INTEGRATION_CONCURRENCY,
+      /** PEM file of extra certificate authorities trusted for integration calls (besides the usual ones). */
+      caFile: e.INTEGRATION_CA_FILE,
+      /** Only for local testing: lets endpoint URLs use http:// when the host is a loopback address. */
+      allowHttpLoopback: e.INTEGRATION_ALLOW_HTTP_LOOPBACK === 'true',
     },
   };
 }

@@ -20,9 +20,11 @@ import { installGracefulShutdown } from './http/graceful-shutdown.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
 import { Readiness } from './http/readiness.ts';
+import { createIntegrations } from './integrations/start-integrations.ts';
 import { LocalOrgAgentWork } from './local-org/agent-work.ts';
 import { AuthorizationContexts } from './local-org/authorization-contexts.ts';
 import { Conversations } from './local-org/conversations.ts';
+import { LocalOrgLifecycle } from './local-org/lifecycle-events.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
 import { MessagingSessions } from './local-org/messaging-sessions.ts';
 import { OutboundEventLog } from './local-org/outbound-event-log.ts';
@@ -80,6 +82,8 @@ async function main(config: Config) {
   const outboundEvents = new OutboundEventLog(store.db);
   const sessions = new MessagingSessions();
   const routingEvents = new RoutingEvents(outboundEvents.writer);
+  const integrations = createIntegrations({ config, logger, db: store.db });
+  const lifecycle = new LocalOrgLifecycle(integrations.sink);
   // The local org's agent and Pub/Sub API; in bridge mode the real org's agents answer and it publishes.
   const readiness = new Readiness();
   const publishing = sf
@@ -91,6 +95,8 @@ async function main(config: Config) {
     db: store.db,
     latestPublishedReplayId: publishing && (() => outboundEvents.latestReplayId()),
     ending: readiness.listenersClosing,
+    // The local org tells its lifecycle itself; a real org's shows in its outbound events.
+    onStoredInTransaction: sf ? integrations.outboundHook : undefined,
     metrics,
   });
 
@@ -129,8 +135,8 @@ async function main(config: Config) {
         ...interactionDeps,
         crm: new LocalOrgCrm(
           new AuthorizationContexts(store.db),
-          new LocalOrgRouting(sessions, routingEvents),
-          new LocalOrgAgentWork(sessions, routingEvents),
+          new LocalOrgRouting(sessions, routingEvents, lifecycle, integrations.values),
+          new LocalOrgAgentWork(sessions, routingEvents, lifecycle),
         ),
         idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds),
       });
@@ -145,7 +151,7 @@ async function main(config: Config) {
     attachmentStorage,
     routingViews: new RoutingViews(store.db, outboundEvents),
     describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect, curlEnv: curlEnvValues(config) }),
-    routers: [...(publishing?.routers ?? []), ...outbound.routers],
+    routers: [...(publishing?.routers ?? []), ...outbound.routers, ...integrations.routers],
     readiness,
   });
 
@@ -159,6 +165,7 @@ async function main(config: Config) {
   const outboundRunning = outbound.start(
     sf ? salesforcePubSubClient(sf) : localOrgPubSubClient(config, org, certificate.privateKeyPem, pubSubPort!),
   );
+  integrations.start();
   readiness.ready();
 
   const sweepOnce = () =>
@@ -203,6 +210,7 @@ async function main(config: Config) {
     afterServers: async () => {
       clearInterval(sweep);
       await outboundRunning.stop();
+      await integrations.stop();
       await publishingRunning?.stop();
       attachmentStorage.close();
       await embeddedS3?.close();

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.ts';
+import type { Tx } from '../store/transactions.ts';
 import type { NormalizedEvent } from '../contract/outbound-event.ts';
 import { orderingKeyOf } from './normalizer.ts';
 import { matchesEventTypes } from './event-type-filter.ts';
@@ -17,8 +18,14 @@ const chunks = <T>(items: T[]): T[][] =>
 export type ReceivedItem =
   { kind: 'event'; event: NormalizedEvent } | { kind: 'parked'; replayId: number; eventId: string | null; reason: string; raw: unknown };
 
+/** Runs in the transaction that stores events, with the events stored now (e.g. to derive lifecycle events from them). */
+export type StoredEventsHook = (tx: Tx, stored: NormalizedEvent[]) => Promise<void>;
+
 export class ReceivedEvents {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly onStoredInTransaction?: StoredEventsHook,
+  ) {}
 
   async checkpoint(topicName: string): Promise<number | undefined> {
     const row = await this.db
@@ -104,6 +111,7 @@ export class ReceivedEvents {
         }
         for (const part of chunks(deliveries)) await trx.insertInto('webhook_deliveries').values(part).execute();
       }
+      if (this.onStoredInTransaction && stored.length > 0) await this.onStoredInTransaction(trx, stored);
       const last = items.at(-1)!;
       const replayId = last.kind === 'parked' ? last.replayId : last.event.replayId;
       await trx

@@ -9,7 +9,7 @@ import type { Db } from '../store/database.ts';
 import { exclusiveLock } from '../store/exclusive-lock.ts';
 import { Wakeup } from '../util/wakeup.ts';
 import { readOutboundStatus } from './outbound-status.ts';
-import { ReceivedEvents } from './received-events.ts';
+import { ReceivedEvents, type StoredEventsHook } from './received-events.ts';
 import { WebhookEndpoints } from './webhook-endpoints.ts';
 import { OutboundSubscriber } from './subscriber.ts';
 import { SubscriptionHolder } from './subscription-holder.ts';
@@ -23,6 +23,8 @@ export interface OutboundDeps {
   latestPublishedReplayId?: () => Promise<number>;
   /** Fires when the process stops: the SSE streams end. */
   ending?: AbortSignal;
+  /** Runs in the transaction that stores received events (bridge mode: lifecycle events for integrations). */
+  onStoredInTransaction?: StoredEventsHook | undefined;
   /** Delivery attempts are counted; the status figures become gauges read at scrape time. */
   metrics: BridgeMetrics;
 }
@@ -37,7 +39,7 @@ export function createOutbound(deps: OutboundDeps) {
   const { config, logger, db } = deps;
   const o = config.outbound;
   const stored = new Wakeup();
-  const received = new ReceivedEvents(db);
+  const received = new ReceivedEvents(db, deps.onStoredInTransaction);
   const webhooks = new WebhookEndpoints(db);
   const delivery = new WebhookDelivery({
     db,
