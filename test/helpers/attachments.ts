@@ -15,6 +15,14 @@ export const jsonPart = (body: unknown): Part => ({
   value: JSON.stringify(body),
   contentType: 'application/json',
 });
+/** The `json` part sent as a file part, as `curl -F json=@body.json` and FormData with a Blob send it. */
+export const jsonFilePart = (body: unknown, filename = 'body.json', contentType = 'application/json'): Part => ({
+  kind: 'file',
+  name: 'json',
+  filename,
+  contentType,
+  content: Buffer.from(JSON.stringify(body)),
+});
 export const filePart = (content: Buffer, filename = 'file.bin', contentType: string | undefined = 'application/octet-stream'): Part => ({
   kind: 'file',
   name: 'attachments',
@@ -122,6 +130,8 @@ export function streamInteraction(
     });
     (async () => {
       for (const piece of pieces) {
+        // `answered` is set by the response callback while this loop awaits.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
         for (let offset = 0; offset < piece.length && !answered; offset += 65536) {
           const chunk = piece.subarray(offset, offset + 65536);
           bytesSent += chunk.length;
@@ -137,6 +147,7 @@ export function streamInteraction(
           if (req.destroyed) return;
         }
       }
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by the response callback
       if (!answered) req.end();
     })().catch(reject);
   });
