@@ -12,7 +12,7 @@ import type { AuthorizationContexts } from './authorization-contexts.ts';
 import { updateConsent } from './consent.ts';
 import { resolveChannel } from './channels.ts';
 import { appendEntry, findOrCreateConversation } from './conversations.ts';
-import type { LocalOrgRouting } from './routing.ts';
+import { checkRoutingAttributeLengths, type LocalOrgRouting } from './routing.ts';
 
 /**
  * The built-in org behind the CRM port: it keeps conversations itself instead of calling Salesforce.
@@ -37,6 +37,7 @@ export class LocalOrgCrm implements CrmPort<Tx> {
     attachments: readonly StoredAttachment[],
   ): Promise<CrmResponse> {
     const channel = await resolveChannel(tx, call, request.to);
+    checkRoutingAttributeLengths(request.routingAttributes, channel.routing_attribute_max_length);
     const entryInteraction = request.interactions.find((i) => i.interactionType === 'EntryInteraction');
     if (!entryInteraction) {
       // A file is an inbound Message: it opens a work item like a text message does.

@@ -60,12 +60,7 @@ export class LocalOrgRouting {
   async route(tx: Tx, call: CrmCall, request: RouteRequest): Promise<CrmResponse> {
     const conversation = await conversationOf(tx, call, request.conversationIdentifier);
     const target = await this.resolveTarget(tx, call.orgId, conversation, request.target);
-    const maxLength = conversation.routing_attribute_max_length;
-    for (const [name, value] of Object.entries(request.routingAttributes ?? {})) {
-      if (value.length > maxLength) {
-        throw apiError('InvalidRoutingAttributes', { name, length: value.length, maxLength });
-      }
-    }
+    checkRoutingAttributeLengths(request.routingAttributes, conversation.routing_attribute_max_length);
     const { sessionId } = await this.sessions.openIfNone(tx, call.orgId, conversation.conversation_identifier);
     await this.sessions.lock(tx, sessionId);
     const now = Date.now();
@@ -204,5 +199,14 @@ export class LocalOrgRouting {
       : undefined;
     if (!queue) throw apiError('UnknownQueue', { queueId: target.queueId });
     return { method: target.method, queueId: queue.queue_id, flowId };
+  }
+}
+
+/** Each routing attribute's value within the channel's configured length (10096), on /route and /interactions alike. */
+export function checkRoutingAttributeLengths(attributes: Record<string, string> | undefined, maxLength: number): void {
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    if (value.length > maxLength) {
+      throw apiError('InvalidRoutingAttributes', { name, length: value.length, maxLength });
+    }
   }
 }

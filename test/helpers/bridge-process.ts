@@ -103,9 +103,10 @@ export async function startBridge(
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;
-    proc.stdout.on('data', (d) => (log += d));
-    proc.stderr.on('data', (d) => (log += d));
-    const deadline = Date.now() + 20_000;
+    proc.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    // Generous: on a loaded shared machine tsx's first compile alone can take over 20 s.
+    const deadline = Date.now() + STARTUP_LIMIT_MS;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`bridge exited with ${proc.exitCode} before it was ready:\n${log}`);
       try {
@@ -117,7 +118,7 @@ export async function startBridge(
       await new Promise((r) => setTimeout(r, 100));
     }
     proc.kill('SIGKILL');
-    throw new Error(`bridge not ready within 20 s:\n${log}`);
+    throw new Error(`bridge not ready within ${STARTUP_LIMIT_MS / 1000} s:\n${log}`);
   };
   const stop = async () => {
     const proc = child;
@@ -192,6 +193,8 @@ async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise
 }
 
 /** Runs the server with the given environment until it exits on its own (for start-up failures). */
+const STARTUP_LIMIT_MS = 90_000;
+
 export async function runUntilExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-fail-'));
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
@@ -210,8 +213,8 @@ export async function runUntilExit(env: Record<string, string>, timeoutMs = 20_0
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  proc.stdout.on('data', (d) => (output += d));
-  proc.stderr.on('data', (d) => (output += d));
+  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
   clearTimeout(timer);
