@@ -184,7 +184,7 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 const has = (o: JsonObject, key: string) => o[key] !== undefined && o[key] !== null;
 
 /** Parses the raw text of the `json` part. */
-export function parseInteractionJsonPart(text: string | undefined, now = Date.now()): InteractionRequest & { jsonText: string } {
+export function parseInteractionJsonPart(text: string | undefined): InteractionRequest & { jsonText: string } {
   if (text === undefined || text.trim() === '') {
     throw apiError('MissingJsonPart');
   }
@@ -194,10 +194,26 @@ export function parseInteractionJsonPart(text: string | undefined, now = Date.no
   } catch {
     throw apiError('MalformedBody', { problem: 'the "json" part is not valid JSON' });
   }
-  return { jsonText: text, ...validateInteractionRequest(raw, now) };
+  return { jsonText: text, ...validateInteractionRequest(raw) };
 }
 
-export function validateInteractionRequest(raw: unknown, now = Date.now()): InteractionRequest {
+/**
+ * The local org's time window for interactions (10046). Not part of `validateInteractionRequest`: the
+ * window is this project's choice, and in bridge mode the real org applies its own.
+ */
+export function checkInteractionTimestamps(request: InteractionRequest, now = Date.now()): void {
+  request.interactions.forEach(({ timestamp }, index) => {
+    if (timestamp < now - TIMESTAMP_WINDOW.pastMs || timestamp > now + TIMESTAMP_WINDOW.futureMs) {
+      throw apiError('TimestampOutsideWindow', {
+        where: `interactions[${index}].timestamp`,
+        pastHours: TIMESTAMP_WINDOW.pastMs / 3_600_000,
+        futureMinutes: TIMESTAMP_WINDOW.futureMs / 60_000,
+      });
+    }
+  });
+}
+
+export function validateInteractionRequest(raw: unknown): InteractionRequest {
   if (!isObject(raw)) throw apiError('MalformedBody', { problem: 'the interaction request must be a JSON object' });
   const { to, from, interactions, routingAttributes } = raw;
   if (typeof to !== 'string' || to.trim() === '' || to.length > 240) {
@@ -227,11 +243,11 @@ export function validateInteractionRequest(raw: unknown, now = Date.now()): Inte
       rule: `may hold one interaction; it holds ${interactions.length}`,
     });
   }
-  const parsedInteractions = interactions.map((interaction, index) => parseInteraction(interaction, index, now));
+  const parsedInteractions = interactions.map((interaction, index) => parseInteraction(interaction, index));
   return { to, from, ...(attributes ? { routingAttributes: attributes } : {}), interactions: parsedInteractions };
 }
 
-function parseInteraction(raw: unknown, index: number, now: number): Interaction {
+function parseInteraction(raw: unknown, index: number): Interaction {
   const where = `interactions[${index}]`;
   if (!isObject(raw)) throw apiError('InvalidInteractionList', { where, rule: 'must be an object' });
   const type = raw.interactionType;
@@ -243,13 +259,6 @@ function parseInteraction(raw: unknown, index: number, now: number): Interaction
     throw apiError('InvalidInteractionList', { where: `${where}.timestamp`, rule: 'must be a Unix epoch time in milliseconds' });
   }
   const timestamp = time.data;
-  if (timestamp < now - TIMESTAMP_WINDOW.pastMs || timestamp > now + TIMESTAMP_WINDOW.futureMs) {
-    throw apiError('TimestampOutsideWindow', {
-      where: `${where}.timestamp`,
-      pastHours: TIMESTAMP_WINDOW.pastMs / 3_600_000,
-      futureMinutes: TIMESTAMP_WINDOW.futureMs / 60_000,
-    });
-  }
   if (type === 'AttachmentInteraction') return parseAttachmentInteraction(raw, timestamp, where);
   return parseEntryInteraction(raw.payload, timestamp, `${where}.payload`);
 }
