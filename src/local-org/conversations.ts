@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { Db } from '../store/database.ts';
 import type { Tx } from '../store/transactions.ts';
 
@@ -51,6 +52,14 @@ async function findConversation(
 }
 
 export async function appendEntry(tx: Tx, conversationIdentifier: string, entry: NewEntry): Promise<number> {
+  // Entry ids are unique within a conversation (10073): a message is never stored twice.
+  const existing = await tx
+    .selectFrom('conversation_entries')
+    .select('entry_id')
+    .where('conversation_identifier', '=', conversationIdentifier)
+    .where('entry_id', '=', entry.entryId)
+    .executeTakeFirst();
+  if (existing) throw apiError('DuplicateMessageId', { entryId: entry.entryId });
   const row = await tx
     .insertInto('conversation_entries')
     .values({

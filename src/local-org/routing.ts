@@ -72,12 +72,7 @@ export class LocalOrgRouting {
     const conversation = await conversationOf(tx, call, request.conversationIdentifier);
     const steer = await this.steering?.steering(tx, conversation.conversation_identifier);
     const target = await this.resolveTarget(tx, call.orgId, conversation, request.target, steer?.queueId);
-    const maxLength = conversation.routing_attribute_max_length;
-    for (const [name, value] of Object.entries(request.routingAttributes ?? {})) {
-      if (value.length > maxLength) {
-        throw apiError('InvalidRoutingAttributes', { name, length: value.length, maxLength });
-      }
-    }
+    checkRoutingAttributeLengths(request.routingAttributes, conversation.routing_attribute_max_length);
     const { sessionId, opened } = await this.sessions.openIfNone(tx, call.orgId, conversation.conversation_identifier);
     await this.sessions.lock(tx, sessionId);
     // A route on a conversation whose session ended starts a new one: it is received before it is queued.
@@ -96,7 +91,9 @@ export class LocalOrgRouting {
       .where('open_key', '=', sessionId)
       .executeTakeFirst();
     // Attributes an integration set (too long ones left out) under those the request names.
-    const fromIntegrations = Object.entries(steer?.routingAttributes ?? {}).filter(([, v]) => v.length <= maxLength);
+    const fromIntegrations = Object.entries(steer?.routingAttributes ?? {}).filter(
+      ([, v]) => v.length <= conversation.routing_attribute_max_length,
+    );
     const routingAttributes = { ...Object.fromEntries(fromIntegrations), ...request.routingAttributes };
     await tx
       .updateTable('pending_service_routings')
@@ -253,5 +250,14 @@ export class LocalOrgRouting {
       : undefined;
     if (!queue) throw apiError('UnknownQueue', { queueId: target.queueId });
     return { method: target.method, queueId: queue.queue_id, flowId };
+  }
+}
+
+/** Each routing attribute's value within the channel's configured length (10096), on /route and /interactions alike. */
+export function checkRoutingAttributeLengths(attributes: Record<string, string> | undefined, maxLength: number): void {
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    if (value.length > maxLength) {
+      throw apiError('InvalidRoutingAttributes', { name, length: value.length, maxLength });
+    }
   }
 }

@@ -15,6 +15,14 @@ export const jsonPart = (body: unknown): Part => ({
   value: JSON.stringify(body),
   contentType: 'application/json',
 });
+/** The `json` part sent as a file part, as `curl -F json=@body.json` and FormData with a Blob send it. */
+export const jsonFilePart = (body: unknown, filename = 'body.json', contentType = 'application/json'): Part => ({
+  kind: 'file',
+  name: 'json',
+  filename,
+  contentType,
+  content: Buffer.from(JSON.stringify(body)),
+});
 export const filePart = (content: Buffer, filename = 'file.bin', contentType: string | undefined = 'application/octet-stream'): Part => ({
   kind: 'file',
   name: 'attachments',

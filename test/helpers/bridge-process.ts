@@ -9,7 +9,7 @@ import { compiledMain } from './compiled-build.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
 
-const READY_WITHIN_MS = 60_000;
+const READY_WITHIN_MS = 90_000;
 
 /** The store variants the suites run on: SQLite always, PostgreSQL when scripts/run-tests.mjs found it. */
 export function storeKinds(): StoreKind[] {
