@@ -5,7 +5,7 @@ import path from 'node:path';
 import { resolveAdminKey } from '../src/auth/admin-key.ts';
 import { signAssertion } from '../src/auth/assertion-signer.ts';
 import { loadConfig } from '../src/config.ts';
-import { toFifteenCharId } from '../src/contract/salesforce-ids.ts';
+import { curlEnvValues } from '../src/curl-env-values.ts';
 
 const config = loadConfig();
 const keyPath = path.join(config.certsDir, 'server.key');
@@ -39,29 +39,12 @@ if (!response.ok || !body.access_token) {
   process.exit(1);
 }
 
-/** The first seeded record of a kind; the configuration requires at least one of each. */
-function first<T>(records: readonly T[], kind: string): T {
-  const [record] = records;
-  if (record === undefined) throw new Error(`curl-env: the local org has no ${kind}`);
-  return record;
-}
-
-const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
 const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
 const vars: Record<string, string> = {
+  ...curlEnvValues(config),
   BASE_URL: body.instance_url ?? loginUrl,
   ACCESS_TOKEN: body.access_token,
-  ORG_ID: first(body.access_token.split('!'), 'org id in the access token'),
-  AUTHORIZATION_CONTEXT: config.salesforce?.defaultAuthorizationContext ?? org.authorizationContext,
-  CHANNEL_ADDRESS_IDENTIFIER: org.channelAddressIdentifier,
-  END_USER_CLIENT_IDENTIFIER: org.endUserClientIdentifier,
-  QUEUE_ID: toFifteenCharId(first(org.queues, 'queue').queueId),
-  FLOW_ID: toFifteenCharId(first(org.flows, 'flow').flowId),
-  AGENT_USER_ID: toFifteenCharId(first(org.agentUsers, 'agent user').userId),
-  CONSUMER_KEY: org.consumerKey,
-  USERNAME: org.username,
-  LOGIN_URL: loginUrl,
-  MANAGEMENT_URL: `http://${host}:${config.managementPort}`,
+  ORG_ID: body.access_token.split('!')[0] ?? body.access_token,
   ADMIN_KEY: resolveAdminKey({ adminKey: config.adminKey, dataDir: config.dataDir }).key,
 };
 for (const [name, value] of Object.entries(vars)) console.log(`export ${name}=${quote(value)}`);

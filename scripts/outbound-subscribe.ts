@@ -26,16 +26,36 @@ const client = new PubSubApiClient(
   quiet,
 );
 await client.connect();
-const callback = (_info: unknown, type: string, data: any) => {
-  if (type === 'event') console.log(JSON.stringify({ replayId: data.replayId, id: data.id, fields: data.payload }));
-  else if (type === 'lastEvent' || type === 'end') {
+// The client is plain JavaScript: `data` is an event for 'event' and an error or gRPC status for 'error'.
+const callback = (_info: unknown, type: string, data: unknown) => {
+  if (type === 'event') {
+    const event = data as SubscribedEvent;
+    console.log(JSON.stringify({ replayId: event.replayId, id: event.id, fields: event.payload }));
+  } else if (type === 'lastEvent' || type === 'end') {
     client.close();
     process.exit(0);
   } else if (type === 'error') {
-    console.error(String(data?.details ?? data?.message ?? data));
+    console.error(describeError(data));
     process.exit(1);
   }
 };
+
+/** An event as the client decodes it. */
+interface SubscribedEvent {
+  replayId: number;
+  id: string;
+  payload: Record<string, unknown>;
+}
+
+/** A gRPC status carries `details`, an Error `message`; anything else prints as itself. */
+function describeError(data: unknown): string {
+  if (typeof data === 'object' && data !== null) {
+    if ('details' in data && typeof data.details === 'string') return data.details;
+    if ('message' in data && typeof data.message === 'string') return data.message;
+  }
+  return String(data);
+}
+
 if (values.from === 'earliest') client.subscribeFromEarliestEvent(topic, callback, count);
 else if (/^\d+$/.test(values.from)) client.subscribeFromReplayId(topic, callback, count, Number(values.from));
 else client.subscribe(topic, callback, count);

@@ -52,6 +52,14 @@ const idNameList = (prefix: string) =>
         .min(1, 'needs at least one "<id>:<name>" item'),
     );
 
+/** Retry delays: "5,30,120" (seconds, fractions allowed). */
+const secondsList = z.string().transform((s, ctx) => {
+  const delays = s.split(',').map((v) => Number(v.trim()));
+  if (delays.some((d) => !Number.isFinite(d) || d < 0))
+    ctx.addIssue({ code: 'custom', message: 'must be a comma separated list of non-negative seconds' });
+  return delays;
+});
+
 const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(8085),
@@ -67,6 +75,7 @@ const envSchema = z.object({
   LOCAL_ORG_ID: salesforceId(KeyPrefix.Org).prefault('00D5g000004Byoc'),
   LOCAL_USER_ID: salesforceId(KeyPrefix.User).prefault('0055g00000Byoc1'),
   LOCAL_USERNAME: z.string().min(1).default('integration.user@byoc.local'),
+  LOCAL_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   LOCAL_CONSUMER_KEY: z.string().min(8).default('3MVG9BYOC.LocalOrg.ConnectedApp.Key'),
   LOCAL_CHANNEL_ADDRESS_IDENTIFIER: z.string().min(1).max(240).default('7a1f3c52-6d0e-4b8a-9f21-5c3e8d4b2a10'),
   LOCAL_AUTHORIZATION_CONTEXT: z.string().min(1).default('Local_BYOC_Channel'),
@@ -116,18 +125,18 @@ const envSchema = z.object({
   OUTBOUND_EVENT_RETENTION_HOURS: positiveSeconds.default(72),
   PUBSUB_KEEPALIVE_SECONDS: positiveSeconds.default(30),
   PUBSUB_POLL_MS: positiveSeconds.default(250),
+  OUTBOUND_LOCK_POLL_MS: z.coerce.number().int().min(50).default(2000),
   OUTBOUND_SUBSCRIBE_FROM: z.enum(['earliest', 'latest']).default('earliest'),
-  WEBHOOK_RETRY_SCHEDULE_SECONDS: z
-    .string()
-    .transform((s, ctx) => {
-      const delays = s.split(',').map((v) => Number(v.trim()));
-      if (delays.some((d) => !Number.isFinite(d) || d < 0))
-        ctx.addIssue({ code: 'custom', message: 'must be a comma separated list of non-negative seconds' });
-      return delays;
-    })
-    .default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),
+  WEBHOOK_RETRY_SCHEDULE_SECONDS: secondsList.default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),
   WEBHOOK_TIMEOUT_MS: positiveSeconds.default(10_000),
   WEBHOOK_CONCURRENCY: positiveSeconds.default(16),
+  INTEGRATION_RETRY_SCHEDULE_SECONDS: secondsList.default([5, 30, 120, 600, 1800]),
+  INTEGRATION_TIMEOUT_MS: positiveSeconds.default(10_000),
+  INTEGRATION_CONCURRENCY: positiveSeconds.default(8),
+  INTEGRATION_CA_FILE: z.string().min(1).optional(),
+  INTEGRATION_ALLOW_HTTP_LOOPBACK: z.enum(['true', 'false']).default('false'),
+  SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).default(5),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
 });
 
 export type Config = ReturnType<typeof buildConfig>;
@@ -164,6 +173,9 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
   if (e.LOCAL_AGENT_USERS.some((a) => a.id === e.LOCAL_USER_ID || a.name === e.LOCAL_USERNAME)) {
     problems.push('LOCAL_AGENT_USERS: must not name the integration user (LOCAL_USER_ID / LOCAL_USERNAME)');
   }
+  if (e.SHUTDOWN_DELAY_SECONDS >= e.SHUTDOWN_TIMEOUT_SECONDS) {
+    problems.push('SHUTDOWN_DELAY_SECONDS: must be less than SHUTDOWN_TIMEOUT_SECONDS (the drain happens within the timeout)');
+  }
   if (problems.length || !channelQueue) throw new ConfigError(problems);
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const dataDir = path.resolve(e.DATA_DIR);
@@ -184,6 +196,7 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       orgId: e.LOCAL_ORG_ID,
       userId: e.LOCAL_USER_ID,
       username: e.LOCAL_USERNAME,
+      password: e.LOCAL_PASSWORD,
       consumerKey: e.LOCAL_CONSUMER_KEY,
       channelAddressIdentifier: e.LOCAL_CHANNEL_ADDRESS_IDENTIFIER,
       authorizationContext: e.LOCAL_AUTHORIZATION_CONTEXT,
@@ -204,6 +217,12 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       assertionMaxLifetimeSeconds: e.ASSERTION_MAX_LIFETIME_SECONDS,
       clockSkewSeconds: e.ASSERTION_CLOCK_SKEW_SECONDS,
+    },
+    shutdown: {
+      /** After SIGTERM: unready but still serving, for the load balancer to notice before the listeners close. */
+      delayMs: e.SHUTDOWN_DELAY_SECONDS * 1000,
+      /** The bound on the whole stop: whatever still runs then is cut and the process exits. */
+      timeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     },
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     jsonBodyLimitBytes: e.JSON_BODY_LIMIT_BYTES,
@@ -234,11 +253,22 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       /** Events appended in this process wake subscriptions when they commit; this finds another process's. */
       pubSubPollMs: e.PUBSUB_POLL_MS,
       subscribeFrom: e.OUTBOUND_SUBSCRIBE_FROM,
+      /** How often a replica without the subscription tries to take it (and the holder checks it still has it). */
+      lockPollMs: e.OUTBOUND_LOCK_POLL_MS,
       webhooks: {
         retryScheduleSeconds: e.WEBHOOK_RETRY_SCHEDULE_SECONDS,
         timeoutMs: e.WEBHOOK_TIMEOUT_MS,
         concurrency: e.WEBHOOK_CONCURRENCY,
       },
+    },
+    integrations: {
+      retryScheduleSeconds: e.INTEGRATION_RETRY_SCHEDULE_SECONDS,
+      timeoutMs: e.INTEGRATION_TIMEOUT_MS,
+      concurrency: e.INTEGRATION_CONCURRENCY,
+      /** PEM file of extra certificate authorities trusted for integration calls (besides the usual ones). */
+      caFile: e.INTEGRATION_CA_FILE,
+      /** Only for local testing: lets endpoint URLs use http:// when the host is a loopback address. */
+      allowHttpLoopback: e.INTEGRATION_ALLOW_HTTP_LOOPBACK === 'true',
     },
   };
 }

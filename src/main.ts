@@ -11,15 +11,20 @@ import { ensureDevCertificate } from './auth/dev-certificate.ts';
 import { printBanner } from './banner.ts';
 import { UpstreamTokenClient, UpstreamTokenError } from './auth/upstream-token-client.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { curlEnvValues } from './curl-env-values.ts';
 import { ResilientUpstream } from './crm/salesforce/resilient-upstream.ts';
 import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
 import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
 import { deleteExpiredIdempotencyRecords, ReservingIdempotency, TransactionalIdempotency } from './http/idempotency.ts';
+import { installGracefulShutdown } from './http/graceful-shutdown.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
+import { Readiness } from './http/readiness.ts';
+import { createIntegrations } from './integrations/start-integrations.ts';
 import { LocalOrgAgentWork } from './local-org/agent-work.ts';
 import { AuthorizationContexts } from './local-org/authorization-contexts.ts';
 import { Conversations } from './local-org/conversations.ts';
+import { LocalOrgLifecycle } from './local-org/lifecycle-events.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
 import { MessagingSessions } from './local-org/messaging-sessions.ts';
 import { OutboundEventLog } from './local-org/outbound-event-log.ts';
@@ -28,7 +33,10 @@ import { LocalOrgRouting } from './local-org/routing.ts';
 import { RoutingViews } from './local-org/routing-views.ts';
 import { createLocalOrgPublishing } from './local-org/publishing.ts';
 import { seedLocalOrg, type SeededOrg } from './local-org/seed.ts';
+import { orgRestRouter } from './local-org/salesforce-rest/rest-routes.ts';
+import { soapLoginRouter } from './local-org/salesforce-rest/soap-login.ts';
 import { createManagementApp } from './management/management-app.ts';
+import { BridgeMetrics } from './metrics/bridge-metrics.ts';
 import { createOutbound } from './outbound/start-outbound.ts';
 import { openStore } from './store/database.ts';
 
@@ -41,7 +49,8 @@ async function main(config: Config) {
   const logger = createLogger({ level: config.logLevel, format: config.logFormat });
   const certificate = await ensureDevCertificate(config.certsDir);
   if (certificate.created) logger.info({ certPath: certificate.certPath }, 'generated a self-signed dev certificate and key');
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const metrics = new BridgeMetrics();
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, onQueryError: () => metrics.storeError() });
   const sf = config.salesforce;
   const identity = sf
     ? { ...config.localOrg, orgId: sf.orgId, authorizationContext: sf.defaultAuthorizationContext ?? config.localOrg.authorizationContext }
@@ -56,11 +65,12 @@ async function main(config: Config) {
     ? undefined
     : await startEmbeddedS3({ directory: s3.embeddedDir, port: s3.embeddedPort, bucket: s3.bucket });
   const attachmentStorage = new AttachmentStorage({
-    endpoint: s3.endpoint ?? embeddedS3!.endpoint,
+    endpoint: embeddedS3?.endpoint ?? (s3.endpoint as string),
     bucket: s3.bucket,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
     ...(embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
+    onError: (operation) => metrics.s3Error(operation),
   });
   await attachmentStorage.ensureBucket(logger);
   const attachmentRecords = new AttachmentRecords(store.db);
@@ -72,23 +82,55 @@ async function main(config: Config) {
   const outboundEvents = new OutboundEventLog(store.db);
   const sessions = new MessagingSessions();
   const routingEvents = new RoutingEvents(outboundEvents.writer);
+  const integrations = createIntegrations({ config, logger, db: store.db });
+  const lifecycle = new LocalOrgLifecycle(integrations.sink);
   // The local org's agent and Pub/Sub API; in bridge mode the real org's agents answer and it publishes.
+  const readiness = new Readiness();
   const publishing = sf
     ? undefined
-    : createLocalOrgPublishing({ config, logger, db: store.db, org, tokens, certificate, log: outboundEvents });
+    : createLocalOrgPublishing({
+        config,
+        logger,
+        db: store.db,
+        org,
+        tokens,
+        certificate,
+        log: outboundEvents,
+        attachmentStorage,
+        lifecycle,
+      });
   const outbound = createOutbound({
     config,
     logger,
     db: store.db,
     latestPublishedReplayId: publishing && (() => outboundEvents.latestReplayId()),
+    ending: readiness.listenersClosing,
+    // The local org tells its lifecycle itself; a real org's shows in its outbound events.
+    onStoredInTransaction: sf ? integrations.outboundHook : undefined,
+    metrics,
   });
 
   const interactionDeps = {
     logger,
+    metrics,
     tokens,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     upload,
+    readiness,
     defaultAuthorizationContext: sf?.defaultAuthorizationContext,
+    orgRouters: sf
+      ? []
+      : [
+          orgRestRouter({ db: store.db, tokens, orgId: org.orgId, topicName: config.outbound.topicName, fields: config.outbound.fields }),
+          soapLoginRouter({
+            db: store.db,
+            tokens,
+            orgId: org.orgId,
+            publicBaseUrl: config.publicBaseUrl,
+            password: config.localOrg.password,
+            maxBodyBytes: 64 * 1024,
+          }),
+        ],
     tokenEndpoint: { db: store.db, tokens, policy: config.tokens, publicBaseUrl: config.publicBaseUrl },
   };
   // Local org: the idempotency step opens each request's transaction and hands it to the operation, so
@@ -96,21 +138,22 @@ async function main(config: Config) {
   const interactionApp = sf
     ? createInteractionApp({
         ...interactionDeps,
-        crm: await connectToOrg(sf, logger, attachmentStorage),
+        crm: await connectToOrg(sf, logger, attachmentStorage, metrics),
         idempotency: new ReservingIdempotency(store.db, config.idempotencyTtlSeconds),
       })
     : createInteractionApp({
         ...interactionDeps,
         crm: new LocalOrgCrm(
           new AuthorizationContexts(store.db),
-          new LocalOrgRouting(sessions, routingEvents),
-          new LocalOrgAgentWork(sessions, routingEvents),
+          new LocalOrgRouting(sessions, routingEvents, lifecycle, integrations.values),
+          new LocalOrgAgentWork(sessions, routingEvents, lifecycle),
           { log: outboundEvents.writer, shape: config.outbound.localEventShape },
         ),
         idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds),
       });
   const managementApp = createManagementApp({
     logger,
+    metrics,
     adminKey: adminKey.key,
     db: store.db,
     orgId: org.orgId,
@@ -118,27 +161,30 @@ async function main(config: Config) {
     attachmentRecords,
     attachmentStorage,
     routingViews: new RoutingViews(store.db, outboundEvents),
-    describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
-    routers: [...(publishing?.routers ?? []), ...outbound.routers],
+    describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect, curlEnv: curlEnvValues(config) }),
+    routers: [...(publishing?.routers ?? []), ...outbound.routers, ...integrations.routers],
+    readiness,
   });
 
   const servers = await Promise.all([
     listen(interactionApp, config.port, config.host),
     listen(managementApp, config.managementPort, config.host),
   ]);
-  const [apiPort, managementPort] = servers.map((s) => (s.address() as AddressInfo).port);
+  const [apiPort = 0, managementPort = 0] = servers.map((s) => (s.address() as AddressInfo).port);
   const publishingRunning = await publishing?.start();
   const pubSubPort = publishingRunning?.pubSubPort;
   const outboundRunning = outbound.start(
     sf ? salesforcePubSubClient(sf) : localOrgPubSubClient(config, org, certificate.privateKeyPem, pubSubPort!),
   );
+  integrations.start();
+  readiness.ready();
 
   const sweepOnce = () =>
     Promise.all([
       tokens.deleteExpired(),
       deleteExpiredIdempotencyRecords(store.db),
       embeddedS3?.sweepIncompleteUploads(INCOMPLETE_UPLOAD_MAX_AGE_MS),
-    ]).catch((err) => logger.warn({ err }, 'expiry sweep failed'));
+    ]).catch((err: unknown) => logger.warn({ err }, 'expiry sweep failed'));
   void sweepOnce();
   const sweep = setInterval(() => void sweepOnce(), SWEEP_INTERVAL_MS);
   sweep.unref();
@@ -148,8 +194,8 @@ async function main(config: Config) {
     config,
     org,
     store,
-    apiPort: apiPort!,
-    managementPort: managementPort!,
+    apiPort,
+    managementPort,
     adminKeySource: adminKey.source,
     attachmentsAt,
     readyMs: Date.now() - started,
@@ -167,24 +213,21 @@ async function main(config: Config) {
     'ready',
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    clearInterval(sweep);
-    await outboundRunning.stop();
-    await publishingRunning?.stop();
-    await Promise.all(servers.map(closeServer));
-    attachmentStorage.close();
-    await embeddedS3?.close();
-    await store.close();
-    logger.info('stopped');
-    logger.flush();
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  installGracefulShutdown({
+    logger,
+    readiness,
+    servers,
+    ...config.shutdown,
+    afterServers: async () => {
+      clearInterval(sweep);
+      await outboundRunning.stop();
+      await integrations.stop();
+      await publishingRunning?.stop();
+      attachmentStorage.close();
+      await embeddedS3?.close();
+      await store.close();
+    },
+  });
 }
 
 /** salesforce-pubsub-api-client settings for the real org: it signs with aud = loginUrl and posts to {loginUrl}/services/oauth2/token. */
@@ -215,7 +258,7 @@ function localOrgPubSubClient(config: Config, org: SeededOrg, privateKeyPem: str
 }
 
 /** Bridge mode: the org must hand out a token before the bridge accepts anything, so bad settings fail the start. */
-async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: AttachmentStorage) {
+async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: AttachmentStorage, metrics: BridgeMetrics) {
   const tokens = new UpstreamTokenClient(sf, { timeoutMs: sf.attemptTimeoutMs });
   try {
     await tokens.token();
@@ -223,7 +266,7 @@ async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: Att
     throw new StartupError(err instanceof UpstreamTokenError ? `Bridge mode cannot start: ${err.message}` : String(err));
   }
   logger.info({ org: sf.scrtInstanceUrl, orgId: sf.orgId }, 'authenticated to the Salesforce org');
-  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: 'salesforce' })), storage);
+  return new SalesforceCrm(new ResilientUpstream(sf, tokens, logger.child({ upstream: 'salesforce' }), metrics.upstream()), storage);
 }
 
 class StartupError extends Error {}
@@ -232,19 +275,6 @@ function listen(app: { listen: (port: number, host: string, cb: () => void) => S
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, () => resolve(server));
     server.once('error', reject);
-  });
-}
-
-/** Stops accepting, lets requests in flight finish (up to 10 s), then drops idle keep-alive connections. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), 10_000);
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
-      resolve();
-    });
-    server.closeIdleConnections();
   });
 }
 

@@ -12,6 +12,7 @@ import {
   attachmentRequest,
   bucketOf,
   filePart,
+  jsonFilePart,
   jsonPart,
   keyOf,
   pngLike,
@@ -171,35 +172,75 @@ for (const store of storeKinds()) {
       await assertStored(res2, text, { name: 'notes', mimeType: 'text/plain' });
     });
 
-    test('two AttachmentInteractions with two files make two entries and open a work item; the object keys cannot traverse', async () => {
-      const [a, b] = [pngLike(5000), pngLike(7000)];
-      const body = attachmentRequest(
-        [
-          { contentLength: a.length, attachmentIndex: 0, id: `../../${randomUUID()}` },
-          { contentLength: b.length, attachmentIndex: 1, text: 'second' },
-        ],
-        { from: `+1555${Date.now() % 10_000_000}` },
-      );
-      const res = await streamInteraction(
-        bridge,
-        [jsonPart(body), filePart(a, '../../etc/pass\twd.png'), filePart(b, 'C:\\Users\\me\\b.png')],
-        { token },
-      );
+    test('a file makes an entry and opens a work item; the object key cannot traverse', async () => {
+      const file = pngLike(5000);
+      const body = attachmentRequest([{ contentLength: file.length, id: `../../${randomUUID()}` }], {
+        from: `+1555${Date.now() % 10_000_000}`,
+      });
+      const res = await streamInteraction(bridge, [jsonPart(body), filePart(file, '../../etc/pass\twd.png')], { token });
       assert.equal(res.status, 202, JSON.stringify(res.body));
       assert.equal(res.body.workItemIds.length, 1, 'a new conversation: one work item, as for a text message');
       const entries = (await conversation(res.body.conversationIdentifier)).entries;
-      const names = body.interactions.map((i) => entries.find((e: any) => e.entryId === i.id).attachments[0]);
-      assert.deepEqual(
-        names.map((n: any) => n.name),
-        ['passwd.png', 'b.png'],
+      const stored = entries.find((e: any) => e.entryId === body.interactions[0]!.id).attachments[0];
+      assert.equal(stored.name, 'passwd.png');
+      const key = keyOf(stored.url);
+      assert.ok(key.startsWith(`${LOCAL_ORG.orgId}/`), key);
+      assert.ok(!key.split('/').some((s) => s === '..' || s === '.'), key);
+      assert.doesNotMatch(key, /[\p{Cc}\\]/u);
+      assert.equal(sha256((await bucket.rawGet(key)).bytes), sha256(file));
+    });
+
+    test('a file part before the json part is accepted and stored byte-exact under its own key', async () => {
+      const file = pngLike(7 * MB);
+      const res = await streamInteraction(
+        bridge,
+        [filePart(file, 'first.png'), jsonPart(attachmentRequest([{ contentLength: file.length, text: 'file first' }]))],
+        { token },
       );
-      for (const n of names) {
-        const key = keyOf(n.url);
-        assert.ok(key.startsWith(`${LOCAL_ORG.orgId}/`), key);
-        assert.ok(!key.split('/').some((s) => s === '..' || s === '.'), key);
-        assert.doesNotMatch(key, /[\u0000-\u001f\\]/);
-      }
-      assert.equal(sha256((await bucket.rawGet(keyOf(names[1].url))).bytes), sha256(b));
+      const { attachment } = await assertStored(res, file, { name: 'first.png', mimeType: 'image/png', text: 'file first' });
+      assert.doesNotMatch(keyOf(attachment.url), /\/unclaimed\//);
+      assert.deepEqual(
+        (await bucket.keys()).filter((k) => k.includes('/unclaimed/')),
+        [],
+        'the unclaimed copy is gone',
+      );
+    });
+
+    test('a json part sent as a file part is read as the json part, in either order', async () => {
+      const file = pngLike(9000);
+      const first = await streamInteraction(
+        bridge,
+        [jsonFilePart(attachmentRequest([{ contentLength: file.length }])), filePart(file, 'after.png')],
+        { token },
+      );
+      await assertStored(first, file, { name: 'after.png', mimeType: 'image/png' });
+      const second = await streamInteraction(
+        bridge,
+        [
+          filePart(file, 'before.png'),
+          jsonFilePart(attachmentRequest([{ contentLength: file.length }]), 'blob', 'application/octet-stream'),
+        ],
+        { token },
+      );
+      await assertStored(second, file, { name: 'before.png', mimeType: 'image/png' });
+    });
+
+    test('FormData with Blobs, file first, as fetch sends it', async () => {
+      const file = pngLike(12_000);
+      const form = new FormData();
+      form.append('attachments', new Blob([new Uint8Array(file)], { type: 'image/png' }), 'form.png');
+      form.append('json', new Blob([JSON.stringify(attachmentRequest([{ contentLength: file.length }]))], { type: 'application/json' }));
+      const res = await fetch(`${bridge.baseUrl}/api/v1/interactions`, {
+        method: 'POST',
+        headers: {
+          Authorization: `Bearer ${token}`,
+          OrgId: LOCAL_ORG.orgId,
+          AuthorizationContext: LOCAL_ORG.authorizationContext,
+          RequestId: randomUUID(),
+        },
+        body: form,
+      });
+      await assertStored({ status: res.status, body: await res.json() }, file, { name: 'form.png', mimeType: 'image/png' });
     });
 
     test('a repeated request (same RequestId and bytes) is answered once and leaves one object', async () => {
@@ -221,12 +262,27 @@ for (const store of storeKinds()) {
     describe('refusals: the precise code, and nothing left in the bucket', () => {
       const refusals: Array<{ name: string; code: number; parts: () => Part[]; status?: number; early?: boolean }> = [
         {
-          name: 'fewer files than AttachmentInteractions',
-          code: 10011,
+          name: 'two AttachmentInteractions (the contract allows one per request)',
+          code: 10029,
           parts: () => [
             jsonPart(attachmentRequest([{ contentLength: 6000 }, { contentLength: 6000, attachmentIndex: 1 }])),
             filePart(pngLike(6000)),
+            filePart(pngLike(6000)),
           ],
+        },
+        {
+          name: 'two files, then two AttachmentInteractions (both files already stored)',
+          code: 10029,
+          parts: () => [
+            filePart(pngLike(6000)),
+            filePart(pngLike(6000)),
+            jsonPart(attachmentRequest([{ contentLength: 6000 }, { contentLength: 6000, attachmentIndex: 1 }])),
+          ],
+        },
+        {
+          name: 'an attachmentIndex with no file',
+          code: 10011,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 6000, attachmentIndex: 1 }])), filePart(pngLike(6000))],
         },
         {
           name: 'more files than AttachmentInteractions (the first already stored)',
@@ -247,12 +303,8 @@ for (const store of storeKinds()) {
         },
         {
           name: 'a second file that is empty, after a first one was stored',
-          code: 10009,
-          parts: () => [
-            jsonPart(attachmentRequest([{ contentLength: 9000 }, { contentLength: 0, attachmentIndex: 1 }])),
-            filePart(pngLike(9000)),
-            filePart(Buffer.alloc(0)),
-          ],
+          code: 10011,
+          parts: () => [jsonPart(attachmentRequest([{ contentLength: 9000 }])), filePart(pngLike(9000)), filePart(Buffer.alloc(0))],
         },
         {
           name: 'a missing id',
@@ -293,9 +345,35 @@ for (const store of storeKinds()) {
           parts: () => [jsonPart(attachmentRequest([{ contentLength: 10_000 }])), filePart(randomBytes(10_000), 'mystery')],
         },
         {
-          name: 'a file before the json part',
+          name: 'a file before the json part, shorter than its contentLength',
+          code: 10051,
+          parts: () => [filePart(pngLike(6000)), jsonPart(attachmentRequest([{ contentLength: 6001 }]))],
+        },
+        {
+          name: 'a file before a json part holding an EntryInteraction',
+          code: 10011,
+          parts: () => [filePart(pngLike(6000)), jsonPart(textMessage('hi'))],
+        },
+        {
+          name: 'a file before a json part the contract refuses',
+          code: 10027,
+          parts: () => [filePart(pngLike(6000)), jsonPart(attachmentRequest([{ contentLength: 6000 }], { to: '' }))],
+        },
+        {
+          name: 'a file and no json part at all',
           code: 10100,
-          parts: () => [filePart(pngLike(6000)), jsonPart(attachmentRequest([{ contentLength: 6000 }]))],
+          parts: () => [filePart(pngLike(6000))],
+        },
+        {
+          name: 'a file over 25 MB before the json part (answered at the limit)',
+          code: 10008,
+          early: true,
+          parts: () => [filePart(pngLike(60 * MB)), jsonPart(attachmentRequest([{ contentLength: LIMIT }]))],
+        },
+        {
+          name: 'a file before the json part, for an unknown channel (refused by the org)',
+          code: 10017,
+          parts: () => [filePart(pngLike(6000)), jsonPart(attachmentRequest([{ contentLength: 6000 }], { to: 'no-such-channel' }))],
         },
         {
           name: 'an unknown channel, refused by the org after the files were stored',

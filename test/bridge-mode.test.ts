@@ -6,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
 import { callJson } from './helpers/json-api.ts';
+import { parsePrometheus, sampleValue } from './helpers/prometheus.ts';
 import { curlEnv, readmeExamples, runExample } from './helpers/readme-examples.ts';
 import { managementRequest, sendAgentMessage, startWebhookReceiver, waitFor } from './helpers/outbound.ts';
 import { attachmentRequest, bucketOf, filePart, jsonPart, pngLike, sha256, streamInteraction } from './helpers/attachments.ts';
@@ -22,8 +23,11 @@ describe('bridge mode: a second process as the org', () => {
   let org: BridgeProcess;
   let bridge: BridgeProcess;
   let token: string;
+  // Whatever before() got to start (it may have failed part way), stopped in reverse order.
+  const started: BridgeProcess[] = [];
   before(async () => {
     org = await startBridge({ env: { ACCESS_TOKEN_TTL_SECONDS: '3' } });
+    started.push(org);
     bridge = await startBridge({
       env: {
         ...bridgeModeEnv(org),
@@ -32,11 +36,11 @@ describe('bridge mode: a second process as the org', () => {
         CIRCUIT_BREAKER_HALF_OPEN_AFTER_MS: '500',
       },
     });
+    started.push(bridge);
     token = await accessToken(bridge);
   });
   after(async () => {
-    await bridge?.dispose();
-    await org?.dispose();
+    for (const running of started.reverse()) await running.dispose();
   });
 
   test('the banner says bridge mode, and partners get bridge tokens for the real org id', async () => {
@@ -318,6 +322,10 @@ describe('bridge mode: a second process as the org', () => {
     assert.equal(down.body.code, 10094);
     assert.match(down.headers.get('retry-after') ?? '', /^\d+$/);
     assert.ok(waited < 4000 + 2000, `answered after ${waited} ms, past the 4 s deadline`);
+    const scrape = async () => parsePrometheus(await (await fetch(`${bridge.managementUrl}/metrics`)).text());
+    const whileDown = await scrape();
+    assert.ok((sampleValue(whileDown, 'byoc_upstream_errors_total', { reason: 'unreachable' }) ?? 0) >= 1);
+    assert.ok(sampleValue(whileDown, 'byoc_upstream_circuit_state', {}) !== undefined);
 
     await org.restart();
     let recovered = false;
@@ -326,6 +334,7 @@ describe('bridge mode: a second process as the org', () => {
       if (!recovered) await new Promise((r) => setTimeout(r, 250));
     }
     assert.ok(recovered, 'the bridge recovered on its own');
+    assert.equal(sampleValue(await scrape(), 'byoc_upstream_circuit_state', {}), 0, 'the circuit is closed again');
 
     const list = await org.management('/api/conversations?limit=1000');
     const conversation = list.conversations.find((c: { endUserClientIdentifier: string }) => c.endUserClientIdentifier === from);

@@ -98,6 +98,27 @@ describe('POST /agentWork validation', () => {
     ],
   ]);
 
+  test('capacities given as numeric strings are read as numbers, as Jackson-based services do', () => {
+    assert.deepEqual(validateAgentWorkRequest({ ...base, capacityWeight: '1' }), { ...base, capacityWeight: 1 });
+    assert.deepEqual(validateAgentWorkRequest({ ...base, capacityPercentage: '12.5' }), { ...base, capacityPercentage: 12.5 });
+  });
+
+  test('a numeric string still has to be a number within the bounds', () => {
+    for (const [body, code] of [
+      [{ ...base, capacityWeight: '-1' }, 10014],
+      [{ ...base, capacityWeight: ' 1' }, 10014],
+      [{ ...base, capacityWeight: '' }, 10014],
+      [{ ...base, capacityWeight: '0x10' }, 10014],
+      [{ ...base, capacityPercentage: '101' }, 10015],
+    ] as const) {
+      assert.deepEqual(
+        refusalOf(() => validateAgentWorkRequest(body)),
+        { status: 400, code },
+        JSON.stringify(body),
+      );
+    }
+  });
+
   test('neither capacity is valid here: the org takes it from the open routing', () => {
     assert.deepEqual(validateAgentWorkRequest(base), base);
   });

@@ -99,6 +99,44 @@ for (const store of storeKinds()) {
       assert.equal((await entriesOf(first.body.conversationIdentifier)).length, 2);
     });
 
+    test('a message id already stored in the conversation is refused with 10073, and stored once', async () => {
+      const from = `dup-${randomUUID()}`;
+      const id = randomUUID();
+      const first = await postInteraction(bridge, textMessage('first', { from, id }), { token });
+      assert.equal(first.status, 202, JSON.stringify(first.body));
+      const again = await postInteraction(bridge, textMessage('again, other text and RequestId', { from, id }), { token });
+      assert.equal(again.status, 400, JSON.stringify(again.body));
+      assert.equal(again.body.code, 10073);
+      const entries = await entriesOf(first.body.conversationIdentifier);
+      assert.deepEqual(
+        entries.map((e) => e.entryId),
+        [id],
+      );
+      // The same id in another conversation is another message.
+      const elsewhere = await postInteraction(bridge, textMessage('elsewhere', { from: `${from}-2`, id }), { token });
+      assert.equal(elsewhere.status, 202, JSON.stringify(elsewhere.body));
+    });
+
+    test("a routing attribute longer than the channel's limit is refused with 10096, nothing stored", async () => {
+      const from = `attr-${randomUUID()}`;
+      const long = await postInteraction(bridge, textMessage('x', { from, extra: { routingAttributes: { Topic: 'a'.repeat(256) } } }), {
+        token,
+      });
+      assert.equal(long.status, 400, JSON.stringify(long.body));
+      assert.equal(long.body.code, 10096);
+      const list = await bridge.management('/api/conversations?limit=1000');
+      assert.ok(!list.conversations.some((c: any) => c.endUserClientIdentifier === from));
+      const fits = await postInteraction(bridge, textMessage('x', { from, extra: { routingAttributes: { Topic: 'a'.repeat(255) } } }), {
+        token,
+      });
+      assert.equal(fits.status, 202, JSON.stringify(fits.body));
+    });
+
+    test('an empty text is accepted (the contract sets no minimum length)', async () => {
+      const res = await postInteraction(bridge, textMessage(''), { token });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+    });
+
     test('the same request fired five times at once has one effect', async () => {
       const requestId = randomUUID();
       const from = `burst-${randomUUID()}`;
@@ -164,6 +202,15 @@ for (const store of storeKinds()) {
       ['no "to"', () => ({ ...textMessage('x'), to: undefined }), 10027],
       ['an agent-only messageType', () => message({ messageType: 'ChoicesMessage', choices: { formatType: 'Buttons' } }), 10062],
       ['an unknown channel', () => textMessage('x', { to: randomUUID() }), 10017],
+      ['an empty interaction list', () => ({ ...textMessage('x'), interactions: [] }), 20003],
+      [
+        'a timestamp two days old',
+        () => {
+          const body = textMessage('x');
+          return { ...body, interactions: [{ ...body.interactions[0], timestamp: Date.now() - 2 * 86_400_000 }] };
+        },
+        10046,
+      ],
     ];
     for (const [name, makeBody, code] of bodyRefusals) {
       test(`refuses ${name} with 400 ${code}`, async () => {

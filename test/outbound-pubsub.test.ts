@@ -148,7 +148,7 @@ for (const store of storeKinds()) {
             ],
             (_info: any, type: string, data: any) => {
               if (type === 'publishResponse') resolve(data);
-              if (type === 'error') reject(data);
+              if (type === 'error') reject(new Error('publishBatch failed', { cause: data }));
             },
           );
         });

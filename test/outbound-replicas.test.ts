@@ -7,13 +7,16 @@ import { managementRequest, sendAgentMessage, startConversation, startWebhookRec
 describe('outbound with two replicas on one PostgreSQL', { skip: !storeKinds().includes('postgres') && 'PostgreSQL not reachable' }, () => {
   let first: BridgeProcess;
   let second: BridgeProcess;
+  // Whatever before() got to start (it may have failed part way), stopped in reverse order.
+  const started: BridgeProcess[] = [];
   before(async () => {
     first = await startBridge({ store: 'postgres' });
+    started.push(first);
     second = await startBridge({ env: { DATABASE_URL: first.env.DATABASE_URL!, CERTS_DIR: first.certsDir } });
+    started.push(second);
   });
   after(async () => {
-    await second?.dispose();
-    await first?.dispose();
+    for (const bridge of started.reverse()) await bridge.dispose();
   });
 
   test('every event is delivered once, in order per conversation, whichever replica sent it', async () => {

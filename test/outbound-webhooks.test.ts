@@ -264,5 +264,61 @@ for (const store of storeKinds()) {
       assert.equal((await managementRequest(bridge, 'POST', '/api/conversations/nope/messages', { text: 'x' })).status, 404);
       assert.equal((await managementRequest(bridge, 'POST', '/api/conversations/nope/typing', { state: 'sleeping' })).status, 400);
     });
+
+    test('an agent file is refused precisely: no name, no bytes, unknown conversation', async () => {
+      const conversation = await startConversation(bridge, 'file-errors-user');
+      const send = async (id: string, query: string, body?: string) => {
+        const res = await fetch(`${bridge.managementUrl}/api/conversations/${id}/files${query}`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${bridge.adminKey}`, 'content-type': 'application/octet-stream' },
+          body,
+        });
+        return { status: res.status, body: (await res.json()) as { code: string; message: string } };
+      };
+      const noName = await send(conversation, '', 'bytes');
+      assert.deepEqual([noName.status, noName.body.code], [400, 'invalid_request']);
+      assert.match(noName.body.message, /^name:/);
+      const noBytes = await send(conversation, '?name=a.txt');
+      assert.deepEqual([noBytes.status, noBytes.body.code], [400, 'invalid_request']);
+      const badType = await send(conversation, '?name=a.txt&mimeType=text', 'bytes');
+      assert.deepEqual([badType.status, badType.body.code], [400, 'invalid_request']);
+      const unknown = await send('nope', '?name=a.txt', 'bytes');
+      assert.deepEqual([unknown.status, unknown.body.code], [404, 'not_found']);
+      const sent = await send(conversation, '?name=notes.txt&mimeType=text/plain', 'agent notes');
+      assert.equal(sent.status, 201);
+      const stored = (await managementRequest(bridge, 'GET', `/api/conversations/${conversation}`)).body.entries.at(-1).attachments[0];
+      assert.deepEqual([stored.name, stored.mimeType, stored.size], ['notes.txt', 'text/plain', 11]);
+    });
+
+    test('a rotated secret signs the next deliveries; a bad secret or an unknown endpoint is refused', async () => {
+      const receiver = await startWebhookReceiver();
+      try {
+        const endpoint = (
+          await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url, eventTypes: ['TypingStoppedIndicator'] })
+        ).body;
+        const rotated = await managementRequest(bridge, 'POST', `/api/webhooks/${endpoint.id}/rotate-secret`, {});
+        assert.equal(rotated.status, 200);
+        assert.match(rotated.body.secret, /^whsec_/);
+        assert.notEqual(rotated.body.secret, endpoint.secret);
+        const bad = await managementRequest(bridge, 'POST', `/api/webhooks/${endpoint.id}/rotate-secret`, { secret: 'plain' });
+        assert.equal(bad.status, 400);
+        assert.equal(bad.body.code, 'invalid_request');
+        assert.equal(
+          (await managementRequest(bridge, 'GET', `/api/webhooks/${endpoint.id}`)).body.secret,
+          rotated.body.secret,
+          'unchanged by the refusal',
+        );
+        assert.equal((await managementRequest(bridge, 'POST', '/api/webhooks/ep_unknown/rotate-secret', {})).status, 404);
+
+        const conversation = await startConversation(bridge, 'rotation-user');
+        await managementRequest(bridge, 'POST', `/api/conversations/${conversation}/typing`, { state: 'stopped' });
+        const [delivered] = await waitFor('the typing event', () => (receiver.delivered().length ? receiver.delivered() : undefined));
+        assert.ok(receiver.verify(rotated.body.secret, delivered!));
+        assert.throws(() => receiver.verify(endpoint.secret, delivered!));
+        await managementRequest(bridge, 'DELETE', `/api/webhooks/${endpoint.id}`);
+      } finally {
+        await receiver.close();
+      }
+    });
   });
 }

@@ -276,7 +276,8 @@ for (const store of storeKinds()) {
       const byWeight = await api('POST', '/agentWork', {
         userId: agent(1),
         workItemId,
-        capacityWeight: 2.5,
+        // As Salesforce's own connector sends it (read from an environment variable): a numeric string.
+        capacityWeight: '2.5',
         routingContext: routingContext(conversationIdentifier, 'Transfer'),
       });
       assert.equal(byWeight.status, 202, JSON.stringify(byWeight.body));

@@ -59,7 +59,7 @@ describe('OAuth 2.0 JWT bearer token endpoint', () => {
   });
 
   const refusals: Array<[string, () => Promise<string>, string, RegExp]> = [
-    ['alg none', async () => new UnsecuredJWT(claims).encode(), 'invalid_grant', /RS256/],
+    ['alg none', () => Promise.resolve(new UnsecuredJWT(claims).encode()), 'invalid_grant', /RS256/],
     [
       'HS256 signed with the certificate as the secret',
       async () =>
@@ -100,7 +100,7 @@ describe('OAuth 2.0 JWT bearer token endpoint', () => {
     ],
     ['an unknown consumer key', async () => sign(bridge.privateKeyPem(), { ...claims, iss: '3MVG9Unknown' }), 'invalid_client', /client/],
     ['an unknown user', async () => sign(bridge.privateKeyPem(), { ...claims, sub: 'nobody@example.com' }), 'invalid_grant', /user/],
-    ['a garbage assertion', async () => 'not-a-jwt', 'invalid_grant', /well-formed/],
+    ['a garbage assertion', () => Promise.resolve('not-a-jwt'), 'invalid_grant', /well-formed/],
   ];
   for (const [name, makeAssertion, error, description] of refusals) {
     test(`refuses ${name} with 400 ${error}`, async () => {

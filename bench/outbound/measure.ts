@@ -37,7 +37,7 @@ export async function publishInteractions(bridge: BridgeProcess, count: number, 
       const response = await new Promise<any>((resolve, reject) => {
         void client.publishBatch(TOPIC, events, (_info: unknown, type: string, data: any) => {
           if (type === 'publishResponse') resolve(data);
-          else if (type === 'error') reject(data);
+          else if (type === 'error') reject(data instanceof Error ? data : new Error(JSON.stringify(data)));
         });
       });
       firstReplayId ||= response.results[0].replayId;

@@ -70,10 +70,10 @@ function toRecord(row: Tables['attachments']): AttachmentRecord {
   return {
     id: row.attachment_id,
     entryId: row.entry_id,
-    attachmentIndex: Number(row.attachment_index),
+    attachmentIndex: row.attachment_index,
     name: row.file_name,
     mimeType: row.mime_type,
-    size: Number(row.size),
+    size: row.size,
     sha256: row.sha256,
     bucket: row.bucket,
     objectKey: row.object_key,

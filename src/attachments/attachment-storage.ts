@@ -25,6 +25,19 @@ export interface ObjectUpload {
   abort(): Promise<void>;
 }
 
+/**
+ * An object of a size not known in advance, written in parts of at least 5 MiB (S3's minimum for all but
+ * the last part); it exists only after `complete`.
+ */
+export interface UnsizedObjectUpload {
+  write(chunk: Buffer): Promise<void>;
+  complete(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** S3's smallest part but the last: what an unsized upload holds in memory at most (plus one chunk). */
+export const UNSIZED_PART_BYTES = 5 * 1024 * 1024;
+
 export interface S3Settings {
   endpoint: string;
   bucket: string;
@@ -32,6 +45,8 @@ export interface S3Settings {
   forcePathStyle: boolean;
   /** Explicit credentials (the embedded server); otherwise the SDK's standard chain (AWS_ACCESS_KEY_ID, ...). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Told of every S3 request that failed, with its command name (for the metrics). */
+  onError?: (operation: string) => void;
 }
 
 export interface ObjectDescription {
@@ -67,6 +82,22 @@ export class AttachmentStorage {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    const onError = settings.onError;
+    if (onError) {
+      this.client.middlewareStack.add(
+        (next, context) => async (args) => {
+          try {
+            return await next(args);
+          } catch (err) {
+            // A missing bucket or object on a HEAD is an answer, not a failure (ensureBucket relies on it).
+            const command = context.commandName?.replace(/Command$/, '') ?? 'unknown';
+            if (!(command.startsWith('Head') && statusOf(err) === 404)) onError(command);
+            throw err;
+          }
+        },
+        { step: 'initialize', name: 'countFailures' },
+      );
+    }
   }
 
   /** Creates the bucket when it does not exist; where the credentials may not look or create, assumes it does. */
@@ -128,12 +159,66 @@ export class AttachmentStorage {
         stop.abort();
         body.destroy();
         await received.catch(() => {});
-        await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId })).catch((err) => {
+        await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId })).catch((err: unknown) => {
           // Servers without the call (s3rver) keep the parts; the embedded server's sweep removes them.
           if (!['MethodNotAllowed', 'NotImplemented'].includes((err as Error).name)) throw err;
         });
       },
     };
+  }
+
+  /**
+   * Starts writing an object whose size is not known yet (a file that arrived before the request that
+   * declares it). Unlike `startUpload`, this holds up to one part (5 MiB) in memory while it is sent.
+   */
+  async startUnsizedUpload(key: string, description: ObjectDescription): Promise<UnsizedObjectUpload> {
+    const target = { Bucket: this.bucket, Key: key };
+    const { UploadId } = await this.client.send(
+      new CreateMultipartUploadCommand({ ...target, ContentType: description.contentType, Metadata: description.metadata }),
+    );
+    const parts: Array<{ ETag: string | undefined; PartNumber: number }> = [];
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      const Body = Buffer.concat(pending);
+      pending = [];
+      pendingBytes = 0;
+      const PartNumber = parts.length + 1;
+      const { ETag } = await this.client.send(new UploadPartCommand({ ...target, UploadId, PartNumber, Body, ContentLength: Body.length }));
+      parts.push({ ETag, PartNumber });
+    };
+    return {
+      write: async (chunk) => {
+        pending.push(chunk);
+        pendingBytes += chunk.length;
+        if (pendingBytes >= UNSIZED_PART_BYTES) await flush();
+      },
+      complete: async () => {
+        if (pendingBytes > 0 || parts.length === 0) await flush();
+        await this.client.send(new CompleteMultipartUploadCommand({ ...target, UploadId, MultipartUpload: { Parts: parts } }));
+      },
+      abort: async () => {
+        pending = [];
+        await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId })).catch((err: unknown) => {
+          if (!['MethodNotAllowed', 'NotImplemented'].includes((err as Error).name)) throw err;
+        });
+      },
+    };
+  }
+
+  /** Gives an object a new key and metadata: a server-side copy (no bytes travel through the bridge), then a delete. */
+  async move(from: string, to: string, description: ObjectDescription): Promise<void> {
+    await this.client.send(
+      new CopyObjectCommand({
+        Bucket: this.bucket,
+        Key: to,
+        CopySource: `${this.bucket}/${encodeURIComponent(from).replace(/%2F/g, '/')}`,
+        MetadataDirective: 'REPLACE',
+        ContentType: description.contentType,
+        Metadata: description.metadata,
+      }),
+    );
+    await this.delete(from);
   }
 
   /** Replaces an object's metadata in place (a server-side copy onto itself: no bytes travel). */

@@ -13,7 +13,7 @@ import {
 } from '../contract/interaction-request.ts';
 import type { AttachmentStorage, ObjectUpload } from './attachment-storage.ts';
 import { MIME_SAMPLE_BYTES, resolveMimeType } from './mime-type.ts';
-import { attachmentObjectKey, baseFileName } from './object-keys.ts';
+import { attachmentObjectKey, baseFileName, unclaimedObjectKey } from './object-keys.ts';
 import type { StoredAttachment } from './stored-attachment.ts';
 
 export interface ReceivedInteraction {
@@ -28,11 +28,32 @@ export interface UploadLimits {
   jsonPartLimitBytes: number;
 }
 
+/** A file that came before the `json` part: written under an unclaimed key, not yet an object. */
+interface UnclaimedFile {
+  index: number;
+  id: string;
+  name: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  key: string;
+  upload: { complete(): Promise<void>; abort(): Promise<void> };
+}
+
+/** Where a file's bytes go while they are counted: a sized upload (json known) or an unsized one. */
+interface FileSink {
+  write(chunk: Buffer): Promise<void>;
+  complete(): Promise<void>;
+  abort(): Promise<void>;
+}
+
 /**
- * Reads a multipart `POST /interactions` as it arrives: the `json` part is validated as soon as it is
- * complete, and every `attachments` file part is streamed straight into the bucket while its size and
- * SHA-256 are computed, checked against its AttachmentInteraction on the way. The json part must come
- * before the files (curl -F order); a file before it is refused, since it cannot be checked.
+ * Reads a multipart `POST /interactions` as it arrives, its parts in any order (the contract states none,
+ * and Salesforce's own sample clients send the file first). Every `attachments` file part is streamed
+ * straight into the bucket while its size and SHA-256 are computed. A file that comes after the `json`
+ * part is checked against its AttachmentInteraction on the way; one that comes before it is written
+ * under an unclaimed key and checked, then moved to its key, when the `json` part arrives. The `json`
+ * part may be a plain field or a file part (`curl -F json=@body.json`, FormData with a Blob).
  *
  * The first problem ends the reading: the promise rejects at once with the precise ApiError, without
  * waiting for the rest of the body, after deleting every object this request had stored.
@@ -56,9 +77,9 @@ export class InteractionUpload {
         return;
       }
       const stored: StoredAttachment[] = [];
-      let jsonText: string | undefined;
+      const unclaimed: UnclaimedFile[] = [];
+      let jsonSeen = false;
       let request: ReturnType<typeof parseInteractionJsonPart> | undefined;
-      let parsed: ReturnType<typeof parseInteractionJsonPart> | undefined;
       let fileCount = 0;
       let currentFile: Readable | undefined;
       let work: Promise<void> = Promise.resolve();
@@ -73,11 +94,31 @@ export class InteractionUpload {
         // The file in progress removes its own partial object; then everything stored before it goes.
         void work
           .catch(() => {})
-          .then(() => this.discard(stored, req.log))
+          .then(() => Promise.all([this.discard(stored, req.log), this.abandon(unclaimed.splice(0), req.log)]))
           .then(() => {
             settled = true;
             reject(err instanceof Error ? err : new Error(String(err)));
           });
+      };
+      /** Queues a step after every earlier part's, so parts take effect in the order they came. */
+      const then = (step: () => Promise<void>) => {
+        work = work.then(async () => {
+          if (failure !== undefined) return;
+          try {
+            await step();
+          } catch (err) {
+            fail(err);
+          }
+        });
+      };
+      const jsonPart = (text: string) => {
+        if (jsonSeen) throw apiError('MalformedBody', { problem: 'the request has more than one "json" part' });
+        jsonSeen = true;
+        const parsed = parseInteractionJsonPart(text);
+        this.checkDeclaredSizes(parsed);
+        request = parsed;
+        // Files that came first are checked now; each is moved to its key or the request is refused.
+        then(() => this.claim(unclaimed, parsed, orgId, stored));
       };
 
       parser.on('field', (name, value, info) => {
@@ -91,14 +132,8 @@ export class InteractionUpload {
           return;
         }
         if (name !== 'json') return;
-        if (jsonText !== undefined) {
-          fail(apiError('MalformedBody', { problem: 'the request has more than one "json" part' }));
-          return;
-        }
-        jsonText = value;
         try {
-          request = parseInteractionJsonPart(value);
-          this.checkDeclaredSizes(request);
+          jsonPart(value);
         } catch (err) {
           fail(err);
         }
@@ -106,13 +141,11 @@ export class InteractionUpload {
 
       parser.on('file', (name, stream, info) => {
         stream.on('error', () => {}); // failures surface through the reader below, once
-        if (failure !== undefined || name !== 'attachments') {
+        if (failure !== undefined || (name !== 'attachments' && name !== 'json')) {
           stream.resume();
           return;
         }
-        const index = fileCount++;
-        // Busboy may parse parts after this one before the queued work runs: what came first is decided now.
-        const requestBeforeFile = request;
+        const index = name === 'attachments' ? fileCount++ : -1;
         work = work.then(async () => {
           if (failure !== undefined) {
             stream.resume();
@@ -120,8 +153,14 @@ export class InteractionUpload {
           }
           currentFile = stream;
           try {
-            const target = this.fileTarget(requestBeforeFile, index);
-            stored.push(await this.storeFile(stream, info, { orgId, ...target, index }, req.log));
+            if (name === 'json') jsonPart(await this.readJsonFile(stream));
+            else if (request) {
+              const target = this.fileTarget(request, index);
+              stored.push(await this.storeFile(stream, info, { orgId, ...target, index }, req.log));
+            } else {
+              const file = await this.storeFile(stream, info, { orgId, index }, req.log);
+              unclaimed.push(file);
+            }
           } catch (err) {
             stream.resume();
             fail(err);
@@ -131,12 +170,19 @@ export class InteractionUpload {
         });
       });
 
+      /** Settles once every queued step has, including steps queued by steps (a json part queues its claim). */
+      const idle = async () => {
+        for (let seen = work; ; seen = work) {
+          await seen;
+          if (seen === work) return;
+        }
+      };
+
       parser.on('close', () => {
-        void work.then(() => {
+        void idle().then(() => {
           if (failure !== undefined) return;
           try {
             if (request === undefined) throw apiError('MissingJsonPart');
-            parsed = request;
             const expected = attachmentInteractionsOf(request).length;
             if (fileCount === 0 && expected > 0) {
               throw apiError('MissingFiles');
@@ -149,7 +195,7 @@ export class InteractionUpload {
             return;
           }
           settled = true;
-          resolve({ jsonText: parsed.jsonText, request: parsed, attachments: stored });
+          resolve({ jsonText: request.jsonText, request, attachments: stored });
         });
       });
 
@@ -166,6 +212,78 @@ export class InteractionUpload {
       });
       req.pipe(parser);
     });
+  }
+
+  /** The text of a `json` part sent as a file, held to the same limit as a plain `json` field. */
+  private async readJsonFile(stream: Readable): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > this.limits.jsonPartLimitBytes) {
+        throw apiError('RequestTooLarge', { what: `The "json" part (limit ${this.limits.jsonPartLimitBytes} bytes)` });
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  /** Checks the files that came before the `json` part against it and moves each to its key. */
+  private async claim(files: UnclaimedFile[], request: InteractionRequest, orgId: string, stored: StoredAttachment[]) {
+    // Every check first, so a refusal moves nothing.
+    const targets = files.map((file) => {
+      const { interaction } = this.fileTarget(request, file.index);
+      if (file.size !== interaction.contentLength) throw this.wrongSize(file.name, interaction.contentLength, String(file.size));
+      return interaction;
+    });
+    for (const interaction of targets) {
+      const file = files.shift() as UnclaimedFile;
+      try {
+        await file.upload.complete();
+      } catch (err) {
+        await file.upload.abort().catch(() => {});
+        throw err;
+      }
+      const objectKey = attachmentObjectKey({
+        orgId,
+        channelAddressIdentifier: request.to,
+        endUserClientIdentifier: request.from,
+        entryId: interaction.id,
+        attachmentIndex: file.index,
+        attachmentId: file.id,
+        fileName: file.name,
+      });
+      try {
+        await this.storage.move(file.key, objectKey, {
+          contentType: file.mimeType,
+          metadata: { ...this.metadataOf(file.name, interaction.id), sha256: file.sha256 },
+        });
+      } catch (err) {
+        await this.storage.delete(file.key).catch(() => {});
+        throw err;
+      }
+      stored.push({
+        id: file.id,
+        interactionId: interaction.id,
+        attachmentIndex: file.index,
+        name: file.name,
+        mimeType: file.mimeType,
+        size: file.size,
+        sha256: file.sha256,
+        bucket: this.storage.bucket,
+        objectKey,
+        url: this.storage.objectUrl(objectKey),
+      });
+    }
+  }
+
+  /** Unclaimed files of a refused request: their uploads were never completed, so aborting leaves nothing. */
+  private async abandon(files: readonly UnclaimedFile[], log: Logger): Promise<void> {
+    await Promise.all(
+      files.map((f) =>
+        f.upload.abort().catch((err: unknown) => log.warn({ err, key: f.key }, 'could not abort an unclaimed attachment upload')),
+      ),
+    );
   }
 
   /** Removes objects that will not be referenced (a refused, failed or replayed request). */
@@ -213,67 +331,93 @@ export class InteractionUpload {
     return { request, interaction };
   }
 
+  private metadataOf(name: string, interactionId?: string): Record<string, string> {
+    return {
+      'original-name': encodeURIComponent(name),
+      ...(interactionId === undefined ? {} : { 'interaction-id': encodeURIComponent(interactionId) }),
+    };
+  }
+
+  /**
+   * Streams one file into the bucket, counting and hashing it. With its AttachmentInteraction known, it is
+   * checked on the way and completed as a checked object; without, it is written under an unclaimed key and
+   * left uncompleted for `claim`.
+   */
   private async storeFile(
     stream: Readable,
     info: FileInfo,
     p: { orgId: string; request: InteractionRequest; interaction: AttachmentInteraction; index: number },
     log: Logger,
-  ): Promise<StoredAttachment> {
-    const expected = p.interaction.contentLength;
+  ): Promise<StoredAttachment>;
+  private async storeFile(stream: Readable, info: FileInfo, p: { orgId: string; index: number }, log: Logger): Promise<UnclaimedFile>;
+  private async storeFile(
+    stream: Readable,
+    info: FileInfo,
+    p: { orgId: string; request?: InteractionRequest; interaction?: AttachmentInteraction; index: number },
+    log: Logger,
+  ): Promise<StoredAttachment | UnclaimedFile> {
+    const expected = p.interaction?.contentLength;
     const name = baseFileName(info.filename) || `attachment-${p.index}`;
     const id = randomUUID();
-    const objectKey = attachmentObjectKey({
-      orgId: p.orgId,
-      channelAddressIdentifier: p.request.to,
-      endUserClientIdentifier: p.request.from,
-      entryId: p.interaction.id,
-      attachmentIndex: p.index,
-      attachmentId: id,
-      fileName: name,
-    });
-    const metadata = { 'original-name': encodeURIComponent(name), 'interaction-id': encodeURIComponent(p.interaction.id) };
+    const objectKey =
+      p.request && p.interaction
+        ? attachmentObjectKey({
+            orgId: p.orgId,
+            channelAddressIdentifier: p.request.to,
+            endUserClientIdentifier: p.request.from,
+            entryId: p.interaction.id,
+            attachmentIndex: p.index,
+            attachmentId: id,
+            fileName: name,
+          })
+        : unclaimedObjectKey({ orgId: p.orgId, attachmentId: id, fileName: name });
+    const metadata = this.metadataOf(name, p.interaction?.id);
     const sha256 = createHash('sha256');
     const head: Buffer[] = [];
     let size = 0;
-    let started: { upload: ObjectUpload; mimeType: string } | undefined;
+    let started: { sink: FileSink; mimeType: string } | undefined;
     let completed = false;
 
-    const write = async (upload: ObjectUpload, chunk: Buffer) => {
-      if (!upload.body.write(chunk)) await Promise.race([once(upload.body, 'drain'), upload.received]);
-    };
     const start = async () => {
       const mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
       if (!mimeType) {
         throw apiError('UndeterminableMimeType', { name });
       }
-      const upload = await this.storage.startUpload(objectKey, expected, { contentType: mimeType, metadata });
-      started = { upload, mimeType };
-      for (const chunk of head.splice(0)) await write(upload, chunk);
+      const description = { contentType: mimeType, metadata };
+      const sink =
+        expected === undefined
+          ? await this.storage.startUnsizedUpload(objectKey, description)
+          : sizedSink(await this.storage.startUpload(objectKey, expected, description));
+      started = { sink, mimeType };
+      for (const chunk of head.splice(0)) await sink.write(chunk);
       return started;
     };
 
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         size += chunk.length;
-        if (size > this.limits.maxFileBytes) throw this.tooLarge(p.interaction.id);
-        if (size > expected) throw this.wrongSize(name, expected, `more than ${expected}`);
+        if (size > this.limits.maxFileBytes) throw this.tooLarge(p.interaction?.id ?? `file ${p.index}`);
+        if (expected !== undefined && size > expected) throw this.wrongSize(name, expected, `more than ${expected}`);
         sha256.update(chunk);
-        if (started) await write(started.upload, chunk);
+        if (started) await started.sink.write(chunk);
         else {
           head.push(chunk);
           if (size >= MIME_SAMPLE_BYTES) await start();
         }
       }
       if (size === 0) throw apiError('EmptyFile', { name });
-      if (size !== expected) throw this.wrongSize(name, expected, String(size));
-      const { upload, mimeType } = started ?? (await start());
-      await upload.complete();
-      completed = true;
+      if (expected !== undefined && size !== expected) throw this.wrongSize(name, expected, String(size));
+      const { sink, mimeType } = started ?? (await start());
       const digest = sha256.digest('hex');
+      if (expected === undefined) {
+        return { index: p.index, id, name, mimeType, size, sha256: digest, key: objectKey, upload: sink };
+      }
+      await sink.complete();
+      completed = true;
       await this.storage.replaceMetadata(objectKey, { contentType: mimeType, metadata: { ...metadata, sha256: digest } });
       return {
         id,
-        interactionId: p.interaction.id,
+        interactionId: p.interaction?.id ?? '',
         attachmentIndex: p.index,
         name,
         mimeType,
@@ -291,7 +435,7 @@ export class InteractionUpload {
           .catch((e: unknown) => log.error({ err: e, key: objectKey }, 'could not delete an unreferenced attachment object'));
       } else {
         // Not completed, so not an object: aborting leaves nothing in the bucket.
-        await started?.upload
+        await started?.sink
           .abort()
           .catch((e: unknown) => log.warn({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
       }
@@ -306,4 +450,15 @@ export class InteractionUpload {
   private wrongSize(name: string, expected: number, received: string) {
     return apiError('ContentLengthMismatch', { name, received, expected });
   }
+}
+
+/** A sized upload as a sink: each write waits for the upload to take the bytes (backpressure). */
+function sizedSink(upload: ObjectUpload): FileSink {
+  return {
+    write: async (chunk) => {
+      if (!upload.body.write(chunk)) await Promise.race([once(upload.body, 'drain'), upload.received]);
+    },
+    complete: () => upload.complete(),
+    abort: () => upload.abort(),
+  };
 }

@@ -39,6 +39,8 @@ function looksLikeText(sample: Buffer): boolean {
   // A multi-byte character may be cut at the end of the sample.
   for (let cut = 0; cut <= 3 && cut < sample.length; cut++) {
     const text = decodeUtf8(sample.subarray(0, sample.length - cut));
+    // Control characters other than tab, newline, form feed and carriage return mark binary content.
+    // eslint-disable-next-line no-control-regex -- matching control characters is the point here
     if (text !== undefined) return !/[\u0000-\u0008\u000e-\u001a\u001c-\u001f\u007f]/.test(text);
   }
   return false;

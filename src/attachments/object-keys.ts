@@ -52,3 +52,12 @@ export function attachmentObjectKey(p: {
     `${p.attachmentIndex}-${p.attachmentId}-${safeKeySegment(p.fileName, 'file')}`,
   ].join('/');
 }
+
+/**
+ * `{orgId}/unclaimed/{attachmentId}-{fileName}`: where a file that arrived before the `json` part is written
+ * while the request that declares it is not known yet. It is moved to its `attachmentObjectKey` once
+ * checked, or removed with the refused request.
+ */
+export function unclaimedObjectKey(p: { orgId: string; attachmentId: string; fileName: string }): string {
+  return [safeKeySegment(p.orgId, 'org'), 'unclaimed', `${p.attachmentId}-${safeKeySegment(p.fileName, 'file')}`].join('/');
+}

@@ -81,13 +81,15 @@ export class UpstreamTokenClient {
     const text = await res.text();
     let body: Record<string, unknown> = {};
     try {
-      body = JSON.parse(text);
+      const parsed: unknown = JSON.parse(text);
+      // Only an object can carry a token; any other JSON is reported below like unparsable text.
+      if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
     } catch {
       /* reported below */
     }
     if (!res.ok || typeof body.access_token !== 'string') {
       const reason = body.error
-        ? `${String(body.error)}: ${String(body.error_description ?? '')}`
+        ? `${asText(body.error)}: ${asText(body.error_description ?? '')}`
         : `HTTP ${res.status} ${text.slice(0, 200)}`;
       throw new UpstreamTokenError(
         `the org's token endpoint (SF_AUTH_ENDPOINT) refused the assertion — ${reason}. Check SF_CONSUMER_KEY, SF_SUBJECT, SF_AUDIENCE and SF_PRIVATE_KEY.`,
@@ -101,4 +103,9 @@ export class UpstreamTokenClient {
     };
     return this.current;
   }
+}
+
+/** An OAuth error field is a string; anything else the endpoint sends is shown as its JSON. */
+function asText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }

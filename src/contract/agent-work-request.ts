@@ -1,5 +1,6 @@
 import { apiError } from './interaction-errors.ts';
 import { isJsonObject, jsonBodyObject, routingTypeOf, workItemIdOf, type RoutingType } from './json-body.ts';
+import { lenientNumber } from './lenient-number.ts';
 import { hasSalesforceIdShape } from './salesforce-ids.ts';
 
 export interface RoutingContext {
@@ -45,16 +46,16 @@ export function validateAgentWorkRequest(raw: unknown): AgentWorkRequest {
   }
   const request: AgentWorkRequest = { userId: body.userId, workItemId };
   if (present(body.capacityPercentage)) {
-    const p = body.capacityPercentage;
-    if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 100) {
-      throw apiError('InvalidCapacityPercentage', { value: p });
+    const p = lenientNumber(body.capacityPercentage);
+    if (p === undefined || p < 0 || p > 100) {
+      throw apiError('InvalidCapacityPercentage', { value: body.capacityPercentage });
     }
     request.capacityPercentage = p;
   }
   if (present(body.capacityWeight)) {
-    const w = body.capacityWeight;
-    if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
-      throw apiError('InvalidCapacityWeight', { value: w });
+    const w = lenientNumber(body.capacityWeight);
+    if (w === undefined || w < 0) {
+      throw apiError('InvalidCapacityWeight', { value: body.capacityWeight });
     }
     request.capacityWeight = w;
   }

@@ -68,6 +68,18 @@ export const INTERACTION_ERRORS = {
   InvalidTo: define(10027, 400, () => '"to" must be the channel address identifier: a non-empty string of at most 240 characters.'),
   InvalidFrom: define(10028, 400, () => '"from" must be the end user client identifier: a non-empty string of at most 255 characters.'),
   InvalidInteractionList: define(10029, 400, (p: { where: string; rule: string }) => `${p.where} ${p.rule}.`),
+  EmptyInteractionList: define(20003, 400, () => '"interactions" must hold one interaction; it is empty.'),
+  TimestampOutsideWindow: define(
+    10046,
+    400,
+    (p: { where: string; pastHours: number; futureMinutes: number }) =>
+      `${p.where} must be within the last ${p.pastHours} hours and at most ${p.futureMinutes} minutes ahead of the server's clock.`,
+  ),
+  DuplicateMessageId: define(
+    10073,
+    400,
+    (p: { entryId: string }) => `The conversation already has an entry with id "${p.entryId}": give each entry a unique id.`,
+  ),
   InvalidEntryFormat: define(10045, 400, (p: { where: string; rule: string }) => `${p.where} ${p.rule}.`),
   MissingEntryId: define(10059, 400, (p: { where: string }) => `${p.where}.id is required.`),
   MismatchedInteractionAndMessageId: define(

@@ -1,10 +1,13 @@
 import { z } from 'zod';
 import { apiError } from './interaction-errors.ts';
+import { lenientInteger } from './lenient-number.ts';
 
 /*
  * The JSON part of `POST /api/v1/interactions`. Validation goes from the outside in, and each level has
  * its own Interaction API code, so a client learns exactly which part of its request is wrong. Unknown
- * properties are ignored; the objects are kept as sent so what is stored is what the client posted.
+ * properties are ignored (real clients send extras), except in the objects the contract closes with
+ * `additionalProperties: false` (Attachment, SelectedOption, RecordReference); the objects are kept as
+ * sent so what is stored is what the client posted. Numbers may come as numeric strings (lenient-number.ts).
  */
 
 export const INTERACTION_TYPES = ['EntryInteraction', 'AttachmentInteraction'] as const;
@@ -45,24 +48,91 @@ const FORMATS_BY_MESSAGE_TYPE: Record<(typeof END_USER_MESSAGE_TYPES)[number], {
   FormResponseMessage: { field: 'formResponse', formats: ['Inputs', 'Result'] },
 };
 
-const nonEmpty = z.string().min(1);
-const epochMillis = z.number().int().nonnegative();
-const looseObject = z.looseObject({});
+/**
+ * How far an interaction's timestamp may be from the server's clock (10046). The contract names a window
+ * without giving it: a day back covers a partner's retry queue and an outage of its own, a few minutes
+ * ahead covers clock skew. Older history goes through its own operation.
+ */
+export const TIMESTAMP_WINDOW = { pastMs: 24 * 60 * 60 * 1000, futureMs: 10 * 60 * 1000 } as const;
 
-const attachmentSchema = z.looseObject({ id: nonEmpty, name: z.string(), mimeType: nonEmpty, url: z.string() });
+const nonEmpty = z.string().min(1);
+/** A non-negative integer, also as a numeric string. */
+const count = z.preprocess((v) => lenientInteger(v) ?? v, z.number().int().nonnegative());
+const epochMillis = count;
+const looseObject = z.looseObject({});
+const titleItem = z.looseObject({ itemType: z.enum(['TitleItem', 'TitleImageItem', 'TitleVideoItem']), title: z.string() });
+
+const attachmentSchema = z.strictObject({
+  id: nonEmpty,
+  name: z.string(),
+  mimeType: nonEmpty,
+  url: z.string(),
+  attachmentUploadResult: looseObject.optional(),
+  referenceId: z.string().optional(),
+});
+const selectedOptionSchema = z.strictObject({ optionIdentifier: nonEmpty, optionTitle: titleItem.optional() });
+/** The value types of a form's single input, each with the field that carries its value. */
+const VALUE_FIELDS = {
+  TextValue: ['textValue'],
+  BooleanValue: ['booleanValue'],
+  IntegerValue: ['integerValue'],
+  DoubleValue: ['doubleValue'],
+  UrlValue: ['urlValue'],
+  DateValue: ['dateValue'],
+  DateTimeValue: ['dateTimeValue'],
+  ReferenceValue: ['referenceId'],
+  ImageReferenceValue: ['imageReferenceId'],
+  ListValue: ['items'],
+  CompositeValue: ['items'],
+  LocationValue: ['location'],
+  AssetReferenceValue: ['assetReferenceId'],
+  ExperienceTypeValue: ['type', 'value'],
+} as const;
+export const VALUE_TYPES = Object.keys(VALUE_FIELDS) as Array<keyof typeof VALUE_FIELDS>;
+const valueSchema = z.discriminatedUnion(
+  'valueType',
+  Object.entries(VALUE_FIELDS).map(([valueType, fields]) =>
+    z.looseObject({
+      valueType: z.literal(valueType),
+      ...Object.fromEntries(fields.map((f) => [f, z.unknown().refine((v) => v !== undefined && v !== null, 'is required')])),
+    }),
+  ) as unknown as [z.ZodObject, ...z.ZodObject[]],
+);
+const inputValueSchema = z.discriminatedUnion('inputValueType', [
+  z.looseObject({
+    inputValueType: z.literal('SingleInputValue'),
+    inputId: z.string(),
+    value: valueSchema,
+  }),
+  z.looseObject({
+    inputValueType: z.literal('SelectedOptionsInputValue'),
+    inputId: z.string(),
+    selectedOptions: z.array(selectedOptionSchema),
+  }),
+]);
+const formResultSchema = z.discriminatedUnion('resultType', [
+  z.looseObject({
+    resultType: z.literal('FormRecordsResult'),
+    records: z.array(z.looseObject({ recordReferenceId: z.string(), isCreated: z.boolean() })).length(1),
+  }),
+  z.looseObject({
+    resultType: z.literal('FormErrorResult'),
+    errors: z.array(z.looseObject({ errorType: z.string(), errorMessage: z.string() })).min(1),
+  }),
+]);
 const formatContentSchemas: Record<string, z.ZodType> = {
-  Text: z.looseObject({ text: z.string().min(1) }),
+  Text: z.looseObject({ text: z.string() }),
   Links: z.looseObject({ links: z.array(z.looseObject({ url: nonEmpty })).length(1) }),
   ExperienceType: z.looseObject({ values: z.array(z.looseObject({ type: z.unknown(), value: looseObject })).min(1) }),
   Attachments: z.looseObject({ text: z.string().optional(), attachments: z.array(attachmentSchema).min(1) }),
-  Selections: z.looseObject({ selectedOptions: z.array(z.looseObject({ optionIdentifier: nonEmpty })).min(1) }),
-  Inputs: z.looseObject({ inputValues: z.array(looseObject) }),
-  Result: z.looseObject({ result: z.looseObject({ resultType: z.enum(['FormRecordsResult', 'FormErrorResult']) }) }),
+  Selections: z.looseObject({ selectedOptions: z.array(selectedOptionSchema).min(1) }),
+  Inputs: z.looseObject({ inputValues: z.array(inputValueSchema) }),
+  Result: z.looseObject({ result: formResultSchema }),
 };
 const messageCommonSchema = z.looseObject({
   inReplyToMessageId: z.string().optional(),
   customHandlingType: z.enum(['None', 'Survey']).optional(),
-  references: z.array(z.looseObject({ id: nonEmpty, recordId: nonEmpty })).optional(),
+  references: z.array(z.strictObject({ id: nonEmpty, recordId: nonEmpty })).optional(),
 });
 const indicatorSchema = z.looseObject({ timestamp: epochMillis });
 const deliveryFailedSchema = z.looseObject({
@@ -73,8 +143,8 @@ const deliveryFailedSchema = z.looseObject({
 const routingAttributesSchema = z.record(z.string(), z.string());
 const attachmentInteractionSchema = z.looseObject({
   id: z.string(),
-  attachmentIndex: z.number().int().nonnegative(),
-  contentLength: z.number().int().nonnegative(),
+  attachmentIndex: count,
+  contentLength: count,
   text: z.string().nullable().optional(),
 });
 
@@ -127,6 +197,22 @@ export function parseInteractionJsonPart(text: string | undefined): InteractionR
   return { jsonText: text, ...validateInteractionRequest(raw) };
 }
 
+/**
+ * The local org's time window for interactions (10046). Not part of `validateInteractionRequest`: the
+ * window is this project's choice, and in bridge mode the real org applies its own.
+ */
+export function checkInteractionTimestamps(request: InteractionRequest, now = Date.now()): void {
+  request.interactions.forEach(({ timestamp }, index) => {
+    if (timestamp < now - TIMESTAMP_WINDOW.pastMs || timestamp > now + TIMESTAMP_WINDOW.futureMs) {
+      throw apiError('TimestampOutsideWindow', {
+        where: `interactions[${index}].timestamp`,
+        pastHours: TIMESTAMP_WINDOW.pastMs / 3_600_000,
+        futureMinutes: TIMESTAMP_WINDOW.futureMs / 60_000,
+      });
+    }
+  });
+}
+
 export function validateInteractionRequest(raw: unknown): InteractionRequest {
   if (!isObject(raw)) throw apiError('MalformedBody', { problem: 'the interaction request must be a JSON object' });
   const { to, from, interactions, routingAttributes } = raw;
@@ -147,14 +233,17 @@ export function validateInteractionRequest(raw: unknown): InteractionRequest {
     }
     attributes = parsed.data;
   }
-  if (!Array.isArray(interactions) || interactions.length === 0) {
-    throw apiError('InvalidInteractionList', { where: '"interactions"', rule: 'must be a non-empty list' });
+  if (!Array.isArray(interactions)) {
+    throw apiError('InvalidInteractionList', { where: '"interactions"', rule: 'must be a list holding one interaction' });
+  }
+  if (interactions.length === 0) throw apiError('EmptyInteractionList');
+  if (interactions.length > 1) {
+    throw apiError('InvalidInteractionList', {
+      where: '"interactions"',
+      rule: `may hold one interaction; it holds ${interactions.length}`,
+    });
   }
   const parsedInteractions = interactions.map((interaction, index) => parseInteraction(interaction, index));
-  const entryCount = parsedInteractions.filter((i) => i.interactionType === 'EntryInteraction').length;
-  if (entryCount > 0 && parsedInteractions.length > 1) {
-    throw apiError('InvalidInteractionList', { where: 'An EntryInteraction', rule: 'must be the only interaction of its request' });
-  }
   return { to, from, ...(attributes ? { routingAttributes: attributes } : {}), interactions: parsedInteractions };
 }
 
@@ -165,10 +254,11 @@ function parseInteraction(raw: unknown, index: number): Interaction {
   if (!INTERACTION_TYPES.includes(type as never)) {
     throw apiError('InvalidInteractionList', { where: `${where}.interactionType`, rule: `must be one of ${INTERACTION_TYPES.join(', ')}` });
   }
-  if (!epochMillis.safeParse(raw.timestamp).success) {
+  const time = epochMillis.safeParse(raw.timestamp);
+  if (!time.success) {
     throw apiError('InvalidInteractionList', { where: `${where}.timestamp`, rule: 'must be a Unix epoch time in milliseconds' });
   }
-  const timestamp = raw.timestamp as number;
+  const timestamp = time.data;
   if (type === 'AttachmentInteraction') return parseAttachmentInteraction(raw, timestamp, where);
   return parseEntryInteraction(raw.payload, timestamp, `${where}.payload`);
 }

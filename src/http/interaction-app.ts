@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.ts';
@@ -14,7 +14,9 @@ import { interactionErrorHandler, interactionNotFound } from './error-handler.ts
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
 import { requestLogger } from './logging.ts';
+import { rememberMountPath, type BridgeMetrics } from '../metrics/bridge-metrics.ts';
 import { keepRawBody } from './raw-body.ts';
+import type { Readiness } from './readiness.ts';
 
 export interface InteractionAppDeps<Scope> {
   logger: Logger;
@@ -26,17 +28,27 @@ export interface InteractionAppDeps<Scope> {
   upload: InteractionUpload;
   /** Bridge mode: the AuthorizationContext used when a partner sends none (SF_AUTHORIZATION_CONTEXT). */
   defaultAuthorizationContext?: string;
+  metrics: BridgeMetrics;
+  /** Local org: the Salesforce REST and SOAP endpoints integrations call on start (`/services/data`, `/services/Soap`). */
+  orgRouters?: Router[];
+  /** `GET /readyz` for the load balancer in front of this port, and `Connection: close` while draining. */
+  readiness: Readiness;
 }
 
-/** The public server (port 8085): the OAuth endpoints and the Interaction API under /api/v1. */
+/** The public server (port 8085): the OAuth endpoints, the Interaction API under /api/v1, and the readiness probe. */
 export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(deps.metrics.httpMiddleware('interaction-api'));
+  app.use(deps.readiness.closeWhenDraining);
+  // Before the request log: a balancer probes every few seconds, and that is not news.
+  app.get('/readyz', deps.readiness.probe);
   app.use(requestLogger(deps.logger, 'interaction-api'));
   app.use(helmet());
 
   app.use(tokenEndpointRouter(deps.tokenEndpoint));
+  for (const router of deps.orgRouters ?? []) app.use(router);
 
   const api = express.Router();
   api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm, defaultAuthorizationContext: deps.defaultAuthorizationContext }));
@@ -46,7 +58,7 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   api.use(routingResultRoutes(deps));
   api.use(agentWorkRoutes(deps));
   api.use(consentRoutes(deps));
-  app.use('/api/v1', api);
+  app.use('/api/v1', rememberMountPath, api);
 
   app.use(interactionNotFound);
   app.use(interactionErrorHandler);

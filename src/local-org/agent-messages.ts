@@ -4,6 +4,7 @@ import type { PayloadShape } from '../contract/outbound-event.ts';
 import type { Db } from '../store/database.ts';
 import { inTransaction, type Tx } from '../store/transactions.ts';
 import { consentStatusOf } from './consent.ts';
+import type { LocalOrgLifecycle } from './lifecycle-events.ts';
 import { publishInteraction, type ConversationTarget, type EntryAuthor, type InteractionEntry } from './conversation-events.ts';
 import { toFifteenCharId } from '../contract/salesforce-ids.ts';
 import {
@@ -87,7 +88,7 @@ export class AgentMessages {
   constructor(
     private readonly db: Db,
     private readonly log: OutboundEventWriter,
-    private readonly options: { agent: AgentIdentity; defaultShape: PayloadShape },
+    private readonly options: { agent: AgentIdentity; defaultShape: PayloadShape; lifecycle: LocalOrgLifecycle },
   ) {}
 
   private get author(): EntryAuthor {
@@ -96,9 +97,14 @@ export class AgentMessages {
   }
 
   async sendMessage(conversationIdentifier: string, message: AgentMessage): Promise<AgentSendResult> {
+    return inTransaction(this.db, (tx) => this.sendMessageIn(tx, conversationIdentifier, message));
+  }
+
+  /** The same message as part of the caller's transaction, for what must commit with its entry (an agent file's record). */
+  async sendMessageIn(tx: Tx, conversationIdentifier: string, message: AgentMessage): Promise<AgentSendResult> {
     const id = randomUUID();
     const abstractMessage = message.message ?? { messageType: 'StaticContentMessage', staticContent: staticContentOf(message) };
-    return this.publish(conversationIdentifier, message.shape, { consent: true, displayName: message.senderDisplayName }, () =>
+    return this.publishIn(tx, conversationIdentifier, message.shape, { consent: true, displayName: message.senderDisplayName }, () =>
       messageEntry(id, abstractMessage),
     );
   }
@@ -158,6 +164,15 @@ export class AgentMessages {
         .set({ status: 'Ended', open_key: null, ended_at: now, updated_at: now })
         .where('session_id', '=', session.session_id)
         .execute();
+      // The integrations hear of it as of a session ended by closing the last work.
+      const lifecycle = this.options.lifecycle;
+      const connected = await lifecycle.wasConnected(tx, conversationIdentifier, session.opened_at);
+      await lifecycle.raise(tx, {
+        event: connected ? 'Ended' : 'Abandoned',
+        cause: session.session_id,
+        conversationIdentifier,
+        sessionId: session.session_id,
+      });
       return sessionStatusChangedEntry({
         sessionId: session.session_id,
         channelAddressIdentifier: target.channelAddressIdentifier,
@@ -228,36 +243,51 @@ export class AgentMessages {
     return found;
   }
 
-  private async publish(
+  private publish(
     conversationIdentifier: string,
     shape: PayloadShape | undefined,
-    options: { consent?: boolean; displayName?: string },
-    build: (tx: Tx, target: ConversationTarget) => InteractionEntry | Promise<InteractionEntry>,
+    options: PublishOptions,
+    build: EntryBuilder,
+  ): Promise<AgentSendResult> {
+    return inTransaction(this.db, (tx) => this.publishIn(tx, conversationIdentifier, shape, options, build));
+  }
+
+  private async publishIn(
+    tx: Tx,
+    conversationIdentifier: string,
+    shape: PayloadShape | undefined,
+    options: PublishOptions,
+    build: EntryBuilder,
   ): Promise<AgentSendResult> {
     const chosenShape = shape ?? this.options.defaultShape;
-    return inTransaction(this.db, async (tx) => {
-      const conversation = await tx
-        .selectFrom('conversations')
-        .selectAll()
-        .where('conversation_identifier', '=', conversationIdentifier)
-        .executeTakeFirst();
-      if (!conversation) throw managementError('not_found', `No conversation "${conversationIdentifier}".`);
-      if (options.consent) await checkEndUserConsent(tx, conversation);
-      const target = targetOf(conversation);
-      const entry = await build(tx, target);
-      const author = { ...this.author, displayName: options.displayName ?? this.author.displayName };
-      const published = await publishInteraction(tx, this.log, target, entry, author, chosenShape);
-      return {
-        conversationIdentifier,
-        entryId: published.entryId,
-        entryType: published.entryType,
-        eventId: published.event.eventUuid,
-        replayId: published.event.replayId,
-        shape: chosenShape,
-      };
-    });
+    const conversation = await tx
+      .selectFrom('conversations')
+      .selectAll()
+      .where('conversation_identifier', '=', conversationIdentifier)
+      .executeTakeFirst();
+    if (!conversation) throw managementError('not_found', `No conversation "${conversationIdentifier}".`);
+    if (options.consent) await checkEndUserConsent(tx, conversation);
+    const target = targetOf(conversation);
+    const entry = await build(tx, target);
+    const author = { ...this.author, displayName: options.displayName ?? this.author.displayName };
+    const published = await publishInteraction(tx, this.log, target, entry, author, chosenShape);
+    return {
+      conversationIdentifier,
+      entryId: published.entryId,
+      entryType: published.entryType,
+      eventId: published.event.eventUuid,
+      replayId: published.event.replayId,
+      shape: chosenShape,
+    };
   }
 }
+
+interface PublishOptions {
+  consent?: boolean;
+  displayName?: string;
+}
+
+type EntryBuilder = (tx: Tx, target: ConversationTarget) => InteractionEntry | Promise<InteractionEntry>;
 
 function staticContentOf(message: AgentMessage) {
   if (!message.attachments?.length) return { formatType: 'Text', text: message.text };

@@ -3,6 +3,8 @@ import type { AgentWorkRequest, AgentWorkStatus, UpdateAgentWorkRequest } from '
 import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Tx } from '../store/transactions.ts';
+import type { LifecycleEventName } from '../integrations/lifecycle.ts';
+import type { LocalOrgLifecycle } from './lifecycle-events.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import type { RoutingEvents, RoutingWorkType } from './routing-events.ts';
 import { checkChannelContext } from './channels.ts';
@@ -10,10 +12,11 @@ import { eventTarget, openSessionOf } from './routing-lookups.ts';
 import { isSalesforceId, KeyPrefix, newSalesforceId, toEighteenCharId } from '../contract/salesforce-ids.ts';
 
 /** How each PATCH /agentWork status moves a work: from which states, to which, and the work event it records. */
-const WORK_TRANSITIONS: Record<AgentWorkStatus, { from: string[]; to: string; event: RoutingWorkType }> = {
-  Accept: { from: ['Assigned'], to: 'Opened', event: 'Accepted' },
-  Decline: { from: ['Assigned'], to: 'Declined', event: 'Declined' },
-  Cancel: { from: ['Assigned', 'Opened'], to: 'Canceled', event: 'Cancelled' },
+const WORK_TRANSITIONS: Record<AgentWorkStatus, { from: string[]; to: string; event: RoutingWorkType; lifecycle?: LifecycleEventName }> = {
+  Accept: { from: ['Assigned'], to: 'Opened', event: 'Accepted', lifecycle: 'Accepted' },
+  Decline: { from: ['Assigned'], to: 'Declined', event: 'Declined', lifecycle: 'Rejected' },
+  Cancel: { from: ['Assigned', 'Opened'], to: 'Canceled', event: 'Cancelled', lifecycle: 'Rejected' },
+  // Closing raises Ended or Abandoned, when it ends the session.
   Close: { from: ['Assigned', 'Opened'], to: 'Closed', event: 'Closed' },
 };
 const ACTIVE_WORK_STATUSES = ['Assigned', 'Opened'];
@@ -27,6 +30,7 @@ export class LocalOrgAgentWork {
   constructor(
     private readonly sessions: MessagingSessions,
     private readonly events: RoutingEvents,
+    private readonly lifecycle: LocalOrgLifecycle,
   ) {}
 
   async create(tx: Tx, call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse> {
@@ -76,6 +80,13 @@ export class LocalOrgAgentWork {
         .execute();
     }
     await this.sessions.refreshStatus(tx, session.session_id);
+    await this.lifecycle.raise(tx, {
+      event: 'Allocated',
+      cause: workId,
+      conversationIdentifier: session.conversation_identifier,
+      sessionId: session.session_id,
+      details: { workId, userId: agent.user_id, psrId: psr?.psr_id ?? null },
+    });
     if (session.routing_owner === 'Partner') {
       await this.events.workChanged(tx, eventTarget(session), {
         workType: 'Assigned',
@@ -134,6 +145,13 @@ export class LocalOrgAgentWork {
       .execute();
     const ended = request.status === 'Close' ? await this.sessions.endIfDone(tx, work.session_id) : null;
     if (request.status !== 'Close') await this.sessions.refreshStatus(tx, work.session_id);
+    const details = { workId: work.work_id, userId: work.user_id, psrId: work.psr_id };
+    const target = { conversationIdentifier: work.conversation_identifier, sessionId: work.session_id, details };
+    if (transition.lifecycle) await this.lifecycle.raise(tx, { event: transition.lifecycle, cause: work.work_id, ...target });
+    if (ended) {
+      const connected = await this.lifecycle.wasConnected(tx, work.conversation_identifier, work.opened_at);
+      await this.lifecycle.raise(tx, { event: connected ? 'Ended' : 'Abandoned', cause: work.session_id, ...target });
+    }
     if (work.routing_owner === 'Partner') {
       await this.events.workChanged(tx, eventTarget(work), {
         workType: transition.event,
@@ -187,6 +205,7 @@ export class LocalOrgAgentWork {
         'w.status',
         'w.routing_type',
         'w.routing_correlation_id',
+        's.opened_at',
         'u.display_name',
         'c.conversation_identifier',
         'c.end_user_client_identifier',

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { Db } from '../store/database.ts';
 import type { Tx } from '../store/transactions.ts';
 
@@ -51,6 +52,14 @@ async function findConversation(
 }
 
 export async function appendEntry(tx: Tx, conversationIdentifier: string, entry: NewEntry): Promise<number> {
+  // Entry ids are unique within a conversation (10073): a message is never stored twice.
+  const existing = await tx
+    .selectFrom('conversation_entries')
+    .select('entry_id')
+    .where('conversation_identifier', '=', conversationIdentifier)
+    .where('entry_id', '=', entry.entryId)
+    .executeTakeFirst();
+  if (existing) throw apiError('DuplicateMessageId', { entryId: entry.entryId });
   const row = await tx
     .insertInto('conversation_entries')
     .values({
@@ -77,8 +86,8 @@ export async function appendEntry(tx: Tx, conversationIdentifier: string, entry:
 export class Conversations {
   constructor(private readonly db: Db) {}
 
-  async list(orgId: string, options: { limit: number; before?: string }) {
-    const rows = await this.db
+  async list(orgId: string, options: { limit: number; channelAddressIdentifier?: string; endUserClientIdentifier?: string }) {
+    let query = this.db
       .selectFrom('conversations as c')
       .leftJoin('conversation_entries as e', 'e.conversation_identifier', 'c.conversation_identifier')
       .select((eb) => [
@@ -92,8 +101,10 @@ export class Conversations {
       .where('c.org_id', '=', orgId)
       .groupBy(['c.conversation_identifier', 'c.channel_address_identifier', 'c.end_user_client_identifier', 'c.created_at'])
       .orderBy('c.created_at', 'desc')
-      .limit(options.limit)
-      .execute();
+      .limit(options.limit);
+    if (options.channelAddressIdentifier) query = query.where('c.channel_address_identifier', '=', options.channelAddressIdentifier);
+    if (options.endUserClientIdentifier) query = query.where('c.end_user_client_identifier', '=', options.endUserClientIdentifier);
+    const rows = await query.execute();
     return rows.map((r) => ({
       conversationIdentifier: r.conversation_identifier,
       channelAddressIdentifier: r.channel_address_identifier,

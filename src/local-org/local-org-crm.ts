@@ -1,7 +1,7 @@
 import type { StoredAttachment } from '../attachments/stored-attachment.ts';
 import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
-import type { InteractionRequest } from '../contract/interaction-request.ts';
+import { checkInteractionTimestamps, type InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
 import type { CrmCall, CrmPort, CrmResponse, PortRequest } from '../crm/crm-port.ts';
@@ -12,7 +12,7 @@ import type { AuthorizationContexts } from './authorization-contexts.ts';
 import { updateConsent, type ConsentEvents } from './consent.ts';
 import { resolveChannel } from './channels.ts';
 import { appendEntry, findOrCreateConversation } from './conversations.ts';
-import type { LocalOrgRouting } from './routing.ts';
+import { checkRoutingAttributeLengths, type LocalOrgRouting } from './routing.ts';
 
 /**
  * The built-in org behind the CRM port: it keeps conversations itself instead of calling Salesforce.
@@ -37,7 +37,9 @@ export class LocalOrgCrm implements CrmPort<Tx> {
     { parsed: request }: PortRequest<InteractionRequest>,
     attachments: readonly StoredAttachment[],
   ): Promise<CrmResponse> {
+    checkInteractionTimestamps(request);
     const channel = await resolveChannel(tx, call, request.to);
+    checkRoutingAttributeLengths(request.routingAttributes, channel.routing_attribute_max_length);
     const entryInteraction = request.interactions.find((i) => i.interactionType === 'EntryInteraction');
     if (!entryInteraction) {
       // A file is an inbound Message: it opens a work item like a text message does.

@@ -114,7 +114,7 @@ export class OutboundEventWriter {
       )
       .returning(['sequence', 'event_uuid'])
       .execute();
-    const sequenceOf = new Map(inserted.map((r) => [r.event_uuid, Number(r.sequence)]));
+    const sequenceOf = new Map(inserted.map((r) => [r.event_uuid, r.sequence]));
     return rows.map(({ record, eventUuid }) => ({ replayId: sequenceOf.get(eventUuid)!, eventUuid, createdAt, ...record }));
   }
 }
@@ -157,7 +157,7 @@ export class OutboundEventLog {
       .selectFrom('outbound_events')
       .select((eb) => eb.fn.max('sequence').as('latest'))
       .executeTakeFirst();
-    return Number(row?.latest ?? 0);
+    return row?.latest ?? 0;
   }
 
   async listForConversation(conversationIdentifier: string): Promise<OutboundEvent[]> {
@@ -173,7 +173,7 @@ export class OutboundEventLog {
 
 function toEvent(r: Selectable<OutboundEventTable>): OutboundEvent {
   return {
-    replayId: Number(r.sequence),
+    replayId: r.sequence,
     eventUuid: r.event_uuid,
     orgId: r.org_id,
     eventType: r.event_type,

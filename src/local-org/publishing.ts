@@ -1,11 +1,14 @@
 import type { Router } from 'express';
 import type { Logger } from 'pino';
+import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import type { DevCertificate } from '../auth/dev-certificate.ts';
 import type { Config } from '../config.ts';
 import { agentRoutes } from '../management/agent-routes.ts';
 import type { Db } from '../store/database.ts';
+import { AgentFiles } from './agent-files.ts';
 import { AgentMessages } from './agent-messages.ts';
+import type { LocalOrgLifecycle } from './lifecycle-events.ts';
 import type { OutboundEventLog } from './outbound-event-log.ts';
 import { CustomEventCodec } from './pubsub/custom-event-schema.ts';
 import { PubSubServer } from './pubsub/pubsub-server.ts';
@@ -22,6 +25,10 @@ export interface LocalOrgPublishingDeps {
   certificate: DevCertificate;
   /** The one outbound event log, whose writer the routing operations append to as well. */
   log: OutboundEventLog;
+  /** Where the agent's files go, like the end users'. */
+  attachmentStorage: AttachmentStorage;
+  /** Told when the agent ends a session, as routing tells it of the rest of the lifecycle. */
+  lifecycle: LocalOrgLifecycle;
 }
 
 /**
@@ -36,6 +43,7 @@ export function createLocalOrgPublishing(deps: LocalOrgPublishingDeps) {
   const agentMessages = new AgentMessages(db, log.writer, {
     agent: { userId: deps.org.userId, displayName: 'Local Agent' },
     defaultShape: o.localEventShape,
+    lifecycle: deps.lifecycle,
   });
   const pubSub = new PubSubServer({
     logger: logger.child({ component: 'pubsub-server' }),
@@ -47,7 +55,8 @@ export function createLocalOrgPublishing(deps: LocalOrgPublishingDeps) {
     keepaliveMs: o.keepaliveSeconds * 1000,
     pollMs: o.pubSubPollMs,
   });
-  const routers: Router[] = [agentRoutes({ agentMessages })];
+  const agentFiles = new AgentFiles({ db, orgId: deps.org.orgId, storage: deps.attachmentStorage, messages: agentMessages });
+  const routers: Router[] = [agentRoutes({ agentMessages, agentFiles, maxFileBytes: config.attachments.maxBytes })];
 
   async function start() {
     const pubSubPort = await pubSub.listen(config.host, o.pubSubPort, {

@@ -3,7 +3,7 @@ import { consentStatusOf } from './consent.ts';
 import type { OutboundEventLog } from './outbound-event-log.ts';
 import { toFifteenCharId } from '../contract/salesforce-ids.ts';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const decimal = (text: string | null) => (text === null ? null : Number(text));
 
 /** What the management API shows of the local org's routing state. */
@@ -94,7 +94,7 @@ export class RoutingViews {
             routingMethod: r.routing_method,
             queueId: r.queue_id,
             flowId: r.flow_id,
-            routingAttributes: r.routing_attributes ? JSON.parse(r.routing_attributes) : null,
+            routingAttributes: r.routing_attributes ? (JSON.parse(r.routing_attributes) as unknown) : null,
             routingCorrelationId: r.routing_correlation_id,
             cancelReason: r.cancel_reason,
             requestId: r.request_id,

@@ -6,6 +6,8 @@ import type { RoutingResultRequest } from '../contract/routing-result-request.ts
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { ChannelTable } from '../store/tables.ts';
 import type { Tx } from '../store/transactions.ts';
+import type { ConversationValues } from '../integrations/conversation-values.ts';
+import type { LocalOrgLifecycle } from './lifecycle-events.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import type { RoutingEvents } from './routing-events.ts';
 import { conversationOf, eventTarget, openSessionOf } from './routing-lookups.ts';
@@ -21,6 +23,9 @@ export class LocalOrgRouting {
   constructor(
     private readonly sessions: MessagingSessions,
     private readonly events: RoutingEvents,
+    private readonly lifecycle: LocalOrgLifecycle,
+    /** What integrations set on the conversation: routing attributes and a queue (`routing.queueId`). */
+    private readonly steering?: Pick<ConversationValues, 'steering'>,
   ) {}
 
   /**
@@ -40,6 +45,12 @@ export class LocalOrgRouting {
     if (inbound.entryType !== 'Message') return [];
     const { sessionId, opened } = await this.sessions.openIfNone(tx, inbound.orgId, inbound.conversationIdentifier);
     if (!opened) return [];
+    await this.lifecycle.raise(tx, {
+      event: 'Received',
+      cause: sessionId,
+      conversationIdentifier: inbound.conversationIdentifier,
+      sessionId,
+    });
     if (inbound.channel.routing_owner === 'Partner') {
       const target = eventTarget({
         ...inbound.channel,
@@ -59,16 +70,31 @@ export class LocalOrgRouting {
 
   async route(tx: Tx, call: CrmCall, request: RouteRequest): Promise<CrmResponse> {
     const conversation = await conversationOf(tx, call, request.conversationIdentifier);
-    const target = await this.resolveTarget(tx, call.orgId, conversation, request.target);
-    const maxLength = conversation.routing_attribute_max_length;
-    for (const [name, value] of Object.entries(request.routingAttributes ?? {})) {
-      if (value.length > maxLength) {
-        throw apiError('InvalidRoutingAttributes', { name, length: value.length, maxLength });
-      }
-    }
-    const { sessionId } = await this.sessions.openIfNone(tx, call.orgId, conversation.conversation_identifier);
+    const steer = await this.steering?.steering(tx, conversation.conversation_identifier);
+    const target = await this.resolveTarget(tx, call.orgId, conversation, request.target, steer?.queueId);
+    checkRoutingAttributeLengths(request.routingAttributes, conversation.routing_attribute_max_length);
+    const { sessionId, opened } = await this.sessions.openIfNone(tx, call.orgId, conversation.conversation_identifier);
     await this.sessions.lock(tx, sessionId);
+    // A route on a conversation whose session ended starts a new one: it is received before it is queued.
+    if (opened) {
+      await this.lifecycle.raise(tx, {
+        event: 'Received',
+        cause: sessionId,
+        conversationIdentifier: conversation.conversation_identifier,
+        sessionId,
+      });
+    }
     const now = Date.now();
+    const replaced = await tx
+      .selectFrom('pending_service_routings')
+      .select(['psr_id', 'queue_id'])
+      .where('open_key', '=', sessionId)
+      .executeTakeFirst();
+    // Attributes an integration set (too long ones left out) under those the request names.
+    const fromIntegrations = Object.entries(steer?.routingAttributes ?? {}).filter(
+      ([, v]) => v.length <= conversation.routing_attribute_max_length,
+    );
+    const routingAttributes = { ...Object.fromEntries(fromIntegrations), ...request.routingAttributes };
     await tx
       .updateTable('pending_service_routings')
       .set({ status: 'Replaced', open_key: null, closed_at: now })
@@ -85,7 +111,7 @@ export class LocalOrgRouting {
         routing_method: target.method,
         queue_id: target.queueId,
         flow_id: target.flowId,
-        routing_attributes: request.routingAttributes ? JSON.stringify(request.routingAttributes) : null,
+        routing_attributes: Object.keys(routingAttributes).length > 0 ? JSON.stringify(routingAttributes) : null,
         routing_correlation_id: routingCorrelationId,
         status: 'Open',
         open_key: sessionId,
@@ -94,6 +120,13 @@ export class LocalOrgRouting {
       })
       .execute();
     await this.sessions.refreshStatus(tx, sessionId);
+    await this.lifecycle.raise(tx, {
+      event: request.routingType === 'Transfer' ? 'Transferred' : replaced && replaced.queue_id !== target.queueId ? 'Forwarded' : 'Queued',
+      cause: psrId,
+      conversationIdentifier: conversation.conversation_identifier,
+      sessionId,
+      details: { psrId, routingType: request.routingType, previousQueueId: replaced?.queue_id ?? null },
+    });
     if (conversation.routing_owner === 'Partner' && request.routingType === 'Transfer') {
       await this.events.routingRequested(tx, eventTarget(conversation), {
         routingType: request.routingType,
@@ -174,7 +207,20 @@ export class LocalOrgRouting {
     orgId: string,
     channel: Selectable<ChannelTable>,
     target: RouteTarget,
+    steeredQueueId?: string,
   ): Promise<{ method: RouteTarget['method']; queueId: string; flowId: string | null }> {
+    if (target.method === 'ChannelConfiguration' && steeredQueueId) {
+      // An integration chose the queue: it stands in for the channel's configuration when it is a queue of the org.
+      const queue = isSalesforceId(steeredQueueId, KeyPrefix.Queue)
+        ? await tx
+            .selectFrom('queues')
+            .select('queue_id')
+            .where('queue_id', '=', toEighteenCharId(steeredQueueId))
+            .where('org_id', '=', orgId)
+            .executeTakeFirst()
+        : undefined;
+      if (queue) return { method: target.method, queueId: queue.queue_id, flowId: null };
+    }
     if (target.method === 'ChannelConfiguration') {
       if (!channel.routing_queue_id) {
         throw apiError('ChannelWithoutRouting');
@@ -204,5 +250,14 @@ export class LocalOrgRouting {
       : undefined;
     if (!queue) throw apiError('UnknownQueue', { queueId: target.queueId });
     return { method: target.method, queueId: queue.queue_id, flowId };
+  }
+}
+
+/** Each routing attribute's value within the channel's configured length (10096), on /route and /interactions alike. */
+export function checkRoutingAttributeLengths(attributes: Record<string, string> | undefined, maxLength: number): void {
+  for (const [name, value] of Object.entries(attributes ?? {})) {
+    if (value.length > maxLength) {
+      throw apiError('InvalidRoutingAttributes', { name, length: value.length, maxLength });
+    }
   }
 }

@@ -3,6 +3,18 @@ import express, { type Request, type Router } from 'express';
 import type { AttachmentRecords } from '../attachments/attachment-records.ts';
 import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import { managementError } from '../contract/management-errors.ts';
+import type { ManagementOperation } from './openapi/operation.ts';
+
+export const attachmentOperations: ManagementOperation[] = [
+  {
+    method: 'get',
+    path: '/api/attachments/:attachmentId',
+    tag: 'Conversations',
+    summary: 'An attachment’s stored bytes, with its Content-Type and SHA-256',
+    produces: 'application/octet-stream',
+    responses: { 200: 'The file.', 404: 'No such attachment.' },
+  },
+];
 
 export interface AttachmentDownloadDeps {
   orgId: string;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { managementError } from '../contract/management-errors.ts';
 import { insertChannel } from '../local-org/channels.ts';
 import type { ManagementAppDeps } from './management-app.ts';
+import type { ManagementOperation } from './openapi/operation.ts';
 
 const owner = z.enum(['Salesforce', 'Partner']);
 const newChannel = z.object({
@@ -14,6 +15,29 @@ const newChannel = z.object({
   routingAttributeMaxLength: z.number().int().positive().default(255),
 });
 const channelChange = z.object({ active: z.boolean().optional(), routingOwner: owner.optional(), consentOwner: owner.optional() });
+
+export const channelOperations: ManagementOperation[] = [
+  {
+    method: 'post',
+    path: '/api/channels',
+    tag: 'Org',
+    summary: 'Add a messaging channel to the local org, with its own AuthorizationContext',
+    body: newChannel,
+    responses: {
+      201: 'The channel.',
+      400: 'The body is not valid (`invalid_request`).',
+      409: 'A channel with this address identifier exists.',
+    },
+  },
+  {
+    method: 'patch',
+    path: '/api/channels/:channelAddressIdentifier',
+    tag: 'Org',
+    summary: 'Switch a channel on or off, or change its routing or consent owner',
+    body: channelChange,
+    responses: { 200: 'What changed.', 400: 'The body is not valid (`invalid_request`).', 404: 'No such channel (`not_found`).' },
+  },
+];
 
 /**
  * More messaging channels for the local org (`POST /api/channels`) and switching one off or changing its

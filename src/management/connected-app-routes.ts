@@ -4,12 +4,42 @@ import { importX509 } from 'jose';
 import { z } from 'zod';
 import { managementError } from '../contract/management-errors.ts';
 import type { ManagementAppDeps } from './management-app.ts';
+import type { ManagementOperation } from './openapi/operation.ts';
 
 const registration = z.object({
   consumerKey: z.string().min(8).max(255).optional(),
   certificatePem: z.string().min(1),
   scopes: z.string().default('interaction_api api refresh_token'),
 });
+
+export const connectedAppOperations: ManagementOperation[] = [
+  {
+    method: 'get',
+    path: '/api/connected-apps',
+    tag: 'Org',
+    summary: 'Connected apps partners authenticate with',
+    responses: { 200: '`{connectedApps: [...]}`' },
+  },
+  {
+    method: 'post',
+    path: '/api/connected-apps',
+    tag: 'Org',
+    summary: 'Register a connected app: the certificate whose key signs the partner’s JWT assertions',
+    body: registration,
+    responses: {
+      201: 'The connected app.',
+      400: 'The body or certificate is not valid (`invalid_request`).',
+      409: 'The consumer key is taken.',
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/connected-apps/:consumerKey',
+    tag: 'Org',
+    summary: 'Remove a connected app and revoke its tokens',
+    responses: { 204: 'Removed.', 404: 'No such connected app.' },
+  },
+];
 
 const view = (a: { consumer_key: string; scopes: string; active: number; created_at: number }) => ({
   consumerKey: a.consumer_key,

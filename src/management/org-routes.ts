@@ -1,5 +1,16 @@
 import express, { type Router } from 'express';
 import type { ManagementAppDeps } from './management-app.ts';
+import type { ManagementOperation } from './openapi/operation.ts';
+
+export const orgOperations: ManagementOperation[] = [
+  {
+    method: 'get',
+    path: '/api/org',
+    tag: 'Org',
+    summary: 'The org: identifiers, mode, users, connected apps, channels, queues, flows and agent users',
+    responses: { 200: 'The org.' },
+  },
+];
 
 /** `GET /api/org`: the local org's seeded identifiers, users, connected apps, channels, queues, flows and agent users. */
 export function orgRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId' | 'describe' | 'routingViews'>): Router {

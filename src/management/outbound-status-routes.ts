@@ -1,39 +1,34 @@
 import express, { type Router } from 'express';
+import { readOutboundStatus } from '../outbound/outbound-status.ts';
 import type { Db } from '../store/database.ts';
+import type { ManagementOperation } from './openapi/operation.ts';
+
+export const outboundStatusOperations: ManagementOperation[] = [
+  {
+    method: 'get',
+    path: '/api/outbound/status',
+    tag: 'Outbound',
+    summary:
+      'Subscriber checkpoint against the local org’s latest replay id, whether this replica holds the subscription, deliveries by state, parked events',
+    responses: { 200: 'The status.' },
+  },
+];
 
 /**
  * `GET /api/outbound/status`: how far the subscriber is (its checkpoint against the local org's latest
- * replay id, null in bridge mode) and how many deliveries are in each state.
+ * replay id, null in bridge mode), whether this replica is the one subscribed, and how many deliveries are in each state.
  */
 export function outboundStatusRoutes(deps: {
   db: Db;
   latestPublishedReplayId: (() => Promise<number>) | undefined;
   topicName: string;
+  holdsSubscription: () => boolean;
 }): Router {
   const router = express.Router();
   router.get('/outbound/status', async (_req, res) => {
-    const [checkpoint, latestReplayId, deliveries, parked] = await Promise.all([
-      deps.db.selectFrom('subscriber_checkpoints').select('replay_id').where('topic_name', '=', deps.topicName).executeTakeFirst(),
-      deps.latestPublishedReplayId?.() ?? null,
-      deps.db
-        .selectFrom('webhook_deliveries')
-        .select((eb) => ['status', eb.fn.countAll<number>().as('count')])
-        .groupBy('status')
-        .execute(),
-      deps.db
-        .selectFrom('parked_events')
-        .select((eb) => eb.fn.countAll<number>().as('count'))
-        .executeTakeFirst(),
-    ]);
-    res.json({
-      topicName: deps.topicName,
-      subscriberCheckpoint: checkpoint ? Number(checkpoint.replay_id) : null,
-      localOrgLatestReplayId: latestReplayId,
-      deliveries: Object.fromEntries(
-        ['pending', 'succeeded', 'dead'].map((s) => [s, Number(deliveries.find((d) => d.status === s)?.count ?? 0)]),
-      ),
-      parkedEvents: Number(parked?.count ?? 0),
-    });
+    const { topicName, ...status } = await readOutboundStatus(deps);
+    // Of the replicas sharing the store, one holds the subscription (see SubscriptionHolder).
+    res.json({ topicName, holdsSubscription: deps.holdsSubscription(), ...status });
   });
   return router;
 }

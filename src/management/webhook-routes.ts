@@ -3,6 +3,7 @@ import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { managementError } from '../contract/management-errors.ts';
 import { parseInput } from './parse-input.ts';
+import type { ManagementOperation } from './openapi/operation.ts';
 import { DELIVERY_STATUSES, type WebhookEndpoints } from '../outbound/webhook-endpoints.ts';
 
 const secret = z
@@ -29,6 +30,56 @@ const deliveryQuery = z.object({
   eventId: z.string().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+const rotation = z.object({ secret: secret.optional() });
+
+export const webhookOperations: ManagementOperation[] = [
+  {
+    method: 'post',
+    path: '/api/webhooks',
+    tag: 'Outbound',
+    summary: 'Register a webhook endpoint; the answer carries its signing secret (generated unless given)',
+    body: newEndpoint,
+    responses: { 201: 'The endpoint with its secret.', 400: 'The body is not valid (`invalid_request`).' },
+  },
+  { method: 'get', path: '/api/webhooks', tag: 'Outbound', summary: 'Webhook endpoints', responses: { 200: '`{webhooks: [...]}`' } },
+  {
+    method: 'get',
+    path: '/api/webhooks/:id',
+    tag: 'Outbound',
+    summary: 'One webhook endpoint',
+    responses: { 200: 'The endpoint.', 404: 'No such endpoint.' },
+  },
+  {
+    method: 'delete',
+    path: '/api/webhooks/:id',
+    tag: 'Outbound',
+    summary: 'Remove a webhook endpoint and its delivery records',
+    responses: { 204: 'Removed.', 404: 'No such endpoint.' },
+  },
+  {
+    method: 'post',
+    path: '/api/webhooks/:id/rotate-secret',
+    tag: 'Outbound',
+    summary: 'Replace the endpoint’s signing secret (a new one is generated unless given); later attempts are signed with it',
+    body: rotation,
+    responses: { 200: 'The endpoint with its new secret.', 400: 'The secret is not valid (`invalid_request`).', 404: 'No such endpoint.' },
+  },
+  {
+    method: 'get',
+    path: '/api/deliveries',
+    tag: 'Outbound',
+    summary: 'Webhook deliveries, newest event first, with status, attempts and the last answer',
+    query: deliveryQuery,
+    responses: { 200: '`{deliveries: [...]}`', 400: 'A query parameter is not valid (`invalid_request`).' },
+  },
+  {
+    method: 'post',
+    path: '/api/deliveries/:id/retry',
+    tag: 'Outbound',
+    summary: 'Send a dead-lettered delivery again',
+    responses: { 202: 'The delivery, pending again.', 404: 'No such delivery.', 409: 'The delivery is not dead-lettered.' },
+  },
+];
 
 /** `POST/GET/DELETE /api/webhooks`, `GET /api/deliveries`, `POST /api/deliveries/{id}/retry`. */
 export function webhookRoutes(deps: { webhooks: WebhookEndpoints }): Router {
@@ -38,6 +89,11 @@ export function webhookRoutes(deps: { webhooks: WebhookEndpoints }): Router {
   });
   router.get('/webhooks', async (_req, res) => {
     res.json({ webhooks: await deps.webhooks.list() });
+  });
+  router.post('/webhooks/:id/rotate-secret', async (req, res) => {
+    const endpoint = await deps.webhooks.rotateSecret(req.params.id, parseInput(rotation, req.body).secret);
+    if (!endpoint) throw managementError('not_found', `No webhook endpoint "${req.params.id}".`);
+    res.json(endpoint);
   });
   router.get('/webhooks/:id', async (req, res) => {
     const endpoint = await deps.webhooks.get(req.params.id);

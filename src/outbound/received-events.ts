@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.ts';
+import type { Tx } from '../store/transactions.ts';
 import type { NormalizedEvent } from '../contract/outbound-event.ts';
 import { orderingKeyOf } from './normalizer.ts';
 import { matchesEventTypes } from './event-type-filter.ts';
@@ -17,8 +18,14 @@ const chunks = <T>(items: T[]): T[][] =>
 export type ReceivedItem =
   { kind: 'event'; event: NormalizedEvent } | { kind: 'parked'; replayId: number; eventId: string | null; reason: string; raw: unknown };
 
+/** Runs in the transaction that stores events, with the events stored now (e.g. to derive lifecycle events from them). */
+export type StoredEventsHook = (tx: Tx, stored: NormalizedEvent[]) => Promise<void>;
+
 export class ReceivedEvents {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly onStoredInTransaction?: StoredEventsHook,
+  ) {}
 
   async checkpoint(topicName: string): Promise<number | undefined> {
     const row = await this.db
@@ -26,7 +33,7 @@ export class ReceivedEvents {
       .select('replay_id')
       .where('topic_name', '=', topicName)
       .executeTakeFirst();
-    return row ? Number(row.replay_id) : undefined;
+    return row?.replay_id;
   }
 
   /**
@@ -81,7 +88,7 @@ export class ReceivedEvents {
           .onConflict((oc) => oc.column('event_id').doNothing())
           .returning(['sequence', 'event_id'])
           .execute();
-        const sequenceOf = new Map(inserted.map((r) => [r.event_id, Number(r.sequence)]));
+        const sequenceOf = new Map(inserted.map((r) => [r.event_id, r.sequence]));
         const deliveries = [];
         for (const event of chunk) {
           const sequence = sequenceOf.get(event.eventId);
@@ -104,6 +111,7 @@ export class ReceivedEvents {
         }
         for (const part of chunks(deliveries)) await trx.insertInto('webhook_deliveries').values(part).execute();
       }
+      if (this.onStoredInTransaction && stored.length > 0) await this.onStoredInTransaction(trx, stored);
       const last = items.at(-1)!;
       const replayId = last.kind === 'parked' ? last.replayId : last.event.replayId;
       await trx
@@ -119,11 +127,11 @@ export class ReceivedEvents {
     const rows = await this.db.selectFrom('parked_events').selectAll().orderBy('sequence', 'desc').limit(limit).execute();
     return rows.map((r) => ({
       topicName: r.topic_name,
-      replayId: Number(r.replay_id),
+      replayId: r.replay_id,
       eventId: r.event_id,
       reason: r.reason,
-      raw: JSON.parse(r.raw),
-      parkedAt: new Date(Number(r.parked_at)).toISOString(),
+      raw: JSON.parse(r.raw) as unknown,
+      parkedAt: new Date(r.parked_at).toISOString(),
     }));
   }
 
@@ -136,7 +144,7 @@ export class ReceivedEvents {
       .orderBy('sequence', 'asc')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({ sequence: Number(r.sequence), event: JSON.parse(r.body) as NormalizedEvent }));
+    return rows.map((r) => ({ sequence: r.sequence, event: JSON.parse(r.body) as NormalizedEvent }));
   }
 
   async latestSequence(): Promise<number> {
@@ -144,6 +152,6 @@ export class ReceivedEvents {
       .selectFrom('normalized_events')
       .select((eb) => eb.fn.max('sequence').as('latest'))
       .executeTakeFirst();
-    return Number(row?.latest ?? 0);
+    return row?.latest ?? 0;
   }
 }

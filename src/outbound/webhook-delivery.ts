@@ -74,10 +74,24 @@ export class WebhookDelivery {
   private readonly outcomes: { row: Deliverable; update: Outcome; done: (err?: unknown, next?: Deliverable) => void }[] = [];
   private recording: Promise<void> | undefined;
 
-  constructor(private readonly deps: { db: Db; logger: Logger; wakeup: Wakeup; policy: DeliveryPolicy }) {}
+  constructor(
+    private readonly deps: {
+      db: Db;
+      logger: Logger;
+      wakeup: Wakeup;
+      policy: DeliveryPolicy;
+      /** Told of every attempt once its outcome is recorded (for the metrics). */
+      onAttempt?: (outcome: 'succeeded' | 'retry' | 'dead') => void;
+    },
+  ) {}
 
   start(): void {
     this.loop = this.run();
+  }
+
+  /** Read through a call: stop() flips the flag while the loop awaits, which narrowing cannot see. */
+  private stopRequested(): boolean {
+    return this.stopped;
   }
 
   async stop(): Promise<void> {
@@ -88,7 +102,7 @@ export class WebhookDelivery {
   }
 
   private async run() {
-    while (!this.stopped) {
+    while (!this.stopRequested()) {
       let nextDueIn = POLL_MS;
       const seen = this.deps.wakeup.version;
       // A busy line takes its next events itself (leaseNext); passes only start idle lines, so there is
@@ -100,7 +114,7 @@ export class WebhookDelivery {
           this.deps.logger.error({ err }, 'webhook delivery pass failed');
         }
       }
-      if (!this.stopped) await this.deps.wakeup.wait(Math.max(0, Math.min(POLL_MS, nextDueIn)), seen);
+      if (!this.stopRequested()) await this.deps.wakeup.wait(Math.max(0, Math.min(POLL_MS, nextDueIn)), seen);
     }
   }
 
@@ -126,7 +140,7 @@ export class WebhookDelivery {
       if (seenLines.has(line)) continue;
       seenLines.add(line);
       if (this.inFlight.has(line)) continue;
-      const dueIn = Number(d.next_attempt_at) - now;
+      const dueIn = d.next_attempt_at - now;
       if (dueIn > 0) {
         nextDueIn = Math.min(nextDueIn, dueIn);
         continue;
@@ -151,7 +165,7 @@ export class WebhookDelivery {
     for (const head of rows as Deliverable[]) {
       const line = `${head.endpoint_id}\u0000${head.ordering_key}`;
       const run = this.runLine(head)
-        .catch((err) => this.deps.logger.error({ err, deliveryId: head.delivery_id }, 'webhook attempt failed to record'))
+        .catch((err: unknown) => this.deps.logger.error({ err, deliveryId: head.delivery_id }, 'webhook attempt failed to record'))
         .finally(() => {
           this.inFlight.delete(line);
           this.deps.wakeup.notify();
@@ -201,7 +215,7 @@ export class WebhookDelivery {
   /** One attempt; returns the line's next delivery when it was leased together with this outcome. */
   private async attempt(row: Deliverable): Promise<Deliverable | undefined> {
     const deliveryId = row.delivery_id;
-    const body = webhookBody(JSON.parse(row.body) as NormalizedEvent, Number(row.received_at));
+    const body = webhookBody(JSON.parse(row.body) as NormalizedEvent, row.received_at);
     const sentAt = new Date();
     const headers = {
       'content-type': 'application/json',
@@ -227,7 +241,7 @@ export class WebhookDelivery {
       const e = err as Error & { cause?: Error };
       error = e.name === 'TimeoutError' ? `no answer within ${this.deps.policy.timeoutMs} ms` : (e.cause?.message ?? e.message);
     }
-    const attempts = Number(row.attempts) + 1;
+    const attempts = row.attempts + 1;
     const now = Date.now();
     const common = { attempts, last_attempt_at: now, last_status_code: statusCode, last_error: error?.slice(0, ERROR_TEXT_LIMIT) ?? null };
     const status = !error ? 'succeeded' : attempts > this.deps.policy.retryScheduleSeconds.length ? 'dead' : 'pending';
@@ -240,6 +254,7 @@ export class WebhookDelivery {
       next_attempt_at: status === 'pending' ? now + retryDelayMs(this.deps.policy, attempts) : now,
     };
     const next = await this.record(row, update);
+    this.deps.onAttempt?.(status === 'pending' ? 'retry' : status);
     const log = { deliveryId, eventId: row.event_id, url: row.url, attempts, statusCode, error };
     if (status === 'dead') this.deps.logger.warn(log, 'webhook delivery dead-lettered');
     else if (error) this.deps.logger.info(log, 'webhook attempt failed; will retry');
@@ -254,7 +269,12 @@ export class WebhookDelivery {
    */
   private record(row: Deliverable, update: Outcome): Promise<Deliverable | undefined> {
     return new Promise((resolve, reject) => {
-      this.outcomes.push({ row, update, done: (err, next) => (err ? reject(err) : resolve(next)) });
+      this.outcomes.push({
+        row,
+        update,
+        done: (err, next) =>
+          err ? reject(err instanceof Error ? err : new Error('recording the outcome failed', { cause: err })) : resolve(next),
+      });
       this.kickRecording();
     });
   }
@@ -304,7 +324,7 @@ export class WebhookDelivery {
       .orderBy('d.event_sequence', 'asc')
       .limit(1)
       .executeTakeFirst();
-    if (!next || Number(next.next_attempt_at) > now) return undefined;
+    if (!next || next.next_attempt_at > now) return undefined;
     const leased = await this.leaseWhereFree(trx, next.delivery_id, now);
     return leased ? next : undefined;
   }

@@ -47,6 +47,12 @@ export class WebhookEndpoints {
     return row && toEndpoint(row);
   }
 
+  /** Gives the endpoint a new signing secret; undefined when there is no such endpoint. */
+  async rotateSecret(id: string, secret = generateSigningSecret()) {
+    const result = await this.db.updateTable('webhook_endpoints').set({ secret }).where('endpoint_id', '=', id).executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0 ? this.get(id) : undefined;
+  }
+
   /** Removes the endpoint and its delivery records; false when there was none. */
   async delete(id: string): Promise<boolean> {
     return this.db.transaction().execute(async (trx) => {
@@ -89,11 +95,11 @@ function toEndpoint(r: Selectable<WebhookEndpointTable>) {
     channelAddressIdentifier: r.channel_address_identifier,
     description: r.description,
     secret: r.secret,
-    createdAt: new Date(Number(r.created_at)).toISOString(),
+    createdAt: new Date(r.created_at).toISOString(),
   };
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function toDelivery(r: Selectable<WebhookDeliveryTable>) {
   return {
@@ -101,7 +107,7 @@ function toDelivery(r: Selectable<WebhookDeliveryTable>) {
     eventId: r.event_id,
     endpointId: r.endpoint_id,
     status: r.status as DeliveryStatus,
-    attempts: Number(r.attempts),
+    attempts: r.attempts,
     nextAttemptAt: r.status === 'pending' ? iso(r.next_attempt_at) : null,
     lastAttemptAt: iso(r.last_attempt_at),
     lastStatusCode: r.last_status_code,

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import { Kysely, type LogEvent, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations/index.ts';
 import type { Tables } from './tables.ts';
@@ -25,8 +25,9 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
  * pending migrations. SQLite runs in WAL mode with synchronous=FULL, so a committed transaction
  * has been fsync'd before the call that committed it returns; PostgreSQL commits are durable by default.
  */
-export async function openStore(options: { databaseUrl?: string; dataDir: string }): Promise<Store> {
-  const store = options.databaseUrl ? openPostgres(options.databaseUrl) : openSqlite(options.dataDir);
+export async function openStore(options: { databaseUrl?: string; dataDir: string; onQueryError?: () => void }): Promise<Store> {
+  const log = queryErrorLog(options.onQueryError);
+  const store = options.databaseUrl ? openPostgres(options.databaseUrl, log) : openSqlite(options.dataDir, log);
   try {
     // Kysely looks for its migration tables in every schema unless told which one: pin it to the
     // connection's own, or a second bridge (or test) in another schema of the database breaks this one.
@@ -47,7 +48,14 @@ export async function openStore(options: { databaseUrl?: string; dataDir: string
   return store;
 }
 
-function openSqlite(dataDir: string): Store {
+type QueryLog = ((event: LogEvent) => void) | undefined;
+
+/** Kysely reports each failed query to its `log`; only failures are wanted, so the hook ignores the rest. */
+function queryErrorLog(onQueryError?: () => void): QueryLog {
+  return onQueryError ? (event) => event.level === 'error' && onQueryError() : undefined;
+}
+
+function openSqlite(dataDir: string, log: QueryLog): Store {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'bridge.sqlite');
   const database = new SqliteDatabase(file);
@@ -55,7 +63,7 @@ function openSqlite(dataDir: string): Store {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), log });
   return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
 }
 
@@ -79,9 +87,9 @@ function withStatementCache(database: SqliteDatabase.Database, max = 500) {
   };
 }
 
-function openPostgres(databaseUrl: string): Store {
+function openPostgres(databaseUrl: string, log: QueryLog): Store {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), log });
   const url = new URL(databaseUrl);
   if (url.password) url.password = '***';
   return { db, dialect: 'postgres', location: url.toString(), close: () => db.destroy() };

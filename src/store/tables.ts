@@ -264,6 +264,93 @@ export interface WebhookDeliveryTable {
   created_at: number;
 }
 
+export interface IntegrationTable {
+  integration_id: string;
+  name: string;
+  description: string | null;
+  /** The endpoint URL template (placeholders unresolved). */
+  url: string;
+  /** Inbound | Outbound | Both */
+  direction: string;
+  /** JSON array of lifecycle event names; empty = disabled. */
+  events: string;
+  direct_conversations: number;
+  /** JSON array of queue ids (18 characters). */
+  queue_ids: string;
+  /** JSON of {request, response}. */
+  configuration: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface IntegrationAuthenticationTable {
+  integration_id: string;
+  /** basic:<user>, digest:<user> or a chosen name for a header value. */
+  auth_id: string;
+  /** Write-only: never returned by the API nor logged. */
+  secret: string;
+}
+
+export interface LifecycleEventTable {
+  sequence: Generated<number>;
+  /** What raised it, so one cause records one event even when seen twice. */
+  event_key: string;
+  /** Received | Queued | Allocated | Accepted | Rejected | Transferred | Forwarded | Ended | Abandoned */
+  event: string;
+  conversation_identifier: string;
+  /** Inbound | Outbound */
+  direction: string;
+  channel_address_identifier: string | null;
+  end_user_client_identifier: string | null;
+  /** null: a direct conversation (no queue). */
+  queue_id: string | null;
+  /** JSON string map. */
+  routing_attributes: string;
+  /** JSON of event-specific facts (agent, work, PSR, previous queue). */
+  details: string;
+  occurred_at: number;
+}
+
+export interface IntegrationCallTable {
+  call_id: string;
+  integration_id: string;
+  event_sequence: number;
+  conversation_identifier: string;
+  /** pending | succeeded | failed */
+  status: string;
+  attempts: number;
+  next_attempt_at: number;
+  lease_owner: string | null;
+  lease_until: number | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface IntegrationCallAttemptTable {
+  sequence: Generated<number>;
+  call_id: string;
+  /** JSON of the request as sent, with every secret replaced by a marker. */
+  request: string;
+  status_code: number | null;
+  error: string | null;
+  duration_ms: number;
+  response_excerpt: string | null;
+  started_at: number;
+}
+
+export interface ConversationIntegrationValueTable {
+  conversation_identifier: string;
+  /** routingAttribute | agentData | routing | saved */
+  scope: string;
+  name: string;
+  /** JSON of the value. */
+  value: string;
+  integration_id: string;
+  updated_at: number;
+}
+
 export interface Tables {
   orgs: OrgTable;
   connected_apps: ConnectedAppTable;
@@ -287,4 +374,10 @@ export interface Tables {
   parked_events: ParkedEventTable;
   webhook_endpoints: WebhookEndpointTable;
   webhook_deliveries: WebhookDeliveryTable;
+  integrations: IntegrationTable;
+  integration_authentications: IntegrationAuthenticationTable;
+  lifecycle_events: LifecycleEventTable;
+  integration_calls: IntegrationCallTable;
+  integration_call_attempts: IntegrationCallAttemptTable;
+  conversation_integration_values: ConversationIntegrationValueTable;
 }

@@ -2,7 +2,8 @@
 declare module 'avro-js' {
   export interface Type {
     toBuffer(value: unknown): Buffer;
-    fromBuffer(buffer: Buffer): any;
+    // What the buffer holds is only known to the caller, who knows the schema.
+    fromBuffer(buffer: Buffer): unknown;
     isValid(value: unknown): boolean;
   }
   export function parse(schema: string | object, options?: { registry?: Record<string, unknown> }): Type;

@@ -15,6 +15,14 @@ export const jsonPart = (body: unknown): Part => ({
   value: JSON.stringify(body),
   contentType: 'application/json',
 });
+/** The `json` part sent as a file part, as `curl -F json=@body.json` and FormData with a Blob send it. */
+export const jsonFilePart = (body: unknown, filename = 'body.json', contentType = 'application/json'): Part => ({
+  kind: 'file',
+  name: 'json',
+  filename,
+  contentType,
+  content: Buffer.from(JSON.stringify(body)),
+});
 export const filePart = (content: Buffer, filename = 'file.bin', contentType: string | undefined = 'application/octet-stream'): Part => ({
   kind: 'file',
   name: 'attachments',
@@ -85,6 +93,8 @@ export function streamInteraction(
 
   return new Promise((resolve, reject) => {
     let answered = false;
+    // Read through a call: the response handler sets `answered` while the writer awaits, which narrowing cannot see.
+    const isAnswered = () => answered;
     let bytesSent = 0;
     const req = http.request({
       host: '127.0.0.1',
@@ -122,7 +132,7 @@ export function streamInteraction(
     });
     (async () => {
       for (const piece of pieces) {
-        for (let offset = 0; offset < piece.length && !answered; offset += 65536) {
+        for (let offset = 0; offset < piece.length && !isAnswered(); offset += 65536) {
           const chunk = piece.subarray(offset, offset + 65536);
           bytesSent += chunk.length;
           if (!req.write(chunk)) {
@@ -137,7 +147,7 @@ export function streamInteraction(
           if (req.destroyed) return;
         }
       }
-      if (!answered) req.end();
+      if (!isAnswered()) req.end();
     })().catch(reject);
   });
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Ajv, type ValidateFunction } from 'ajv';
-import yaml from 'js-yaml';
+import { parse } from 'yaml';
 
 const REFERENCE = 'shared/reference/outbound-custom-event-payload.yaml';
 
@@ -27,7 +27,7 @@ const PREFIX = '#/components/schemas/';
  * and `entryType`.
  */
 export function compileReferenceSchema(component: string, yamlPath: string): ValidateFunction {
-  const doc = yaml.load(fs.readFileSync(yamlPath, 'utf8')) as Schema;
+  const doc = parse(fs.readFileSync(yamlPath, 'utf8')) as Schema;
   const schemas: Record<string, Schema> = structuredClone(doc.components.schemas);
   const bases = Object.keys(schemas).filter((name) => schemas[name]!.discriminator);
   const subtypesOf = (base: string): [string, string][] => {

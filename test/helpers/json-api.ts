@@ -17,17 +17,17 @@ export async function callApi(
   path: string,
   options: JsonCallOptions & { body?: string; contentType?: string },
 ) {
-  const headers: Record<string, string> = {
+  const defaults: Record<string, string> = {
     Authorization: `Bearer ${options.token}`,
     OrgId: LOCAL_ORG.orgId,
     AuthorizationContext: LOCAL_ORG.authorizationContext,
     RequestId: randomUUID(),
     ...(options.contentType ? { 'Content-Type': options.contentType } : {}),
   };
-  for (const [k, v] of Object.entries(options.headers ?? {})) {
-    if (v === undefined) delete headers[k];
-    else headers[k] = v;
-  }
+  // A header given as undefined removes the default one.
+  const headers = Object.fromEntries(
+    Object.entries({ ...defaults, ...options.headers }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
   const res = await fetch(`${bridge.baseUrl}/api/v1${path}`, { method, headers, body: options.body });
   const text = await res.text();
   let parsed: any;

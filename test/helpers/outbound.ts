@@ -98,8 +98,8 @@ export function runSubscribeScript(
     });
     let out = '';
     let err = '';
-    proc.stdout.on('data', (d) => (out += d));
-    proc.stderr.on('data', (d) => (err += d));
+    proc.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000);
     proc.on('exit', (code) => {
       clearTimeout(timer);
@@ -132,7 +132,7 @@ export async function startWebhookReceiver(respond: (attempt: number, id: string
   const server = http.createServer((req, res) => {
     let body = '';
     req.setEncoding('utf8');
-    req.on('data', (d) => (body += d));
+    req.on('data', (d: string) => (body += d));
     req.on('end', () => {
       const id = String(req.headers['webhook-id']);
       const attempt = (attempts.get(id) ?? 0) + 1;

@@ -5,6 +5,7 @@ import { apiError } from '../../contract/interaction-errors.ts';
 import type { CrmResponse } from '../crm-port.ts';
 import { UpstreamTokenError, type UpstreamTokenClient } from '../../auth/upstream-token-client.ts';
 import type { SalesforceSettings } from './salesforce-settings.ts';
+import type { UpstreamObserver } from '../../metrics/bridge-metrics.ts';
 
 /** One request to the org. `body` is a factory because a retried request needs a fresh body stream. */
 export interface UpstreamRequest {
@@ -41,15 +42,25 @@ export class ResilientUpstream {
     private readonly settings: SalesforceSettings,
     private readonly tokens: UpstreamTokenClient,
     private readonly log: Logger,
+    private readonly observer: UpstreamObserver = { error() {}, circuit() {} },
   ) {
     const retryable = handleWhen((err) => err instanceof RetryableUpstreamError);
     this.breaker = circuitBreaker(retryable, {
       halfOpenAfter: settings.breakerHalfOpenAfterMs,
       breaker: new ConsecutiveBreaker(settings.breakerFailures),
     });
-    this.breaker.onBreak(() => this.log.warn({ org: settings.scrtInstanceUrl }, 'circuit opened: the org keeps failing; failing fast'));
-    this.breaker.onHalfOpen(() => this.log.info('circuit half-open: probing the org'));
-    this.breaker.onReset(() => this.log.info('circuit closed: the org answers again'));
+    this.breaker.onBreak(() => {
+      this.observer.circuit('open');
+      this.log.warn({ org: settings.scrtInstanceUrl }, 'circuit opened: the org keeps failing; failing fast');
+    });
+    this.breaker.onHalfOpen(() => {
+      this.observer.circuit('half_open');
+      this.log.info('circuit half-open: probing the org');
+    });
+    this.breaker.onReset(() => {
+      this.observer.circuit('closed');
+      this.log.info('circuit closed: the org answers again');
+    });
     const retryPolicy = retry(retryable, {
       maxAttempts: settings.maxAttempts - 1,
       backoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 4_000 }),
@@ -72,6 +83,7 @@ export class ResilientUpstream {
     try {
       token = (await this.tokens.token()).accessToken;
     } catch (err) {
+      this.observer.error('token');
       if (err instanceof UpstreamTokenError && err.retryable) throw new RetryableUpstreamError(err.message);
       throw err;
     }
@@ -82,6 +94,7 @@ export class ResilientUpstream {
       response = await this.exchange(request, token, signal);
     }
     if (response.status >= 500 || response.status === 429) {
+      this.observer.error(response.status === 429 ? 'status_429' : 'status_5xx');
       throw new RetryableUpstreamError(`the org answered ${response.status}`, response);
     }
     return response;
@@ -109,6 +122,7 @@ export class ResilientUpstream {
       });
     } catch (err) {
       const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
+      this.observer.error('unreachable');
       throw new RetryableUpstreamError(`the org is unreachable or too slow: ${cause}`);
     }
     const text = await res.text().catch(() => '');
@@ -126,6 +140,7 @@ export class ResilientUpstream {
     const unavailable = (problem: string) => apiError('OrgUnavailable', { problem }).withHeaders({ 'Retry-After': retryAfterSeconds });
     if (err instanceof ApiError) return err;
     if (err instanceof BrokenCircuitError) {
+      this.observer.error('circuit_open');
       return unavailable('The Salesforce org is not answering; the bridge is pausing calls to it');
     }
     if (err instanceof UpstreamTokenError) {

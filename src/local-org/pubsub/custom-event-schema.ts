@@ -49,7 +49,8 @@ export class CustomEventCodec {
     const record: Record<string, unknown> = { CreatedDate: meta.createdDate, CreatedById: meta.createdById };
     for (const role of ROLES) {
       const value = fields[role];
-      record[this.names[role]] = value === null || value === undefined ? null : { string: value };
+      // `== null`: fields read back from stored JSON may lack a key the type says is there.
+      record[this.names[role]] = value == null ? null : { string: value };
     }
     return this.type.toBuffer(record);
   }

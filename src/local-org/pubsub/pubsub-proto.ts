@@ -11,8 +11,13 @@ import protoLoader from '@grpc/proto-loader';
 export function loadPubSubService(): grpc.ServiceDefinition {
   const clientEntry = fileURLToPath(import.meta.resolve('salesforce-pubsub-api-client'));
   const protoPath = path.join(path.dirname(clientEntry), '..', 'pubsub_api.proto');
-  const definition = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, {})) as any;
-  return definition.eventbus.v1.PubSub.service;
+  const definition = grpc.loadPackageDefinition(protoLoader.loadSync(protoPath, {}));
+  // The loader's result is typed by shape, not by name: walk the package path and check it is a service.
+  const eventbus = definition.eventbus as grpc.GrpcObject | undefined;
+  const v1 = eventbus?.v1 as grpc.GrpcObject | undefined;
+  const pubSub = v1?.PubSub;
+  if (typeof pubSub !== 'function' || !('service' in pubSub)) throw new Error(`no eventbus.v1.PubSub service in ${protoPath}`);
+  return pubSub.service;
 }
 
 /** Replay ids travel as 8 bytes, big-endian unsigned. */

@@ -5,6 +5,7 @@ import type { AccessTokens } from '../../auth/access-tokens.ts';
 import type { CustomEventFields } from '../../contract/outbound-event.ts';
 import type { OutboundEventLog, OutboundEvent, PublishedFields } from '../outbound-event-log.ts';
 import type { CustomEventCodec } from './custom-event-schema.ts';
+import { namesInstance } from './instance-url.ts';
 import { decodeReplayId, encodeReplayId, loadPubSubService } from './pubsub-proto.ts';
 
 const ReplayPreset = { LATEST: 0, EARLIEST: 1, CUSTOM: 2 } as const;
@@ -115,9 +116,11 @@ export class PubSubServer {
     if (value('tenantid') !== grant.orgId) {
       throw new RpcError(grpc.status.PERMISSION_DENIED, `The tenantid metadata must be the org id of the access token (${grant.orgId}).`);
     }
-    const instanceUrl = value('instanceurl')?.replace(/\/+$/, '');
-    if (instanceUrl !== this.deps.instanceUrl) {
-      throw new RpcError(grpc.status.PERMISSION_DENIED, `The instanceurl metadata must be ${this.deps.instanceUrl}.`);
+    if (!namesInstance(value('instanceurl'), this.deps.instanceUrl)) {
+      throw new RpcError(
+        grpc.status.PERMISSION_DENIED,
+        `The instanceurl metadata must name this org: ${this.deps.instanceUrl} (http or https, with or without a trailing slash).`,
+      );
     }
     return { orgId: grant.orgId, expiresAt: grant.expiresAt };
   }

@@ -1,0 +1,91 @@
+import express, { type Router } from 'express';
+import { managementError } from '../contract/management-errors.ts';
+import type { ConversationValues } from '../integrations/conversation-values.ts';
+import type { IntegrationCalls } from '../integrations/integration-calls.ts';
+import { callQuery, integrationInput, urlProblem, type IntegrationInput } from '../integrations/integration-input.ts';
+import { IntegrationInputError, type IntegrationStore } from '../integrations/integration-store.ts';
+import { parseInput } from './parse-input.ts';
+
+export interface IntegrationRoutesDeps {
+  integrations: IntegrationStore;
+  calls: IntegrationCalls;
+  values: ConversationValues;
+  allowHttpLoopback: boolean;
+}
+
+/**
+ * `/api/integrations` (CRUD and copy; secrets write-only), `/api/integration-calls` (the call log and
+ * manual retry) and `/api/conversations/{id}/integrations` (lifecycle events and what integrations set).
+ */
+export function integrationRoutes(deps: IntegrationRoutesDeps): Router {
+  const router = express.Router();
+  const parse = (body: unknown): IntegrationInput => {
+    const input = parseInput(integrationInput, body);
+    const problem = urlProblem(input.url, deps.allowHttpLoopback);
+    if (problem) throw managementError('invalid_request', `url: ${problem}`);
+    return input;
+  };
+  const storeRule = async <T>(fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof IntegrationInputError) throw managementError('invalid_request', err.message);
+      throw err;
+    }
+  };
+  const missing = (id: string) => managementError('not_found', `No integration "${id}".`);
+
+  router.post('/integrations', async (req, res) => {
+    const input = parse(req.body);
+    res.status(201).json(await storeRule(() => deps.integrations.create(input)));
+  });
+  router.get('/integrations', async (_req, res) => {
+    res.json({ integrations: await deps.integrations.list() });
+  });
+  router.get('/integrations/:id', async (req, res) => {
+    const found = await deps.integrations.get(req.params.id);
+    if (!found) throw missing(req.params.id);
+    res.json(found);
+  });
+  router.put('/integrations/:id', async (req, res) => {
+    const input = parse(req.body);
+    const updated = await storeRule(() => deps.integrations.update(req.params.id, input));
+    if (!updated) throw missing(req.params.id);
+    res.json(updated);
+  });
+  router.delete('/integrations/:id', async (req, res) => {
+    if (!(await deps.integrations.delete(req.params.id))) throw missing(req.params.id);
+    res.status(204).end();
+  });
+  router.post('/integrations/:id/copy', async (req, res) => {
+    const copy = await deps.integrations.copy(req.params.id);
+    if (!copy) throw missing(req.params.id);
+    res.status(201).json(copy);
+  });
+
+  router.get('/integration-calls', async (req, res) => {
+    res.json({ calls: await deps.calls.list(parseInput(callQuery, req.query)) });
+  });
+  router.get('/integration-calls/:id', async (req, res) => {
+    const call = await deps.calls.get(req.params.id);
+    if (!call) throw managementError('not_found', `No integration call "${req.params.id}".`);
+    res.json(call);
+  });
+  router.post('/integration-calls/:id/retry', async (req, res) => {
+    const call = await deps.calls.get(req.params.id);
+    if (!call) throw managementError('not_found', `No integration call "${req.params.id}".`);
+    if (!(await deps.calls.retry(req.params.id))) {
+      throw managementError(
+        'conflict',
+        `Call "${req.params.id}" is ${call.status}; only a failed call of an existing integration can be retried.`,
+      );
+    }
+    res.status(202).json(await deps.calls.get(req.params.id));
+  });
+
+  router.get('/conversations/:id/integrations', async (req, res) => {
+    const [lifecycleEvents, values] = await Promise.all([deps.calls.lifecycleEvents(req.params.id), deps.values.read(req.params.id)]);
+    res.json({ conversationIdentifier: req.params.id, lifecycleEvents, ...values });
+  });
+  return router;
+}
