@@ -209,6 +209,8 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
         forcePathStyle: e.S3_FORCE_PATH_STYLE,
         embeddedPort: e.S3_PORT,
         embeddedDir: path.join(dataDir, 's3'),
+        /** The embedded server's generated key pair; any S3 tool must sign with it. */
+        embeddedCredentialsFile: path.join(dataDir, 's3-credentials.json'),
       },
     },
     outbound: {

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { AttachmentRecords } from './attachments/attachment-records.ts';
 import { AttachmentStorage } from './attachments/attachment-storage.ts';
-import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from './attachments/embedded-s3.ts';
+import { startEmbeddedS3, type EmbeddedS3 } from './attachments/embedded-s3.ts';
 import { InteractionUpload } from './attachments/interaction-upload.ts';
 import { resolveAdminKey } from './auth/admin-key.ts';
 import { AccessTokens } from './auth/access-tokens.ts';
@@ -57,13 +57,18 @@ async function main(config: Config) {
   const s3 = config.attachments.s3;
   const embeddedS3: EmbeddedS3 | undefined = s3.endpoint
     ? undefined
-    : await startEmbeddedS3({ directory: s3.embeddedDir, port: s3.embeddedPort, bucket: s3.bucket });
+    : await startEmbeddedS3({
+        directory: s3.embeddedDir,
+        credentialsFile: s3.embeddedCredentialsFile,
+        port: s3.embeddedPort,
+        bucket: s3.bucket,
+      });
   const attachmentStorage = new AttachmentStorage({
     endpoint: s3.endpoint ?? embeddedS3!.endpoint,
     bucket: s3.bucket,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
-    ...(embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
+    ...(embeddedS3 ? { credentials: embeddedS3.credentials } : {}),
   });
   await attachmentStorage.ensureBucket(logger);
   const attachmentRecords = new AttachmentRecords(localDb);

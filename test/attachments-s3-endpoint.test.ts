@@ -114,9 +114,14 @@ describe('the raw byte comparison the attachment tests rely on', () => {
 describe('the embedded S3 server', () => {
   test('the sweep removes the parts of aborted multipart uploads, which s3rver keeps', async () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-embedded-s3-'));
-    const s3 = await startEmbeddedS3({ directory, port: await freePort(), bucket: 'sweep' });
+    const s3 = await startEmbeddedS3({
+      directory,
+      credentialsFile: path.join(directory, 'credentials.json'),
+      port: await freePort(),
+      bucket: 'sweep',
+    });
     try {
-      const bucket = bucketAt(s3.endpoint, 'sweep');
+      const bucket = bucketAt(s3.endpoint, 'sweep', s3.credentials);
       const { UploadId } = await bucket.client.send(new CreateMultipartUploadCommand({ Bucket: 'sweep', Key: 'refused' }));
       const part = pngLike(5 * 1024 * 1024);
       await bucket.client.send(

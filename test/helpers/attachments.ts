@@ -1,6 +1,9 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { S3Credentials } from '../../src/attachments/s3-request-signature.ts';
 import { LOCAL_ORG, type BridgeProcess } from './bridge-process.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -142,16 +145,25 @@ export function streamInteraction(
   });
 }
 
-/** The bridge's embedded bucket as an S3 client sees it. */
-export const bucketOf = (bridge: BridgeProcess) => bucketAt(`http://127.0.0.1:${bridge.env.S3_PORT}`, 'byoc-attachments');
+/** The credentials the bridge generated for its embedded S3 server. */
+export const embeddedCredentialsOf = (bridge: BridgeProcess): S3Credentials =>
+  JSON.parse(fs.readFileSync(path.join(bridge.dataDir, 's3-credentials.json'), 'utf8')) as S3Credentials;
 
-/** A bucket on an S3-compatible server that takes s3rver's default credentials. */
-export function bucketAt(endpoint: string, bucket: string) {
+/** The bridge's embedded bucket as an S3 client sees it. */
+export const bucketOf = (bridge: BridgeProcess) =>
+  bucketAt(`http://127.0.0.1:${bridge.env.S3_PORT}`, 'byoc-attachments', embeddedCredentialsOf(bridge));
+
+/** A bucket on an S3-compatible server; s3rver's default credentials unless others are given. */
+export function bucketAt(
+  endpoint: string,
+  bucket: string,
+  credentials: S3Credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+) {
   const client = new S3Client({
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
@@ -169,10 +181,10 @@ export function bucketAt(endpoint: string, bucket: string) {
       } while (token);
       return keys.sort();
     },
-    /** The stored bytes with a plain unsigned HTTP GET: no SDK decoding between the object and the test. */
+    /** The stored bytes, read with checksum validation off: no SDK decoding between the object and the test. */
     async rawGet(key: string) {
-      const res = await fetch(`${endpoint}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`);
-      return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return { contentType: object.ContentType, metadata: object.Metadata, bytes: Buffer.from(await object.Body!.transformToByteArray()) };
     },
   };
 }
