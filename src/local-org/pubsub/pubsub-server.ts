@@ -6,6 +6,7 @@ import type { Wakeup } from '../../util/wakeup.ts';
 import { OutboundEventLog, type OutboundEvent, type OutboundEventFields, type PublishedFields } from '../outbound-event-log.ts';
 import type { CustomEventCodec } from './custom-event-schema.ts';
 import { decodeReplayId, encodeReplayId, loadPubSubService } from './pubsub-proto.ts';
+import { PUBSUB_RPC_SCOPES, scopeAllows, type PubSubRpc } from './pubsub-scopes.ts';
 
 const ReplayPreset = { LATEST: 0, EARLIEST: 1, CUSTOM: 2 } as const;
 const PublishErrorCode = { PUBLISH: 1 } as const;
@@ -48,9 +49,9 @@ export class PubSubServer {
 
   constructor(private readonly deps: PubSubServerDeps) {
     this.server.addService(loadPubSubService(), {
-      GetTopic: this.unary((req, orgId) => this.getTopic(req, orgId)),
-      GetSchema: this.unary((req) => this.getSchema(req)),
-      Publish: this.unary((req, orgId) => this.publish(req, orgId)),
+      GetTopic: this.unary('GetTopic', (req, orgId) => this.getTopic(req, orgId)),
+      GetSchema: this.unary('GetSchema', (req) => this.getSchema(req)),
+      Publish: this.unary('Publish', (req, orgId) => this.publish(req, orgId)),
       Subscribe: (call: grpc.ServerDuplexStream<any, any>) => this.subscribe(call),
       PublishStream: (call: grpc.ServerDuplexStream<any, any>) => this.publishStream(call),
       ManagedSubscribe: (call: grpc.ServerDuplexStream<any, any>) =>
@@ -97,11 +98,15 @@ export class PubSubServer {
     });
   }
 
-  private async authenticate(metadata: grpc.Metadata): Promise<string> {
-    return (await this.authenticateGrant(metadata)).orgId;
+  private async authenticate(metadata: grpc.Metadata, rpc: PubSubRpc): Promise<string> {
+    return (await this.authenticateGrant(metadata, rpc)).orgId;
   }
 
-  private async authenticateGrant(metadata: grpc.Metadata, refreshedToken?: string): Promise<{ orgId: string; expiresAt: number }> {
+  private async authenticateGrant(
+    metadata: grpc.Metadata,
+    rpc: PubSubRpc,
+    refreshedToken?: string,
+  ): Promise<{ orgId: string; expiresAt: number }> {
     const value = (key: string) => {
       const v = metadata.get(key)[0];
       return typeof v === 'string' ? v : v?.toString();
@@ -110,6 +115,12 @@ export class PubSubServer {
     if (!token) throw new RpcError(grpc.status.UNAUTHENTICATED, 'The accesstoken metadata is missing.');
     const grant = await this.deps.tokens.resolve(token);
     if (!grant) throw new RpcError(grpc.status.UNAUTHENTICATED, 'The access token is unknown or expired.');
+    if (!scopeAllows(grant.scope, rpc)) {
+      throw new RpcError(
+        grpc.status.PERMISSION_DENIED,
+        `${rpc} needs an access token with one of the scopes ${PUBSUB_RPC_SCOPES[rpc].join(', ')}; this one has "${grant.scope}".`,
+      );
+    }
     if (value('tenantid') !== grant.orgId) {
       throw new RpcError(grpc.status.PERMISSION_DENIED, `The tenantid metadata must be the org id of the access token (${grant.orgId}).`);
     }
@@ -126,10 +137,10 @@ export class PubSubServer {
     }
   }
 
-  private unary(handler: (req: any, orgId: string) => Promise<unknown> | unknown) {
+  private unary(rpc: PubSubRpc, handler: (req: any, orgId: string) => Promise<unknown> | unknown) {
     return async (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
       try {
-        const orgId = await this.authenticate(call.metadata);
+        const orgId = await this.authenticate(call.metadata, rpc);
         callback(null, await handler(call.request, orgId));
       } catch (err) {
         callback(this.toStatus(err));
@@ -193,7 +204,7 @@ export class PubSubServer {
       chain = chain.then(async () => {
         if (call.destroyed) return;
         try {
-          const orgId = await this.authenticate(call.metadata);
+          const orgId = await this.authenticate(call.metadata, 'PublishStream');
           if (req.topicName && topic && req.topicName !== topic) {
             throw new RpcError(grpc.status.INVALID_ARGUMENT, 'The topic of a publish stream cannot change.');
           }
@@ -265,7 +276,7 @@ export class PubSubServer {
           void started.then(async (state) => {
             if (!state) return;
             try {
-              state.expiresAt = (await this.authenticateGrant(call.metadata, req.authRefresh)).expiresAt;
+              state.expiresAt = (await this.authenticateGrant(call.metadata, 'Subscribe', req.authRefresh)).expiresAt;
             } catch (err) {
               fail(err);
             }
@@ -290,7 +301,7 @@ export class PubSubServer {
     call: grpc.ServerDuplexStream<any, any>,
     req: { topicName?: string; replayPreset?: number; replayId?: Buffer },
   ): Promise<{ cursor: number; expiresAt: number }> {
-    const { expiresAt } = await this.authenticateGrant(call.metadata);
+    const { expiresAt } = await this.authenticateGrant(call.metadata, 'Subscribe');
     this.checkTopic(req.topicName);
     const preset = req.replayPreset ?? ReplayPreset.LATEST;
     let cursor: number;
