@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { checkJsonLimits, MAX_INT32 } from './json-limits.ts';
 import { badRequest } from './api-error.ts';
 import { ErrorCode } from './error-codes.ts';
 
@@ -74,7 +75,7 @@ const deliveryFailedSchema = z.looseObject({
 const routingAttributesSchema = z.record(z.string(), z.string());
 const attachmentInteractionSchema = z.looseObject({
   id: z.string(),
-  attachmentIndex: z.number().int().nonnegative(),
+  attachmentIndex: z.number().int().nonnegative().max(MAX_INT32),
   contentLength: z.number().int().nonnegative().optional(),
   text: z.string().nullable().optional(),
 });
@@ -127,6 +128,7 @@ export function parseInteractionJsonPart(text: string | undefined): InteractionR
   } catch {
     throw badRequest(ErrorCode.EmptyRequestBody, 'The "json" part is not valid JSON.');
   }
+  checkJsonLimits(raw, 'The "json" part');
   return { jsonText: text, ...validateInteractionRequest(raw) };
 }
 

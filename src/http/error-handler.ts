@@ -2,6 +2,8 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { MulterError } from 'multer';
 import { ApiError } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
+import { isStoreInputError } from '../store/input-errors.ts';
+import { closeAfterAnswer } from './close-after-answer.ts';
 
 /** Unknown routes answer 404 in the API's error shape. */
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
@@ -17,11 +19,19 @@ export const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     res.destroy();
     return;
   }
+  if (!req.complete) closeAfterAnswer(req, res);
   res.set(apiError.headers).status(apiError.status).json(apiError.toBody());
 };
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  if (isStoreInputError(err)) {
+    return new ApiError(
+      400,
+      ErrorCode.InvalidParameters,
+      'The request holds a value that cannot be stored (a control character or a number out of range).',
+    );
+  }
   if (err instanceof MulterError) {
     if (
       err.code === 'LIMIT_FIELD_VALUE' ||
@@ -38,7 +48,13 @@ function toApiError(err: unknown): ApiError {
   }
   const e = err as { type?: string; status?: number; message?: string };
   if (e?.type === 'entity.parse.failed') return new ApiError(400, ErrorCode.EmptyRequestBody, 'The request body is not valid JSON.');
-  if (e?.type === 'entity.too.large') return new ApiError(413, ErrorCode.PayloadTooLarge, 'The request body is too large.');
+  if (e?.type === 'entity.too.large') {
+    return new ApiError(
+      400,
+      ErrorCode.InvalidParameters,
+      `The request body is larger than the limit of ${String((e as { limit?: number }).limit)} bytes.`,
+    );
+  }
   if (e?.message?.startsWith('Multipart:') || e?.message === 'Unexpected end of form') {
     return new ApiError(400, ErrorCode.InvalidParameters, `The multipart body is malformed: ${e.message}.`);
   }

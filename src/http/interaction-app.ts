@@ -13,6 +13,7 @@ import { routingResultRoutes } from '../interaction-api/routing-result.ts';
 import { errorHandler, notFoundHandler } from './error-handler.ts';
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
+import { jsonBodyParser, refuseNulInUrl } from './json-body.ts';
 import { requestLogger } from './logging.ts';
 
 export interface InteractionAppDeps {
@@ -34,12 +35,13 @@ export function createInteractionApp(deps: InteractionAppDeps): Express {
   app.set('trust proxy', 'loopback');
   app.use(requestLogger(deps.logger, 'interaction-api'));
   app.use(helmet());
+  app.use(refuseNulInUrl);
 
   app.use(tokenEndpointRouter(deps.tokenEndpoint));
 
   const api = express.Router();
   api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm, defaultAuthorizationContext: deps.defaultAuthorizationContext }));
-  api.use(express.json({ limit: deps.jsonBodyLimitBytes }));
+  api.use(jsonBodyParser(deps.jsonBodyLimitBytes));
   api.use(interactionsRoute({ crm: deps.crm, idempotency: deps.idempotency, upload: deps.upload }));
   api.use(routeRoutes(deps));
   api.use(routingResultRoutes(deps));

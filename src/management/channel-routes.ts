@@ -2,6 +2,7 @@ import express, { type Router } from 'express';
 import { z } from 'zod';
 import { ApiError, badRequest, notFound } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
+import { MAX_INT32 } from '../contract/json-limits.ts';
 import type { ManagementAppDeps } from './management-app.ts';
 
 const owner = z.enum(['Salesforce', 'Partner']);
@@ -11,7 +12,7 @@ const newChannel = z.object({
   routingOwner: owner.default('Salesforce'),
   consentOwner: owner.default('Partner'),
   active: z.boolean().default(true),
-  routingAttributeMaxLength: z.number().int().positive().default(255),
+  routingAttributeMaxLength: z.number().int().positive().max(MAX_INT32).default(255),
 });
 const channelChange = z.object({ active: z.boolean().optional(), routingOwner: owner.optional(), consentOwner: owner.optional() });
 

@@ -1,4 +1,6 @@
 import express, { type Router } from 'express';
+import { badRequest } from '../contract/api-error.ts';
+import { ErrorCode } from '../contract/error-codes.ts';
 import type { ReceivedEvents } from '../outbound/received-events.ts';
 import type { Wakeup } from '../util/wakeup.ts';
 
@@ -14,7 +16,10 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
   const router = express.Router();
   router.get('/events', async (req, res) => {
     const resumeFrom = req.get('last-event-id') ?? (typeof req.query.after === 'string' ? req.query.after : undefined);
-    let cursor = resumeFrom !== undefined && /^\d+$/.test(resumeFrom) ? Number(resumeFrom) : await deps.received.latestSequence();
+    if (resumeFrom !== undefined && !(/^\d+$/.test(resumeFrom) && Number.isSafeInteger(Number(resumeFrom)))) {
+      throw badRequest(ErrorCode.InvalidParameters, `Resume after a sequence number (Last-Event-ID or ?after=); got "${resumeFrom}".`);
+    }
+    let cursor = resumeFrom !== undefined ? Number(resumeFrom) : await deps.received.latestSequence();
     const types = typeof req.query.eventType === 'string' ? new Set(req.query.eventType.split(',')) : null;
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',

@@ -6,6 +6,7 @@ import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import { adminKeyMatches } from '../auth/admin-key.ts';
 import { ApiError } from '../contract/api-error.ts';
 import { errorHandler, notFoundHandler } from '../http/error-handler.ts';
+import { jsonBodyParser, refuseNulInUrl } from '../http/json-body.ts';
 import { requestLogger } from '../http/logging.ts';
 import type { Conversations } from '../local-org/conversations.ts';
 import type { RoutingViews } from '../local-org/routing-views.ts';
@@ -36,7 +37,8 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
   app.disable('x-powered-by');
   app.use(requestLogger(deps.logger, 'management'));
   app.use(helmet());
-  app.use(express.json({ limit: '1mb' }));
+  app.use(refuseNulInUrl);
+  app.use(jsonBodyParser(1024 * 1024));
 
   app.get('/api/health', async (_req, res) => {
     await deps.db.selectFrom('orgs').select('org_id').limit(1).execute();
