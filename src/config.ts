@@ -82,6 +82,9 @@ const envSchema = z.object({
   ASSERTION_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(180),
   IDEMPOTENCY_TTL_SECONDS: positiveSeconds.default(24 * 3600),
   JSON_BODY_LIMIT_BYTES: positiveSeconds.default(1024 * 1024),
+  HTTP_HEADERS_TIMEOUT_MS: positiveSeconds.default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: positiveSeconds.default(120_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveSeconds.default(5_000),
 
   S3_ENDPOINT: z.string().url().optional(),
   S3_BUCKET: z
@@ -156,6 +159,9 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
   if (e.LOCAL_AGENT_USERS.some((a) => a.id === e.LOCAL_USER_ID || a.name === e.LOCAL_USERNAME)) {
     problems.push('LOCAL_AGENT_USERS: must not name the integration user (LOCAL_USER_ID / LOCAL_USERNAME)');
   }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
   if (problems.length) throw new ConfigError(problems);
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const dataDir = path.resolve(e.DATA_DIR);
@@ -198,6 +204,12 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       clockSkewSeconds: e.ASSERTION_CLOCK_SKEW_SECONDS,
     },
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    /** Slow clients: how long the headers, a whole request, and an idle keep-alive connection may take. */
+    httpTimeouts: {
+      headersMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     jsonBodyLimitBytes: e.JSON_BODY_LIMIT_BYTES,
     attachments: {
       maxBytes: e.ATTACHMENT_MAX_BYTES,

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import http, { type RequestListener, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { AttachmentRecords } from './attachments/attachment-records.ts';
@@ -115,8 +115,8 @@ async function main(config: Config) {
   });
 
   const servers = await Promise.all([
-    listen(interactionApp, config.port, config.host),
-    listen(managementApp, config.managementPort, config.host),
+    listen(interactionApp, config.port, config.host, config.httpTimeouts),
+    listen(managementApp, config.managementPort, config.host, config.httpTimeouts),
   ]);
   const [apiPort, managementPort] = servers.map((s) => (s.address() as AddressInfo).port);
   const outboundRunning = await outbound.start();
@@ -189,10 +189,21 @@ async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: Att
 
 class StartupError extends Error {}
 
-function listen(app: { listen: (port: number, host: string, cb: () => void) => Server }, port: number, host: string): Promise<Server> {
+function listen(app: RequestListener, port: number, host: string, timeouts: Config['httpTimeouts']): Promise<Server> {
+  // Node checks the headers and request timeouts every connectionsCheckingInterval (30 s by default);
+  // a tighter interval makes them hold to within a second.
+  const server = http.createServer(
+    {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+    },
+    app,
+  );
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, () => resolve(server));
     server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
   });
 }
 
