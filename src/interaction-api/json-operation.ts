@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Idempotency } from '../http/idempotency.ts';
 import { callOf } from '../http/interaction-guard.ts';
+import { requestFingerprint } from './request-fingerprint.ts';
 import { sendOutcome } from './send-outcome.ts';
 
 /** Operation headers beyond the guard's, passed on when the CRM is a real org. */
@@ -22,9 +22,7 @@ export function jsonOperation<T>(
     const headers = FORWARDED_HEADERS.flatMap((h) => (req.get(h) ? [[h, req.get(h)!] as const] : []));
     const call = { ...callOf(res), original: { body: req.body, headers: Object.fromEntries(headers) } };
     const request = validate(req.body, req);
-    const fingerprint = createHash('sha256')
-      .update(JSON.stringify(req.body ?? null))
-      .digest('hex');
+    const fingerprint = requestFingerprint(call, JSON.stringify(req.body ?? null));
     const outcome = await idempotency.run({ operation, requestId: call.requestId, fingerprint }, req.log, () => perform(call, request));
     sendOutcome(res, outcome);
   };
