@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { badRequest, forbidden, unauthorized } from '../contract/api-error.ts';
 import { ErrorCode } from '../contract/error-codes.ts';
+import { hasValidSalesforceIdChecksum } from '../contract/salesforce-id-checksum.ts';
 import type { CrmCall, CrmPort } from '../crm/crm-port.ts';
 import { sameSalesforceId } from '../local-org/salesforce-ids.ts';
 
@@ -30,10 +31,10 @@ export function interactionGuard(deps: { tokens: AccessTokens; crm: CrmPort; def
         req.get('AuthorizationContext')?.trim() || deps.defaultAuthorizationContext || requiredHeader(req, 'AuthorizationContext');
       const requestId = requiredHeader(req, 'RequestId');
       if (!UUID.test(requestId)) throw badRequest(ErrorCode.InvalidHeader, `The RequestId header must be a UUID; got "${requestId}".`);
-      if (!/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/.test(orgId)) {
+      if (!/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/.test(orgId) || !hasValidSalesforceIdChecksum(orgId)) {
         throw badRequest(
           ErrorCode.InvalidHeader,
-          `The OrgId header must be a 15 or 18 character org id starting with 00D; got "${orgId}".`,
+          `The OrgId header must be a 15 or 18 character org id starting with 00D (an 18-character one with its checksum); got "${orgId}".`,
         );
       }
 
