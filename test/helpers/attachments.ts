@@ -10,7 +10,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export type Part =
   | { kind: 'field'; name: string; value: string; contentType?: string }
-  | { kind: 'file'; name: string; filename: string; contentType?: string; content: Buffer };
+  | { kind: 'file'; name: string; filename: string; contentType?: string; content: Buffer; disposition?: string };
 
 export const jsonPart = (body: unknown): Part => ({
   kind: 'field',
@@ -76,7 +76,9 @@ export function streamInteraction(
   const pieces: Buffer[] = [];
   for (const part of parts) {
     const disposition =
-      part.kind === 'file' ? `form-data; name="${part.name}"; filename="${part.filename}"` : `form-data; name="${part.name}"`;
+      part.kind === 'file'
+        ? (part.disposition ?? `form-data; name="${part.name}"; filename="${part.filename}"`)
+        : `form-data; name="${part.name}"`;
     const type = part.contentType ? `Content-Type: ${part.contentType}\r\n` : '';
     pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type}\r\n`));
     pieces.push(part.kind === 'file' ? part.content : Buffer.from(part.value));
