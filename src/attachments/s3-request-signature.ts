@@ -22,7 +22,11 @@ const AUTHORIZATION =
  * s3rver accepts anonymous requests and does not check V4 signatures at all (only that the key id is
  * known), so this is what keeps the bucket closed to other local users.
  */
-export async function hasValidSignature(req: IncomingMessage, credentials: S3Credentials, now = Date.now()): Promise<boolean> {
+export async function hasValidSignature(
+  req: Pick<IncomingMessage, 'method' | 'url' | 'headers'>,
+  credentials: S3Credentials,
+  now = Date.now(),
+): Promise<boolean> {
   const match = AUTHORIZATION.exec(req.headers.authorization ?? '');
   if (!match) return false;
   const [, accessKeyId, , region, signedHeaderList, signature] = match as unknown as [string, string, string, string, string, string];
