@@ -13,9 +13,12 @@ const LINGER_MS = 2000;
 export function closeAfterAnswer(req: Request, res: Response): void {
   if (res.locals.closeAfterAnswer) return;
   res.locals.closeAfterAnswer = true;
+  const socket = req.socket;
   if (!res.headersSent) res.set('Connection', 'close');
+  // With Connection: close, Node destroys the socket as soon as the answer is flushed (destroySoon), which
+  // resets a client still sending: this socket half-closes instead and lingers as below.
+  socket.destroySoon = () => socket.end();
   res.once('finish', () => {
-    const socket = req.socket;
     req.resume();
     socket.end();
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
