@@ -5,7 +5,7 @@ import path from 'node:path';
 import { resolveAdminKey } from '../src/auth/admin-key.ts';
 import { signAssertion } from '../src/auth/assertion-signer.ts';
 import { loadConfig } from '../src/config.ts';
-import { toFifteenCharId } from '../src/local-org/salesforce-ids.ts';
+import { toFifteenCharId } from '../src/contract/salesforce-ids.ts';
 
 const config = loadConfig();
 const keyPath = path.join(config.certsDir, 'server.key');
@@ -29,9 +29,8 @@ try {
     body: new URLSearchParams({ grant_type: 'urn:ietf:params:oauth:grant-type:jwt-bearer', assertion }),
   });
 } catch (err) {
-  console.error(
-    `curl-env: cannot reach ${loginUrl} (${(err as Error).cause ?? (err as Error).message}). Is the bridge running? Start it with \`npm start\`.`,
-  );
+  const cause = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+  console.error(`curl-env: cannot reach ${loginUrl} (${cause}). Is the bridge running? Start it with \`npm start\`.`);
   process.exit(1);
 }
 const body = (await response.json().catch(() => ({}))) as Record<string, string>;
@@ -40,18 +39,25 @@ if (!response.ok || !body.access_token) {
   process.exit(1);
 }
 
+/** The first seeded record of a kind; the configuration requires at least one of each. */
+function first<T>(records: readonly T[], kind: string): T {
+  const [record] = records;
+  if (record === undefined) throw new Error(`curl-env: the local org has no ${kind}`);
+  return record;
+}
+
 const host = config.host === '0.0.0.0' ? 'localhost' : config.host;
 const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
 const vars: Record<string, string> = {
   BASE_URL: body.instance_url ?? loginUrl,
   ACCESS_TOKEN: body.access_token,
-  ORG_ID: body.access_token.split('!')[0]!,
+  ORG_ID: first(body.access_token.split('!'), 'org id in the access token'),
   AUTHORIZATION_CONTEXT: config.salesforce?.defaultAuthorizationContext ?? org.authorizationContext,
   CHANNEL_ADDRESS_IDENTIFIER: org.channelAddressIdentifier,
   END_USER_CLIENT_IDENTIFIER: org.endUserClientIdentifier,
-  QUEUE_ID: toFifteenCharId(org.queues[0]!.queueId),
-  FLOW_ID: toFifteenCharId(org.flows[0]!.flowId),
-  AGENT_USER_ID: toFifteenCharId(org.agentUsers[0]!.userId),
+  QUEUE_ID: toFifteenCharId(first(org.queues, 'queue').queueId),
+  FLOW_ID: toFifteenCharId(first(org.flows, 'flow').flowId),
+  AGENT_USER_ID: toFifteenCharId(first(org.agentUsers, 'agent user').userId),
   CONSUMER_KEY: org.consumerKey,
   USERNAME: org.username,
   LOGIN_URL: loginUrl,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import dotenv from 'dotenv';
 import { z } from 'zod';
 import { readSalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
-import { toEighteenCharId } from './local-org/salesforce-ids.ts';
+import { hasSalesforceIdShape, KeyPrefix, toEighteenCharId } from './contract/salesforce-ids.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveSeconds = z.coerce.number().int().positive();
@@ -19,7 +19,7 @@ const avroFieldName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be a fi
 const salesforceId = (prefix: string) =>
   z
     .string()
-    .regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/, 'must be a 15 or 18 character Salesforce id')
+    .refine((v) => hasSalesforceIdShape(v), 'must be a 15 or 18 character Salesforce id')
     .refine((v) => v.startsWith(prefix), `must start with ${prefix}`)
     .transform((v) => toEighteenCharId(v));
 
@@ -38,7 +38,10 @@ const idNameList = (prefix: string) =>
         .array(
           z
             .string()
-            .regex(/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?:\S+$/, `each item must be "<${prefix}... id>:<name>"`)
+            .refine(
+              (v) => /^[^:]+:\S+$/.test(v) && hasSalesforceIdShape(v.slice(0, v.indexOf(':'))),
+              `each item must be "<${prefix}... id>:<name>"`,
+            )
             .refine((v) => v.startsWith(prefix), `each id must start with ${prefix}`)
             .transform((v) => {
               const at = v.indexOf(':');
@@ -52,28 +55,29 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   PORT: port.default(8085),
   MANAGEMENT_PORT: port.default(7080),
-  PUBLIC_BASE_URL: z.string().url().optional(),
+  PUBLIC_BASE_URL: z.url().optional(),
   DATA_DIR: z.string().default('./data'),
   CERTS_DIR: z.string().default('./certs'),
-  DATABASE_URL: z.string().url().optional(),
+  DATABASE_URL: z.url().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   ADMIN_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
 
-  LOCAL_ORG_ID: salesforceId('00D').prefault('00D5g000004Byoc'),
-  LOCAL_USER_ID: salesforceId('005').prefault('0055g00000Byoc1'),
+  LOCAL_ORG_ID: salesforceId(KeyPrefix.Org).prefault('00D5g000004Byoc'),
+  LOCAL_USER_ID: salesforceId(KeyPrefix.User).prefault('0055g00000Byoc1'),
   LOCAL_USERNAME: z.string().min(1).default('integration.user@byoc.local'),
+  LOCAL_PASSWORD: z.string().min(8, 'must be at least 8 characters').optional(),
   LOCAL_CONSUMER_KEY: z.string().min(8).default('3MVG9BYOC.LocalOrg.ConnectedApp.Key'),
   LOCAL_CHANNEL_ADDRESS_IDENTIFIER: z.string().min(1).max(240).default('7a1f3c52-6d0e-4b8a-9f21-5c3e8d4b2a10'),
   LOCAL_AUTHORIZATION_CONTEXT: z.string().min(1).default('Local_BYOC_Channel'),
   LOCAL_ROUTING_OWNER: ownerEnum.default('Salesforce'),
   LOCAL_CONSENT_OWNER: ownerEnum.default('Partner'),
   LOCAL_END_USER_CLIENT_IDENTIFIER: z.string().min(1).max(255).default('+15555550100'),
-  LOCAL_QUEUES: idNameList('00G').prefault('00G5g00000ByQ01:Support_Queue,00G5g00000ByQ02:Sales_Queue'),
-  LOCAL_FLOWS: idNameList('300').prefault('3005g00000ByF01:Partner_Routing_Flow'),
-  LOCAL_AGENT_USERS: idNameList('005').prefault('0055g00000ByA01:agent.one@byoc.local,0055g00000ByA02:agent.two@byoc.local'),
-  LOCAL_CHANNEL_ROUTING_QUEUE_ID: salesforceId('00G').optional(),
-  LOCAL_CHANNEL_ROUTING_FLOW_ID: salesforceId('300').optional(),
+  LOCAL_QUEUES: idNameList(KeyPrefix.Queue).prefault('00G5g00000ByQ01:Support_Queue,00G5g00000ByQ02:Sales_Queue'),
+  LOCAL_FLOWS: idNameList(KeyPrefix.Flow).prefault('3005g00000ByF01:Partner_Routing_Flow'),
+  LOCAL_AGENT_USERS: idNameList(KeyPrefix.User).prefault('0055g00000ByA01:agent.one@byoc.local,0055g00000ByA02:agent.two@byoc.local'),
+  LOCAL_CHANNEL_ROUTING_QUEUE_ID: salesforceId(KeyPrefix.Queue).optional(),
+  LOCAL_CHANNEL_ROUTING_FLOW_ID: salesforceId(KeyPrefix.Flow).optional(),
   LOCAL_ROUTING_ATTRIBUTE_MAX_LENGTH: z.coerce.number().int().positive().default(255),
 
   ACCEPTED_AUDIENCES: commaList.optional(),
@@ -86,7 +90,7 @@ const envSchema = z.object({
   HTTP_REQUEST_TIMEOUT_MS: positiveSeconds.default(120_000),
   HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveSeconds.default(5_000),
 
-  S3_ENDPOINT: z.string().url().optional(),
+  S3_ENDPOINT: z.url().optional(),
   S3_BUCKET: z
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)')
@@ -114,6 +118,8 @@ const envSchema = z.object({
   LOCAL_OUTBOUND_EVENT_SHAPE: z.enum(['legacy', 'spring24']).default('spring24'),
   OUTBOUND_EVENT_RETENTION_HOURS: positiveSeconds.default(72),
   PUBSUB_KEEPALIVE_SECONDS: positiveSeconds.default(30),
+  PUBSUB_POLL_MS: positiveSeconds.default(250),
+  OUTBOUND_LOCK_POLL_MS: z.coerce.number().int().min(50).default(2000),
   OUTBOUND_SUBSCRIBE_FROM: z.enum(['earliest', 'latest']).default('earliest'),
   WEBHOOK_RETRY_SCHEDULE_SECONDS: z
     .string()
@@ -126,6 +132,8 @@ const envSchema = z.object({
     .default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),
   WEBHOOK_TIMEOUT_MS: positiveSeconds.default(10_000),
   WEBHOOK_CONCURRENCY: positiveSeconds.default(16),
+  SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).default(5),
+  SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
 });
 
 export type Config = ReturnType<typeof buildConfig>;
@@ -150,9 +158,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, options: { read
 }
 
 function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeof readSalesforceSettings>['settings']) {
-  const channelQueueId = e.LOCAL_CHANNEL_ROUTING_QUEUE_ID ?? e.LOCAL_QUEUES[0]!.id;
+  const channelQueue =
+    e.LOCAL_CHANNEL_ROUTING_QUEUE_ID === undefined
+      ? e.LOCAL_QUEUES[0]
+      : e.LOCAL_QUEUES.find((q) => q.id === e.LOCAL_CHANNEL_ROUTING_QUEUE_ID);
   const problems: string[] = [];
-  if (!e.LOCAL_QUEUES.some((q) => q.id === channelQueueId)) problems.push('LOCAL_CHANNEL_ROUTING_QUEUE_ID: must be one of LOCAL_QUEUES');
+  if (!channelQueue) problems.push('LOCAL_CHANNEL_ROUTING_QUEUE_ID: must be one of LOCAL_QUEUES');
   if (e.LOCAL_CHANNEL_ROUTING_FLOW_ID && !e.LOCAL_FLOWS.some((f) => f.id === e.LOCAL_CHANNEL_ROUTING_FLOW_ID)) {
     problems.push('LOCAL_CHANNEL_ROUTING_FLOW_ID: must be one of LOCAL_FLOWS');
   }
@@ -162,7 +173,10 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
   if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
   }
-  if (problems.length) throw new ConfigError(problems);
+  if (e.SHUTDOWN_DELAY_SECONDS >= e.SHUTDOWN_TIMEOUT_SECONDS) {
+    problems.push('SHUTDOWN_DELAY_SECONDS: must be less than SHUTDOWN_TIMEOUT_SECONDS (the drain happens within the timeout)');
+  }
+  if (problems.length || !channelQueue) throw new ConfigError(problems);
   const publicBaseUrl = (e.PUBLIC_BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
   const dataDir = path.resolve(e.DATA_DIR);
   return {
@@ -182,6 +196,7 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       orgId: e.LOCAL_ORG_ID,
       userId: e.LOCAL_USER_ID,
       username: e.LOCAL_USERNAME,
+      password: e.LOCAL_PASSWORD,
       consumerKey: e.LOCAL_CONSUMER_KEY,
       channelAddressIdentifier: e.LOCAL_CHANNEL_ADDRESS_IDENTIFIER,
       authorizationContext: e.LOCAL_AUTHORIZATION_CONTEXT,
@@ -192,7 +207,7 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       flows: e.LOCAL_FLOWS.map((f) => ({ flowId: f.id, apiName: f.name })),
       agentUsers: e.LOCAL_AGENT_USERS.map((a) => ({ userId: a.id, username: a.name })),
       channelRouting: {
-        queueId: channelQueueId,
+        queueId: channelQueue.id,
         flowId: e.LOCAL_CHANNEL_ROUTING_FLOW_ID ?? null,
         attributeMaxLength: e.LOCAL_ROUTING_ATTRIBUTE_MAX_LENGTH,
       },
@@ -202,6 +217,12 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       accessTokenTtlSeconds: e.ACCESS_TOKEN_TTL_SECONDS,
       assertionMaxLifetimeSeconds: e.ASSERTION_MAX_LIFETIME_SECONDS,
       clockSkewSeconds: e.ASSERTION_CLOCK_SKEW_SECONDS,
+    },
+    shutdown: {
+      /** After SIGTERM: unready but still serving, for the load balancer to notice before the listeners close. */
+      delayMs: e.SHUTDOWN_DELAY_SECONDS * 1000,
+      /** The bound on the whole stop: whatever still runs then is cut and the process exits. */
+      timeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     },
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
     /** Slow clients: how long the headers, a whole request, and an idle keep-alive connection may take. */
@@ -237,7 +258,11 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       localEventShape: e.LOCAL_OUTBOUND_EVENT_SHAPE,
       retentionHours: e.OUTBOUND_EVENT_RETENTION_HOURS,
       keepaliveSeconds: e.PUBSUB_KEEPALIVE_SECONDS,
+      /** Events appended in this process wake subscriptions when they commit; this finds another process's. */
+      pubSubPollMs: e.PUBSUB_POLL_MS,
       subscribeFrom: e.OUTBOUND_SUBSCRIBE_FROM,
+      /** How often a replica without the subscription tries to take it (and the holder checks it still has it). */
+      lockPollMs: e.OUTBOUND_LOCK_POLL_MS,
       webhooks: {
         retryScheduleSeconds: e.WEBHOOK_RETRY_SCHEDULE_SECONDS,
         timeoutMs: e.WEBHOOK_TIMEOUT_MS,

@@ -14,11 +14,13 @@ import { ConfigError, loadConfig, type Config } from './config.ts';
 import { ResilientUpstream } from './crm/salesforce/resilient-upstream.ts';
 import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
 import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
-import { Idempotency } from './http/idempotency.ts';
-import { AmbientTransactions } from './store/ambient-transaction.ts';
+import { deleteExpiredIdempotencyRecords, ReservingIdempotency, TransactionalIdempotency } from './http/idempotency.ts';
+import { installGracefulShutdown } from './http/graceful-shutdown.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
+import { Readiness } from './http/readiness.ts';
 import { LocalOrgAgentWork } from './local-org/agent-work.ts';
+import { AuthorizationContexts } from './local-org/authorization-contexts.ts';
 import { Conversations } from './local-org/conversations.ts';
 import { LocalOrgCrm } from './local-org/local-org-crm.ts';
 import { MessagingSessions } from './local-org/messaging-sessions.ts';
@@ -26,7 +28,10 @@ import { OutboundEventLog } from './local-org/outbound-event-log.ts';
 import { RoutingEvents } from './local-org/routing-events.ts';
 import { LocalOrgRouting } from './local-org/routing.ts';
 import { RoutingViews } from './local-org/routing-views.ts';
-import { seedLocalOrg } from './local-org/seed.ts';
+import { createLocalOrgPublishing } from './local-org/publishing.ts';
+import { seedLocalOrg, type SeededOrg } from './local-org/seed.ts';
+import { orgRestRouter } from './local-org/salesforce-rest/rest-routes.ts';
+import { soapLoginRouter } from './local-org/salesforce-rest/soap-login.ts';
 import { createManagementApp } from './management/management-app.ts';
 import { createOutbound } from './outbound/start-outbound.ts';
 import { openStore } from './store/database.ts';
@@ -49,11 +54,7 @@ async function main(config: Config) {
   const adminKey = resolveAdminKey({ adminKey: config.adminKey, dataDir: config.dataDir });
 
   const tokens = new AccessTokens(store.db, config.tokens.accessTokenTtlSeconds);
-  // The local org's writes and their idempotency records commit as one transaction (see AmbientTransactions).
-  const ambient = sf ? undefined : new AmbientTransactions(store.db);
-  const localDb = ambient?.db ?? store.db;
-  const idempotency = new Idempotency(store.db, config.idempotencyTtlSeconds, ambient);
-  const conversations = new Conversations(localDb);
+  const conversations = new Conversations(store.db);
   const s3 = config.attachments.s3;
   const embeddedS3: EmbeddedS3 | undefined = s3.endpoint
     ? undefined
@@ -64,43 +65,74 @@ async function main(config: Config) {
         bucket: s3.bucket,
       });
   const attachmentStorage = new AttachmentStorage({
-    endpoint: s3.endpoint ?? embeddedS3!.endpoint,
+    endpoint: embeddedS3?.endpoint ?? (s3.endpoint as string),
     bucket: s3.bucket,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
     ...(embeddedS3 ? { credentials: embeddedS3.credentials } : {}),
   });
   await attachmentStorage.ensureBucket(logger);
-  const attachmentRecords = new AttachmentRecords(localDb);
+  const attachmentRecords = new AttachmentRecords(store.db);
   const upload = new InteractionUpload(attachmentStorage, {
     maxFileBytes: config.attachments.maxBytes,
     jsonPartLimitBytes: config.jsonBodyLimitBytes,
   });
+  // The one outbound event log: routing operations and the agent append to it, the Pub/Sub server serves it.
   const outboundEvents = new OutboundEventLog(store.db);
   const sessions = new MessagingSessions();
-  const routingEvents = new RoutingEvents(outboundEvents);
-  const crm = sf
-    ? await connectToOrg(sf, logger, attachmentStorage)
-    : new LocalOrgCrm(
-        localDb,
-        conversations,
-        new LocalOrgRouting(localDb, sessions, routingEvents),
-        new LocalOrgAgentWork(localDb, sessions, routingEvents),
-        attachmentRecords,
-      );
+  const routingEvents = new RoutingEvents(outboundEvents.writer);
+  // The local org's agent and Pub/Sub API; in bridge mode the real org's agents answer and it publishes.
+  const readiness = new Readiness();
+  const publishing = sf
+    ? undefined
+    : createLocalOrgPublishing({ config, logger, db: store.db, org, tokens, certificate, log: outboundEvents });
+  const outbound = createOutbound({
+    config,
+    logger,
+    db: store.db,
+    latestPublishedReplayId: publishing && (() => outboundEvents.latestReplayId()),
+    ending: readiness.listenersClosing,
+  });
 
-  const outbound = createOutbound({ config, logger, db: store.db, org, tokens, conversations, certificate });
-
-  const interactionApp = createInteractionApp({
+  const interactionDeps = {
     logger,
     tokens,
-    crm,
-    idempotency,
     jsonBodyLimitBytes: config.jsonBodyLimitBytes,
     upload,
+    readiness,
     defaultAuthorizationContext: sf?.defaultAuthorizationContext,
+    orgRouters: sf
+      ? []
+      : [
+          orgRestRouter({ db: store.db, tokens, orgId: org.orgId, topicName: config.outbound.topicName, fields: config.outbound.fields }),
+          soapLoginRouter({
+            db: store.db,
+            tokens,
+            orgId: org.orgId,
+            publicBaseUrl: config.publicBaseUrl,
+            password: config.localOrg.password,
+            maxBodyBytes: 64 * 1024,
+          }),
+        ],
     tokenEndpoint: { db: store.db, tokens, policy: config.tokens, publicBaseUrl: config.publicBaseUrl },
-  });
+  };
+  // Local org: the idempotency step opens each request's transaction and hands it to the operation, so
+  // the effect and its idempotency record are one commit. Bridge mode: the operation is an HTTP call.
+  const interactionApp = sf
+    ? createInteractionApp({
+        ...interactionDeps,
+        crm: await connectToOrg(sf, logger, attachmentStorage),
+        idempotency: new ReservingIdempotency(store.db, config.idempotencyTtlSeconds),
+      })
+    : createInteractionApp({
+        ...interactionDeps,
+        crm: new LocalOrgCrm(
+          new AuthorizationContexts(store.db),
+          new LocalOrgRouting(sessions, routingEvents),
+          new LocalOrgAgentWork(sessions, routingEvents),
+        ),
+        idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds),
+      });
   const managementApp = createManagementApp({
     logger,
     adminKey: adminKey.key,
@@ -111,22 +143,28 @@ async function main(config: Config) {
     attachmentStorage,
     routingViews: new RoutingViews(store.db, outboundEvents),
     describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect }),
-    routers: outbound.routers,
+    routers: [...(publishing?.routers ?? []), ...outbound.routers],
+    readiness,
   });
 
   const servers = await Promise.all([
     listen(interactionApp, config.port, config.host, config.httpTimeouts),
     listen(managementApp, config.managementPort, config.host, config.httpTimeouts),
   ]);
-  const [apiPort, managementPort] = servers.map((s) => (s.address() as AddressInfo).port);
-  const outboundRunning = await outbound.start();
+  const [apiPort = 0, managementPort = 0] = servers.map((s) => (s.address() as AddressInfo).port);
+  const publishingRunning = await publishing?.start();
+  const pubSubPort = publishingRunning?.pubSubPort;
+  const outboundRunning = outbound.start(
+    sf ? salesforcePubSubClient(sf) : localOrgPubSubClient(config, org, certificate.privateKeyPem, pubSubPort!),
+  );
+  readiness.ready();
 
   const sweepOnce = () =>
     Promise.all([
       tokens.deleteExpired(),
-      idempotency.deleteExpired(),
+      deleteExpiredIdempotencyRecords(store.db),
       embeddedS3?.sweepIncompleteUploads(INCOMPLETE_UPLOAD_MAX_AGE_MS),
-    ]).catch((err) => logger.warn({ err }, 'expiry sweep failed'));
+    ]).catch((err: unknown) => logger.warn({ err }, 'expiry sweep failed'));
   void sweepOnce();
   const sweep = setInterval(() => void sweepOnce(), SWEEP_INTERVAL_MS);
   sweep.unref();
@@ -136,19 +174,18 @@ async function main(config: Config) {
     config,
     org,
     store,
-    apiPort: apiPort!,
-    managementPort: managementPort!,
+    apiPort,
+    managementPort,
     adminKeySource: adminKey.source,
     attachmentsAt,
     readyMs: Date.now() - started,
-    pubSub:
-      outboundRunning.pubSubPort === undefined ? undefined : { port: outboundRunning.pubSubPort, topicName: config.outbound.topicName },
+    pubSub: pubSubPort === undefined ? undefined : { port: pubSubPort, topicName: config.outbound.topicName },
   });
   logger.info(
     {
       apiPort,
       managementPort,
-      pubSubPort: outboundRunning.pubSubPort,
+      pubSubPort,
       store: store.dialect,
       s3Endpoint: attachmentStorage.settings.endpoint,
       s3Bucket: s3.bucket,
@@ -156,23 +193,47 @@ async function main(config: Config) {
     'ready',
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
-    clearInterval(sweep);
-    await outboundRunning.stop();
-    await Promise.all(servers.map(closeServer));
-    attachmentStorage.close();
-    await embeddedS3?.close();
-    await store.close();
-    logger.info('stopped');
-    logger.flush();
-    process.exit(0);
+  installGracefulShutdown({
+    logger,
+    readiness,
+    servers,
+    ...config.shutdown,
+    afterServers: async () => {
+      clearInterval(sweep);
+      await outboundRunning.stop();
+      await publishingRunning?.stop();
+      attachmentStorage.close();
+      await embeddedS3?.close();
+      await store.close();
+    },
+  });
+}
+
+/** salesforce-pubsub-api-client settings for the real org: it signs with aud = loginUrl and posts to {loginUrl}/services/oauth2/token. */
+function salesforcePubSubClient(sf: SalesforceSettings) {
+  return {
+    authType: 'oauth-jwt-bearer',
+    loginUrl: sf.audience,
+    clientId: sf.consumerKey,
+    username: sf.subject,
+    privateKey: sf.privateKeyPem,
+    pubSubEndpoint: sf.pubSubEndpoint,
+    rejectUnauthorizedSsl: sf.pubSubRejectUnauthorized,
   };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+/** The same client pointed at the local org's own token endpoint and Pub/Sub server, as its connected app. */
+function localOrgPubSubClient(config: Config, org: SeededOrg, privateKeyPem: string, pubSubPort: number) {
+  return {
+    authType: 'oauth-jwt-bearer',
+    loginUrl: config.publicBaseUrl,
+    clientId: org.consumerKey,
+    username: org.username,
+    privateKey: privateKeyPem,
+    pubSubEndpoint: `localhost:${pubSubPort}`,
+    // The local server's certificate is the self-signed dev one, not in the client's CA bundle.
+    rejectUnauthorizedSsl: false,
+  };
 }
 
 /** Bridge mode: the org must hand out a token before the bridge accepts anything, so bad settings fail the start. */
@@ -204,19 +265,6 @@ function listen(app: RequestListener, port: number, host: string, timeouts: Conf
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
-  });
-}
-
-/** Stops accepting, lets requests in flight finish (up to 10 s), then drops idle keep-alive connections. */
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => server.closeAllConnections(), 10_000);
-    force.unref();
-    server.close(() => {
-      clearTimeout(force);
-      resolve();
-    });
-    server.closeIdleConnections();
   });
 }
 

@@ -52,7 +52,7 @@ describe('partner connected apps through the management API', () => {
   test('refuses a certificate that is not one, a duplicate key, and an unknown app', async () => {
     const bad = await manage('POST', '/api/connected-apps', { certificatePem: 'nope' });
     assert.equal(bad.status, 400);
-    assert.equal((await bad.json()).code, 10089);
+    assert.equal((await bad.json()).code, 'invalid_request');
     const pems = await generate([{ name: 'commonName', value: 'dup' }], { keySize: 2048, algorithm: 'sha256' });
     const dup = await manage('POST', '/api/connected-apps', { certificatePem: pems.cert, consumerKey: LOCAL_ORG.consumerKey });
     assert.equal(dup.status, 409);

@@ -5,7 +5,7 @@ import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
 import { hasValidSignature } from '../src/attachments/s3-request-signature.ts';
 import { ApiError } from '../src/contract/api-error.ts';
 import { checkJsonLimits, MAX_JSON_DEPTH } from '../src/contract/json-limits.ts';
-import { hasValidSalesforceIdChecksum, salesforceIdChecksum } from '../src/contract/salesforce-id-checksum.ts';
+import { hasValidChecksum, salesforceIdChecksum } from '../src/contract/salesforce-ids.ts';
 import { isStoreInputError } from '../src/store/input-errors.ts';
 
 const nest = (depth: number): unknown => {
@@ -54,13 +54,13 @@ test('Salesforce id checksum: the suffix encodes the upper-case positions; a wro
   assert.equal(salesforceIdChecksum('00D5g000004Byoc'), 'EAC');
   assert.equal(salesforceIdChecksum('001000000000000'), 'AAA');
   assert.equal(salesforceIdChecksum('ZZZZZZZZZZZZZZZ'), '555');
-  assert.equal(hasValidSalesforceIdChecksum('00D5g000004ByocEAC'), true);
-  assert.equal(hasValidSalesforceIdChecksum('00D5g000004Byoceac'), true);
-  assert.equal(hasValidSalesforceIdChecksum('00D5g000004Byoc'), true);
-  assert.equal(hasValidSalesforceIdChecksum('00D5g000004ByocEAD'), false);
-  assert.equal(hasValidSalesforceIdChecksum('00D5g000004ByOcEAC'), false, 'another case in the first 15 changes the checksum');
-  assert.equal(hasValidSalesforceIdChecksum('00D5g000004Byoc!!!'), false);
-  assert.equal(hasValidSalesforceIdChecksum('00D5g000004By'), false);
+  assert.equal(hasValidChecksum('00D5g000004ByocEAC'), true);
+  assert.equal(hasValidChecksum('00D5g000004Byoceac'), true);
+  assert.equal(hasValidChecksum('00D5g000004Byoc'), true);
+  assert.equal(hasValidChecksum('00D5g000004ByocEAD'), false);
+  assert.equal(hasValidChecksum('00D5g000004ByOcEAC'), false, 'another case in the first 15 changes the checksum');
+  assert.equal(hasValidChecksum('00D5g000004Byoc!!!'), false);
+  assert.equal(hasValidChecksum('00D5g000004By'), false);
 });
 
 test("store input errors: PostgreSQL's class 22 only", () => {

@@ -9,6 +9,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const ID15 = (prefix: string) => new RegExp(`^${prefix}[a-zA-Z0-9]{12}$`);
 const ID18 = (prefix: string) => new RegExp(`^${prefix}[a-zA-Z0-9]{12}[A-Z0-5]{3}$`);
 
+// The refusal tables here keep what depends on the org's state, plus one body refusal per operation
+// through HTTP; every body refusal runs without a server in contract-routing-requests.test.ts.
+
 for (const store of storeKinds()) {
   describe(`routing and agent work (${store})`, () => {
     let bridge: BridgeProcess;
@@ -146,12 +149,6 @@ for (const store of storeKinds()) {
       const before = await sessionsOf(conversationIdentifier);
       const cases: Array<[string, unknown, number, number]> = [
         [
-          'flow without fallback queue',
-          { conversationIdentifier, routingType: 'Initial', routingInfo: { flow: { flowId: flow() } } },
-          400,
-          10024,
-        ],
-        [
           'unknown flow',
           { conversationIdentifier, routingType: 'Initial', routingInfo: { flow: { flowId: '3005g00000Nope1', queueId: queue() } } },
           400,
@@ -163,12 +160,6 @@ for (const store of storeKinds()) {
           400,
           10030,
         ],
-        [
-          'both flow and queue',
-          { conversationIdentifier, routingType: 'Initial', routingInfo: { queueId: queue(), flow: { flowId: flow(), queueId: queue() } } },
-          400,
-          10030,
-        ],
         ['unknown queue', { conversationIdentifier, routingType: 'Initial', routingInfo: { queueId: '00G5g00000Nope1' } }, 400, 10032],
         ['not a queue id', { conversationIdentifier, routingType: 'Initial', routingInfo: { queueId: agent(0) } }, 400, 10032],
         [
@@ -177,7 +168,6 @@ for (const store of storeKinds()) {
           400,
           10032,
         ],
-        ['missing conversation identifier', { routingType: 'Initial' }, 400, 10018],
         ['unknown conversation', { conversationIdentifier: randomUUID(), routingType: 'Initial' }, 400, 10025],
         [
           'routing attribute too long',
@@ -189,7 +179,6 @@ for (const store of storeKinds()) {
           400,
           10096,
         ],
-        ['unknown routing type', { conversationIdentifier, routingType: 'Sideways' }, 400, 10089],
         ['empty body', undefined, 400, 10100],
       ];
       for (const [name, body, status, code] of cases) {
@@ -199,7 +188,6 @@ for (const store of storeKinds()) {
       }
       const deletes: Array<[string, unknown, number]> = [
         ['unknown conversation', { conversationIdentifier: randomUUID() }, 10025],
-        ['missing conversation', { cancelReason: 'Cancel' }, 10018],
         ['unknown cancel reason', { conversationIdentifier, cancelReason: 'Bored' }, 10089],
       ];
       for (const [name, body, code] of deletes) {
@@ -258,13 +246,10 @@ for (const store of storeKinds()) {
       const base = { conversationIdentifier, workItemId, externallyRouted: false };
       const cases: Array<[string, unknown, number]> = [
         ['error message with success', { ...base, success: true, errorMessage: 'but why' }, 10033],
-        ['failure without error message', { ...base, success: false }, 10034],
         ['unknown work item', { ...base, success: true, workItemId: '0Mw5g00000Nope1' }, 15111],
         ['work item that is not a messaging session', { ...base, success: true, workItemId: '5005g00000Nope1' }, 15110],
-        ['18-character work item', { ...base, success: true, workItemId: `${workItemId}AAA` }, 10012],
         ["another conversation's work item", { ...base, success: true, workItemId: other.workItemId }, 15107],
         ['unknown conversation', { ...base, success: true, conversationIdentifier: randomUUID() }, 10025],
-        ['missing externallyRouted', { conversationIdentifier, workItemId, success: true }, 10089],
       ];
       for (const [name, body, code] of cases) {
         const res = await api('POST', '/routingResult', body);
@@ -385,12 +370,6 @@ for (const store of storeKinds()) {
       const cases: Array<[string, unknown, number]> = [
         ['both capacities', { ...base, capacityPercentage: 10, capacityWeight: 1 }, 10013],
         ['neither capacity and no routing', base, 10013],
-        ['percentage above 100', { ...base, capacityPercentage: 100.5 }, 10015],
-        ['negative percentage', { ...base, capacityPercentage: -1 }, 10015],
-        ['negative weight', { ...base, capacityWeight: -0.5 }, 10014],
-        ['weight as text', { ...base, capacityWeight: 'heavy' }, 10014],
-        ['18-character work item', { ...base, capacityWeight: 1, workItemId: `${workItemId}AAA` }, 10012],
-        ['missing work item', { userId: agent(1), capacityWeight: 1 }, 10012],
         ['not a messaging session', { ...base, capacityWeight: 1, workItemId: '5005g00000Nope1' }, 15110],
         ['unknown messaging session', { ...base, capacityWeight: 1, workItemId: '0Mw5g00000Nope1' }, 15111],
         ['ended messaging session', { ...base, capacityWeight: 1, workItemId: ended.workItemId }, 15111],
@@ -409,16 +388,8 @@ for (const store of storeKinds()) {
       const patches: Array<[string, unknown, Record<string, string | undefined>, number]> = [
         ['unknown work', { workId: '0Bz5g00000Nope1', status: 'Close', contextType: 'Agent' }, patchHeaders, 10082],
         ['not a work id', { workId: workItemId, status: 'Close', contextType: 'Agent' }, patchHeaders, 10082],
-        ['unknown context type', { workId: active.body.agentWorkId, status: 'Close', contextType: 'Robot' }, patchHeaders, 10083],
-        ['unknown status', { workId: active.body.agentWorkId, status: 'Finish', contextType: 'Agent' }, patchHeaders, 10085],
         ['closing closed work', { workId: endedWork.body.agentWorkId, status: 'Close', contextType: 'Agent' }, patchHeaders, 10085],
         ['no AuthorizationContextType', { workId: active.body.agentWorkId, status: 'Close', contextType: 'Agent' }, {}, 10093],
-        [
-          'a bot’s work without botId',
-          { workId: active.body.agentWorkId, status: 'Close', contextType: 'Chatbot', workItemId },
-          patchHeaders,
-          10084,
-        ],
         [
           'a bot the local org does not have',
           { workId: active.body.agentWorkId, status: 'Close', contextType: 'Chatbot', workItemId, botId: 'ext-bot-1' },

@@ -1,6 +1,6 @@
-import type { Transaction } from 'kysely';
 import type { Db } from '../store/database.ts';
 import type { Tables } from '../store/tables.ts';
+import type { Tx } from '../store/transactions.ts';
 import type { StoredAttachment } from './stored-attachment.ts';
 
 export interface AttachmentRecord {
@@ -15,33 +15,34 @@ export interface AttachmentRecord {
   objectKey: string;
 }
 
-/** The attachments table: which stored object belongs to which conversation entry. */
+/** Records which stored object belongs to which conversation entry, in the transaction that adds the entry. */
+export async function insertAttachmentRecord(
+  tx: Tx,
+  p: { orgId: string; conversationIdentifier: string; entryId: string; attachment: StoredAttachment },
+) {
+  const a = p.attachment;
+  await tx
+    .insertInto('attachments')
+    .values({
+      attachment_id: a.id,
+      org_id: p.orgId,
+      conversation_identifier: p.conversationIdentifier,
+      entry_id: p.entryId,
+      attachment_index: a.attachmentIndex,
+      file_name: a.name,
+      mime_type: a.mimeType,
+      size: a.size,
+      sha256: a.sha256,
+      bucket: a.bucket,
+      object_key: a.objectKey,
+      created_at: Date.now(),
+    })
+    .execute();
+}
+
+/** The attachments table, read: which stored object belongs to which conversation entry. */
 export class AttachmentRecords {
   constructor(private readonly db: Db) {}
-
-  async insert(
-    trx: Transaction<Tables>,
-    p: { orgId: string; conversationIdentifier: string; entryId: string; attachment: StoredAttachment },
-  ) {
-    const a = p.attachment;
-    await trx
-      .insertInto('attachments')
-      .values({
-        attachment_id: a.id,
-        org_id: p.orgId,
-        conversation_identifier: p.conversationIdentifier,
-        entry_id: p.entryId,
-        attachment_index: a.attachmentIndex,
-        file_name: a.name,
-        mime_type: a.mimeType,
-        size: a.size,
-        sha256: a.sha256,
-        bucket: a.bucket,
-        object_key: a.objectKey,
-        created_at: Date.now(),
-      })
-      .execute();
-  }
 
   async ofConversation(conversationIdentifier: string): Promise<AttachmentRecord[]> {
     const rows = await this.db

@@ -4,8 +4,7 @@ import type { Readable } from 'node:stream';
 import busboy, { type FileInfo } from 'busboy';
 import type { Request } from 'express';
 import type { Logger } from 'pino';
-import { ApiError, badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import {
   attachmentInteractionsOf,
   parseInteractionJsonPart,
@@ -57,12 +56,13 @@ export class InteractionUpload {
           limits: { fieldSize: this.limits.jsonPartLimitBytes + 1, fields: 8, parts: 16, files: 8 },
         });
       } catch (err) {
-        reject(badRequest(ErrorCode.InvalidParameters, `The multipart request cannot be read: ${(err as Error).message}.`));
+        reject(apiError('UnreadableRequest', { problem: (err as Error).message }));
         return;
       }
       const stored: StoredAttachment[] = [];
       let jsonText: string | undefined;
-      let request: InteractionRequest | undefined;
+      let request: ReturnType<typeof parseInteractionJsonPart> | undefined;
+      let parsed: ReturnType<typeof parseInteractionJsonPart> | undefined;
       let fileCount = 0;
       let currentFile: Readable | undefined;
       let work: Promise<void> = Promise.resolve();
@@ -80,33 +80,23 @@ export class InteractionUpload {
           .then(() => this.discard(stored, req.log))
           .then(() => {
             settled = true;
-            reject(err);
+            reject(err instanceof Error ? err : new Error(String(err)));
           });
       };
 
       parser.on('field', (name, value, info) => {
         if (failure !== undefined) return;
         if (info.valueTruncated || info.nameTruncated) {
-          fail(
-            badRequest(
-              ErrorCode.InvalidParameters,
-              `The "${name}" part is larger than the limit of ${this.limits.jsonPartLimitBytes} bytes.`,
-            ),
-          );
+          fail(apiError('BodyTooLarge', { what: `The "${name}" part`, limitBytes: this.limits.jsonPartLimitBytes }));
           return;
         }
         if (name === 'attachments') {
-          fail(
-            badRequest(
-              ErrorCode.EmptyOrMissingFile,
-              'An "attachments" part carries no file: send it as a file part (curl -F "attachments=@path").',
-            ),
-          );
+          fail(apiError('FilePartWithoutFile'));
           return;
         }
         if (name !== 'json') return;
         if (jsonText !== undefined) {
-          fail(badRequest(ErrorCode.EmptyRequestBody, 'The request has more than one "json" part.'));
+          fail(apiError('MalformedBody', { problem: 'the request has more than one "json" part' }));
           return;
         }
         jsonText = value;
@@ -134,8 +124,8 @@ export class InteractionUpload {
           }
           currentFile = stream;
           try {
-            const interaction = this.interactionForFile(requestBeforeFile, index);
-            stored.push(await this.storeFile(stream, info, { orgId, request: requestBeforeFile!, interaction, index }, req.log));
+            const target = this.fileTarget(requestBeforeFile, index);
+            stored.push(await this.storeFile(stream, info, { orgId, ...target, index }, req.log));
           } catch (err) {
             stream.resume();
             fail(err);
@@ -149,36 +139,34 @@ export class InteractionUpload {
         void work.then(() => {
           if (failure !== undefined) return;
           try {
-            if (jsonText === undefined) parseInteractionJsonPart(undefined);
-            const expected = attachmentInteractionsOf(request!).length;
+            if (request === undefined) throw apiError('MissingJsonPart');
+            parsed = request;
+            const expected = attachmentInteractionsOf(request).length;
             if (fileCount === 0 && expected > 0) {
-              throw badRequest(ErrorCode.EmptyOrMissingFile, 'The request has AttachmentInteractions but no "attachments" file part.');
+              throw apiError('MissingFiles');
             }
             if (fileCount !== expected) {
-              throw badRequest(
-                ErrorCode.AttachmentCountMismatch,
-                `The request has ${expected} AttachmentInteraction(s) but ${fileCount} "attachments" file(s).`,
-              );
+              throw apiError('AttachmentCountMismatch', { interactions: expected, files: fileCount });
             }
           } catch (err) {
             fail(err);
             return;
           }
           settled = true;
-          resolve({ jsonText: jsonText!, request: request!, attachments: stored });
+          resolve({ jsonText: parsed.jsonText, request: parsed, attachments: stored });
         });
       });
 
       parser.on('error', (err) =>
-        fail(badRequest(ErrorCode.InvalidParameters, `The multipart body is malformed: ${(err as Error).message}.`)),
+        fail(apiError('UnreadableRequest', { problem: `the multipart body is malformed: ${(err as Error).message}` })),
       );
-      const tooMany = () => fail(new ApiError(413, ErrorCode.PayloadTooLarge, 'The multipart request has too many parts.'));
+      const tooMany = () => fail(apiError('RequestTooLarge', { what: 'The number of parts' }));
       parser.on('partsLimit', tooMany);
       parser.on('filesLimit', tooMany);
       parser.on('fieldsLimit', tooMany);
       req.on('close', () => {
         if (!req.complete)
-          fail(badRequest(ErrorCode.InvalidParameters, 'The client closed the connection before the request was complete.'));
+          fail(apiError('UnreadableRequest', { problem: 'the client closed the connection before the request was complete' }));
       });
       req.pipe(parser);
     });
@@ -190,7 +178,7 @@ export class InteractionUpload {
       attachments.map((a) =>
         this.storage
           .delete(a.objectKey)
-          .catch((err) => log.error({ err, key: a.objectKey }, 'could not delete an unreferenced attachment object')),
+          .catch((err: unknown) => log.error({ err, key: a.objectKey }, 'could not delete an unreferenced attachment object')),
       ),
     );
   }
@@ -200,35 +188,33 @@ export class InteractionUpload {
     const seen = new Set<number>();
     for (const interaction of attachmentInteractionsOf(request)) {
       if (seen.has(interaction.attachmentIndex)) {
-        throw badRequest(
-          ErrorCode.InvalidInteractionList,
-          `Two AttachmentInteractions have attachmentIndex ${interaction.attachmentIndex}.`,
-        );
+        throw apiError('InvalidInteractionList', {
+          where: 'Two AttachmentInteractions',
+          rule: `have attachmentIndex ${interaction.attachmentIndex}`,
+        });
       }
       seen.add(interaction.attachmentIndex);
-      if (interaction.contentLength! > this.limits.maxFileBytes) throw this.tooLarge(interaction.id);
+      if (interaction.contentLength > this.limits.maxFileBytes) throw this.tooLarge(interaction.id);
     }
   }
 
-  private interactionForFile(request: InteractionRequest | undefined, index: number): AttachmentInteraction {
+  /** The AttachmentInteraction the file at `index` belongs to, with the request that declared it. */
+  private fileTarget(
+    request: InteractionRequest | undefined,
+    index: number,
+  ): { request: InteractionRequest; interaction: AttachmentInteraction } {
     if (!request) {
-      throw badRequest(ErrorCode.EmptyRequestBody, 'The "json" part must come before the "attachments" file parts.');
+      throw apiError('MalformedBody', { problem: 'the "json" part must come before the "attachments" file parts' });
     }
     const interactions = attachmentInteractionsOf(request);
     if (index >= interactions.length) {
-      throw badRequest(
-        ErrorCode.AttachmentCountMismatch,
-        `The request has ${interactions.length} AttachmentInteraction(s) but more "attachments" files than that.`,
-      );
+      throw apiError('AttachmentCountMismatch', { interactions: interactions.length, files: 'more' });
     }
     const interaction = interactions.find((i) => i.attachmentIndex === index);
     if (!interaction) {
-      throw badRequest(
-        ErrorCode.AttachmentCountMismatch,
-        `No AttachmentInteraction has attachmentIndex ${index}, the position of file ${index + 1}.`,
-      );
+      throw apiError('NoInteractionForFile', { index });
     }
-    return interaction;
+    return { request, interaction };
   }
 
   private async storeFile(
@@ -237,7 +223,7 @@ export class InteractionUpload {
     p: { orgId: string; request: InteractionRequest; interaction: AttachmentInteraction; index: number },
     log: Logger,
   ): Promise<StoredAttachment> {
-    const expected = p.interaction.contentLength!;
+    const expected = p.interaction.contentLength;
     const name = baseFileName(info.filename) || `attachment-${p.index}`;
     const id = randomUUID();
     const objectKey = attachmentObjectKey({
@@ -253,23 +239,21 @@ export class InteractionUpload {
     const sha256 = createHash('sha256');
     const head: Buffer[] = [];
     let size = 0;
-    let mimeType: string | undefined;
-    let upload: ObjectUpload | undefined;
+    let started: { upload: ObjectUpload; mimeType: string } | undefined;
     let completed = false;
 
-    const start = async () => {
-      mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
-      if (!mimeType) {
-        throw badRequest(
-          ErrorCode.UndeterminableMimeType,
-          `The MIME type of "${name}" cannot be determined: send the part with its Content-Type.`,
-        );
-      }
-      upload = await this.storage.startUpload(objectKey, expected, { contentType: mimeType, metadata });
-      for (const chunk of head.splice(0)) await write(chunk);
+    const write = async (upload: ObjectUpload, chunk: Buffer) => {
+      if (!upload.body.write(chunk)) await Promise.race([once(upload.body, 'drain'), upload.received]);
     };
-    const write = async (chunk: Buffer) => {
-      if (!upload!.body.write(chunk)) await Promise.race([once(upload!.body, 'drain'), upload!.received]);
+    const start = async () => {
+      const mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
+      if (!mimeType) {
+        throw apiError('UndeterminableMimeType', { name });
+      }
+      const upload = await this.storage.startUpload(objectKey, expected, { contentType: mimeType, metadata });
+      started = { upload, mimeType };
+      for (const chunk of head.splice(0)) await write(upload, chunk);
+      return started;
     };
 
     try {
@@ -278,25 +262,25 @@ export class InteractionUpload {
         if (size > this.limits.maxFileBytes) throw this.tooLarge(p.interaction.id);
         if (size > expected) throw this.wrongSize(name, expected, `more than ${expected}`);
         sha256.update(chunk);
-        if (upload) await write(chunk);
+        if (started) await write(started.upload, chunk);
         else {
           head.push(chunk);
           if (size >= MIME_SAMPLE_BYTES) await start();
         }
       }
-      if (size === 0) throw badRequest(ErrorCode.EmptyOrMissingFile, `The file "${name}" is empty.`);
+      if (size === 0) throw apiError('EmptyFile', { name });
       if (size !== expected) throw this.wrongSize(name, expected, String(size));
-      if (!upload) await start();
-      await upload!.complete();
+      const { upload, mimeType } = started ?? (await start());
+      await upload.complete();
       completed = true;
       const digest = sha256.digest('hex');
-      await this.storage.replaceMetadata(objectKey, { contentType: mimeType!, metadata: { ...metadata, sha256: digest } });
+      await this.storage.replaceMetadata(objectKey, { contentType: mimeType, metadata: { ...metadata, sha256: digest } });
       return {
         id,
         interactionId: p.interaction.id,
         attachmentIndex: p.index,
         name,
-        mimeType: mimeType!,
+        mimeType,
         size,
         sha256: digest,
         bucket: this.storage.bucket,
@@ -308,23 +292,22 @@ export class InteractionUpload {
         // Only the metadata step failed: the object exists, and nothing will reference it.
         await this.storage
           .delete(objectKey)
-          .catch((e) => log.error({ err: e, key: objectKey }, 'could not delete an unreferenced attachment object'));
+          .catch((e: unknown) => log.error({ err: e, key: objectKey }, 'could not delete an unreferenced attachment object'));
       } else {
         // Not completed, so not an object: aborting leaves nothing in the bucket.
-        await upload?.abort().catch((e) => log.warn({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
+        await started?.upload
+          .abort()
+          .catch((e: unknown) => log.warn({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
       }
       throw err;
     }
   }
 
   private tooLarge(interactionId: string) {
-    return badRequest(
-      ErrorCode.FileTooLarge,
-      `The file of AttachmentInteraction "${interactionId}" is larger than the limit of ${this.limits.maxFileBytes} bytes (25 MB).`,
-    );
+    return apiError('FileTooLarge', { interactionId, limitBytes: this.limits.maxFileBytes });
   }
 
   private wrongSize(name: string, expected: number, received: string) {
-    return badRequest(ErrorCode.ContentLengthMismatch, `The file "${name}" has ${received} bytes, but its contentLength says ${expected}.`);
+    return apiError('ContentLengthMismatch', { name, received, expected });
   }
 }

@@ -2,6 +2,7 @@ import express, { type ErrorRequestHandler, type Router } from 'express';
 import { closeAfterAnswer } from '../http/close-after-answer.ts';
 import type { AccessTokens } from './access-tokens.ts';
 import { OAuthError, verifyJwtBearerAssertion, type AssertionPolicy } from './jwt-bearer-grant.ts';
+import { bearerTokenOf } from './bearer-token.ts';
 import type { Db } from '../store/database.ts';
 
 const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -35,7 +36,7 @@ export function tokenEndpointRouter(deps: TokenEndpointDeps): Router {
         consumerKey: verified.consumerKey,
         scope: verified.scopes,
       });
-      req.log?.info({ consumerKey: verified.consumerKey, userId: verified.userId }, 'access token issued');
+      req.log.info({ consumerKey: verified.consumerKey, userId: verified.userId }, 'access token issued');
       res.status(200).json({
         access_token: issued.token,
         scope: issued.scope,
@@ -46,13 +47,13 @@ export function tokenEndpointRouter(deps: TokenEndpointDeps): Router {
       });
     } catch (err) {
       if (!(err instanceof OAuthError)) throw err;
-      req.log?.warn({ error: err.error, reason: err.description }, 'token request refused');
+      req.log.warn({ error: err.error, reason: err.description }, 'token request refused');
       res.status(err.status).json({ error: err.error, error_description: err.description });
     }
   });
 
   router.get('/services/oauth2/userinfo', async (req, res) => {
-    const token = /^Bearer\s+(\S+)$/i.exec(req.get('authorization') ?? '')?.[1];
+    const token = bearerTokenOf(req.get('authorization'));
     const grant = token ? await deps.tokens.resolve(token) : undefined;
     if (!grant) {
       res.status(401).json({ error: 'invalid_token', error_description: 'The access token is missing, unknown or expired.' });

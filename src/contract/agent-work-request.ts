@@ -1,6 +1,6 @@
-import { badRequest } from './api-error.ts';
-import { ErrorCode } from './error-codes.ts';
+import { apiError } from './interaction-errors.ts';
 import { isJsonObject, jsonBodyObject, routingTypeOf, workItemIdOf, type RoutingType } from './json-body.ts';
+import { hasSalesforceIdShape } from './salesforce-ids.ts';
 
 export interface RoutingContext {
   conversationIdentifier: string;
@@ -36,34 +36,25 @@ const present = (v: unknown) => v !== undefined && v !== null;
 
 export function validateAgentWorkRequest(raw: unknown): AgentWorkRequest {
   const body = jsonBodyObject(raw);
-  if (typeof body.userId !== 'string' || !/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/.test(body.userId)) {
-    throw badRequest(
-      ErrorCode.InvalidUserId,
-      `"userId" must be the 15 or 18 character id of an agent user; got ${JSON.stringify(body.userId ?? null)}.`,
-    );
+  if (!hasSalesforceIdShape(body.userId)) {
+    throw apiError('InvalidUserId', { value: body.userId });
   }
   const workItemId = workItemIdOf(body.workItemId);
   if (present(body.capacityPercentage) && present(body.capacityWeight)) {
-    throw badRequest(ErrorCode.CapacityPercentageOrWeight, 'Send either "capacityPercentage" or "capacityWeight", not both.');
+    throw apiError('BothCapacities');
   }
   const request: AgentWorkRequest = { userId: body.userId, workItemId };
   if (present(body.capacityPercentage)) {
     const p = body.capacityPercentage;
     if (typeof p !== 'number' || !Number.isFinite(p) || p < 0 || p > 100) {
-      throw badRequest(
-        ErrorCode.InvalidCapacityPercentage,
-        `"capacityPercentage" must be a number from 0 to 100; got ${JSON.stringify(p)}.`,
-      );
+      throw apiError('InvalidCapacityPercentage', { value: p });
     }
     request.capacityPercentage = p;
   }
   if (present(body.capacityWeight)) {
     const w = body.capacityWeight;
     if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) {
-      throw badRequest(
-        ErrorCode.InvalidCapacityWeight,
-        `"capacityWeight" must be a number greater than or equal to 0; got ${JSON.stringify(w)}.`,
-      );
+      throw apiError('InvalidCapacityWeight', { value: w });
     }
     request.capacityWeight = w;
   }
@@ -72,16 +63,16 @@ export function validateAgentWorkRequest(raw: unknown): AgentWorkRequest {
 }
 
 function routingContextOf(raw: unknown): RoutingContext {
-  if (!isJsonObject(raw)) throw badRequest(ErrorCode.InvalidParameters, '"routingContext" must be an object.');
+  if (!isJsonObject(raw)) throw apiError('InvalidParameter', { field: 'routingContext', rule: 'must be an object' });
   const { conversationIdentifier, routingCorrelationId } = raw;
   if (typeof conversationIdentifier !== 'string' || conversationIdentifier.trim() === '') {
-    throw badRequest(ErrorCode.InvalidParameters, '"routingContext.conversationIdentifier" is required.');
+    throw apiError('InvalidParameter', { field: 'routingContext.conversationIdentifier', rule: 'is required' });
   }
   if (typeof routingCorrelationId !== 'string' || routingCorrelationId.trim() === '') {
-    throw badRequest(
-      ErrorCode.InvalidParameters,
-      '"routingContext.routingCorrelationId" is required: the routing event or route answer it answers.',
-    );
+    throw apiError('InvalidParameter', {
+      field: 'routingContext.routingCorrelationId',
+      rule: 'is required: the routing event or route answer it answers',
+    });
   }
   return { conversationIdentifier, routingType: routingTypeOf(raw.routingType, '"routingContext.routingType"'), routingCorrelationId };
 }
@@ -89,29 +80,17 @@ function routingContextOf(raw: unknown): RoutingContext {
 export function validateUpdateAgentWorkRequest(raw: unknown, authorizationContextTypeHeader: string | undefined): UpdateAgentWorkRequest {
   const authorizationContextType = authorizationContextTypeHeader?.trim();
   if (!AUTHORIZATION_CONTEXT_TYPES.includes(authorizationContextType as never)) {
-    throw badRequest(
-      ErrorCode.InvalidAuthorizationContextType,
-      `The AuthorizationContextType header is required and must be one of ${AUTHORIZATION_CONTEXT_TYPES.join(', ')}.`,
-    );
+    throw apiError('InvalidAuthorizationContextType', { allowed: AUTHORIZATION_CONTEXT_TYPES });
   }
   const body = jsonBodyObject(raw);
-  if (typeof body.workId !== 'string' || !/^[a-zA-Z0-9]{15}([a-zA-Z0-9]{3})?$/.test(body.workId)) {
-    throw badRequest(
-      ErrorCode.InvalidWorkId,
-      `"workId" must be the 15 or 18 character id of an agent work; got ${JSON.stringify(body.workId ?? null)}.`,
-    );
+  if (!hasSalesforceIdShape(body.workId)) {
+    throw apiError('InvalidWorkId', { value: body.workId });
   }
   if (body.contextType !== 'Agent' && body.contextType !== 'Chatbot') {
-    throw badRequest(
-      ErrorCode.InvalidContextType,
-      `"contextType" must be Agent or Chatbot; got ${JSON.stringify(body.contextType ?? null)}.`,
-    );
+    throw apiError('InvalidContextType', { value: body.contextType });
   }
   if (!AGENT_WORK_STATUSES.includes(body.status as never)) {
-    throw badRequest(
-      ErrorCode.InvalidAgentWorkStatus,
-      `"status" must be one of ${AGENT_WORK_STATUSES.join(', ')}; got ${JSON.stringify(body.status ?? null)}.`,
-    );
+    throw apiError('InvalidAgentWorkStatus', { allowed: AGENT_WORK_STATUSES, value: body.status });
   }
   const common = {
     workId: body.workId,
@@ -120,10 +99,10 @@ export function validateUpdateAgentWorkRequest(raw: unknown, authorizationContex
   };
   if (body.contextType === 'Agent') return { ...common, contextType: 'Agent' };
   if (typeof body.botId !== 'string' || body.botId.trim() === '') {
-    throw badRequest(ErrorCode.InvalidBotId, '"botId" is required for "contextType": "Chatbot": the external bot handling the work.');
+    throw apiError('MissingBotId');
   }
   if (typeof body.workItemId !== 'string' || body.workItemId.trim() === '') {
-    throw badRequest(ErrorCode.InvalidWorkItemId, '"workItemId" is required for "contextType": "Chatbot".');
+    throw apiError('InvalidWorkItemId', { value: body.workItemId });
   }
   return { ...common, contextType: 'Chatbot', botId: body.botId, workItemId: body.workItemId };
 }

@@ -1,6 +1,7 @@
 /**
- * The one error type of the Interaction API: an HTTP status, an Interaction API error code
- * (see ERROR_CODES) and a message for people. Rendered as `{"code": ..., "message": ...}`.
+ * The one error type of the Interaction API: an HTTP status, an Interaction API error code and a message
+ * for people, rendered as `{"code": ..., "message": ...}`. Raised by name from the catalog
+ * (`apiError(...)` in interaction-errors.ts), which ties each code to its status.
  */
 export class ApiError extends Error {
   constructor(
@@ -13,12 +14,12 @@ export class ApiError extends Error {
     this.name = 'ApiError';
   }
 
+  /** The same refusal with response headers (e.g. Retry-After). */
+  withHeaders(headers: Record<string, string>): ApiError {
+    return new ApiError(this.status, this.code, this.message, { ...this.headers, ...headers });
+  }
+
   toBody(): { code: number; message: string } {
     return { code: this.code, message: this.message };
   }
 }
-
-export const badRequest = (code: number, message: string) => new ApiError(400, code, message);
-export const unauthorized = (code: number, message: string) => new ApiError(401, code, message);
-export const forbidden = (code: number, message: string) => new ApiError(403, code, message);
-export const notFound = (code: number, message: string) => new ApiError(404, code, message);

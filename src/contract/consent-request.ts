@@ -1,5 +1,4 @@
-import { badRequest } from './api-error.ts';
-import { ErrorCode } from './error-codes.ts';
+import { apiError } from './interaction-errors.ts';
 import { jsonBodyObject } from './json-body.ts';
 
 export const CONSENT_STATUSES = ['OptedOut', 'ImplicitlyOptedIn', 'ExplicitlyOptedIn', 'DoublyOptedIn'] as const;
@@ -16,22 +15,13 @@ export function validateConsentRequest(raw: unknown): ConsentRequest {
   const body = jsonBodyObject(raw);
   const { endUserClientId, channelAddressIdentifier, consentStatus } = body;
   if (typeof endUserClientId !== 'string' || endUserClientId.trim() === '' || endUserClientId.length > 240) {
-    throw badRequest(
-      ErrorCode.InvalidEndUserClientId,
-      '"endUserClientId" must be the end user\'s client identifier: a non-empty string of at most 240 characters.',
-    );
+    throw apiError('InvalidEndUserClientId');
   }
   if (typeof channelAddressIdentifier !== 'string' || channelAddressIdentifier.trim() === '' || channelAddressIdentifier.length > 240) {
-    throw badRequest(
-      ErrorCode.UnknownChannel,
-      '"channelAddressIdentifier" must be a channel address identifier: a non-empty string of at most 240 characters.',
-    );
+    throw apiError('InvalidChannelAddressIdentifier');
   }
   if (!CONSENT_STATUSES.includes(consentStatus as never)) {
-    throw badRequest(
-      ErrorCode.InvalidConsentStatus,
-      `"consentStatus" must be one of ${CONSENT_STATUSES.join(', ')}; got ${JSON.stringify(consentStatus ?? null)}.`,
-    );
+    throw apiError('InvalidConsentStatus', { allowed: CONSENT_STATUSES, value: consentStatus });
   }
   return { endUserClientId, channelAddressIdentifier, consentStatus: consentStatus as ConsentStatus };
 }

@@ -1,7 +1,6 @@
 import { z } from 'zod';
+import { apiError } from './interaction-errors.ts';
 import { checkJsonLimits, MAX_INT32 } from './json-limits.ts';
-import { badRequest } from './api-error.ts';
-import { ErrorCode } from './error-codes.ts';
 
 /*
  * The JSON part of `POST /api/v1/interactions`. Validation goes from the outside in, and each level has
@@ -76,7 +75,7 @@ const routingAttributesSchema = z.record(z.string(), z.string());
 const attachmentInteractionSchema = z.looseObject({
   id: z.string(),
   attachmentIndex: z.number().int().nonnegative().max(MAX_INT32),
-  contentLength: z.number().int().nonnegative().optional(),
+  contentLength: z.number().int().nonnegative(),
   text: z.string().nullable().optional(),
 });
 
@@ -96,15 +95,13 @@ export interface AttachmentInteraction {
   timestamp: number;
   id: string;
   attachmentIndex: number;
-  contentLength?: number;
+  contentLength: number;
   text?: string | null;
 }
 
 export type Interaction = EntryInteraction | AttachmentInteraction;
 
 export interface InteractionRequest {
-  /** The json part exactly as received, for forwarding it unchanged. */
-  jsonText?: string;
   to: string;
   from: string;
   routingAttributes?: Record<string, string>;
@@ -118,60 +115,60 @@ const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !==
 const has = (o: JsonObject, key: string) => o[key] !== undefined && o[key] !== null;
 
 /** Parses the raw text of the `json` part. */
-export function parseInteractionJsonPart(text: string | undefined): InteractionRequest {
+export function parseInteractionJsonPart(text: string | undefined): InteractionRequest & { jsonText: string } {
   if (text === undefined || text.trim() === '') {
-    throw badRequest(ErrorCode.EmptyRequestBody, 'The multipart request needs a non-empty "json" part holding the interaction request.');
+    throw apiError('MissingJsonPart');
   }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    throw badRequest(ErrorCode.EmptyRequestBody, 'The "json" part is not valid JSON.');
+    throw apiError('MalformedBody', { problem: 'the "json" part is not valid JSON' });
   }
   checkJsonLimits(raw, 'The "json" part');
   return { jsonText: text, ...validateInteractionRequest(raw) };
 }
 
 export function validateInteractionRequest(raw: unknown): InteractionRequest {
-  if (!isObject(raw)) throw badRequest(ErrorCode.EmptyRequestBody, 'The interaction request must be a JSON object.');
+  if (!isObject(raw)) throw apiError('MalformedBody', { problem: 'the interaction request must be a JSON object' });
   const { to, from, interactions, routingAttributes } = raw;
   if (typeof to !== 'string' || to.trim() === '' || to.length > 240) {
-    throw badRequest(ErrorCode.InvalidTo, '"to" must be the channel address identifier: a non-empty string of at most 240 characters.');
+    throw apiError('InvalidTo');
   }
   if (typeof from !== 'string' || from.trim() === '' || from.length > 255) {
-    throw badRequest(ErrorCode.InvalidFrom, '"from" must be the end user client identifier: a non-empty string of at most 255 characters.');
+    throw apiError('InvalidFrom');
   }
   let attributes: Record<string, string> | undefined;
   if (routingAttributes !== undefined && routingAttributes !== null) {
     const parsed = routingAttributesSchema.safeParse(routingAttributes);
     if (!parsed.success) {
-      throw badRequest(
-        ErrorCode.InvalidParameters,
-        '"routingAttributes" must be an object mapping channel variable names to string values.',
-      );
+      throw apiError('InvalidParameter', {
+        field: 'routingAttributes',
+        rule: 'must be an object mapping channel variable names to string values',
+      });
     }
     attributes = parsed.data;
   }
   if (!Array.isArray(interactions) || interactions.length === 0) {
-    throw badRequest(ErrorCode.InvalidInteractionList, '"interactions" must be a non-empty list.');
+    throw apiError('InvalidInteractionList', { where: '"interactions"', rule: 'must be a non-empty list' });
   }
   const parsedInteractions = interactions.map((interaction, index) => parseInteraction(interaction, index));
   const entryCount = parsedInteractions.filter((i) => i.interactionType === 'EntryInteraction').length;
   if (entryCount > 0 && parsedInteractions.length > 1) {
-    throw badRequest(ErrorCode.InvalidInteractionList, 'An EntryInteraction must be the only interaction of its request.');
+    throw apiError('InvalidInteractionList', { where: 'An EntryInteraction', rule: 'must be the only interaction of its request' });
   }
   return { to, from, ...(attributes ? { routingAttributes: attributes } : {}), interactions: parsedInteractions };
 }
 
 function parseInteraction(raw: unknown, index: number): Interaction {
   const where = `interactions[${index}]`;
-  if (!isObject(raw)) throw badRequest(ErrorCode.InvalidInteractionList, `${where} must be an object.`);
+  if (!isObject(raw)) throw apiError('InvalidInteractionList', { where, rule: 'must be an object' });
   const type = raw.interactionType;
   if (!INTERACTION_TYPES.includes(type as never)) {
-    throw badRequest(ErrorCode.InvalidInteractionList, `${where}.interactionType must be one of ${INTERACTION_TYPES.join(', ')}.`);
+    throw apiError('InvalidInteractionList', { where: `${where}.interactionType`, rule: `must be one of ${INTERACTION_TYPES.join(', ')}` });
   }
   if (!epochMillis.safeParse(raw.timestamp).success) {
-    throw badRequest(ErrorCode.InvalidInteractionList, `${where}.timestamp must be a Unix epoch time in milliseconds.`);
+    throw apiError('InvalidInteractionList', { where: `${where}.timestamp`, rule: 'must be a Unix epoch time in milliseconds' });
   }
   const timestamp = raw.timestamp as number;
   if (type === 'AttachmentInteraction') return parseAttachmentInteraction(raw, timestamp, where);
@@ -180,32 +177,32 @@ function parseInteraction(raw: unknown, index: number): Interaction {
 
 function parseAttachmentInteraction(raw: JsonObject, timestamp: number, where: string): AttachmentInteraction {
   if (typeof raw.id !== 'string' || raw.id.trim() === '') {
-    throw badRequest(ErrorCode.MissingFileId, `${where}.id is required for an AttachmentInteraction.`);
+    throw apiError('MissingFileId', { where });
   }
   if (!has(raw, 'contentLength')) {
-    throw badRequest(ErrorCode.MissingContentLength, `${where}.contentLength is required: the size of the file in bytes.`);
+    throw apiError('MissingContentLength', { where });
   }
   const parsed = attachmentInteractionSchema.safeParse(raw);
   if (!parsed.success) {
-    throw badRequest(
-      ErrorCode.InvalidInteractionList,
-      `${where} needs an integer attachmentIndex and contentLength, and text (if any) must be a string.`,
-    );
+    throw apiError('InvalidInteractionList', {
+      where,
+      rule: 'needs an integer attachmentIndex and contentLength, and text (if any) must be a string',
+    });
   }
   return { interactionType: 'AttachmentInteraction', timestamp, ...parsed.data };
 }
 
 function parseEntryInteraction(payload: unknown, timestamp: number, where: string): EntryInteraction {
-  if (!isObject(payload)) throw badRequest(ErrorCode.InvalidEntryFormat, `${where} must be an entry object.`);
+  if (!isObject(payload)) throw apiError('InvalidEntryFormat', { where, rule: 'must be an entry object' });
   const entryType = payload.entryType;
   if (!INBOUND_ENTRY_TYPES.includes(entryType as never)) {
-    throw badRequest(
-      ErrorCode.InvalidEntryFormat,
-      `${where}.entryType must be one of ${INBOUND_ENTRY_TYPES.join(', ')}; got ${JSON.stringify(entryType ?? null)}.`,
-    );
+    throw apiError('InvalidEntryFormat', {
+      where: `${where}.entryType`,
+      rule: `must be one of ${INBOUND_ENTRY_TYPES.join(', ')}; got ${JSON.stringify(entryType ?? null)}`,
+    });
   }
   if (typeof payload.id !== 'string' || payload.id.trim() === '') {
-    throw badRequest(ErrorCode.MissingInteractionOrMessageId, `${where}.id is required.`);
+    throw apiError('MissingEntryId', { where });
   }
   switch (entryType as EntryInteraction['entryType']) {
     case 'Message':
@@ -214,10 +211,10 @@ function parseEntryInteraction(payload: unknown, timestamp: number, where: strin
     case 'TypingStartedIndicator':
     case 'TypingStoppedIndicator':
       if (!indicatorSchema.safeParse(payload).success) {
-        throw badRequest(
-          ErrorCode.InvalidEntryFormat,
-          `${where}.timestamp is required for a typing indicator: a Unix epoch time in milliseconds.`,
-        );
+        throw apiError('InvalidEntryFormat', {
+          where: `${where}.timestamp`,
+          rule: 'is required for a typing indicator: a Unix epoch time in milliseconds',
+        });
       }
       break;
     case 'MessageDeliveryFailed':
@@ -235,73 +232,66 @@ function parseEntryInteraction(payload: unknown, timestamp: number, where: strin
 
 function checkMessage(payload: JsonObject, where: string) {
   const message = payload.abstractMessage;
-  if (!isObject(message)) throw badRequest(ErrorCode.InvalidEntryFormat, `${where}.abstractMessage is required for a Message entry.`);
+  if (!isObject(message))
+    throw apiError('InvalidEntryFormat', { where: `${where}.abstractMessage`, rule: 'is required for a Message entry' });
   const messageType = message.messageType;
   if (!MESSAGE_TYPES.includes(messageType as never)) {
-    throw badRequest(ErrorCode.InvalidMessageType, `${where}.abstractMessage.messageType must be one of ${MESSAGE_TYPES.join(', ')}.`);
+    throw apiError('InvalidMessageType', { where, allowed: MESSAGE_TYPES });
   }
   if (!END_USER_MESSAGE_TYPES.includes(messageType as never)) {
-    throw badRequest(
-      ErrorCode.MessageTypeNotAllowedFromEndUser,
-      `An end user can send only ${END_USER_MESSAGE_TYPES.join(', ')} messages, not ${String(messageType)}.`,
-    );
+    throw apiError('MessageTypeNotAllowedFromEndUser', { allowed: END_USER_MESSAGE_TYPES, messageType });
   }
   if (typeof message.id !== 'string' || message.id.trim() === '') {
-    throw badRequest(ErrorCode.MissingInteractionOrMessageId, `${where}.abstractMessage.id is required.`);
+    throw apiError('MissingEntryId', { where: `${where}.abstractMessage` });
   }
   if (message.id !== payload.id) {
-    throw badRequest(ErrorCode.MismatchedInteractionAndMessageId, `${where}.id and ${where}.abstractMessage.id must be the same.`);
+    throw apiError('MismatchedInteractionAndMessageId', { where });
   }
   if (!messageCommonSchema.safeParse(message).success) {
-    throw badRequest(
-      ErrorCode.InvalidEntryFormat,
-      `${where}.abstractMessage has an invalid inReplyToMessageId, customHandlingType or references.`,
-    );
+    throw apiError('InvalidEntryFormat', {
+      where: `${where}.abstractMessage`,
+      rule: 'has an invalid inReplyToMessageId, customHandlingType or references',
+    });
   }
   const { field, formats } = FORMATS_BY_MESSAGE_TYPE[messageType as keyof typeof FORMATS_BY_MESSAGE_TYPE];
   const content = message[field];
   const path = `${where}.abstractMessage.${field}`;
-  if (!isObject(content)) throw badRequest(ErrorCode.InvalidEntryFormat, `${path} is required for a ${String(messageType)}.`);
+  if (!isObject(content)) throw apiError('InvalidEntryFormat', { where: path, rule: `is required for a ${String(messageType)}` });
   const formatType = content.formatType;
   if (!FORMAT_TYPES.includes(formatType as never)) {
-    throw badRequest(
-      ErrorCode.InvalidFormatType,
-      `${path}.formatType must be a known format type; got ${JSON.stringify(formatType ?? null)}.`,
-    );
+    throw apiError('InvalidFormatType', { where: path, formatType });
   }
   if (!formats.includes(formatType as string)) {
-    throw badRequest(
-      ErrorCode.InvalidMessageFormatCombination,
-      `A ${String(messageType)} takes formatType ${formats.join(' or ')}, not ${String(formatType)}.`,
-    );
+    throw apiError('InvalidMessageFormatCombination', { messageType, allowed: formats, formatType });
   }
   const contentCheck = formatContentSchemas[formatType as string]?.safeParse(content);
   if (contentCheck && !contentCheck.success) {
     const issue = contentCheck.error.issues[0];
-    throw badRequest(
-      ErrorCode.InvalidEntryFormat,
-      `${path}${issue?.path.length ? `.${issue.path.join('.')}` : ''} is not valid for formatType ${String(formatType)}: ${issue?.message ?? 'invalid'}.`,
-    );
+    throw apiError('InvalidEntryFormat', {
+      where: `${path}${issue?.path.length ? `.${issue.path.join('.')}` : ''}`,
+      rule: `is not valid for formatType ${String(formatType)}: ${issue?.message ?? 'invalid'}`,
+    });
   }
 }
 
 function checkDeliveryFailed(payload: JsonObject, where: string) {
   const recipient = payload.recipient;
-  if (!isObject(recipient)) throw badRequest(ErrorCode.InvalidEntryFormat, `${where}.recipient is required for MessageDeliveryFailed.`);
+  if (!isObject(recipient))
+    throw apiError('InvalidEntryFormat', { where: `${where}.recipient`, rule: 'is required for MessageDeliveryFailed' });
   if (recipient.appType !== 'custom') {
-    throw badRequest(ErrorCode.UnsupportedAppType, `${where}.recipient.appType must be "custom" for MessageDeliveryFailed.`);
+    throw apiError('UnsupportedAppType', { where });
   }
   if (recipient.role !== 'EndUser') {
-    throw badRequest(ErrorCode.UnsupportedParticipantRole, `${where}.recipient.role must be "EndUser" for MessageDeliveryFailed.`);
+    throw apiError('UnsupportedParticipantRole', { where });
   }
   if (typeof recipient.subject !== 'string' || recipient.subject.trim() === '') {
-    throw badRequest(ErrorCode.UnknownParticipant, `${where}.recipient.subject must name the end user.`);
+    throw apiError('UnknownParticipant', { where });
   }
   const parsed = deliveryFailedSchema.safeParse(payload);
   if (!parsed.success) {
-    throw badRequest(
-      ErrorCode.InvalidEntryFormat,
-      `${where} needs a string errorCode; errorMessage and failedConversationEntryIdentifier must be strings.`,
-    );
+    throw apiError('InvalidEntryFormat', {
+      where,
+      rule: 'needs a string errorCode; errorMessage and failedConversationEntryIdentifier must be strings',
+    });
   }
 }

@@ -1,5 +1,5 @@
-import { badRequest } from './api-error.ts';
-import { ErrorCode } from './error-codes.ts';
+import { apiError } from './interaction-errors.ts';
+import { isFifteenCharId } from './salesforce-ids.ts';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -8,9 +8,9 @@ export const isJsonObject = (v: unknown): v is JsonObject => typeof v === 'objec
 /** The parsed JSON body of an /api/v1 operation; express.json leaves it undefined when there was none. */
 export function jsonBodyObject(raw: unknown): JsonObject {
   if (raw === undefined || raw === null || (isJsonObject(raw) && Object.keys(raw).length === 0)) {
-    throw badRequest(ErrorCode.EmptyRequestBody, 'A JSON request body (Content-Type: application/json) is required.');
+    throw apiError('MissingJsonBody');
   }
-  if (!isJsonObject(raw)) throw badRequest(ErrorCode.InvalidParameters, 'The request body must be a JSON object.');
+  if (!isJsonObject(raw)) throw apiError('UnreadableRequest', { problem: 'the request body must be a JSON object' });
   return raw;
 }
 
@@ -19,10 +19,7 @@ export type RoutingType = (typeof ROUTING_TYPES)[number];
 
 export function routingTypeOf(value: unknown, where: string): RoutingType {
   if (!ROUTING_TYPES.includes(value as RoutingType)) {
-    throw badRequest(
-      ErrorCode.InvalidParameters,
-      `${where} must be one of ${ROUTING_TYPES.join(', ')}; got ${JSON.stringify(value ?? null)}.`,
-    );
+    throw apiError('InvalidRoutingType', { field: where, allowed: ROUTING_TYPES, value });
   }
   return value as RoutingType;
 }
@@ -30,21 +27,15 @@ export function routingTypeOf(value: unknown, where: string): RoutingType {
 /** A conversation identifier as the API takes it: present and a non-empty string of at most 240 characters. */
 export function conversationIdentifierOf(value: unknown, where = 'conversationIdentifier'): string {
   if (typeof value !== 'string' || value.trim() === '' || value.length > 240) {
-    throw badRequest(
-      ErrorCode.InvalidConversationIdentifier,
-      `"${where}" must be the conversation identifier: a non-empty string of at most 240 characters.`,
-    );
+    throw apiError('InvalidConversationIdentifier', { field: where });
   }
   return value;
 }
 
 /** A work item (messaging session) id: the contract takes exactly the 15-character form. */
 export function workItemIdOf(value: unknown): string {
-  if (typeof value !== 'string' || !/^[a-zA-Z0-9]{15}$/.test(value)) {
-    throw badRequest(
-      ErrorCode.InvalidWorkItemId,
-      `"workItemId" must be the 15-character id of a messaging session; got ${JSON.stringify(value ?? null)}.`,
-    );
+  if (!isFifteenCharId(value)) {
+    throw apiError('InvalidWorkItemId', { value });
   }
   return value;
 }

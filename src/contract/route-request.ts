@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { badRequest } from './api-error.ts';
-import { ErrorCode } from './error-codes.ts';
+import { apiError } from './interaction-errors.ts';
 import { conversationIdentifierOf, isJsonObject, jsonBodyObject, routingTypeOf, type RoutingType } from './json-body.ts';
 
 /** How a route request names its target: the README's three forms. */
@@ -32,36 +31,33 @@ export function validateRouteRequest(raw: unknown): RouteRequest {
   const routingType = routingTypeOf(body.routingType, '"routingType"');
   const info = body.routingInfo;
   if (info === undefined || info === null) return { conversationIdentifier, routingType, target: { method: 'ChannelConfiguration' } };
-  if (!isJsonObject(info)) throw badRequest(ErrorCode.InvalidParameters, '"routingInfo" must be an object.');
+  if (!isJsonObject(info)) throw apiError('InvalidParameter', { field: 'routingInfo', rule: 'must be an object' });
 
   let routingAttributes: Record<string, string> | undefined;
   if (info.routingAttributes !== undefined && info.routingAttributes !== null) {
     const parsed = routingAttributesSchema.safeParse(info.routingAttributes);
     if (!parsed.success) {
-      throw badRequest(ErrorCode.InvalidParameters, '"routingInfo.routingAttributes" must map channel variable names to string values.');
+      throw apiError('InvalidParameter', {
+        field: 'routingInfo.routingAttributes',
+        rule: 'must map channel variable names to string values',
+      });
     }
     routingAttributes = parsed.data;
   }
   const hasFlow = info.flow !== undefined && info.flow !== null;
   const hasQueue = info.queueId !== undefined && info.queueId !== null;
   if (hasFlow === hasQueue) {
-    throw badRequest(
-      ErrorCode.RouteNeedsFlowOrQueue,
-      '"routingInfo" must name either a flow ("flow": {"flowId", "queueId"}) or a queue ("queueId"), not both and not neither. Leave out "routingInfo" to route by the channel\'s configuration.',
-    );
+    throw apiError('RouteTargetAmbiguous');
   }
   let target: RouteTarget;
   if (hasFlow) {
     const flow = info.flow;
     if (!isJsonObject(flow) || !nonEmptyString(flow.flowId) || !nonEmptyString(flow.queueId)) {
-      throw badRequest(
-        ErrorCode.FlowNeedsFallbackQueue,
-        'Flow-based routing needs "routingInfo.flow.flowId" and the fallback queue "routingInfo.flow.queueId".',
-      );
+      throw apiError('FlowNeedsFallbackQueue');
     }
     target = { method: 'Flow', flowId: flow.flowId, queueId: flow.queueId };
   } else {
-    if (!nonEmptyString(info.queueId)) throw badRequest(ErrorCode.InvalidQueueId, '"routingInfo.queueId" must be a queue id.');
+    if (!nonEmptyString(info.queueId)) throw apiError('InvalidQueueId');
     target = { method: 'Queue', queueId: info.queueId };
   }
   return { conversationIdentifier, routingType, target, ...(routingAttributes ? { routingAttributes } : {}) };
@@ -73,7 +69,7 @@ export function validateCancelRouteRequest(raw: unknown): CancelRouteRequest {
   const reason = body.cancelReason;
   if (reason === undefined || reason === null) return { conversationIdentifier };
   if (!CANCEL_REASONS.includes(reason as never)) {
-    throw badRequest(ErrorCode.InvalidParameters, `"cancelReason" must be one of ${CANCEL_REASONS.join(', ')}.`);
+    throw apiError('InvalidParameter', { field: 'cancelReason', rule: `must be one of ${CANCEL_REASONS.join(', ')}` });
   }
   return { conversationIdentifier, cancelReason: reason as CancelRouteRequest['cancelReason'] };
 }

@@ -1,5 +1,4 @@
-import { badRequest } from './api-error.ts';
-import { ErrorCode } from './error-codes.ts';
+import { apiError } from './interaction-errors.ts';
 import { conversationIdentifierOf, jsonBodyObject, routingTypeOf, workItemIdOf, type RoutingType } from './json-body.ts';
 
 /** `POST /api/v1/routingResult`, validated. */
@@ -16,20 +15,21 @@ export function validateRoutingResultRequest(raw: unknown): RoutingResultRequest
   const body = jsonBodyObject(raw);
   const conversationIdentifier = conversationIdentifierOf(body.conversationIdentifier);
   const workItemId = workItemIdOf(body.workItemId);
-  if (typeof body.success !== 'boolean') throw badRequest(ErrorCode.InvalidParameters, '"success" is required and must be true or false.');
+  if (typeof body.success !== 'boolean')
+    throw apiError('InvalidParameter', { field: 'success', rule: 'is required and must be true or false' });
   if (typeof body.externallyRouted !== 'boolean') {
-    throw badRequest(ErrorCode.InvalidParameters, '"externallyRouted" is required and must be true or false.');
+    throw apiError('InvalidParameter', { field: 'externallyRouted', rule: 'is required and must be true or false' });
   }
   const errorMessage = body.errorMessage;
   if (errorMessage !== undefined && errorMessage !== null && typeof errorMessage !== 'string') {
-    throw badRequest(ErrorCode.InvalidParameters, '"errorMessage" must be a string.');
+    throw apiError('InvalidParameter', { field: 'errorMessage', rule: 'must be a string' });
   }
   const hasErrorMessage = typeof errorMessage === 'string' && errorMessage.trim() !== '';
   if (body.success && hasErrorMessage) {
-    throw badRequest(ErrorCode.ErrorMessageWithSuccess, 'A successful routing result must not carry an "errorMessage".');
+    throw apiError('ErrorMessageWithSuccess');
   }
   if (!body.success && !hasErrorMessage) {
-    throw badRequest(ErrorCode.MissingErrorMessageOnFailure, 'A failed routing result needs an "errorMessage" saying why routing failed.');
+    throw apiError('MissingErrorMessageOnFailure');
   }
   const routingType =
     body.routingType === undefined || body.routingType === null ? undefined : routingTypeOf(body.routingType, '"routingType"');

@@ -12,8 +12,23 @@ export interface CrmCall {
   consumerKey: string;
   authorizationContext: string;
   requestId: string;
-  /** The request as the partner sent it, for an adapter that forwards it unchanged. */
-  original?: { body?: unknown; headers?: Record<string, string> };
+}
+
+/** A request as the partner sent it, for an adapter that forwards it unchanged. */
+export interface RawRequest {
+  /** The body's text exactly as received: a JSON operation's body, or an interaction's `json` part. */
+  body: string;
+  /** The operation's own headers beyond the guard's (e.g. AuthorizationContextType), as received. */
+  headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Both forms of one request, always together: `parsed` (validated) for an adapter that acts on it, `raw`
+ * for one that forwards it, so no operation can reach the org with a body rebuilt, or left out.
+ */
+export interface PortRequest<T> {
+  parsed: T;
+  raw: RawRequest;
 }
 
 /** The CRM's answer, passed back to the partner as it is. */
@@ -22,26 +37,38 @@ export interface CrmResponse {
   body: unknown;
 }
 
+/** What a bridge-mode operation runs in: nothing, since an HTTP call to the org must not hold a transaction open. */
+export type NoTransaction = undefined;
+
 /**
  * The seam between the bridge and the CRM: the local org implements it with its own state, the
  * Salesforce adapter with HTTP calls to a real org. Everything before it (auth, headers, validation,
  * idempotency) and after it (outbound) is shared. Refusals are thrown as ApiError.
+ *
+ * Every operation gets its `Scope` from the idempotency step that runs it: the local org's operations a
+ * transaction (Tx) that already holds the idempotency record, and nothing else to write with; the
+ * Salesforce adapter's NoTransaction.
  */
-export interface CrmPort {
-  /** Throws unless the AuthorizationContext names a channel definition of the caller's org. */
+export interface CrmPort<Scope> {
+  /** Throws unless the AuthorizationContext names a channel definition of the caller's org. Runs before, never inside, an operation. */
   checkAuthorizationContext(call: CrmCall): Promise<void>;
   /** `attachments`: the request's files, already stored in the bucket, one per AttachmentInteraction. */
-  postInteraction(call: CrmCall, request: InteractionRequest, attachments?: readonly StoredAttachment[]): Promise<CrmResponse>;
+  postInteraction(
+    scope: Scope,
+    call: CrmCall,
+    request: PortRequest<InteractionRequest>,
+    attachments: readonly StoredAttachment[],
+  ): Promise<CrmResponse>;
   /** `POST /route`: creates a pending service routing for the conversation's work item. */
-  route(call: CrmCall, request: RouteRequest): Promise<CrmResponse>;
+  route(scope: Scope, call: CrmCall, request: PortRequest<RouteRequest>): Promise<CrmResponse>;
   /** `DELETE /route`: cancels the conversation's open pending service routing. */
-  cancelRoute(call: CrmCall, request: CancelRouteRequest): Promise<CrmResponse>;
+  cancelRoute(scope: Scope, call: CrmCall, request: PortRequest<CancelRouteRequest>): Promise<CrmResponse>;
   /** `POST /routingResult`: where the partner's routing of a work item went. */
-  postRoutingResult(call: CrmCall, request: RoutingResultRequest): Promise<CrmResponse>;
+  postRoutingResult(scope: Scope, call: CrmCall, request: PortRequest<RoutingResultRequest>): Promise<CrmResponse>;
   /** `POST /agentWork`: assigns a work item to an agent. */
-  createAgentWork(call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse>;
+  createAgentWork(scope: Scope, call: CrmCall, request: PortRequest<AgentWorkRequest>): Promise<CrmResponse>;
   /** `PATCH /agentWork`: accepts, declines, cancels or closes an agent work. */
-  updateAgentWork(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse>;
+  updateAgentWork(scope: Scope, call: CrmCall, request: PortRequest<UpdateAgentWorkRequest>): Promise<CrmResponse>;
   /** `PATCH /consent`: sets an end user's messaging consent on a channel. */
-  updateConsent(call: CrmCall, request: ConsentRequest): Promise<CrmResponse>;
+  updateConsent(scope: Scope, call: CrmCall, request: PortRequest<ConsentRequest>): Promise<CrmResponse>;
 }

@@ -1,18 +1,28 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ApiError } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
-import type { CrmResponse } from '../crm/crm-port.ts';
-import type { AmbientTransactions } from '../store/ambient-transaction.ts';
+import { apiError } from '../contract/interaction-errors.ts';
+import type { CrmResponse, NoTransaction } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
+import { inTransaction, type Tx } from '../store/transactions.ts';
 
-const ROLL_BACK = Symbol('roll back a refused operation');
+/** Thrown out of a refused operation's transaction to roll it back; the refusal is answered as it is. */
+class Refused extends Error {
+  constructor(readonly outcome: IdempotentOutcome) {
+    super('refused');
+  }
+}
 
 /** How long a reservation may stay unanswered before it is taken to belong to a process that died. */
 const ABANDONED_AFTER_MS = 30_000;
 
 export interface IdempotentOutcome extends CrmResponse {
   replayed: boolean;
+}
+
+export interface IdempotencyKey {
+  operation: string;
+  requestId: string;
+  fingerprint: string;
 }
 
 /**
@@ -22,50 +32,71 @@ export interface IdempotentOutcome extends CrmResponse {
  *
  * The same RequestId with another body is processed as a new request: clients in the field send one
  * constant RequestId with every call, and Salesforce accepts them.
+ *
+ * `Scope` is what the operation runs in, handed to it by this step: a transaction for the local org
+ * (TransactionalIdempotency), nothing for bridge mode (ReservingIdempotency).
  */
-export class Idempotency {
-  private readonly db: Db;
+export interface Idempotency<Scope> {
+  run(key: IdempotencyKey, log: Logger, operation: (scope: Scope) => Promise<CrmResponse>): Promise<IdempotentOutcome>;
+}
 
-  /**
-   * With `shared` (the local org), the record and the operation's own writes are one transaction: they
-   * commit together or not at all. Without (bridge mode, where the operation is an HTTP call that must not
-   * hold a transaction open), the key is reserved first and the answer stored after.
-   */
+/**
+ * The local org: this step opens the transaction and passes it to the operation, so the record and the
+ * operation's own writes commit together or not at all (one commit per request, no window where one is
+ * stored without the other). A refusal rolls back whatever the operation wrote before refusing.
+ */
+export class TransactionalIdempotency implements Idempotency<Tx> {
   constructor(
-    db: Db,
+    private readonly db: Db,
     private readonly ttlSeconds: number,
-    private readonly shared?: AmbientTransactions,
-  ) {
-    this.db = shared?.db ?? db;
-  }
+  ) {}
 
-  async run(
-    key: { operation: string; requestId: string; fingerprint: string },
-    log: Logger,
-    operation: () => Promise<CrmResponse>,
-  ): Promise<IdempotentOutcome> {
-    if (!this.shared) return this.runSteps(key, log, operation);
-    let refused: IdempotentOutcome | undefined;
+  async run(key: IdempotencyKey, log: Logger, operation: (tx: Tx) => Promise<CrmResponse>): Promise<IdempotentOutcome> {
     try {
-      return await this.shared.run(async () => {
-        const outcome = await this.runSteps(key, log, operation);
-        if (!outcome.replayed && (outcome.status < 200 || outcome.status >= 300)) {
-          refused = outcome;
-          throw ROLL_BACK;
-        }
+      return await inTransaction(this.db, async (tx) => {
+        const outcome = await new IdempotencyRecords(tx, this.ttlSeconds).runOnce(key, log, () => operation(tx));
+        if (!outcome.replayed && !succeeded(outcome)) throw new Refused(outcome);
         return outcome;
       });
     } catch (err) {
-      if (err === ROLL_BACK && refused) return refused;
+      if (err instanceof Refused) return err.outcome;
       throw err;
     }
   }
+}
 
-  private async runSteps(
-    key: { operation: string; requestId: string; fingerprint: string },
-    log: Logger,
-    operation: () => Promise<CrmResponse>,
-  ): Promise<IdempotentOutcome> {
+/**
+ * Bridge mode, where the operation is an HTTP call that must not hold a transaction open: the key is
+ * reserved first (its own commit) and the answer stored after.
+ */
+export class ReservingIdempotency implements Idempotency<NoTransaction> {
+  private readonly records: IdempotencyRecords;
+
+  constructor(db: Db, ttlSeconds: number) {
+    this.records = new IdempotencyRecords(db, ttlSeconds);
+  }
+
+  run(key: IdempotencyKey, log: Logger, operation: (scope: NoTransaction) => Promise<CrmResponse>): Promise<IdempotentOutcome> {
+    return this.records.runOnce(key, log, () => operation(undefined));
+  }
+}
+
+/** The sweep: records past their time, whichever mode stored them. */
+export async function deleteExpiredIdempotencyRecords(db: Db, now = Date.now()): Promise<number> {
+  const result = await db.deleteFrom('idempotency_keys').where('expires_at', '<', now).executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+const succeeded = (response: CrmResponse) => response.status >= 200 && response.status < 300;
+
+/** The idempotency_keys table, read and written through one handle: the operation's transaction or the store. */
+class IdempotencyRecords {
+  constructor(
+    private readonly db: Db,
+    private readonly ttlSeconds: number,
+  ) {}
+
+  async runOnce(key: IdempotencyKey, log: Logger, operation: () => Promise<CrmResponse>): Promise<IdempotentOutcome> {
     const idempotencyKey = createHash('sha256').update(`${key.operation}\n${key.requestId}\n${key.fingerprint}`).digest('base64url');
     const { exact, other } = await this.lookupWithSiblings(idempotencyKey, key);
     let stored = exact;
@@ -85,12 +116,7 @@ export class Idempotency {
       // Another request with the same key won the reservation a moment ago.
       const winner = await this.lookup(idempotencyKey);
       if (winner?.status_code != null) return replay(winner);
-      throw new ApiError(
-        409,
-        ErrorCode.ConversationPreconditionFailed,
-        'A request with this RequestId and body is still being processed. Retry shortly.',
-        { 'Retry-After': '1' },
-      );
+      throw apiError('RequestInProgress').withHeaders({ 'Retry-After': '1' });
     }
 
     let response: CrmResponse;
@@ -100,7 +126,7 @@ export class Idempotency {
       await this.release(idempotencyKey);
       throw err;
     }
-    if (response.status >= 200 && response.status < 300) {
+    if (succeeded(response)) {
       await this.db
         .updateTable('idempotency_keys')
         .set({ status_code: response.status, response_body: JSON.stringify(response.body ?? null) })
@@ -110,11 +136,6 @@ export class Idempotency {
       await this.release(idempotencyKey);
     }
     return { ...response, replayed: false };
-  }
-
-  async deleteExpired(now = Date.now()): Promise<number> {
-    const result = await this.db.deleteFrom('idempotency_keys').where('expires_at', '<', now).executeTakeFirst();
-    return Number(result.numDeletedRows);
   }
 
   /**

@@ -1,47 +1,58 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { tokenEndpointRouter, type TokenEndpointDeps } from '../auth/token-endpoint.ts';
 import type { InteractionUpload } from '../attachments/interaction-upload.ts';
+import { apiError } from '../contract/interaction-errors.ts';
+import { jsonLimitRefusal } from '../contract/json-limits.ts';
 import type { CrmPort } from '../crm/crm-port.ts';
 import { agentWorkRoutes } from '../interaction-api/agent-work.ts';
 import { consentRoutes } from '../interaction-api/consent.ts';
 import { interactionsRoute } from '../interaction-api/interactions.ts';
 import { routeRoutes } from '../interaction-api/route.ts';
 import { routingResultRoutes } from '../interaction-api/routing-result.ts';
-import { errorHandler, notFoundHandler } from './error-handler.ts';
+import { interactionErrorHandler, interactionNotFound } from './error-handler.ts';
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
 import { jsonBodyParser, refuseNulInUrl } from './json-body.ts';
 import { requestLogger } from './logging.ts';
+import type { Readiness } from './readiness.ts';
 
-export interface InteractionAppDeps {
+export interface InteractionAppDeps<Scope> {
   logger: Logger;
   tokens: AccessTokens;
   tokenEndpoint: TokenEndpointDeps;
-  crm: CrmPort;
-  idempotency: Idempotency;
+  crm: CrmPort<Scope>;
+  idempotency: Idempotency<Scope>;
   jsonBodyLimitBytes: number;
   upload: InteractionUpload;
   /** Bridge mode: the AuthorizationContext used when a partner sends none (SF_AUTHORIZATION_CONTEXT). */
   defaultAuthorizationContext?: string;
+  /** Local org: the Salesforce REST and SOAP endpoints integrations call on start (`/services/data`, `/services/Soap`). */
+  orgRouters?: Router[];
+  /** `GET /readyz` for the load balancer in front of this port, and `Connection: close` while draining. */
+  readiness: Readiness;
 }
 
-/** The public server (port 8085): the OAuth endpoints and the Interaction API under /api/v1. */
-export function createInteractionApp(deps: InteractionAppDeps): Express {
+/** The public server (port 8085): the OAuth endpoints, the Interaction API under /api/v1, and the readiness probe. */
+export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  app.use(deps.readiness.closeWhenDraining);
+  // Before the request log: a balancer probes every few seconds, and that is not news.
+  app.get('/readyz', deps.readiness.probe);
   app.use(requestLogger(deps.logger, 'interaction-api'));
   app.use(helmet());
-  app.use(refuseNulInUrl);
+  app.use(refuseNulInUrl(() => apiError('NulInInput', { where: 'The URL' })));
 
   app.use(tokenEndpointRouter(deps.tokenEndpoint));
+  for (const router of deps.orgRouters ?? []) app.use(router);
 
   const api = express.Router();
   api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm, defaultAuthorizationContext: deps.defaultAuthorizationContext }));
-  api.use(jsonBodyParser(deps.jsonBodyLimitBytes));
+  api.use(jsonBodyParser(deps.jsonBodyLimitBytes, (problem) => jsonLimitRefusal(problem, 'The request body')));
   api.use(interactionsRoute({ crm: deps.crm, idempotency: deps.idempotency, upload: deps.upload }));
   api.use(routeRoutes(deps));
   api.use(routingResultRoutes(deps));
@@ -49,7 +60,7 @@ export function createInteractionApp(deps: InteractionAppDeps): Express {
   api.use(consentRoutes(deps));
   app.use('/api/v1', api);
 
-  app.use(notFoundHandler);
-  app.use(errorHandler);
+  app.use(interactionNotFound);
+  app.use(interactionErrorHandler);
   return app;
 }

@@ -1,10 +1,9 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { AccessTokens } from '../auth/access-tokens.ts';
-import { badRequest, forbidden, unauthorized } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
-import { hasValidSalesforceIdChecksum } from '../contract/salesforce-id-checksum.ts';
+import { bearerTokenOf } from '../auth/bearer-token.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall, CrmPort } from '../crm/crm-port.ts';
-import { sameSalesforceId } from '../local-org/salesforce-ids.ts';
+import { hasSalesforceIdShape, hasValidChecksum, KeyPrefix, sameSalesforceId } from '../contract/salesforce-ids.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REQUIRED_SCOPE = 'interaction_api';
@@ -20,31 +19,32 @@ export function callOf(res: Response): CrmCall {
  * Every /api/v1 call passes here first: bearer token, scope, OrgId, AuthorizationContext and RequestId.
  * Express reads header names case-insensitively, as HTTP requires.
  */
-export function interactionGuard(deps: { tokens: AccessTokens; crm: CrmPort; defaultAuthorizationContext?: string }): RequestHandler {
+export function interactionGuard(deps: {
+  tokens: AccessTokens;
+  crm: Pick<CrmPort<unknown>, 'checkAuthorizationContext'>;
+  defaultAuthorizationContext?: string;
+}): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     try {
-      const token = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
-      if (!token) throw unauthorized(ErrorCode.InvalidAccessToken, 'An "Authorization: Bearer <access token>" header is required.');
+      const token = bearerTokenOf(req.get('authorization'));
+      if (!token) throw apiError('MissingBearerToken');
 
       const orgId = requiredHeader(req, 'OrgId');
       const authorizationContext =
         req.get('AuthorizationContext')?.trim() || deps.defaultAuthorizationContext || requiredHeader(req, 'AuthorizationContext');
       const requestId = requiredHeader(req, 'RequestId');
-      if (!UUID.test(requestId)) throw badRequest(ErrorCode.InvalidHeader, `The RequestId header must be a UUID; got "${requestId}".`);
-      if (!/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/.test(orgId) || !hasValidSalesforceIdChecksum(orgId)) {
-        throw badRequest(
-          ErrorCode.InvalidHeader,
-          `The OrgId header must be a 15 or 18 character org id starting with 00D (an 18-character one with its checksum); got "${orgId}".`,
-        );
+      if (!UUID.test(requestId)) throw apiError('InvalidRequestIdHeader', { value: requestId });
+      if (!hasSalesforceIdShape(orgId, KeyPrefix.Org) || !hasValidChecksum(orgId)) {
+        throw apiError('InvalidOrgIdHeader', { value: orgId });
       }
 
       const grant = await deps.tokens.resolve(token);
-      if (!grant) throw unauthorized(ErrorCode.InvalidAccessToken, 'The access token is not valid: unknown, revoked or expired.');
+      if (!grant) throw apiError('InvalidAccessToken');
       if (!grant.scope.split(/\s+/).includes(REQUIRED_SCOPE)) {
-        throw forbidden(ErrorCode.MissingInteractionScope, `The access token lacks the ${REQUIRED_SCOPE} scope.`);
+        throw apiError('MissingInteractionScope', { scope: REQUIRED_SCOPE });
       }
       if (!sameSalesforceId(orgId, grant.orgId)) {
-        throw unauthorized(ErrorCode.InvalidAccessToken, `The access token was not issued for org ${orgId}.`);
+        throw apiError('TokenOfAnotherOrg', { orgId });
       }
       const call: CrmCall = {
         orgId: grant.orgId,
@@ -64,6 +64,6 @@ export function interactionGuard(deps: { tokens: AccessTokens; crm: CrmPort; def
 
 function requiredHeader(req: Request, name: string): string {
   const value = req.get(name)?.trim();
-  if (!value) throw badRequest(ErrorCode.InvalidHeader, `The ${name} header is required.`);
+  if (!value) throw apiError('MissingHeader', { header: name });
   return value;
 }

@@ -1,19 +1,17 @@
 import express, { type RequestHandler } from 'express';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
-import { checkJsonLimits, hasNul } from '../contract/json-limits.ts';
+import { hasNul, jsonLimitProblem, type JsonLimitProblem } from '../contract/json-limits.ts';
+import { keepRawBody } from './raw-body.ts';
 
-/** express.json with the bridge's limits: `limitBytes` on the body's size, depth and NUL as checkJsonLimits says. */
-export function jsonBodyParser(limitBytes: number): RequestHandler[] {
+/**
+ * express.json with the bridge's limits: `limitBytes` on the body's size, depth and NUL as jsonLimitProblem
+ * says, refused in the words of the API that mounts it. The body's text is kept (raw-body.ts) for bridge mode.
+ */
+export function jsonBodyParser(limitBytes: number, refuse: (problem: JsonLimitProblem) => Error): RequestHandler[] {
   return [
-    express.json({ limit: limitBytes }),
+    express.json({ limit: limitBytes, verify: keepRawBody }),
     (req, _res, next) => {
-      try {
-        checkJsonLimits(req.body);
-        next();
-      } catch (err) {
-        next(err);
-      }
+      const problem = jsonLimitProblem(req.body);
+      next(problem === undefined ? undefined : refuse(problem));
     },
   ];
 }
@@ -22,8 +20,8 @@ export function jsonBodyParser(limitBytes: number): RequestHandler[] {
  * Path and query parameters reach the store as text; U+0000 (`%00`) cannot be stored by PostgreSQL and is
  * in no identifier, so a URL carrying it is refused before any route reads it.
  */
-export const refuseNulInUrl: RequestHandler = (req, _res, next) => {
-  if (/%00/i.test(req.originalUrl) || hasNul(req.originalUrl)) {
-    next(badRequest(ErrorCode.InvalidParameters, 'The URL holds a NUL character (%00), which is not accepted.'));
-  } else next();
-};
+export function refuseNulInUrl(refuse: () => Error): RequestHandler {
+  return (req, _res, next) => {
+    next(/%00/i.test(req.originalUrl) || hasNul(req.originalUrl) ? refuse() : undefined);
+  };
+}

@@ -5,11 +5,13 @@ import type { Idempotency } from '../http/idempotency.ts';
 import { jsonOperation } from './json-operation.ts';
 
 /** `POST /api/v1/agentWork` (assign a work item to an agent) and `PATCH /api/v1/agentWork` (accept, decline, cancel, close). */
-export function agentWorkRoutes(deps: { crm: CrmPort; idempotency: Idempotency }): Router {
+export function agentWorkRoutes<Scope>(deps: { crm: CrmPort<Scope>; idempotency: Idempotency<Scope> }): Router {
   const router = express.Router();
   router.post(
     '/agentWork',
-    jsonOperation(deps.idempotency, 'POST /agentWork', validateAgentWorkRequest, (call, r) => deps.crm.createAgentWork(call, r)),
+    jsonOperation(deps.idempotency, 'POST /agentWork', validateAgentWorkRequest, (scope, call, r) =>
+      deps.crm.createAgentWork(scope, call, r),
+    ),
   );
   router.patch(
     '/agentWork',
@@ -17,7 +19,7 @@ export function agentWorkRoutes(deps: { crm: CrmPort; idempotency: Idempotency }
       deps.idempotency,
       'PATCH /agentWork',
       (body, req) => validateUpdateAgentWorkRequest(body, req.get('AuthorizationContextType')),
-      (call, r) => deps.crm.updateAgentWork(call, r),
+      (scope, call, r) => deps.crm.updateAgentWork(scope, call, r),
     ),
   );
   return router;

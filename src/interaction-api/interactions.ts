@@ -1,6 +1,6 @@
 import express, { type Request, type Router } from 'express';
 import { ApiError } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError, INTERACTION_ERRORS } from '../contract/interaction-errors.ts';
 import type { InteractionUpload, ReceivedInteraction } from '../attachments/interaction-upload.ts';
 import type { CrmCall, CrmPort } from '../crm/crm-port.ts';
 import type { Idempotency } from '../http/idempotency.ts';
@@ -13,13 +13,17 @@ import { sendOutcome } from './send-outcome.ts';
  * `POST /api/v1/interactions`: multipart with a `json` part (with or without `;type=application/json`)
  * and, for AttachmentInteractions, `attachments` file parts streamed to the bucket as they arrive.
  */
-export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency; upload: InteractionUpload }): Router {
+export function interactionsRoute<Scope>(deps: {
+  crm: CrmPort<Scope>;
+  idempotency: Idempotency<Scope>;
+  upload: InteractionUpload;
+}): Router {
   const router = express.Router();
   router.post(
     '/interactions',
     (req, _res, next) => {
       if (!req.is('multipart/form-data')) {
-        next(new ApiError(415, ErrorCode.UnsupportedMediaType, 'Send the interaction request as multipart/form-data with a "json" part.'));
+        next(apiError('UnsupportedContentType', { expected: 'multipart/form-data with a "json" part' }));
       } else next();
     },
     async (req, res) => {
@@ -43,7 +47,8 @@ export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency
         outcome = await deps.idempotency.run(
           { operation: 'POST /interactions', requestId: call.requestId, fingerprint: fingerprint(call, received) },
           req.log,
-          () => deps.crm.postInteraction(call, received.request, attachments),
+          (scope) =>
+            deps.crm.postInteraction(scope, call, { parsed: received.request, raw: { body: received.jsonText, headers: {} } }, attachments),
         );
       } catch (err) {
         await deps.upload.discard(attachments, req.log);
@@ -57,7 +62,7 @@ export function interactionsRoute(deps: { crm: CrmPort; idempotency: Idempotency
   return router;
 }
 
-const SIZE_REFUSALS = new Set<number>([ErrorCode.FileTooLarge, ErrorCode.ContentLengthMismatch]);
+const SIZE_REFUSALS = new Set<number>([INTERACTION_ERRORS.FileTooLarge.code, INTERACTION_ERRORS.ContentLengthMismatch.code]);
 /** How long the rest of a refused request's body is read before the refusal is answered anyway. */
 const DRAIN_MS = 500;
 

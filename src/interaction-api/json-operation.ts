@@ -1,7 +1,9 @@
 import type { Request, RequestHandler } from 'express';
-import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
+import { apiError } from '../contract/interaction-errors.ts';
+import type { CrmCall, CrmResponse, PortRequest } from '../crm/crm-port.ts';
 import type { Idempotency } from '../http/idempotency.ts';
 import { callOf } from '../http/interaction-guard.ts';
+import { rawBodyOf } from '../http/raw-body.ts';
 import { requestFingerprint } from './request-fingerprint.ts';
 import { sendOutcome } from './send-outcome.ts';
 
@@ -10,20 +12,30 @@ const FORWARDED_HEADERS = ['AuthorizationContextType'];
 
 /**
  * The handler of a JSON /api/v1 operation: validate the body (refusing before anything changes), then run
- * the CRM call once per (operation, RequestId, body) and answer with its outcome.
+ * the CRM call once per (operation, RequestId, body) with the request in both forms, and answer with its
+ * outcome.
  */
-export function jsonOperation<T>(
-  idempotency: Idempotency,
+export function jsonOperation<T, Scope>(
+  idempotency: Idempotency<Scope>,
   operation: string,
   validate: (body: unknown, req: Request) => T,
-  perform: (call: CrmCall, request: T) => Promise<CrmResponse>,
+  perform: (scope: Scope, call: CrmCall, request: PortRequest<T>) => Promise<CrmResponse>,
 ): RequestHandler {
   return async (req, res) => {
-    const headers = FORWARDED_HEADERS.flatMap((h) => (req.get(h) ? [[h, req.get(h)!] as const] : []));
-    const call = { ...callOf(res), original: { body: req.body, headers: Object.fromEntries(headers) } };
-    const request = validate(req.body, req);
+    const call = callOf(res);
+    const text = rawBodyOf(req);
+    const parsed = validate(text === undefined ? undefined : req.body, req);
+    // Validators refuse a missing body; this keeps a request without its text from going further whatever one accepts.
+    if (text === undefined) throw apiError('MissingJsonBody');
+    const headers = FORWARDED_HEADERS.flatMap((h) => {
+      const value = req.get(h);
+      return value === undefined ? [] : [[h, value] as const];
+    });
+    const request: PortRequest<T> = { parsed, raw: { body: text, headers: Object.fromEntries(headers) } };
     const fingerprint = requestFingerprint(call, JSON.stringify(req.body ?? null));
-    const outcome = await idempotency.run({ operation, requestId: call.requestId, fingerprint }, req.log, () => perform(call, request));
+    const outcome = await idempotency.run({ operation, requestId: call.requestId, fingerprint }, req.log, (scope) =>
+      perform(scope, call, request),
+    );
     sendOutcome(res, outcome);
   };
 }

@@ -5,11 +5,13 @@ import type { Idempotency } from '../http/idempotency.ts';
 import { jsonOperation } from './json-operation.ts';
 
 /** `POST /api/v1/routingResult`: the partner reports where its routing of a work item went. */
-export function routingResultRoutes(deps: { crm: CrmPort; idempotency: Idempotency }): Router {
+export function routingResultRoutes<Scope>(deps: { crm: CrmPort<Scope>; idempotency: Idempotency<Scope> }): Router {
   const router = express.Router();
   router.post(
     '/routingResult',
-    jsonOperation(deps.idempotency, 'POST /routingResult', validateRoutingResultRequest, (call, r) => deps.crm.postRoutingResult(call, r)),
+    jsonOperation(deps.idempotency, 'POST /routingResult', validateRoutingResultRequest, (scope, call, r) =>
+      deps.crm.postRoutingResult(scope, call, r),
+    ),
   );
   return router;
 }

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { forbidden, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import type { Db } from '../store/database.ts';
-import type { Wakeup } from '../util/wakeup.ts';
+import { inTransaction, type Tx } from '../store/transactions.ts';
 import { consentStatusOf } from './consent.ts';
-import type { Conversations } from './conversations.ts';
-import { OutboundEventLog, type PayloadShape } from './outbound-event-log.ts';
+import { appendEntry } from './conversations.ts';
+import type { PayloadShape } from '../contract/outbound-event.ts';
+import type { OutboundEventWriter } from './outbound-event-log.ts';
 
 export interface AgentAttachment {
   url: string;
@@ -45,11 +45,11 @@ interface ConversationRow {
 }
 
 /** Consent gate for everything an agent sends to an end user: nothing new reaches one who opted out. */
-export async function checkEndUserConsent(db: Db, conversation: ConversationRow): Promise<void> {
-  const status = await consentStatusOf(db, conversation.channel_address_identifier, conversation.end_user_client_identifier);
+export async function checkEndUserConsent(tx: Tx, conversation: ConversationRow): Promise<void> {
+  const status = await consentStatusOf(tx, conversation.channel_address_identifier, conversation.end_user_client_identifier);
   if (status === 'OptedOut') {
-    throw forbidden(
-      ErrorCode.EndUserNotOptedIn,
+    throw managementError(
+      'end_user_opted_out',
       `The end user "${conversation.end_user_client_identifier}" has opted out of messages on this channel; nothing was sent.`,
     );
   }
@@ -57,18 +57,15 @@ export async function checkEndUserConsent(db: Db, conversation: ConversationRow)
 
 /**
  * The agent side of the local org: an agent message or typing indicator becomes an entry of the
- * conversation and, in the same transaction, an outbound event in the channel's payload shape.
+ * conversation and, in the same transaction (opened here: these requests come from the management API,
+ * not through the idempotency step), an outbound event in the channel's payload shape.
  */
 export class AgentMessages {
-  private readonly log: OutboundEventLog;
-
   constructor(
     private readonly db: Db,
-    private readonly conversations: Conversations,
-    private readonly options: { agent: AgentIdentity; defaultShape: PayloadShape; appended: Wakeup },
-  ) {
-    this.log = new OutboundEventLog(db);
-  }
+    private readonly log: OutboundEventWriter,
+    private readonly options: { agent: AgentIdentity; defaultShape: PayloadShape },
+  ) {}
 
   async sendMessage(conversationIdentifier: string, message: AgentMessage): Promise<AgentSendResult> {
     const id = randomUUID();
@@ -113,17 +110,17 @@ export class AgentMessages {
   ): Promise<AgentSendResult> {
     const shape = entry.shape ?? this.options.defaultShape;
     const agent = this.options.agent;
-    const result = await this.db.transaction().execute(async (trx) => {
-      const conversation = await trx
+    const result = await inTransaction(this.db, async (tx) => {
+      const conversation = await tx
         .selectFrom('conversations')
         .selectAll()
         .where('conversation_identifier', '=', conversationIdentifier)
         .executeTakeFirst();
-      if (!conversation) throw notFound(ErrorCode.InvalidConversationIdentifier, `No conversation "${conversationIdentifier}".`);
-      await checkEndUserConsent(trx, conversation);
+      if (!conversation) throw managementError('not_found', `No conversation "${conversationIdentifier}".`);
+      await checkEndUserConsent(tx, conversation);
       const now = Date.now();
       const sender = { appType: 'agent', subject: agent.userId, role: 'Agent' };
-      await this.conversations.appendEntry(trx, conversationIdentifier, {
+      await appendEntry(tx, conversationIdentifier, {
         entryId: entry.id,
         entryType: entry.entryType,
         senderRole: sender.role,
@@ -132,27 +129,24 @@ export class AgentMessages {
         payload: entry.entryPayload,
         requestId: null,
       });
-      const event = await this.log.append(
-        {
-          orgId: conversation.org_id,
-          eventType: 'Interaction',
-          channelAddressIdentifier: conversation.channel_address_identifier,
-          conversationIdentifier,
-          recipient: { appType: 'custom', subject: conversation.end_user_client_identifier, role: 'EndUser' },
-          content: {
-            senderDisplayName: entry.senderDisplayName ?? agent.displayName,
-            identifier: entry.id,
-            entryType: entry.entryType,
-            entryPayload: entry.entryPayload,
-            sender,
-            transcriptedTimestamp: now,
-            clientTimestamp: now,
-            clientDuration: 0,
-          },
-          shape,
+      const event = await this.log.append(tx, {
+        orgId: conversation.org_id,
+        eventType: 'Interaction',
+        channelAddressIdentifier: conversation.channel_address_identifier,
+        conversationIdentifier,
+        recipient: { appType: 'custom', subject: conversation.end_user_client_identifier, role: 'EndUser' },
+        content: {
+          senderDisplayName: entry.senderDisplayName ?? agent.displayName,
+          identifier: entry.id,
+          entryType: entry.entryType,
+          entryPayload: entry.entryPayload,
+          sender,
+          transcriptedTimestamp: now,
+          clientTimestamp: now,
+          clientDuration: 0,
         },
-        trx,
-      );
+        shape,
+      });
       return {
         conversationIdentifier,
         entryId: entry.id,
@@ -162,7 +156,6 @@ export class AgentMessages {
         shape,
       };
     });
-    this.options.appended.notify();
     return result;
   }
 }

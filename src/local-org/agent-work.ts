@@ -1,15 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { AgentWorkRequest, AgentWorkStatus, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
-import type { Db } from '../store/database.ts';
+import type { Tx } from '../store/transactions.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import type { RoutingEvents, RoutingWorkType } from './routing-events.ts';
-import { checkContext, eventTarget, openSessionOf, type Trx } from './routing-lookups.ts';
-import { isSalesforceId, newSalesforceId, toEighteenCharId } from './salesforce-ids.ts';
-
-export const AGENT_WORK_PREFIX = '0Bz';
+import { checkChannelContext } from './channels.ts';
+import { eventTarget, openSessionOf } from './routing-lookups.ts';
+import { isSalesforceId, KeyPrefix, newSalesforceId, toEighteenCharId } from '../contract/salesforce-ids.ts';
 
 /** How each PATCH /agentWork status moves a work: from which states, to which, and the work event it records. */
 const WORK_TRANSITIONS: Record<AgentWorkStatus, { from: string[]; to: string; event: RoutingWorkType }> = {
@@ -27,156 +25,132 @@ const ACTIVE_WORK_STATUSES = ['Assigned', 'Opened'];
  */
 export class LocalOrgAgentWork {
   constructor(
-    private readonly db: Db,
     private readonly sessions: MessagingSessions,
     private readonly events: RoutingEvents,
   ) {}
 
-  async create(call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse> {
-    return this.db.transaction().execute(async (trx) => {
-      const agent = await this.agentOf(trx, call.orgId, request.userId);
-      const session = await openSessionOf(trx, call, request.workItemId);
-      const context = request.routingContext;
-      if (context && context.conversationIdentifier !== session.conversation_identifier) {
-        throw badRequest(
-          ErrorCode.RoutingContextMismatch,
-          `routingContext.conversationIdentifier "${context.conversationIdentifier}" is not the conversation of work item ${request.workItemId}.`,
-        );
-      }
-      await this.sessions.lock(trx, session.session_id);
-      const psr = await trx
-        .selectFrom('pending_service_routings')
-        .selectAll()
-        .where('open_key', '=', session.session_id)
-        .executeTakeFirst();
-      const hasCapacity = request.capacityPercentage !== undefined || request.capacityWeight !== undefined;
-      if (!hasCapacity && !psr) {
-        throw badRequest(
-          ErrorCode.CapacityPercentageOrWeight,
-          `Work item ${request.workItemId} has no open routing to take the capacity from: send "capacityPercentage" or "capacityWeight".`,
-        );
-      }
-      const workId = newSalesforceId(AGENT_WORK_PREFIX);
-      const routingType = context?.routingType ?? psr?.routing_type ?? 'Initial';
-      const routingCorrelationId = context?.routingCorrelationId ?? psr?.routing_correlation_id ?? randomUUID();
-      const now = Date.now();
-      const inserted = await trx
-        .insertInto('agent_work')
-        .values({
-          work_id: workId,
-          session_id: session.session_id,
-          user_id: agent.user_id,
-          psr_id: psr?.psr_id ?? null,
-          status: 'Assigned',
-          active_key: `${agent.user_id} ${session.session_id}`,
-          capacity_percentage: request.capacityPercentage === undefined ? null : String(request.capacityPercentage),
-          capacity_weight: request.capacityWeight === undefined ? null : String(request.capacityWeight),
-          routing_type: routingType,
-          routing_correlation_id: routingCorrelationId,
-          request_id: call.requestId,
-          created_at: now,
-          updated_at: now,
-        })
-        .onConflict((oc) => oc.column('active_key').doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
-        throw badRequest(
-          ErrorCode.ActiveAgentWorkExists,
-          `User ${request.userId} already has active agent work on work item ${request.workItemId}; close it first.`,
-        );
-      }
-      if (psr) {
-        await trx
-          .updateTable('pending_service_routings')
-          .set({ status: 'Assigned', open_key: null, closed_at: now })
-          .where('psr_id', '=', psr.psr_id)
-          .execute();
-      }
-      await this.sessions.refreshStatus(trx, session.session_id);
-      if (session.routing_owner === 'Partner') {
-        await this.events.workChanged(trx, eventTarget(session), {
-          workType: 'Assigned',
-          workId,
-          sessionId: session.session_id,
-          userId: agent.user_id,
-          agentName: agent.display_name,
-          psrId: psr?.psr_id ?? null,
-          routingType,
-          routingCorrelationId,
-        });
-      }
-      return {
-        status: 202,
-        body: {
-          success: true,
-          id: randomUUID(),
-          agentWorkId: workId,
-          agentWorkDetails: {
-            existPsr: Boolean(psr),
-            ...(request.capacityPercentage !== undefined ? { capacityPercentage: request.capacityPercentage } : {}),
-            ...(request.capacityWeight !== undefined ? { capacityWeight: request.capacityWeight } : {}),
-            ...(psr ? { psrId: psr.psr_id } : {}),
-            routingContext: { conversationIdentifier: session.conversation_identifier, routingType, routingCorrelationId },
-          },
-        },
-      };
-    });
-  }
-
-  async update(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
-    if (request.contextType === 'Chatbot') {
-      throw badRequest(
-        ErrorCode.InvalidBotId,
-        `The local org has no external bot "${request.botId}": only "contextType": "Agent" work can be updated here.`,
-      );
+  async create(tx: Tx, call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse> {
+    const agent = await this.agentOf(tx, call.orgId, request.userId);
+    const session = await openSessionOf(tx, call, request.workItemId);
+    const context = request.routingContext;
+    if (context && context.conversationIdentifier !== session.conversation_identifier) {
+      throw apiError('RoutingContextMismatch', { conversationIdentifier: context.conversationIdentifier, workItemId: request.workItemId });
     }
-    return this.db.transaction().execute(async (trx) => {
-      const workId =
-        request.workId.startsWith(AGENT_WORK_PREFIX) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
-      const found = workId ? await this.workOf(trx, call.orgId, workId) : undefined;
-      if (!found) throw badRequest(ErrorCode.InvalidWorkId, `No agent work "${request.workId}" in this org.`);
-      checkContext(call, found);
-      await this.sessions.lock(trx, found.session_id);
-      const work = (await this.workOf(trx, call.orgId, found.work_id))!;
-      const transition = WORK_TRANSITIONS[request.status];
-      if (!transition.from.includes(work.status)) {
-        throw badRequest(
-          ErrorCode.InvalidAgentWorkStatus,
-          `Agent work ${request.workId} is ${work.status}; it cannot take status ${request.status}.`,
-        );
-      }
-      const now = Date.now();
-      const stillActive = ACTIVE_WORK_STATUSES.includes(transition.to);
-      await trx
-        .updateTable('agent_work')
-        .set({
-          status: transition.to,
-          updated_at: now,
-          ...(stillActive ? {} : { active_key: null, closed_at: now }),
-        })
-        .where('work_id', '=', work.work_id)
+    await this.sessions.lock(tx, session.session_id);
+    const psr = await tx.selectFrom('pending_service_routings').selectAll().where('open_key', '=', session.session_id).executeTakeFirst();
+    const hasCapacity = request.capacityPercentage !== undefined || request.capacityWeight !== undefined;
+    if (!hasCapacity && !psr) {
+      throw apiError('NoCapacity', { workItemId: request.workItemId });
+    }
+    const workId = newSalesforceId(KeyPrefix.AgentWork);
+    const routingType = context?.routingType ?? psr?.routing_type ?? 'Initial';
+    const routingCorrelationId = context?.routingCorrelationId ?? psr?.routing_correlation_id ?? randomUUID();
+    const now = Date.now();
+    const inserted = await tx
+      .insertInto('agent_work')
+      .values({
+        work_id: workId,
+        session_id: session.session_id,
+        user_id: agent.user_id,
+        psr_id: psr?.psr_id ?? null,
+        status: 'Assigned',
+        active_key: `${agent.user_id} ${session.session_id}`,
+        capacity_percentage: request.capacityPercentage === undefined ? null : String(request.capacityPercentage),
+        capacity_weight: request.capacityWeight === undefined ? null : String(request.capacityWeight),
+        routing_type: routingType,
+        routing_correlation_id: routingCorrelationId,
+        request_id: call.requestId,
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.column('active_key').doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
+      throw apiError('ActiveAgentWorkExists', { userId: request.userId, workItemId: request.workItemId });
+    }
+    if (psr) {
+      await tx
+        .updateTable('pending_service_routings')
+        .set({ status: 'Assigned', open_key: null, closed_at: now })
+        .where('psr_id', '=', psr.psr_id)
         .execute();
-      if (request.status === 'Close') await this.sessions.endIfDone(trx, work.session_id);
-      else await this.sessions.refreshStatus(trx, work.session_id);
-      if (work.routing_owner === 'Partner') {
-        await this.events.workChanged(trx, eventTarget(work), {
-          workType: transition.event,
-          workId: work.work_id,
-          sessionId: work.session_id,
-          userId: work.user_id,
-          agentName: work.display_name,
-          psrId: work.psr_id,
-          routingType: work.routing_type,
-          routingCorrelationId: work.routing_correlation_id,
-        });
-      }
-      return { status: 202, body: { success: true } };
-    });
+    }
+    await this.sessions.refreshStatus(tx, session.session_id);
+    if (session.routing_owner === 'Partner') {
+      await this.events.workChanged(tx, eventTarget(session), {
+        workType: 'Assigned',
+        workId,
+        sessionId: session.session_id,
+        userId: agent.user_id,
+        agentName: agent.display_name,
+        psrId: psr?.psr_id ?? null,
+        routingType,
+        routingCorrelationId,
+      });
+    }
+    return {
+      status: 202,
+      body: {
+        success: true,
+        id: randomUUID(),
+        agentWorkId: workId,
+        agentWorkDetails: {
+          existPsr: Boolean(psr),
+          ...(request.capacityPercentage !== undefined ? { capacityPercentage: request.capacityPercentage } : {}),
+          ...(request.capacityWeight !== undefined ? { capacityWeight: request.capacityWeight } : {}),
+          ...(psr ? { psrId: psr.psr_id } : {}),
+          routingContext: { conversationIdentifier: session.conversation_identifier, routingType, routingCorrelationId },
+        },
+      },
+    };
   }
 
-  private async agentOf(trx: Trx, orgId: string, userId: string) {
-    const agent = isSalesforceId(userId, '005')
-      ? await trx
+  async update(tx: Tx, call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
+    if (request.contextType === 'Chatbot') {
+      throw apiError('UnknownBot', { botId: request.botId });
+    }
+    const workId =
+      request.workId.startsWith(KeyPrefix.AgentWork) && isSalesforceId(request.workId) ? toEighteenCharId(request.workId) : undefined;
+    const found = workId ? await this.workOf(tx, call.orgId, workId) : undefined;
+    if (!found) throw apiError('UnknownAgentWork', { workId: request.workId });
+    checkChannelContext(call, found);
+    await this.sessions.lock(tx, found.session_id);
+    const work = (await this.workOf(tx, call.orgId, found.work_id))!;
+    const transition = WORK_TRANSITIONS[request.status];
+    if (!transition.from.includes(work.status)) {
+      throw apiError('StatusNotAllowedNow', { workId: request.workId, current: work.status, requested: request.status });
+    }
+    const now = Date.now();
+    const stillActive = ACTIVE_WORK_STATUSES.includes(transition.to);
+    await tx
+      .updateTable('agent_work')
+      .set({
+        status: transition.to,
+        updated_at: now,
+        ...(stillActive ? {} : { active_key: null, closed_at: now }),
+      })
+      .where('work_id', '=', work.work_id)
+      .execute();
+    if (request.status === 'Close') await this.sessions.endIfDone(tx, work.session_id);
+    else await this.sessions.refreshStatus(tx, work.session_id);
+    if (work.routing_owner === 'Partner') {
+      await this.events.workChanged(tx, eventTarget(work), {
+        workType: transition.event,
+        workId: work.work_id,
+        sessionId: work.session_id,
+        userId: work.user_id,
+        agentName: work.display_name,
+        psrId: work.psr_id,
+        routingType: work.routing_type,
+        routingCorrelationId: work.routing_correlation_id,
+      });
+    }
+    return { status: 202, body: { success: true } };
+  }
+
+  private async agentOf(tx: Tx, orgId: string, userId: string) {
+    const agent = isSalesforceId(userId, KeyPrefix.User)
+      ? await tx
           .selectFrom('users')
           .select(['user_id', 'display_name'])
           .where('user_id', '=', toEighteenCharId(userId))
@@ -184,12 +158,12 @@ export class LocalOrgAgentWork {
           .where('is_agent', '=', 1)
           .executeTakeFirst()
       : undefined;
-    if (!agent) throw badRequest(ErrorCode.InvalidUserId, `User ${userId} is not an agent user of this org.`);
+    if (!agent) throw apiError('NotAnAgent', { userId });
     return agent;
   }
 
-  private async workOf(trx: Trx, orgId: string, workId: string) {
-    return trx
+  private async workOf(tx: Tx, orgId: string, workId: string) {
+    return tx
       .selectFrom('agent_work as w')
       .innerJoin('messaging_sessions as s', 's.session_id', 'w.session_id')
       .innerJoin('conversations as c', 'c.conversation_identifier', 's.conversation_identifier')

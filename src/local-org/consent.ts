@@ -1,11 +1,9 @@
-import type { Kysely } from 'kysely';
-import { badRequest } from '../contract/api-error.ts';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { ConsentRequest, ConsentStatus } from '../contract/consent-request.ts';
 import { resolveChannel } from './channels.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
-import type { Tables } from '../store/tables.ts';
+import type { Tx } from '../store/transactions.ts';
 
 /** What an end user who has contacted a channel has consented to until someone says otherwise. */
 export const DEFAULT_CONSENT_STATUS: ConsentStatus = 'ImplicitlyOptedIn';
@@ -16,7 +14,7 @@ export const DEFAULT_CONSENT_STATUS: ConsentStatus = 'ImplicitlyOptedIn';
  * The outbound side asks this before sending: an OptedOut end user gets no new message.
  */
 export async function consentStatusOf(
-  db: Kysely<Tables>,
+  db: Db | Tx,
   channelAddressIdentifier: string,
   endUserClientIdentifier: string,
 ): Promise<ConsentStatus | null> {
@@ -37,37 +35,35 @@ export async function consentStatusOf(
 }
 
 /** `PATCH /consent` in the local org: only a channel whose consent owner is Partner takes consent from the partner. */
-export async function updateConsent(db: Db, call: CrmCall, request: ConsentRequest): Promise<CrmResponse> {
-  return db.transaction().execute(async (trx) => {
-    const channel = await resolveChannel(trx, call, request.channelAddressIdentifier);
-    if (channel.consent_owner !== 'Partner') {
-      throw badRequest(
-        ErrorCode.ConsentOwnerNotPartner,
-        `The consent owner of channel "${request.channelAddressIdentifier}" is ${channel.consent_owner}, not Partner: its consent cannot be set through this API.`,
-      );
-    }
-    if ((await consentStatusOf(trx, request.channelAddressIdentifier, request.endUserClientId)) === null) {
-      throw badRequest(
-        ErrorCode.InvalidEndUserClientId,
-        `"${request.endUserClientId}" is not an end user of channel "${request.channelAddressIdentifier}".`,
-      );
-    }
-    const now = Date.now();
-    await trx
-      .insertInto('end_user_consents')
-      .values({
-        channel_address_identifier: request.channelAddressIdentifier,
-        end_user_client_identifier: request.endUserClientId,
-        consent_status: request.consentStatus,
-        request_id: call.requestId,
-        updated_at: now,
-      })
-      .onConflict((oc) =>
-        oc
-          .columns(['channel_address_identifier', 'end_user_client_identifier'])
-          .doUpdateSet({ consent_status: request.consentStatus, request_id: call.requestId, updated_at: now }),
-      )
-      .execute();
-    return { status: 200, body: { success: true } };
-  });
+export async function updateConsent(tx: Tx, call: CrmCall, request: ConsentRequest): Promise<CrmResponse> {
+  const channel = await resolveChannel(tx, call, request.channelAddressIdentifier);
+  if (channel.consent_owner !== 'Partner') {
+    throw apiError('ConsentOwnerNotPartner', {
+      channelAddressIdentifier: request.channelAddressIdentifier,
+      consentOwner: channel.consent_owner,
+    });
+  }
+  if ((await consentStatusOf(tx, request.channelAddressIdentifier, request.endUserClientId)) === null) {
+    throw apiError('UnknownEndUser', {
+      endUserClientId: request.endUserClientId,
+      channelAddressIdentifier: request.channelAddressIdentifier,
+    });
+  }
+  const now = Date.now();
+  await tx
+    .insertInto('end_user_consents')
+    .values({
+      channel_address_identifier: request.channelAddressIdentifier,
+      end_user_client_identifier: request.endUserClientId,
+      consent_status: request.consentStatus,
+      request_id: call.requestId,
+      updated_at: now,
+    })
+    .onConflict((oc) =>
+      oc
+        .columns(['channel_address_identifier', 'end_user_client_identifier'])
+        .doUpdateSet({ consent_status: request.consentStatus, request_id: call.requestId, updated_at: now }),
+    )
+    .execute();
+  return { status: 200, body: { success: true } };
 }

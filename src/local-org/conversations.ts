@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
 import type { Db } from '../store/database.ts';
-import type { Tables } from '../store/tables.ts';
+import type { Tx } from '../store/transactions.ts';
 
 export interface NewEntry {
   entryId: string;
@@ -14,66 +13,69 @@ export interface NewEntry {
   requestId: string | null;
 }
 
-/** Conversations and their entries in the local org's store. */
+/** The conversation between a channel and an end user, created on first contact. */
+export async function findOrCreateConversation(
+  tx: Tx,
+  key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string },
+): Promise<{ conversationIdentifier: string; created: boolean }> {
+  const existing = await findConversation(tx, key);
+  if (existing) return { conversationIdentifier: existing, created: false };
+  const conversationIdentifier = randomUUID();
+  const inserted = await tx
+    .insertInto('conversations')
+    .values({
+      conversation_identifier: conversationIdentifier,
+      org_id: key.orgId,
+      channel_address_identifier: key.channelAddressIdentifier,
+      end_user_client_identifier: key.endUserClientIdentifier,
+      created_at: Date.now(),
+    })
+    .onConflict((oc) => oc.columns(['org_id', 'channel_address_identifier', 'end_user_client_identifier']).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return { conversationIdentifier, created: true };
+  return { conversationIdentifier: (await findConversation(tx, key))!, created: false };
+}
+
+async function findConversation(
+  tx: Tx,
+  key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string },
+): Promise<string | undefined> {
+  const row = await tx
+    .selectFrom('conversations')
+    .select('conversation_identifier')
+    .where('org_id', '=', key.orgId)
+    .where('channel_address_identifier', '=', key.channelAddressIdentifier)
+    .where('end_user_client_identifier', '=', key.endUserClientIdentifier)
+    .executeTakeFirst();
+  return row?.conversation_identifier;
+}
+
+export async function appendEntry(tx: Tx, conversationIdentifier: string, entry: NewEntry): Promise<number> {
+  const row = await tx
+    .insertInto('conversation_entries')
+    .values({
+      conversation_identifier: conversationIdentifier,
+      entry_id: entry.entryId,
+      entry_type: entry.entryType,
+      sender_role: entry.senderRole,
+      sender_subject: entry.senderSubject,
+      client_timestamp: entry.clientTimestamp,
+      payload: JSON.stringify(entry.payload),
+      routing_attributes: entry.routingAttributes ? JSON.stringify(entry.routingAttributes) : null,
+      request_id: entry.requestId,
+      created_at: Date.now(),
+    })
+    .returning('sequence')
+    .executeTakeFirstOrThrow();
+  return Number(row.sequence);
+}
+
+/**
+ * Conversations and their entries as the management API shows them. Reads only: the writes above take
+ * the operation's transaction.
+ */
 export class Conversations {
   constructor(private readonly db: Db) {}
-
-  /** The conversation between a channel and an end user, created on first contact. */
-  async findOrCreate(
-    trx: Transaction<Tables>,
-    key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string },
-  ): Promise<{ conversationIdentifier: string; created: boolean }> {
-    const existing = await this.find(trx, key);
-    if (existing) return { conversationIdentifier: existing, created: false };
-    const conversationIdentifier = randomUUID();
-    const inserted = await trx
-      .insertInto('conversations')
-      .values({
-        conversation_identifier: conversationIdentifier,
-        org_id: key.orgId,
-        channel_address_identifier: key.channelAddressIdentifier,
-        end_user_client_identifier: key.endUserClientIdentifier,
-        created_at: Date.now(),
-      })
-      .onConflict((oc) => oc.columns(['org_id', 'channel_address_identifier', 'end_user_client_identifier']).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return { conversationIdentifier, created: true };
-    return { conversationIdentifier: (await this.find(trx, key))!, created: false };
-  }
-
-  private async find(
-    trx: Transaction<Tables>,
-    key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string },
-  ): Promise<string | undefined> {
-    const row = await trx
-      .selectFrom('conversations')
-      .select('conversation_identifier')
-      .where('org_id', '=', key.orgId)
-      .where('channel_address_identifier', '=', key.channelAddressIdentifier)
-      .where('end_user_client_identifier', '=', key.endUserClientIdentifier)
-      .executeTakeFirst();
-    return row?.conversation_identifier;
-  }
-
-  async appendEntry(trx: Transaction<Tables>, conversationIdentifier: string, entry: NewEntry): Promise<number> {
-    const row = await trx
-      .insertInto('conversation_entries')
-      .values({
-        conversation_identifier: conversationIdentifier,
-        entry_id: entry.entryId,
-        entry_type: entry.entryType,
-        sender_role: entry.senderRole,
-        sender_subject: entry.senderSubject,
-        client_timestamp: entry.clientTimestamp,
-        payload: JSON.stringify(entry.payload),
-        routing_attributes: entry.routingAttributes ? JSON.stringify(entry.routingAttributes) : null,
-        request_id: entry.requestId,
-        created_at: Date.now(),
-      })
-      .returning('sequence')
-      .executeTakeFirstOrThrow();
-    return Number(row.sequence);
-  }
 
   async list(orgId: string, options: { limit: number; before?: string }) {
     const rows = await this.db

@@ -1,128 +1,104 @@
-import type { AttachmentRecords } from '../attachments/attachment-records.ts';
 import type { StoredAttachment } from '../attachments/stored-attachment.ts';
 import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
-import { badRequest, forbidden } from '../contract/api-error.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
-import type { CrmCall, CrmPort, CrmResponse } from '../crm/crm-port.ts';
-import type { Db } from '../store/database.ts';
+import type { CrmCall, CrmPort, CrmResponse, PortRequest } from '../crm/crm-port.ts';
+import type { Tx } from '../store/transactions.ts';
 import { recordAttachmentInteractions } from './attachment-interactions.ts';
 import type { LocalOrgAgentWork } from './agent-work.ts';
+import type { AuthorizationContexts } from './authorization-contexts.ts';
 import { updateConsent } from './consent.ts';
 import { resolveChannel } from './channels.ts';
-import type { Conversations } from './conversations.ts';
+import { appendEntry, findOrCreateConversation } from './conversations.ts';
 import type { LocalOrgRouting } from './routing.ts';
 
-/** The built-in org behind the CRM port: it keeps conversations itself instead of calling Salesforce. */
-export class LocalOrgCrm implements CrmPort {
+/**
+ * The built-in org behind the CRM port: it keeps conversations itself instead of calling Salesforce.
+ * Every operation reads and writes through the transaction it is given, the one that also holds the
+ * request's idempotency record; nothing here holds a database handle to use instead.
+ */
+export class LocalOrgCrm implements CrmPort<Tx> {
   constructor(
-    private readonly db: Db,
-    private readonly conversations: Conversations,
+    private readonly authorizationContexts: AuthorizationContexts,
     private readonly routing: LocalOrgRouting,
     private readonly agentWork: LocalOrgAgentWork,
-    private readonly attachmentRecords: AttachmentRecords,
   ) {}
 
-  async checkAuthorizationContext(call: CrmCall): Promise<void> {
-    const channel = await this.db
-      .selectFrom('channels')
-      .select('channel_address_identifier')
-      .where('org_id', '=', call.orgId)
-      .where('authorization_context', '=', call.authorizationContext)
-      .executeTakeFirst();
-    if (!channel) {
-      throw forbidden(
-        ErrorCode.ContextNotValidForToken,
-        `AuthorizationContext "${call.authorizationContext}" is not a conversation channel definition of org ${call.orgId}.`,
-      );
-    }
+  checkAuthorizationContext(call: CrmCall): Promise<void> {
+    return this.authorizationContexts.check(call);
   }
 
-  async postInteraction(call: CrmCall, request: InteractionRequest, attachments: readonly StoredAttachment[] = []): Promise<CrmResponse> {
-    const channel = await resolveChannel(this.db, call, request.to);
+  async postInteraction(
+    tx: Tx,
+    call: CrmCall,
+    { parsed: request }: PortRequest<InteractionRequest>,
+    attachments: readonly StoredAttachment[],
+  ): Promise<CrmResponse> {
+    const channel = await resolveChannel(tx, call, request.to);
     const entryInteraction = request.interactions.find((i) => i.interactionType === 'EntryInteraction');
     if (!entryInteraction) {
-      return recordAttachmentInteractions(
-        {
-          db: this.db,
-          conversations: this.conversations,
-          attachmentRecords: this.attachmentRecords,
-          // A file is an inbound Message: it opens a work item like a text message does.
-          onInboundMessage: (trx, conversationIdentifier) =>
-            this.routing.onInboundEntry(trx, {
-              orgId: call.orgId,
-              channel,
-              conversationIdentifier,
-              endUserClientIdentifier: request.from,
-              entryType: 'Message',
-            }),
-        },
-        call,
-        channel.channel_address_identifier,
-        request,
-        attachments,
+      // A file is an inbound Message: it opens a work item like a text message does.
+      return recordAttachmentInteractions(tx, call, channel.channel_address_identifier, request, attachments, (conversationIdentifier) =>
+        this.routing.onInboundEntry(tx, {
+          orgId: call.orgId,
+          channel,
+          conversationIdentifier,
+          endUserClientIdentifier: request.from,
+          entryType: 'Message',
+        }),
       );
     }
-    const result = await this.db.transaction().execute(async (trx) => {
-      const { conversationIdentifier } = await this.conversations.findOrCreate(trx, {
-        orgId: call.orgId,
-        channelAddressIdentifier: channel.channel_address_identifier,
-        endUserClientIdentifier: request.from,
-      });
-      await this.conversations.appendEntry(trx, conversationIdentifier, {
-        entryId: entryInteraction.entryId,
-        entryType: entryInteraction.entryType,
-        senderRole: 'EndUser',
-        senderSubject: request.from,
-        clientTimestamp: entryInteraction.timestamp,
-        payload: entryInteraction.payload,
-        routingAttributes: request.routingAttributes,
-        requestId: call.requestId,
-      });
-      const workItemIds = await this.routing.onInboundEntry(trx, {
-        orgId: call.orgId,
-        channel,
-        conversationIdentifier,
-        endUserClientIdentifier: request.from,
-        entryType: entryInteraction.entryType,
-      });
-      return { conversationIdentifier, workItemIds };
+    const { conversationIdentifier } = await findOrCreateConversation(tx, {
+      orgId: call.orgId,
+      channelAddressIdentifier: channel.channel_address_identifier,
+      endUserClientIdentifier: request.from,
+    });
+    await appendEntry(tx, conversationIdentifier, {
+      entryId: entryInteraction.entryId,
+      entryType: entryInteraction.entryType,
+      senderRole: 'EndUser',
+      senderSubject: request.from,
+      clientTimestamp: entryInteraction.timestamp,
+      payload: entryInteraction.payload,
+      routingAttributes: request.routingAttributes,
+      requestId: call.requestId,
+    });
+    const workItemIds = await this.routing.onInboundEntry(tx, {
+      orgId: call.orgId,
+      channel,
+      conversationIdentifier,
+      endUserClientIdentifier: request.from,
+      entryType: entryInteraction.entryType,
     });
     return {
       status: 202,
-      body: {
-        conversationIdentifier: result.conversationIdentifier,
-        id: entryInteraction.entryId,
-        workItemIds: result.workItemIds,
-        success: true,
-      },
+      body: { conversationIdentifier, id: entryInteraction.entryId, workItemIds, success: true },
     };
   }
 
-  route(call: CrmCall, request: RouteRequest): Promise<CrmResponse> {
-    return this.routing.route(call, request);
+  route(tx: Tx, call: CrmCall, request: PortRequest<RouteRequest>): Promise<CrmResponse> {
+    return this.routing.route(tx, call, request.parsed);
   }
 
-  cancelRoute(call: CrmCall, request: CancelRouteRequest): Promise<CrmResponse> {
-    return this.routing.cancelRoute(call, request);
+  cancelRoute(tx: Tx, call: CrmCall, request: PortRequest<CancelRouteRequest>): Promise<CrmResponse> {
+    return this.routing.cancelRoute(tx, call, request.parsed);
   }
 
-  postRoutingResult(call: CrmCall, request: RoutingResultRequest): Promise<CrmResponse> {
-    return this.routing.postRoutingResult(call, request);
+  postRoutingResult(tx: Tx, call: CrmCall, request: PortRequest<RoutingResultRequest>): Promise<CrmResponse> {
+    return this.routing.postRoutingResult(tx, call, request.parsed);
   }
 
-  createAgentWork(call: CrmCall, request: AgentWorkRequest): Promise<CrmResponse> {
-    return this.agentWork.create(call, request);
+  createAgentWork(tx: Tx, call: CrmCall, request: PortRequest<AgentWorkRequest>): Promise<CrmResponse> {
+    return this.agentWork.create(tx, call, request.parsed);
   }
 
-  updateAgentWork(call: CrmCall, request: UpdateAgentWorkRequest): Promise<CrmResponse> {
-    return this.agentWork.update(call, request);
+  updateAgentWork(tx: Tx, call: CrmCall, request: PortRequest<UpdateAgentWorkRequest>): Promise<CrmResponse> {
+    return this.agentWork.update(tx, call, request.parsed);
   }
 
-  updateConsent(call: CrmCall, request: ConsentRequest): Promise<CrmResponse> {
-    return updateConsent(this.db, call, request);
+  updateConsent(tx: Tx, call: CrmCall, request: PortRequest<ConsentRequest>): Promise<CrmResponse> {
+    return updateConsent(tx, call, request.parsed);
   }
 }

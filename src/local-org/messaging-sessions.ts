@@ -1,28 +1,22 @@
-import type { Transaction } from 'kysely';
-import type { Tables } from '../store/tables.ts';
-import { newSalesforceId } from './salesforce-ids.ts';
-
-type Trx = Transaction<Tables>;
-
-/** Key prefix of MessagingSession records: the work item of a conversation. */
-export const MESSAGING_SESSION_PREFIX = '0Mw';
+import type { Tx } from '../store/transactions.ts';
+import { KeyPrefix, newSalesforceId } from '../contract/salesforce-ids.ts';
 
 /**
  * Messaging sessions: the work item the routing state hangs off. At most one is open per conversation
  * (a unique constraint, so it holds across processes); its status is derived from the routing state.
  */
 export class MessagingSessions {
-  async findOpen(trx: Trx, conversationIdentifier: string) {
-    return trx.selectFrom('messaging_sessions').selectAll().where('open_key', '=', conversationIdentifier).executeTakeFirst();
+  async findOpen(tx: Tx, conversationIdentifier: string) {
+    return tx.selectFrom('messaging_sessions').selectAll().where('open_key', '=', conversationIdentifier).executeTakeFirst();
   }
 
   /** The conversation's open session, opened now if it has none. */
-  async openIfNone(trx: Trx, orgId: string, conversationIdentifier: string): Promise<{ sessionId: string; opened: boolean }> {
-    const existing = await this.findOpen(trx, conversationIdentifier);
+  async openIfNone(tx: Tx, orgId: string, conversationIdentifier: string): Promise<{ sessionId: string; opened: boolean }> {
+    const existing = await this.findOpen(tx, conversationIdentifier);
     if (existing) return { sessionId: existing.session_id, opened: false };
-    const sessionId = newSalesforceId(MESSAGING_SESSION_PREFIX);
+    const sessionId = newSalesforceId(KeyPrefix.MessagingSession);
     const now = Date.now();
-    const inserted = await trx
+    const inserted = await tx
       .insertInto('messaging_sessions')
       .values({
         session_id: sessionId,
@@ -36,46 +30,46 @@ export class MessagingSessions {
       .onConflict((oc) => oc.column('open_key').doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return { sessionId, opened: true };
-    return { sessionId: (await this.findOpen(trx, conversationIdentifier))!.session_id, opened: false };
+    return { sessionId: (await this.findOpen(tx, conversationIdentifier))!.session_id, opened: false };
   }
 
   /**
    * Takes the session's row lock (a write to it), so concurrent changes to one session's routing run one
    * after the other on PostgreSQL as they do on SQLite, and each sees what the one before committed.
    */
-  async lock(trx: Trx, sessionId: string): Promise<void> {
-    await trx.updateTable('messaging_sessions').set({ updated_at: Date.now() }).where('session_id', '=', sessionId).execute();
+  async lock(tx: Tx, sessionId: string): Promise<void> {
+    await tx.updateTable('messaging_sessions').set({ updated_at: Date.now() }).where('session_id', '=', sessionId).execute();
   }
 
   /** New (nobody on it), Waiting (a routing is open), Active (an agent works on it); Ended stays Ended. */
-  async refreshStatus(trx: Trx, sessionId: string): Promise<string> {
-    const session = await trx
+  async refreshStatus(tx: Tx, sessionId: string): Promise<string> {
+    const session = await tx
       .selectFrom('messaging_sessions')
       .select(['status', 'open_key'])
       .where('session_id', '=', sessionId)
       .executeTakeFirstOrThrow();
     if (session.open_key === null) return session.status;
     const [activeWork, openRouting] = await Promise.all([
-      trx
+      tx
         .selectFrom('agent_work')
         .select('work_id')
         .where('session_id', '=', sessionId)
         .where('active_key', 'is not', null)
         .executeTakeFirst(),
-      trx.selectFrom('pending_service_routings').select('psr_id').where('open_key', '=', sessionId).executeTakeFirst(),
+      tx.selectFrom('pending_service_routings').select('psr_id').where('open_key', '=', sessionId).executeTakeFirst(),
     ]);
     const status = activeWork ? 'Active' : openRouting ? 'Waiting' : 'New';
     if (status !== session.status) {
-      await trx.updateTable('messaging_sessions').set({ status, updated_at: Date.now() }).where('session_id', '=', sessionId).execute();
+      await tx.updateTable('messaging_sessions').set({ status, updated_at: Date.now() }).where('session_id', '=', sessionId).execute();
     }
     return status;
   }
 
   /** Ends the session when nobody works on it and no routing is open: the conversation's next message opens a new one. */
-  async endIfDone(trx: Trx, sessionId: string): Promise<boolean> {
-    if ((await this.refreshStatus(trx, sessionId)) !== 'New') return false;
+  async endIfDone(tx: Tx, sessionId: string): Promise<boolean> {
+    if ((await this.refreshStatus(tx, sessionId)) !== 'New') return false;
     const now = Date.now();
-    await trx
+    await tx
       .updateTable('messaging_sessions')
       .set({ status: 'Ended', open_key: null, ended_at: now, updated_at: now })
       .where('session_id', '=', sessionId)

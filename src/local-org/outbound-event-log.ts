@@ -1,25 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely, Selectable } from 'kysely';
-import type { OutboundEventTable, Tables } from '../store/tables.ts';
-
-/** The two payload layouts of the CRM's custom platform event found in the field. */
-export type PayloadShape = 'legacy' | 'spring24';
+import type { Selectable } from 'kysely';
+import type { CustomEventFields, PayloadShape } from '../contract/outbound-event.ts';
+import type { Db } from '../store/database.ts';
+import type { OutboundEventTable } from '../store/tables.ts';
+import { afterCommit, inTransaction, type Tx } from '../store/transactions.ts';
+import { Wakeup } from '../util/wakeup.ts';
 
 export interface Participant {
   appType: string;
   subject: string;
   role: string;
-}
-
-/**
- * The field values of one custom platform event, by role. The Pub/Sub server maps the roles to the
- * configured field API names (SF_PUB_SUB_CUSTOM_EVENT_*_FIELD). Fields a shape does not use are null.
- */
-export interface OutboundEventFields {
-  channelAddressId: string | null;
-  payload: string;
-  recipient: string | null;
-  eventType: string | null;
 }
 
 export interface OutboundEventInput {
@@ -43,7 +33,7 @@ export interface PublishedFields {
   channelAddressIdentifier: string;
   conversationIdentifier: string | null;
   shape: PayloadShape;
-  fields: OutboundEventFields;
+  fields: CustomEventFields;
 }
 
 export interface OutboundEvent extends PublishedFields {
@@ -57,7 +47,7 @@ export interface OutboundEvent extends PublishedFields {
  * no event type. Spring '24: everything in the payload field (content flat or nested under `payload`)
  * plus the event type field.
  */
-export function encodeEventFields(input: OutboundEventInput): OutboundEventFields {
+export function encodeEventFields(input: OutboundEventInput): CustomEventFields {
   if (input.shape === 'legacy') {
     return {
       channelAddressId: input.channelAddressIdentifier,
@@ -71,15 +61,16 @@ export function encodeEventFields(input: OutboundEventInput): OutboundEventField
   return { channelAddressId: null, payload: JSON.stringify(payload), recipient: null, eventType: input.eventType };
 }
 
-type Executor = Kysely<Tables>;
+/**
+ * The write side of the log, for operations: appends in the operation's transaction, so an event commits
+ * with the change that caused it, and signals `appended` once that transaction has committed (a reader
+ * woken earlier would not see the event yet). It holds no database handle of its own.
+ */
+export class OutboundEventWriter {
+  constructor(private readonly appended: Wakeup) {}
 
-/** The local org's durable, ordered log of outbound events; the sequence is the Pub/Sub replay id. */
-export class OutboundEventLog {
-  constructor(private readonly db: Kysely<Tables>) {}
-
-  /** Appends within the caller's transaction when given one, so the event commits with the change that caused it. */
-  async append(input: OutboundEventInput, executor: Executor = this.db): Promise<OutboundEvent> {
-    const [event] = await this.insert(executor, [
+  async append(tx: Tx, input: OutboundEventInput): Promise<OutboundEvent> {
+    const [event] = await this.insert(tx, [
       {
         orgId: input.orgId,
         eventType: input.eventType,
@@ -92,15 +83,16 @@ export class OutboundEventLog {
     return event!;
   }
 
-  /** Appends field values published as they are (the Pub/Sub API's Publish), in one statement, in order. */
-  async appendFields(records: PublishedFields[]): Promise<OutboundEvent[]> {
-    return records.length === 0 ? [] : this.insert(this.db, records);
+  /** Appends field values as they were published, in one statement, in order. */
+  async appendFields(tx: Tx, records: PublishedFields[]): Promise<OutboundEvent[]> {
+    return records.length === 0 ? [] : this.insert(tx, records);
   }
 
-  private async insert(executor: Executor, records: PublishedFields[]): Promise<OutboundEvent[]> {
+  private async insert(tx: Tx, records: PublishedFields[]): Promise<OutboundEvent[]> {
+    afterCommit(tx, () => this.appended.notify());
     const createdAt = Date.now();
     const rows = records.map((record) => ({ record, eventUuid: randomUUID() }));
-    const inserted = await executor
+    const inserted = await tx
       .insertInto('outbound_events')
       .values(
         rows.map(({ record, eventUuid }) => ({
@@ -118,6 +110,22 @@ export class OutboundEventLog {
       .execute();
     const sequenceOf = new Map(inserted.map((r) => [r.event_uuid, Number(r.sequence)]));
     return rows.map(({ record, eventUuid }) => ({ replayId: sequenceOf.get(eventUuid)!, eventUuid, createdAt, ...record }));
+  }
+}
+
+/**
+ * The local org's durable, ordered log of outbound events; the sequence is the Pub/Sub replay id. One per
+ * process: its `appended` signal is what wakes the Pub/Sub server's subscriptions.
+ */
+export class OutboundEventLog {
+  readonly appended = new Wakeup();
+  readonly writer = new OutboundEventWriter(this.appended);
+
+  constructor(private readonly db: Db) {}
+
+  /** The Pub/Sub API's Publish: field values appended as they are, in their own transaction. */
+  publish(records: PublishedFields[]): Promise<OutboundEvent[]> {
+    return inTransaction(this.db, (tx) => this.writer.appendFields(tx, records));
   }
 
   /** Drops events older than the retention window; replay ids are never reused. */
@@ -166,7 +174,7 @@ function toEvent(r: Selectable<OutboundEventTable>): OutboundEvent {
     channelAddressIdentifier: r.channel_address_identifier,
     conversationIdentifier: r.conversation_identifier,
     shape: r.shape as PayloadShape,
-    fields: JSON.parse(r.fields) as OutboundEventFields,
+    fields: JSON.parse(r.fields) as CustomEventFields,
     createdAt: r.created_at,
   };
 }

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { Transaction } from 'kysely';
-import type { Tables } from '../store/tables.ts';
-import type { OutboundEventLog } from './outbound-event-log.ts';
-import { toFifteenCharId } from './salesforce-ids.ts';
-
-type Trx = Transaction<Tables>;
+import type { Tx } from '../store/transactions.ts';
+import type { OutboundEventWriter } from './outbound-event-log.ts';
+import { toFifteenCharId } from '../contract/salesforce-ids.ts';
 
 /** The work event types of the outbound contract (RoutingWorkType). */
 export type RoutingWorkType = 'Assigned' | 'Accepted' | 'Cancelled' | 'Closed' | 'Declined' | 'TransferError' | 'Transferred';
@@ -24,10 +21,10 @@ export interface RoutingEventTarget {
  *   `workType` being Assigned, Accepted, Declined, Cancelled or Closed.
  */
 export class RoutingEvents {
-  constructor(private readonly log: OutboundEventLog) {}
+  constructor(private readonly log: OutboundEventWriter) {}
 
   async routingRequested(
-    trx: Trx,
+    tx: Tx,
     target: RoutingEventTarget,
     r: { routingType: string; routingCorrelationId: string; sessionId: string; queueId: string | null; flowId: string | null },
   ) {
@@ -37,7 +34,7 @@ export class RoutingEvents {
       routingType: r.routingType,
       conversationId: target.conversationIdentifier,
     };
-    return this.append(trx, target, 'RoutingRequested', {
+    return this.append(tx, target, 'RoutingRequested', {
       conversationIdentifier: target.conversationIdentifier,
       routingParameters: {
         queueId: r.queueId && toFifteenCharId(r.queueId),
@@ -60,7 +57,7 @@ export class RoutingEvents {
   }
 
   async workChanged(
-    trx: Trx,
+    tx: Tx,
     target: RoutingEventTarget,
     w: {
       workType: RoutingWorkType;
@@ -75,7 +72,7 @@ export class RoutingEvents {
   ) {
     const identifier = randomUUID();
     const now = Date.now();
-    return this.append(trx, target, 'Interaction', {
+    return this.append(tx, target, 'Interaction', {
       senderDisplayName: w.agentName,
       identifier,
       entryType: 'RoutingWorkResult',
@@ -98,19 +95,16 @@ export class RoutingEvents {
   }
 
   /** Spring '24 shape, content nested under `payload`, addressed to the conversation's end user. */
-  private append(trx: Trx, target: RoutingEventTarget, eventType: string, content: Record<string, unknown>) {
-    return this.log.append(
-      {
-        orgId: target.orgId,
-        eventType,
-        channelAddressIdentifier: target.channelAddressIdentifier,
-        conversationIdentifier: target.conversationIdentifier,
-        recipient: { appType: 'custom', subject: target.endUserClientIdentifier, role: 'EndUser' },
-        shape: 'spring24',
-        nestContent: true,
-        content,
-      },
-      trx,
-    );
+  private append(tx: Tx, target: RoutingEventTarget, eventType: string, content: Record<string, unknown>) {
+    return this.log.append(tx, {
+      orgId: target.orgId,
+      eventType,
+      channelAddressIdentifier: target.channelAddressIdentifier,
+      conversationIdentifier: target.conversationIdentifier,
+      recipient: { appType: 'custom', subject: target.endUserClientIdentifier, role: 'EndUser' },
+      shape: 'spring24',
+      nestContent: true,
+      content,
+    });
   }
 }

@@ -1,15 +1,13 @@
-import type { Selectable, Transaction } from 'kysely';
-import { badRequest, forbidden } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import type { Selectable } from 'kysely';
+import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall } from '../crm/crm-port.ts';
-import type { ChannelTable, Tables } from '../store/tables.ts';
-import { MESSAGING_SESSION_PREFIX } from './messaging-sessions.ts';
+import type { ChannelTable } from '../store/tables.ts';
+import type { Tx } from '../store/transactions.ts';
+import { checkChannelContext } from './channels.ts';
 import type { RoutingEventTarget } from './routing-events.ts';
-import { toEighteenCharId } from './salesforce-ids.ts';
+import { KeyPrefix, toEighteenCharId } from '../contract/salesforce-ids.ts';
 
 // Lookups the routing and agent work operations share: what a request names, as the caller may see it.
-
-export type Trx = Transaction<Tables>;
 
 export interface ConversationContext extends Selectable<ChannelTable> {
   conversation_identifier: string;
@@ -17,8 +15,8 @@ export interface ConversationContext extends Selectable<ChannelTable> {
 }
 
 /** The conversation and its channel, visible to the caller's org and AuthorizationContext. */
-export async function conversationOf(trx: Trx, call: CrmCall, conversationIdentifier: string): Promise<ConversationContext> {
-  const row = await trx
+export async function conversationOf(tx: Tx, call: CrmCall, conversationIdentifier: string): Promise<ConversationContext> {
+  const row = await tx
     .selectFrom('conversations as c')
     .innerJoin('channels as ch', 'ch.channel_address_identifier', 'c.channel_address_identifier')
     .selectAll('ch')
@@ -27,21 +25,18 @@ export async function conversationOf(trx: Trx, call: CrmCall, conversationIdenti
     .where('c.org_id', '=', call.orgId)
     .executeTakeFirst();
   if (!row) {
-    throw badRequest(ErrorCode.ConversationNotFound, `No conversation "${conversationIdentifier}" on a messaging channel of this org.`);
+    throw apiError('ConversationNotFound', { conversationIdentifier });
   }
-  checkContext(call, row);
+  checkChannelContext(call, row);
   return row;
 }
 
 /** The open messaging session a 15-character work item id names, with its conversation and channel. */
-export async function openSessionOf(trx: Trx, call: CrmCall, workItemId: string) {
-  if (!workItemId.startsWith(MESSAGING_SESSION_PREFIX)) {
-    throw badRequest(
-      ErrorCode.WorkItemNotMessagingSession,
-      `Work item ${workItemId} is not a messaging session id (those start with ${MESSAGING_SESSION_PREFIX}).`,
-    );
+export async function openSessionOf(tx: Tx, call: CrmCall, workItemId: string) {
+  if (!workItemId.startsWith(KeyPrefix.MessagingSession)) {
+    throw apiError('WorkItemNotMessagingSession', { workItemId, prefix: KeyPrefix.MessagingSession });
   }
-  const session = await trx
+  const session = await tx
     .selectFrom('messaging_sessions as s')
     .innerJoin('conversations as c', 'c.conversation_identifier', 's.conversation_identifier')
     .innerJoin('channels as ch', 'ch.channel_address_identifier', 'c.channel_address_identifier')
@@ -51,20 +46,10 @@ export async function openSessionOf(trx: Trx, call: CrmCall, workItemId: string)
     .where('s.org_id', '=', call.orgId)
     .executeTakeFirst();
   if (!session || session.open_key === null) {
-    throw badRequest(ErrorCode.WorkItemNotFound, `No open messaging session ${workItemId}${session ? ': it has ended' : ''}.`);
+    throw apiError('WorkItemNotFound', { workItemId, ended: session !== undefined });
   }
-  checkContext(call, session);
+  checkChannelContext(call, session);
   return session;
-}
-
-/** A record of a channel with another AuthorizationContext is not the caller's to touch. */
-export function checkContext(call: CrmCall, channel: { authorization_context: string; channel_address_identifier: string }) {
-  if (channel.authorization_context !== call.authorizationContext) {
-    throw forbidden(
-      ErrorCode.ContextNotValidForChannel,
-      `AuthorizationContext "${call.authorizationContext}" is not the one configured for channel "${channel.channel_address_identifier}".`,
-    );
-  }
 }
 
 /** Where a routing event about this conversation goes. */

@@ -1,7 +1,7 @@
 import type { Db } from '../store/database.ts';
 import { consentStatusOf } from './consent.ts';
 import type { OutboundEventLog } from './outbound-event-log.ts';
-import { toFifteenCharId } from './salesforce-ids.ts';
+import { toFifteenCharId } from '../contract/salesforce-ids.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(Number(ms)).toISOString());
 const decimal = (text: string | null) => (text === null ? null : Number(text));

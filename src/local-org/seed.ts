@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Db } from '../store/database.ts';
+import { insertChannel } from './channels.ts';
 
 export interface SeededOrg {
   orgId: string;
@@ -31,11 +32,6 @@ export async function seedLocalOrg(
   options: { connectedApp: boolean } = { connectedApp: true },
 ): Promise<SeededOrg> {
   const now = Date.now();
-  const channelRouting = {
-    routing_queue_id: o.channelRouting.queueId,
-    routing_flow_id: o.channelRouting.flowId,
-    routing_attribute_max_length: o.channelRouting.attributeMaxLength,
-  };
   await db.transaction().execute(async (trx) => {
     await trx
       .insertInto('orgs')
@@ -61,29 +57,21 @@ export async function seedLocalOrg(
       .values({ user_id: o.userId, org_id: o.orgId, username: o.username, display_name: 'Integration User', created_at: now })
       .onConflict((oc) => oc.column('user_id').doUpdateSet({ org_id: o.orgId, username: o.username }))
       .execute();
-    await trx
-      .insertInto('channels')
-      .values({
-        channel_address_identifier: o.channelAddressIdentifier,
-        org_id: o.orgId,
-        authorization_context: o.authorizationContext,
-        channel_type: 'Custom',
-        routing_owner: o.routingOwner,
-        consent_owner: o.consentOwner,
-        active: 1,
-        created_at: now,
-        ...channelRouting,
-      })
-      .onConflict((oc) =>
-        oc.column('channel_address_identifier').doUpdateSet({
-          org_id: o.orgId,
-          authorization_context: o.authorizationContext,
-          routing_owner: o.routingOwner,
-          consent_owner: o.consentOwner,
-          ...channelRouting,
-        }),
-      )
-      .execute();
+    await insertChannel(
+      trx,
+      o.orgId,
+      {
+        channelAddressIdentifier: o.channelAddressIdentifier,
+        authorizationContext: o.authorizationContext,
+        routingOwner: o.routingOwner,
+        consentOwner: o.consentOwner,
+        active: true,
+        routingQueueId: o.channelRouting.queueId,
+        routingFlowId: o.channelRouting.flowId,
+        routingAttributeMaxLength: o.channelRouting.attributeMaxLength,
+      },
+      { replaceSettings: true },
+    );
     for (const q of o.queues) {
       await trx
         .insertInto('queues')

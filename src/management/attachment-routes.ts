@@ -2,8 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import express, { type Request, type Router } from 'express';
 import type { AttachmentRecords } from '../attachments/attachment-records.ts';
 import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
-import { notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 
 export interface AttachmentDownloadDeps {
   orgId: string;
@@ -24,7 +23,7 @@ export function attachmentRoutes(deps: AttachmentDownloadDeps): Router {
   const router = express.Router();
   router.get('/attachments/:attachmentId', async (req, res) => {
     const record = await deps.attachmentRecords.get(deps.orgId, req.params.attachmentId);
-    if (!record) throw notFound(ErrorCode.NotFound, `No attachment "${req.params.attachmentId}".`);
+    if (!record) throw managementError('not_found', `No attachment "${req.params.attachmentId}".`);
     const object = await deps.attachmentStorage.open(record.objectKey);
     res.attachment(record.name);
     res.setHeader('Content-Type', record.mimeType); // as recorded: res.set would append a charset to text types

@@ -1,8 +1,8 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
-import { ApiError, badRequest, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
 import { MAX_INT32 } from '../contract/json-limits.ts';
+import { managementError } from '../contract/management-errors.ts';
+import { insertChannel } from '../local-org/channels.ts';
 import type { ManagementAppDeps } from './management-app.ts';
 
 const owner = z.enum(['Salesforce', 'Partner']);
@@ -27,8 +27,8 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
   router.post('/channels', async (req, res) => {
     const parsed = newChannel.safeParse(req.body);
     if (!parsed.success) {
-      throw badRequest(
-        ErrorCode.InvalidParameters,
+      throw managementError(
+        'invalid_request',
         `Send {"channelAddressIdentifier", "authorizationContext", "routingOwner"?, "consentOwner"?, "active"?}: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}.`,
       );
     }
@@ -39,25 +39,14 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
       .where('org_id', '=', deps.orgId)
       .orderBy('queue_id')
       .executeTakeFirst();
-    const inserted = await deps.db
-      .insertInto('channels')
-      .values({
-        channel_address_identifier: c.channelAddressIdentifier,
-        org_id: deps.orgId,
-        authorization_context: c.authorizationContext,
-        channel_type: 'Custom',
-        routing_owner: c.routingOwner,
-        consent_owner: c.consentOwner,
-        active: c.active ? 1 : 0,
-        created_at: Date.now(),
-        routing_queue_id: queue?.queue_id ?? null,
-        routing_flow_id: null,
-        routing_attribute_max_length: c.routingAttributeMaxLength,
-      })
-      .onConflict((oc) => oc.column('channel_address_identifier').doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
-      throw new ApiError(409, 409, `A channel with address identifier "${c.channelAddressIdentifier}" already exists.`);
+    const inserted = await insertChannel(
+      deps.db,
+      deps.orgId,
+      { ...c, routingQueueId: queue?.queue_id ?? null, routingFlowId: null },
+      { replaceSettings: false },
+    );
+    if (!inserted) {
+      throw managementError('conflict', `A channel with address identifier "${c.channelAddressIdentifier}" already exists.`);
     }
     res.status(201).json(c);
   });
@@ -65,7 +54,7 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
   router.patch('/channels/:channelAddressIdentifier', async (req, res) => {
     const parsed = channelChange.safeParse(req.body);
     if (!parsed.success || Object.keys(parsed.data).length === 0) {
-      throw badRequest(ErrorCode.InvalidParameters, 'Send any of {"active": boolean, "routingOwner", "consentOwner"}.');
+      throw managementError('invalid_request', 'Send any of {"active": boolean, "routingOwner", "consentOwner"}.');
     }
     const { active, routingOwner, consentOwner } = parsed.data;
     const updated = await deps.db
@@ -78,8 +67,7 @@ export function channelRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Ro
       .where('channel_address_identifier', '=', req.params.channelAddressIdentifier)
       .where('org_id', '=', deps.orgId)
       .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) !== 1)
-      throw notFound(ErrorCode.UnknownChannel, `No channel "${req.params.channelAddressIdentifier}".`);
+    if (Number(updated.numUpdatedRows) !== 1) throw managementError('not_found', `No channel "${req.params.channelAddressIdentifier}".`);
     res.json({ channelAddressIdentifier: req.params.channelAddressIdentifier, ...parsed.data });
   });
 

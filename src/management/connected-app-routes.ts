@@ -2,8 +2,7 @@ import { randomBytes } from 'node:crypto';
 import express, { type Router } from 'express';
 import { importX509 } from 'jose';
 import { z } from 'zod';
-import { ApiError, badRequest, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import type { ManagementAppDeps } from './management-app.ts';
 
 const registration = z.object({
@@ -34,15 +33,15 @@ export function connectedAppRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>
   router.post('/connected-apps', async (req, res) => {
     const parsed = registration.safeParse(req.body);
     if (!parsed.success) {
-      throw badRequest(
-        ErrorCode.InvalidParameters,
+      throw managementError(
+        'invalid_request',
         'Send {"certificatePem": "-----BEGIN CERTIFICATE-----...", "consumerKey"?: string, "scopes"?: string}.',
       );
     }
     try {
       await importX509(parsed.data.certificatePem, 'RS256');
     } catch {
-      throw badRequest(ErrorCode.InvalidParameters, 'certificatePem is not a PEM X.509 certificate with an RSA key.');
+      throw managementError('invalid_request', 'certificatePem is not a PEM X.509 certificate with an RSA key.');
     }
     const consumerKey = parsed.data.consumerKey ?? `3MVG9${randomBytes(24).toString('base64url')}`;
     const inserted = await deps.db
@@ -58,7 +57,7 @@ export function connectedAppRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>
       .onConflict((oc) => oc.column('consumer_key').doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== 1) {
-      throw new ApiError(409, 409, `A connected app with consumer key "${consumerKey}" already exists.`);
+      throw managementError('conflict', `A connected app with consumer key "${consumerKey}" already exists.`);
     }
     const app = await deps.db.selectFrom('connected_apps').selectAll().where('consumer_key', '=', consumerKey).executeTakeFirstOrThrow();
     res.status(201).json(view(app));
@@ -70,7 +69,7 @@ export function connectedAppRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>
       await trx.deleteFrom('access_tokens').where('consumer_key', '=', consumerKey).execute();
       return trx.deleteFrom('connected_apps').where('consumer_key', '=', consumerKey).where('org_id', '=', deps.orgId).executeTakeFirst();
     });
-    if (Number(deleted.numDeletedRows) !== 1) throw notFound(404, `No connected app "${consumerKey}".`);
+    if (Number(deleted.numDeletedRows) !== 1) throw managementError('not_found', `No connected app "${consumerKey}".`);
     res.status(204).end();
   });
 

@@ -1,6 +1,5 @@
 import express, { type Router } from 'express';
-import { notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import { downloadUrl } from './attachment-routes.ts';
 import type { ManagementAppDeps } from './management-app.ts';
 
@@ -16,7 +15,7 @@ export function conversationRoutes(
 
   router.get('/conversations/:conversationIdentifier', async (req, res) => {
     const conversation = await deps.conversations.get(req.params.conversationIdentifier);
-    if (!conversation) throw notFound(ErrorCode.InvalidConversationIdentifier, `No conversation "${req.params.conversationIdentifier}".`);
+    if (!conversation) throw managementError('not_found', `No conversation "${req.params.conversationIdentifier}".`);
     const records = await deps.attachmentRecords.ofConversation(conversation.conversationIdentifier);
     const entries = conversation.entries.map((entry) => {
       const mine = records.filter((r) => r.entryId === entry.entryId);

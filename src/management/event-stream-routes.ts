@@ -1,6 +1,6 @@
 import express, { type Router } from 'express';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
+import { matchesEventTypes } from '../outbound/event-type-filter.ts';
 import type { ReceivedEvents } from '../outbound/received-events.ts';
 import type { Wakeup } from '../util/wakeup.ts';
 
@@ -12,12 +12,12 @@ const BATCH = 500;
  * Starts with new events, or after `Last-Event-ID` (or `?after=`) to resume; `?eventType=` filters by
  * event or entry type. `GET /api/parked-events` lists events parked as malformed.
  */
-export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wakeup }): Router {
+export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wakeup; ending?: AbortSignal }): Router {
   const router = express.Router();
   router.get('/events', async (req, res) => {
     const resumeFrom = req.get('last-event-id') ?? (typeof req.query.after === 'string' ? req.query.after : undefined);
     if (resumeFrom !== undefined && !(/^\d+$/.test(resumeFrom) && Number.isSafeInteger(Number(resumeFrom)))) {
-      throw badRequest(ErrorCode.InvalidParameters, `Resume after a sequence number (Last-Event-ID or ?after=); got "${resumeFrom}".`);
+      throw managementError('invalid_request', `Resume after a sequence number (Last-Event-ID or ?after=); got "${resumeFrom}".`);
     }
     let cursor = resumeFrom !== undefined ? Number(resumeFrom) : await deps.received.latestSequence();
     const types = typeof req.query.eventType === 'string' ? new Set(req.query.eventType.split(',')) : null;
@@ -28,19 +28,27 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
       'x-accel-buffering': 'no',
     });
     res.write(': connected\n\n');
-    let open = true;
+    const connection = { open: true };
     // The response's close is the client going away (the request's fires once its empty body is read).
     res.on('close', () => {
-      open = false;
+      connection.open = false;
       deps.stored.notify();
     });
+    // A stopping process ends its streams; clients resume with Last-Event-ID elsewhere.
+    const end = () => {
+      connection.open = false;
+      deps.stored.notify();
+    };
+    if (deps.ending?.aborted) connection.open = false;
+    deps.ending?.addEventListener('abort', end, { once: true });
+    res.on('close', () => deps.ending?.removeEventListener('abort', end));
     let lastWrite = Date.now();
-    while (open) {
+    while (connection.open) {
       const seen = deps.stored.version;
       const rows = await deps.received.readAfter(cursor, BATCH);
       for (const { sequence, event } of rows) {
         cursor = sequence;
-        if (types && !types.has(event.eventType) && !(event.entryType && types.has(event.entryType))) continue;
+        if (!matchesEventTypes(types, event)) continue;
         res.write(`id: ${sequence}\nevent: ${event.eventType}\ndata: ${JSON.stringify(event)}\n\n`);
         lastWrite = Date.now();
       }

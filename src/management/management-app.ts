@@ -4,14 +4,17 @@ import type { Logger } from 'pino';
 import type { AttachmentRecords } from '../attachments/attachment-records.ts';
 import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import { adminKeyMatches } from '../auth/admin-key.ts';
-import { ApiError } from '../contract/api-error.ts';
-import { errorHandler, notFoundHandler } from '../http/error-handler.ts';
+import { bearerTokenOf } from '../auth/bearer-token.ts';
+import { describeJsonLimitProblem } from '../contract/json-limits.ts';
+import { managementError } from '../contract/management-errors.ts';
 import { jsonBodyParser, refuseNulInUrl } from '../http/json-body.ts';
 import { requestLogger } from '../http/logging.ts';
+import type { Readiness } from '../http/readiness.ts';
 import type { Conversations } from '../local-org/conversations.ts';
 import type { RoutingViews } from '../local-org/routing-views.ts';
 import type { Db } from '../store/database.ts';
 import { channelRoutes } from './channel-routes.ts';
+import { managementErrorHandler, managementNotFound } from './error-responses.ts';
 import { connectedAppRoutes } from './connected-app-routes.ts';
 import { attachmentRoutes } from './attachment-routes.ts';
 import { conversationRoutes } from './conversation-routes.ts';
@@ -29,16 +32,22 @@ export interface ManagementAppDeps {
   describe: () => Record<string, unknown>;
   /** Further `/api` routes (agent side, webhooks, deliveries, event stream), mounted after auth. */
   routers?: Router[];
+  /** `GET /api/ready` for an orchestrator that probes the private port; `Connection: close` while draining. */
+  readiness: Readiness;
 }
 
-/** The management API (port 7080): health without auth, everything else with `Authorization: Bearer <admin key>`. */
+/** The management API (port 7080): health and readiness without auth, everything else with `Authorization: Bearer <admin key>`. */
 export function createManagementApp(deps: ManagementAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(deps.readiness.closeWhenDraining);
+  app.get('/api/ready', deps.readiness.probe);
   app.use(requestLogger(deps.logger, 'management'));
   app.use(helmet());
-  app.use(refuseNulInUrl);
-  app.use(jsonBodyParser(1024 * 1024));
+  app.use(refuseNulInUrl(() => managementError('invalid_request', 'The URL holds a NUL character (%00), which is not accepted.')));
+  app.use(
+    jsonBodyParser(1024 * 1024, (problem) => managementError('invalid_request', describeJsonLimitProblem(problem, 'The request body'))),
+  );
 
   app.get('/api/health', async (_req, res) => {
     await deps.db.selectFrom('orgs').select('org_id').limit(1).execute();
@@ -46,9 +55,9 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
   });
 
   app.use('/api', (req, _res, next) => {
-    const presented = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '')?.[1];
+    const presented = bearerTokenOf(req.get('authorization'));
     if (!presented || !adminKeyMatches(deps.adminKey, presented)) {
-      next(new ApiError(401, 401, 'The management API needs "Authorization: Bearer <admin key>" (see `npm run -s admin-key`).'));
+      next(managementError('unauthorized', 'The management API needs "Authorization: Bearer <admin key>" (see `npm run -s admin-key`).'));
     } else next();
   });
 
@@ -59,7 +68,7 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
   app.use('/api', attachmentRoutes(deps));
   for (const router of deps.routers ?? []) app.use('/api', router);
 
-  app.use(notFoundHandler);
-  app.use(errorHandler);
+  app.use(managementNotFound);
+  app.use(managementErrorHandler);
   return app;
 }

@@ -1,13 +1,12 @@
 import type { z } from 'zod';
-import { badRequest } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 
-/** Validates a management request body or query; the first problem becomes a 400 with code 10089. */
+/** Validates a management request body or query; the first problem becomes a 400 invalid_request. */
 export function parseInput<T>(schema: z.ZodType<T>, value: unknown): T {
   const parsed = schema.safeParse(value ?? {});
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw badRequest(ErrorCode.InvalidParameters, `${issue.path.join('.') || 'body'}: ${issue.message}`);
+    const [issue] = parsed.error.issues;
+    throw managementError('invalid_request', issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'The request is not valid.');
   }
   return parsed.data;
 }

@@ -1,8 +1,7 @@
 import express, { type Router } from 'express';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { ApiError, notFound } from '../contract/api-error.ts';
-import { ErrorCode } from '../contract/error-codes.ts';
+import { managementError } from '../contract/management-errors.ts';
 import { parseInput } from './parse-input.ts';
 import { DELIVERY_STATUSES, type WebhookEndpoints } from '../outbound/webhook-endpoints.ts';
 
@@ -18,10 +17,7 @@ const secret = z
     }
   }, 'is not valid base64');
 const newEndpoint = z.object({
-  url: z
-    .string()
-    .url()
-    .refine((u) => /^https?:/i.test(u), 'must be an http(s) URL'),
+  url: z.url().refine((u) => /^https?:/i.test(u), 'must be an http(s) URL'),
   eventTypes: z.array(z.string().min(1).max(100)).max(50).optional(),
   channelAddressIdentifier: z.string().min(1).max(240).optional(),
   secret: secret.optional(),
@@ -45,11 +41,11 @@ export function webhookRoutes(deps: { webhooks: WebhookEndpoints }): Router {
   });
   router.get('/webhooks/:id', async (req, res) => {
     const endpoint = await deps.webhooks.get(req.params.id);
-    if (!endpoint) throw notFound(ErrorCode.NotFound, `No webhook endpoint "${req.params.id}".`);
+    if (!endpoint) throw managementError('not_found', `No webhook endpoint "${req.params.id}".`);
     res.json(endpoint);
   });
   router.delete('/webhooks/:id', async (req, res) => {
-    if (!(await deps.webhooks.delete(req.params.id))) throw notFound(ErrorCode.NotFound, `No webhook endpoint "${req.params.id}".`);
+    if (!(await deps.webhooks.delete(req.params.id))) throw managementError('not_found', `No webhook endpoint "${req.params.id}".`);
     res.status(204).end();
   });
 
@@ -58,9 +54,9 @@ export function webhookRoutes(deps: { webhooks: WebhookEndpoints }): Router {
   });
   router.post('/deliveries/:id/retry', async (req, res) => {
     const delivery = await deps.webhooks.getDelivery(req.params.id);
-    if (!delivery) throw notFound(ErrorCode.NotFound, `No delivery "${req.params.id}".`);
+    if (!delivery) throw managementError('not_found', `No delivery "${req.params.id}".`);
     if (!(await deps.webhooks.retry(req.params.id))) {
-      throw new ApiError(409, 409, `Delivery "${req.params.id}" is ${delivery.status}; only a dead-lettered delivery can be retried.`);
+      throw managementError('conflict', `Delivery "${req.params.id}" is ${delivery.status}; only a dead-lettered delivery can be retried.`);
     }
     res.status(202).json(await deps.webhooks.getDelivery(req.params.id));
   });

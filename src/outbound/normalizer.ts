@@ -1,33 +1,6 @@
-import type { PayloadShape } from '../local-org/outbound-event-log.ts';
-import type { CustomEventFieldNames } from '../local-org/pubsub/custom-event-schema.ts';
+import type { CustomEventFieldNames, NormalizedEvent, Participant, PayloadShape } from '../contract/outbound-event.ts';
 
-export interface Participant {
-  appType?: string;
-  subject: string;
-  role?: string;
-  [key: string]: unknown;
-}
-
-/** One event for partners, whatever shape the org sent it in (see schemas/normalized-event.schema.json). */
-export interface NormalizedEvent {
-  eventId: string;
-  /** Interaction, RoutingRequested, ... */
-  eventType: string;
-  /** Message, TypingStartedIndicator, ... for Interaction events; null otherwise. */
-  entryType: string | null;
-  entryId: string | null;
-  channelAddressIdentifier: string;
-  conversationIdentifier: string | null;
-  recipient: Participant | null;
-  sender: Participant | null;
-  senderDisplayName: string | null;
-  /** The entry payload as sent for Interaction events; the event's content for the other types. */
-  payload: unknown;
-  timestamps: { createdDate: number | null; transcriptedTimestamp: number | null; clientTimestamp: number | null };
-  replayId: number;
-  topicName: string;
-  shape: PayloadShape;
-}
+export type { NormalizedEvent } from '../contract/outbound-event.ts';
 
 export interface ReceivedEvent {
   eventId: string;

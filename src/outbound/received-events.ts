@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.ts';
-import type { NormalizedEvent } from './normalizer.ts';
+import type { NormalizedEvent } from '../contract/outbound-event.ts';
 import { orderingKeyOf } from './normalizer.ts';
+import { matchesEventTypes } from './event-type-filter.ts';
 
 /**
  * What the subscriber keeps: normalized events (with their webhook deliveries), parked malformed events,
@@ -39,7 +40,7 @@ export class ReceivedEvents {
       const now = Date.now();
       const endpoints = (await trx.selectFrom('webhook_endpoints').selectAll().execute()).map((ep) => ({
         id: ep.endpoint_id,
-        types: ep.event_types ? (JSON.parse(ep.event_types) as string[]) : null,
+        types: ep.event_types ? new Set(JSON.parse(ep.event_types) as string[]) : null,
         channel: ep.channel_address_identifier,
       }));
       const events = items.flatMap((item) => (item.kind === 'event' ? [item.event] : []));
@@ -87,9 +88,7 @@ export class ReceivedEvents {
           if (sequence === undefined) continue;
           stored.push(event);
           for (const ep of endpoints) {
-            const typeMatches =
-              !ep.types || ep.types.includes(event.eventType) || (event.entryType !== null && ep.types.includes(event.entryType));
-            if (!typeMatches || (ep.channel && ep.channel !== event.channelAddressIdentifier)) continue;
+            if (!matchesEventTypes(ep.types, event) || (ep.channel && ep.channel !== event.channelAddressIdentifier)) continue;
             deliveries.push({
               delivery_id: `dlv_${randomUUID()}`,
               event_sequence: sequence,

@@ -1,129 +1,79 @@
 import type { Router } from 'express';
 import type { Logger } from 'pino';
-import type { AccessTokens } from '../auth/access-tokens.ts';
-import type { DevCertificate } from '../auth/dev-certificate.ts';
 import type { Config } from '../config.ts';
-import { AgentMessages } from '../local-org/agent-messages.ts';
-import type { Conversations } from '../local-org/conversations.ts';
-import { OutboundEventLog } from '../local-org/outbound-event-log.ts';
-import { CustomEventCodec } from '../local-org/pubsub/custom-event-schema.ts';
-import { PubSubServer } from '../local-org/pubsub/pubsub-server.ts';
-import type { SeededOrg } from '../local-org/seed.ts';
-import { agentRoutes } from '../management/agent-routes.ts';
 import { eventStreamRoutes } from '../management/event-stream-routes.ts';
 import { outboundStatusRoutes } from '../management/outbound-status-routes.ts';
 import { webhookRoutes } from '../management/webhook-routes.ts';
 import type { Db } from '../store/database.ts';
+import { exclusiveLock } from '../store/exclusive-lock.ts';
 import { Wakeup } from '../util/wakeup.ts';
 import { ReceivedEvents } from './received-events.ts';
 import { WebhookEndpoints } from './webhook-endpoints.ts';
 import { OutboundSubscriber } from './subscriber.ts';
+import { SubscriptionHolder } from './subscription-holder.ts';
 import { WebhookDelivery } from './webhook-delivery.ts';
-
-const RETENTION_SWEEP_MS = 10 * 60 * 1000;
 
 export interface OutboundDeps {
   config: Config;
   logger: Logger;
   db: Db;
-  org: SeededOrg;
-  tokens: AccessTokens;
-  conversations: Conversations;
-  certificate: DevCertificate;
+  /** The latest replay id the org behind the topic has published, when it is the local org; for the status page. */
+  latestPublishedReplayId?: () => Promise<number>;
+  /** Fires when the process stops: the SSE streams end. */
+  ending?: AbortSignal;
 }
 
 /**
- * The outbound path in one place: the local org's agent side and Pub/Sub server, the subscriber (the
- * real salesforce-pubsub-api-client against that server), webhook delivery and the SSE stream.
- * `routers` go on the management API; `start()` runs once the token endpoint listens.
+ * The outbound path in one place: the subscriber (salesforce-pubsub-api-client against whatever org's
+ * Pub/Sub API it is pointed at), webhook delivery and the SSE stream. It consumes events and knows
+ * nothing of who publishes them. `routers` go on the management API; `start()` runs once the org's
+ * token endpoint and Pub/Sub API answer.
  */
 export function createOutbound(deps: OutboundDeps) {
   const { config, logger, db } = deps;
   const o = config.outbound;
-  const appended = new Wakeup();
   const stored = new Wakeup();
-  const log = new OutboundEventLog(db);
   const received = new ReceivedEvents(db);
   const webhooks = new WebhookEndpoints(db);
-  const agentMessages = new AgentMessages(db, deps.conversations, {
-    agent: { userId: deps.org.userId, displayName: 'Local Agent' },
-    defaultShape: o.localEventShape,
-    appended,
-  });
-  const codec = new CustomEventCodec(o.topicName, o.fields);
-  const pubSub = new PubSubServer({
-    logger: logger.child({ component: 'pubsub-server' }),
-    tokens: deps.tokens,
-    log,
-    codec,
-    instanceUrl: config.publicBaseUrl,
-    createdById: deps.org.userId,
-    appended,
-    keepaliveMs: o.keepaliveSeconds * 1000,
-  });
   const delivery = new WebhookDelivery({ db, logger: logger.child({ component: 'webhooks' }), wakeup: stored, policy: o.webhooks });
 
-  const sf = config.salesforce;
   const routers: Router[] = [
-    // The agent side belongs to the local org; in bridge mode the real org's agents answer.
-    ...(sf ? [] : [agentRoutes({ agentMessages })]),
     webhookRoutes({ webhooks }),
-    eventStreamRoutes({ received, stored }),
-    outboundStatusRoutes({ db, log, topicName: o.topicName }),
-  ];
-
-  async function start() {
-    const pubSubPort = sf
-      ? undefined
-      : await pubSub.listen(config.host, o.pubSubPort, {
-          certPem: deps.certificate.certificatePem,
-          keyPem: deps.certificate.privateKeyPem,
-        });
-    const subscriber = new OutboundSubscriber({
-      logger: logger.child({ component: 'subscriber' }),
-      received,
-      clientConfig: sf
-        ? {
-            // The client signs with aud = loginUrl and posts to {loginUrl}/services/oauth2/token.
-            authType: 'oauth-jwt-bearer',
-            loginUrl: sf.audience,
-            clientId: sf.consumerKey,
-            username: sf.subject,
-            privateKey: sf.privateKeyPem,
-            pubSubEndpoint: sf.pubSubEndpoint,
-            rejectUnauthorizedSsl: sf.pubSubRejectUnauthorized,
-          }
-        : {
-            authType: 'oauth-jwt-bearer',
-            loginUrl: config.publicBaseUrl,
-            clientId: deps.org.consumerKey,
-            username: deps.org.username,
-            privateKey: deps.certificate.privateKeyPem,
-            pubSubEndpoint: `localhost:${pubSubPort}`,
-            // The local server's certificate is the self-signed dev one, not in the client's CA bundle.
-            rejectUnauthorizedSsl: false,
-          },
+    eventStreamRoutes({ received, stored, ending: deps.ending }),
+    outboundStatusRoutes({
+      db,
+      latestPublishedReplayId: deps.latestPublishedReplayId,
       topicName: o.topicName,
-      fieldNames: o.fields,
-      startFrom: o.subscribeFrom,
-      onStored: () => stored.notify(),
+      holdsSubscription: () => holder?.holds ?? false,
+    }),
+  ];
+  let holder: SubscriptionHolder | undefined;
+
+  /** `clientConfig`: salesforce-pubsub-api-client's settings for the org to subscribe to. */
+  function start(clientConfig: Record<string, unknown>) {
+    const subscription = () =>
+      new OutboundSubscriber({
+        logger: logger.child({ component: 'subscriber' }),
+        received,
+        clientConfig,
+        topicName: o.topicName,
+        fieldNames: o.fields,
+        startFrom: o.subscribeFrom,
+        onStored: () => stored.notify(),
+      });
+    // One replica at a time holds the subscription (see docs/deployment.md); the others wait for the lock.
+    holder = new SubscriptionHolder({
+      lock: exclusiveLock({ databaseUrl: config.databaseUrl, name: `outbound-subscription ${o.topicName}` }),
+      pollMs: o.lockPollMs,
+      logger: logger.child({ component: 'subscriber' }),
+      subscription,
     });
-    subscriber.start();
+    holder.start();
     delivery.start();
-    const sweepRetention = () =>
-      log
-        .deleteOlderThan(Date.now() - o.retentionHours * 3600_000)
-        .catch((err) => logger.warn({ err }, 'outbound event retention sweep failed'));
-    void sweepRetention();
-    const sweep = setInterval(sweepRetention, RETENTION_SWEEP_MS);
-    sweep.unref();
     return {
-      pubSubPort,
       async stop() {
-        clearInterval(sweep);
-        await subscriber.stop();
+        await holder?.stop();
         await delivery.stop();
-        if (pubSubPort !== undefined) await pubSub.close();
       },
     };
   }

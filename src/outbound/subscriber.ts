@@ -1,7 +1,7 @@
 import PubSubApiClient from 'salesforce-pubsub-api-client';
 import type { Logger } from 'pino';
-import type { CustomEventFieldNames } from '../local-org/pubsub/custom-event-schema.ts';
-import { MalformedEventError, normalizeEvent, type NormalizedEvent } from './normalizer.ts';
+import type { CustomEventFieldNames, NormalizedEvent } from '../contract/outbound-event.ts';
+import { MalformedEventError, normalizeEvent } from './normalizer.ts';
 import type { ReceivedEvents, ReceivedItem } from './received-events.ts';
 
 /** Events requested per FetchRequest: the client's own maximum. */
@@ -62,10 +62,10 @@ export class OutboundSubscriber {
       const connection = { stored: 0, startedAt: Date.now() };
       try {
         await this.connectOnce(connection);
-        if (this.stopped) break;
+        if (this.stopRequested()) break;
         this.o.logger.info({ topic: this.o.topicName }, 'pub/sub subscription ended; reconnecting');
       } catch (err) {
-        if (this.stopped) break;
+        if (this.stopRequested()) break;
         this.o.logger.warn({ err: (err as Error).cause ?? err, topic: this.o.topicName }, 'pub/sub subscription failed; reconnecting');
       }
       // A connection that delivered events or lived a while was healthy: start the backoff over.
@@ -81,9 +81,14 @@ export class OutboundSubscriber {
     }
   }
 
+  /** Read through a call: stop() flips the flag while the loop awaits, which narrowing cannot see. */
+  private stopRequested(): boolean {
+    return this.stopped;
+  }
+
   /** One client, one subscription; resolves when the stream is over, counting stored events in `connection`. */
   private async connectOnce(connection: { stored: number }): Promise<void> {
-    const client = new PubSubApiClient({ ...this.o.clientConfig } as any, this.clientLogger);
+    const client = new PubSubApiClient({ ...this.o.clientConfig } as unknown as ClientConfiguration, this.clientLogger);
     // close() drops the client's listeners on its gRPC stream; an error the stream reports afterwards
     // (e.g. "channel closed before call started") would then be an uncaught exception. So the client is
     // closed only once its stream is over, or when it never subscribed.
@@ -102,11 +107,15 @@ export class OutboundSubscriber {
         const queue: Received[] = [];
         let draining: Promise<void> | undefined;
         let over = false;
+        // Read through a call: finish() flips it while drain() awaits a commit.
+        const isOver = () => over;
         const finish = (err?: unknown) => {
           if (over) return;
           over = true;
           // A transaction under way completes first; what was not stored yet is received again after the checkpoint.
-          void (draining ?? Promise.resolve()).then(() => (err ? reject(err) : resolve()), reject);
+          const failure =
+            err === undefined ? undefined : err instanceof Error ? err : Object.assign(new Error('subscription failed'), { cause: err });
+          void (draining ?? Promise.resolve()).then(() => (failure ? reject(failure) : resolve()), reject);
         };
         this.endCurrent = () => finish();
         // Everything queued while a transaction commits goes into the next one: one fsync per run of events.
@@ -118,13 +127,13 @@ export class OutboundSubscriber {
             const stored = await this.o.received.storeBatch(this.o.topicName, items);
             connection.stored += items.length;
             for (const event of stored) this.o.onStored(event);
-            if (run.at(-1)?.kind === 'more' && !over) client.requestAdditionalEvents(this.o.topicName, BATCH);
+            if (run.at(-1)?.kind === 'more' && !isOver()) client.requestAdditionalEvents(this.o.topicName, BATCH);
           }
         };
         const kick = () => {
           if (draining || over) return;
           draining = drain()
-            .catch((err) => finish(err))
+            .catch((err: unknown) => finish(err))
             .finally(() => {
               draining = undefined;
               if (queue.length > 0) kick();
@@ -134,20 +143,23 @@ export class OutboundSubscriber {
           queue.push(item);
           kick();
         };
-        const callback = (_info: unknown, type: string, data: any) => {
-          const parseError = type === 'error' && data && 'latestReplayId' in data && 'event' in data;
+        // The client is plain JavaScript: `data` is whatever the callback type says it is.
+        const callback = (_info: unknown, type: string, data: unknown) => {
+          const parseError = type === 'error' && typeof data === 'object' && data !== null && 'latestReplayId' in data && 'event' in data;
           if (type === 'end' || type === 'grpcStatus' || (type === 'error' && !parseError)) {
             streamOver = true;
             if (closeWanted) client.close();
           }
-          if (type === 'event') enqueue({ kind: 'event', parsed: data });
+          if (type === 'event') enqueue({ kind: 'event', parsed: data as ClientEvent });
           else if (type === 'lastEvent') enqueue({ kind: 'more' });
           else if (type === 'error') {
-            if (parseError) enqueue({ kind: 'undecodable', error: data });
+            if (parseError) enqueue({ kind: 'undecodable', error: data as unknown as UndecodableEvent });
             else finish(data);
           } else if (type === 'end') finish();
-          else if (type === 'grpcStatus' && data?.code !== 0)
-            finish(Object.assign(new Error(data?.details ?? 'stream closed'), { code: data?.code }));
+          else if (type === 'grpcStatus') {
+            const status = data as { code?: number; details?: string } | undefined;
+            if (status?.code !== 0) finish(Object.assign(new Error(status?.details ?? 'stream closed'), { code: status?.code }));
+          }
         };
         // The first request is for one event: the client fetches the schema when it decodes its first
         // event, and FetchResponses arriving during that fetch are decoded out of order. Once the schema
@@ -195,7 +207,21 @@ export class OutboundSubscriber {
 }
 
 /** What the client hands over, in arrival order; `more` marks the end of a requested batch. */
-type Received =
-  | { kind: 'event'; parsed: { id: string; replayId: number; payload: Record<string, unknown> } }
-  | { kind: 'undecodable'; error: { message: string; cause?: Error; replayId?: number; event?: any } }
-  | { kind: 'more' };
+type ClientConfiguration = ConstructorParameters<typeof PubSubApiClient>[0];
+
+type Received = { kind: 'event'; parsed: ClientEvent } | { kind: 'undecodable'; error: UndecodableEvent } | { kind: 'more' };
+
+/** An event the client decoded. */
+interface ClientEvent {
+  id: string;
+  replayId: number;
+  payload: Record<string, unknown>;
+}
+
+/** The client's report of an event it could not decode, with the raw event it received. */
+interface UndecodableEvent {
+  message: string;
+  cause?: Error;
+  replayId?: number;
+  event?: { event?: { id?: string; schemaId?: string; payload?: unknown } };
+}

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import type { Db } from '../store/database.ts';
 import type { Wakeup } from '../util/wakeup.ts';
-import type { NormalizedEvent } from './normalizer.ts';
+import type { NormalizedEvent } from '../contract/outbound-event.ts';
 
 const POLL_MS = 250;
 /** How many of the oldest pending deliveries a pass looks at. */

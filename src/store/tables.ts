@@ -92,7 +92,7 @@ export interface OutboundEventTable {
   channel_address_identifier: string;
   conversation_identifier: string | null;
   shape: string;
-  /** JSON of OutboundEventFields: the custom platform event's field values, by role. */
+  /** JSON of CustomEventFields: the custom platform event's field values, by role. */
   fields: string;
   created_at: number;
 }

@@ -89,7 +89,8 @@ export function streamInteraction(
   const url = new URL(`${bridge.baseUrl}/api/v1/interactions`);
 
   return new Promise((resolve, reject) => {
-    let answered = false;
+    // An object, not a `let`: the flag is set in a callback, which the compiler's narrowing does not see.
+    const state = { answered: false };
     let bytesSent = 0;
     const req = http.request({
       host: '127.0.0.1',
@@ -106,7 +107,7 @@ export function streamInteraction(
       },
     });
     req.on('response', (res) => {
-      answered = true;
+      state.answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -123,11 +124,11 @@ export function streamInteraction(
     });
     // Writing after the server answered and closed fails with EPIPE/ECONNRESET: expected, not an error.
     req.on('error', (err) => {
-      if (!answered) reject(err);
+      if (!state.answered) reject(err);
     });
     (async () => {
       for (const piece of pieces) {
-        for (let offset = 0; offset < piece.length && !answered; offset += 65536) {
+        for (let offset = 0; offset < piece.length && !state.answered; offset += 65536) {
           const chunk = piece.subarray(offset, offset + 65536);
           bytesSent += chunk.length;
           if (!req.write(chunk)) {
@@ -142,7 +143,7 @@ export function streamInteraction(
           if (req.destroyed) return;
         }
       }
-      if (!answered) req.end();
+      if (!state.answered) req.end();
     })().catch(reject);
   });
 }

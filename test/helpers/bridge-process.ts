@@ -5,8 +5,11 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { compiledMain } from './compiled-build.ts';
 
 export type StoreKind = 'sqlite' | 'postgres';
+
+const READY_WITHIN_MS = 60_000;
 
 /** The store variants the suites run on: SQLite always, PostgreSQL when scripts/run-tests.mjs found it. */
 export function storeKinds(): StoreKind[] {
@@ -65,10 +68,14 @@ export async function freePort(): Promise<number> {
   }
 }
 
-/** Starts `src/main.ts` as its own process, as `npm start` does, with its own ports, data and certs. */
+/**
+ * Starts `src/main.ts` as its own process, as `npm start` does, with its own ports, data and certs;
+ * `compiled`: runs `dist/main.js` with plain node instead, as `npm run start:prod` does (built when stale).
+ */
 export async function startBridge(
-  options: { store?: StoreKind; env?: Record<string, string>; tmpRoot?: string } = {},
+  options: { store?: StoreKind; env?: Record<string, string>; tmpRoot?: string; compiled?: boolean } = {},
 ): Promise<BridgeProcess> {
+  const entry = options.compiled ? [await compiledMain()] : ['--import', 'tsx', 'src/main.ts'];
   const root = fs.mkdtempSync(path.join(options.tmpRoot ?? os.tmpdir(), 'byoc-test-'));
   const dataDir = path.join(root, 'data');
   const certsDir = path.join(root, 'certs');
@@ -83,6 +90,8 @@ export async function startBridge(
     CERTS_DIR: certsDir,
     LOG_LEVEL: 'info',
     LOG_FORMAT: 'json',
+    // No load balancer watches these processes: a stop need not wait for one to notice the drain.
+    SHUTDOWN_DELAY_SECONDS: '0',
     ...options.env,
   };
   if (options.store === 'postgres') {
@@ -97,19 +106,20 @@ export async function startBridge(
   let child: ChildProcess | undefined;
   let log = '';
   const launch = async () => {
-    const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    const proc = spawn(process.execPath, entry, {
       cwd: path.resolve(import.meta.dirname, '../..'),
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child = proc;
-    proc.stdout.on('data', (d) => (log += d));
-    proc.stderr.on('data', (d) => (log += d));
-    const deadline = Date.now() + 20_000;
+    proc.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    // Generous: on a machine shared with other test runs a start has taken over 20 s.
+    const deadline = Date.now() + READY_WITHIN_MS;
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`bridge exited with ${proc.exitCode} before it was ready:\n${log}`);
       try {
-        const res = await fetch(`http://127.0.0.1:${env.MANAGEMENT_PORT}/api/health`);
+        const res = await fetch(`http://127.0.0.1:${env.MANAGEMENT_PORT}/api/ready`);
         if (res.ok) return;
       } catch {
         /* not listening yet */
@@ -117,7 +127,7 @@ export async function startBridge(
       await new Promise((r) => setTimeout(r, 100));
     }
     proc.kill('SIGKILL');
-    throw new Error(`bridge not ready within 20 s:\n${log}`);
+    throw new Error(`bridge not ready within ${READY_WITHIN_MS / 1000} s:\n${log}`);
   };
   const stop = async () => {
     const proc = child;
@@ -142,7 +152,7 @@ export async function startBridge(
       log = '';
     }
   }
-  const adminKey = fs.readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim();
+  const adminKey = env.ADMIN_KEY ?? fs.readFileSync(path.join(dataDir, 'admin-key'), 'utf8').trim();
   const managementUrl = `http://127.0.0.1:${env.MANAGEMENT_PORT}`;
   return {
     baseUrl: `http://localhost:${env.PORT}`,
@@ -152,7 +162,7 @@ export async function startBridge(
     certsDir,
     env,
     pid: () => child!.pid!,
-    privateKeyPem: () => fs.readFileSync(path.join(certsDir, 'server.key'), 'utf8'),
+    privateKeyPem: () => fs.readFileSync(path.join(env.CERTS_DIR ?? certsDir, 'server.key'), 'utf8'),
     output: () => log,
     pubSubPort,
     stop,
@@ -192,7 +202,10 @@ async function withPg<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise
 }
 
 /** Runs the server with the given environment until it exits on its own (for start-up failures). */
-export async function runUntilExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
+export async function runUntilExit(
+  env: Record<string, string>,
+  timeoutMs = READY_WITHIN_MS,
+): Promise<{ code: number | null; output: string }> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-fail-'));
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: path.resolve(import.meta.dirname, '../..'),
@@ -210,8 +223,8 @@ export async function runUntilExit(env: Record<string, string>, timeoutMs = 20_0
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  proc.stdout.on('data', (d) => (output += d));
-  proc.stderr.on('data', (d) => (output += d));
+  proc.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  proc.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
   const code = await new Promise<number | null>((resolve) => proc.once('exit', (c) => resolve(c)));
   clearTimeout(timer);

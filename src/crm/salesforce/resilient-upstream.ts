@@ -1,7 +1,7 @@
 import { BrokenCircuitError, circuitBreaker, ConsecutiveBreaker, ExponentialBackoff, handleWhen, retry, wrap } from 'cockatiel';
 import type { Logger } from 'pino';
 import { ApiError } from '../../contract/api-error.ts';
-import { ErrorCode } from '../../contract/error-codes.ts';
+import { apiError } from '../../contract/interaction-errors.ts';
 import type { CrmResponse } from '../crm-port.ts';
 import { UpstreamTokenError, type UpstreamTokenClient } from '../../auth/upstream-token-client.ts';
 import type { SalesforceSettings } from './salesforce-settings.ts';
@@ -123,20 +123,20 @@ export class ResilientUpstream {
 
   private toPartnerError(err: unknown, deadlinePassed: boolean): ApiError {
     const retryAfterSeconds = String(Math.ceil(this.settings.breakerHalfOpenAfterMs / 1000));
-    const unavailable = (message: string) => new ApiError(503, ErrorCode.DownstreamTimeout, message, { 'Retry-After': retryAfterSeconds });
+    const unavailable = (problem: string) => apiError('OrgUnavailable', { problem }).withHeaders({ 'Retry-After': retryAfterSeconds });
     if (err instanceof ApiError) return err;
     if (err instanceof BrokenCircuitError) {
-      return unavailable('The Salesforce org is not answering; the bridge is pausing calls to it. Retry later with the same RequestId.');
+      return unavailable('The Salesforce org is not answering; the bridge is pausing calls to it');
     }
     if (err instanceof UpstreamTokenError) {
       this.log.error({ err: err.message }, 'cannot get an access token from the org');
-      return unavailable('The bridge cannot authenticate to the Salesforce org right now. Retry later with the same RequestId.');
+      return unavailable('The bridge cannot authenticate to the Salesforce org right now');
     }
     if (err instanceof RetryableUpstreamError || deadlinePassed) {
       this.log.warn({ reason: (err as Error).message }, 'the org did not answer in time; giving up on this request');
-      return unavailable('The Salesforce org did not answer in time. Retry later with the same RequestId.');
+      return unavailable('The Salesforce org did not answer in time');
     }
     this.log.error({ err }, 'unexpected failure forwarding to the org');
-    return unavailable('The request could not be forwarded to the Salesforce org. Retry later with the same RequestId.');
+    return unavailable('The request could not be forwarded to the Salesforce org');
   }
 }

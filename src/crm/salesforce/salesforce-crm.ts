@@ -1,7 +1,6 @@
 import type { AttachmentStorage } from '../../attachments/attachment-storage.ts';
 import type { StoredAttachment } from '../../attachments/stored-attachment.ts';
-import type { InteractionRequest } from '../../contract/interaction-request.ts';
-import type { CrmCall, CrmPort, CrmResponse } from '../crm-port.ts';
+import type { CrmCall, CrmPort, CrmResponse, NoTransaction, PortRequest } from '../crm-port.ts';
 import { multipartBody } from './multipart-body.ts';
 import type { ResilientUpstream } from './resilient-upstream.ts';
 
@@ -9,7 +8,7 @@ import type { ResilientUpstream } from './resilient-upstream.ts';
  * The CRM port over HTTP to a real org's Interaction Service: same method and path, the bridge's token,
  * the partner's RequestId and AuthorizationContext; the org's status and body come back unchanged.
  */
-export class SalesforceCrm implements CrmPort {
+export class SalesforceCrm implements CrmPort<NoTransaction> {
   constructor(
     private readonly upstream: ResilientUpstream,
     private readonly storage: AttachmentStorage,
@@ -19,8 +18,12 @@ export class SalesforceCrm implements CrmPort {
   async checkAuthorizationContext(_call: CrmCall): Promise<void> {}
 
   /** The json part byte for byte, then each file streamed back out of the bucket, in attachment order. */
-  async postInteraction(call: CrmCall, request: InteractionRequest, attachments: readonly StoredAttachment[] = []): Promise<CrmResponse> {
-    const jsonText = request.jsonText ?? JSON.stringify(request);
+  async postInteraction(
+    _scope: NoTransaction,
+    call: CrmCall,
+    request: PortRequest<unknown>,
+    attachments: readonly StoredAttachment[],
+  ): Promise<CrmResponse> {
     const files = [...attachments].sort((a, b) => a.attachmentIndex - b.attachmentIndex);
     const storage = this.storage;
     return this.upstream.send({
@@ -30,7 +33,7 @@ export class SalesforceCrm implements CrmPort {
       authorizationContext: call.authorizationContext,
       body: () =>
         multipartBody([
-          { name: 'json', contentType: 'application/json', value: jsonText },
+          { name: 'json', contentType: 'application/json', value: request.raw.body },
           ...files.map((file) => ({
             name: 'attachments',
             filename: file.name,
@@ -43,40 +46,39 @@ export class SalesforceCrm implements CrmPort {
     });
   }
 
-  route(call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'POST', '/api/v1/route');
+  route(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/route');
   }
 
-  cancelRoute(call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'DELETE', '/api/v1/route');
+  cancelRoute(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'DELETE', '/api/v1/route');
   }
 
-  postRoutingResult(call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'POST', '/api/v1/routingResult');
+  postRoutingResult(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/routingResult');
   }
 
-  createAgentWork(call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'POST', '/api/v1/agentWork');
+  createAgentWork(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/agentWork');
   }
 
-  updateAgentWork(call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'PATCH', '/api/v1/agentWork');
+  updateAgentWork(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'PATCH', '/api/v1/agentWork');
   }
 
-  updateConsent(call: CrmCall): Promise<CrmResponse> {
-    return this.forwardJson(call, 'PATCH', '/api/v1/consent');
+  updateConsent(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'PATCH', '/api/v1/consent');
   }
 
-  /** A JSON operation goes to the same method and path with the partner's body as it came. */
-  private forwardJson(call: CrmCall, method: string, path: string): Promise<CrmResponse> {
-    const body = call.original?.body;
+  /** A JSON operation goes to the same method and path with the partner's body and headers as they came. */
+  private forwardJson(call: CrmCall, request: PortRequest<unknown>, method: string, path: string): Promise<CrmResponse> {
     return this.upstream.send({
       method,
       path,
       requestId: call.requestId,
       authorizationContext: call.authorizationContext,
-      headers: call.original?.headers,
-      body: body === undefined ? undefined : () => ({ contentType: 'application/json', data: JSON.stringify(body) }),
+      headers: { ...request.raw.headers },
+      body: () => ({ contentType: 'application/json', data: request.raw.body }),
     });
   }
 }

@@ -1,21 +1,24 @@
 import { createPrivateKey } from 'node:crypto';
 import fs from 'node:fs';
 import { z } from 'zod';
+import { hasSalesforceIdShape, KeyPrefix } from '../../contract/salesforce-ids.ts';
 
 /**
  * Bridge mode's settings, with the variable names of Salesforce's BYOC demo app so an existing `.env`
  * carries over. Read only when SF_SCRT_INSTANCE_URL is set; every problem is reported at once.
  */
 const schema = z.object({
-  SF_SCRT_INSTANCE_URL: z.string().url(),
-  SF_INSTANCE_URL: z.string().url().optional(),
-  SF_ORG_ID: z.string().regex(/^00D[a-zA-Z0-9]{12}([a-zA-Z0-9]{3})?$/, 'must be the org id (15 or 18 characters, starting with 00D)'),
+  SF_SCRT_INSTANCE_URL: z.url(),
+  SF_INSTANCE_URL: z.url().optional(),
+  SF_ORG_ID: z
+    .string()
+    .refine((v) => hasSalesforceIdShape(v, KeyPrefix.Org), 'must be the org id (15 or 18 characters, starting with 00D)'),
   SF_CONSUMER_KEY: z.string().min(1, 'is required: the consumer key of your connected app'),
   SF_PRIVATE_KEY: z.string().optional(),
   SF_PRIVATE_KEY_FILE: z.string().optional(),
   SF_SUBJECT: z.string().min(1, 'is required: the username the bridge acts as'),
-  SF_AUDIENCE: z.string().url().default('https://login.salesforce.com'),
-  SF_AUTH_ENDPOINT: z.string().url().optional(),
+  SF_AUDIENCE: z.url().default('https://login.salesforce.com'),
+  SF_AUTH_ENDPOINT: z.url().optional(),
   SF_AUTHORIZATION_CONTEXT: z.string().min(1).optional(),
   SF_PUB_SUB_ENDPOINT: z
     .string()

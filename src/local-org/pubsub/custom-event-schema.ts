@@ -1,14 +1,6 @@
 import { createHash } from 'node:crypto';
 import avro from 'avro-js';
-import type { OutboundEventFields } from '../outbound-event-log.ts';
-
-/** The field API names of the custom platform event, by role (SF_PUB_SUB_CUSTOM_EVENT_*_FIELD). */
-export interface CustomEventFieldNames {
-  channelAddressId: string;
-  payload: string;
-  recipient: string;
-  eventType: string;
-}
+import type { CustomEventFieldNames, CustomEventFields } from '../../contract/outbound-event.ts';
 
 const ROLES = ['channelAddressId', 'payload', 'recipient', 'eventType'] as const;
 
@@ -53,7 +45,7 @@ export class CustomEventCodec {
     this.type = avro.parse(this.schemaJson);
   }
 
-  encode(fields: OutboundEventFields, meta: { createdDate: number; createdById: string }): Buffer {
+  encode(fields: CustomEventFields, meta: { createdDate: number; createdById: string }): Buffer {
     const record: Record<string, unknown> = { CreatedDate: meta.createdDate, CreatedById: meta.createdById };
     for (const role of ROLES) {
       const value = fields[role];
@@ -62,7 +54,7 @@ export class CustomEventCodec {
     return this.type.toBuffer(record);
   }
 
-  decode(buffer: Buffer): { fields: OutboundEventFields; createdDate: number; createdById: string } {
+  decode(buffer: Buffer): { fields: CustomEventFields; createdDate: number; createdById: string } {
     const record = this.type.fromBuffer(buffer) as Record<string, unknown>;
     const unwrap = (v: unknown) => (v && typeof v === 'object' ? ((v as { string?: string }).string ?? null) : null);
     return {

@@ -2,16 +2,15 @@ import { randomUUID } from 'node:crypto';
 import grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { AccessTokens } from '../../auth/access-tokens.ts';
-import type { Wakeup } from '../../util/wakeup.ts';
-import { OutboundEventLog, type OutboundEvent, type OutboundEventFields, type PublishedFields } from '../outbound-event-log.ts';
+import type { CustomEventFields } from '../../contract/outbound-event.ts';
+import type { OutboundEventLog, OutboundEvent, PublishedFields } from '../outbound-event-log.ts';
 import type { CustomEventCodec } from './custom-event-schema.ts';
+import { namesInstance } from './instance-url.ts';
 import { decodeReplayId, encodeReplayId, loadPubSubService } from './pubsub-proto.ts';
 import { PUBSUB_RPC_SCOPES, scopeAllows, type PubSubRpc } from './pubsub-scopes.ts';
 
 const ReplayPreset = { LATEST: 0, EARLIEST: 1, CUSTOM: 2 } as const;
 const PublishErrorCode = { PUBLISH: 1 } as const;
-/** How often an idle subscription looks at the log for events appended by someone who did not notify. */
-const POLL_MS = 250;
 /** Upper bound of events in one FetchResponse, whatever is requested. */
 const MAX_BATCH = 1000;
 
@@ -24,8 +23,12 @@ export interface PubSubServerDeps {
   instanceUrl: string;
   /** Who CreatedById names on events. */
   createdById: string;
-  appended: Wakeup;
   keepaliveMs: number;
+  /**
+   * How often an idle subscription looks at the log anyway: events appended in this process wake it as
+   * soon as they commit; this finds those appended by another process sharing the database.
+   */
+  pollMs: number;
 }
 
 class RpcError extends Error {
@@ -42,19 +45,22 @@ class RpcError extends Error {
  * custom platform event topic. Auth is the org's own access tokens, presented the way Salesforce
  * expects them: `accesstoken`, `instanceurl` and `tenantid` call metadata.
  */
+/** proto-loader decodes messages into plain objects; each handler states the fields it reads. */
+type Stream = grpc.ServerDuplexStream<unknown, unknown>;
+
 export class PubSubServer {
   private readonly server = new grpc.Server();
-  private readonly calls = new Set<grpc.ServerDuplexStream<any, any>>();
+  private readonly calls = new Set<Stream>();
   private shuttingDown = false;
 
   constructor(private readonly deps: PubSubServerDeps) {
     this.server.addService(loadPubSubService(), {
-      GetTopic: this.unary('GetTopic', (req, orgId) => this.getTopic(req, orgId)),
-      GetSchema: this.unary('GetSchema', (req) => this.getSchema(req)),
-      Publish: this.unary('Publish', (req, orgId) => this.publish(req, orgId)),
-      Subscribe: (call: grpc.ServerDuplexStream<any, any>) => this.subscribe(call),
-      PublishStream: (call: grpc.ServerDuplexStream<any, any>) => this.publishStream(call),
-      ManagedSubscribe: (call: grpc.ServerDuplexStream<any, any>) =>
+      GetTopic: this.unary('GetTopic', (req: Parameters<PubSubServer['getTopic']>[0], orgId) => this.getTopic(req, orgId)),
+      GetSchema: this.unary('GetSchema', (req: Parameters<PubSubServer['getSchema']>[0]) => this.getSchema(req)),
+      Publish: this.unary('Publish', (req: Parameters<PubSubServer['publish']>[0], orgId) => this.publish(req, orgId)),
+      Subscribe: (call: Stream) => this.subscribe(call),
+      PublishStream: (call: Stream) => this.publishStream(call),
+      ManagedSubscribe: (call: Stream) =>
         call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'Managed subscriptions are not offered by the local org.' }),
     });
   }
@@ -84,7 +90,7 @@ export class PubSubServer {
    */
   async close(): Promise<void> {
     this.shuttingDown = true;
-    this.deps.appended.notify();
+    this.deps.log.appended.notify();
     for (const call of this.calls) call.end();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {
@@ -124,9 +130,11 @@ export class PubSubServer {
     if (value('tenantid') !== grant.orgId) {
       throw new RpcError(grpc.status.PERMISSION_DENIED, `The tenantid metadata must be the org id of the access token (${grant.orgId}).`);
     }
-    const instanceUrl = value('instanceurl')?.replace(/\/+$/, '');
-    if (instanceUrl !== this.deps.instanceUrl) {
-      throw new RpcError(grpc.status.PERMISSION_DENIED, `The instanceurl metadata must be ${this.deps.instanceUrl}.`);
+    if (!namesInstance(value('instanceurl'), this.deps.instanceUrl)) {
+      throw new RpcError(
+        grpc.status.PERMISSION_DENIED,
+        `The instanceurl metadata must name this org: ${this.deps.instanceUrl} (http or https, with or without a trailing slash).`,
+      );
     }
     return { orgId: grant.orgId, expiresAt: grant.expiresAt };
   }
@@ -137,8 +145,8 @@ export class PubSubServer {
     }
   }
 
-  private unary(rpc: PubSubRpc, handler: (req: any, orgId: string) => Promise<unknown> | unknown) {
-    return async (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
+  private unary<Req>(rpc: PubSubRpc, handler: (req: Req, orgId: string) => unknown) {
+    const answer = async (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       try {
         const orgId = await this.authenticate(call.metadata, rpc);
         callback(null, await handler(call.request, orgId));
@@ -146,6 +154,8 @@ export class PubSubServer {
         callback(this.toStatus(err));
       }
     };
+    // gRPC ignores what a handler returns: the answer goes through the callback, never a rejection.
+    return (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => void answer(call, callback);
   }
 
   private toStatus(err: unknown): Partial<grpc.StatusObject> {
@@ -190,13 +200,12 @@ export class PubSubServer {
         });
       }
     }
-    const appended = await this.deps.log.appendFields(accepted.map((a) => a.record));
+    const appended = await this.deps.log.publish(accepted.map((a) => a.record));
     appended.forEach((e, i) => (accepted[i]!.result.replayId = encodeReplayId(e.replayId)));
-    if (results.some((r) => r.replayId)) this.deps.appended.notify();
     return { results, schemaId: this.deps.codec.schemaId, rpcId: randomUUID() };
   }
 
-  private publishStream(call: grpc.ServerDuplexStream<any, any>) {
+  private publishStream(call: Stream) {
     this.calls.add(call);
     let topic: string | undefined;
     let chain = Promise.resolve();
@@ -225,7 +234,7 @@ export class PubSubServer {
    * start, all that is available (up to the credit) in one FetchResponse. Every response carries an
    * 8-byte `latest_replay_id`; an idle stream gets an empty one every keepalive interval.
    */
-  private subscribe(call: grpc.ServerDuplexStream<any, any>) {
+  private subscribe(call: Stream) {
     if (this.shuttingDown) {
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'The server is shutting down.' });
       return;
@@ -237,7 +246,7 @@ export class PubSubServer {
     const finish = () => {
       closed = true;
       this.calls.delete(call);
-      this.deps.appended.notify();
+      this.deps.log.appended.notify();
     };
     call.on('cancelled', finish);
     call.on('close', finish);
@@ -257,7 +266,7 @@ export class PubSubServer {
       (req: { topicName?: string; replayPreset?: number; replayId?: Buffer; numRequested?: number; authRefresh?: string }) => {
         const first = !started;
         if (!started) {
-          started = this.startSubscription(call, req).catch((err) => {
+          started = this.startSubscription(call, req).catch((err: unknown) => {
             fail(err);
             return undefined;
           });
@@ -292,13 +301,13 @@ export class PubSubServer {
           return;
         }
         pending += requested;
-        this.deps.appended.notify();
+        this.deps.log.appended.notify();
       },
     );
   }
 
   private async startSubscription(
-    call: grpc.ServerDuplexStream<any, any>,
+    call: Stream,
     req: { topicName?: string; replayPreset?: number; replayId?: Buffer },
   ): Promise<{ cursor: number; expiresAt: number }> {
     const { expiresAt } = await this.authenticateGrant(call.metadata, 'Subscribe');
@@ -319,7 +328,7 @@ export class PubSubServer {
   }
 
   private async pump(
-    call: grpc.ServerDuplexStream<any, any>,
+    call: Stream,
     state: { cursor: number; expiresAt: number },
     pending: () => number,
     consume: (n: number) => void,
@@ -330,7 +339,7 @@ export class PubSubServer {
       // As Salesforce does, a stream lives no longer than its session unless auth_refresh renews it.
       if (Date.now() >= state.expiresAt)
         throw new RpcError(grpc.status.UNAUTHENTICATED, 'The access token expired; subscribe again with a new one.');
-      const seen = this.deps.appended.version;
+      const seen = this.deps.log.appended.version;
       const credit = pending();
       if (credit > 0) {
         const events = await this.deps.log.readAfter(state.cursor, Math.min(credit, MAX_BATCH));
@@ -354,7 +363,10 @@ export class PubSubServer {
         lastSentAt = Date.now();
         continue;
       }
-      await this.deps.appended.wait(Math.max(1, Math.min(POLL_MS, this.deps.keepaliveMs - idleFor, state.expiresAt - Date.now())), seen);
+      await this.deps.log.appended.wait(
+        Math.max(1, Math.min(this.deps.pollMs, this.deps.keepaliveMs - idleFor, state.expiresAt - Date.now())),
+        seen,
+      );
     }
   }
 
@@ -371,11 +383,11 @@ export class PubSubServer {
 }
 
 /** What the log records beside the fields of a published event: read from the fields, as a subscriber would. */
-function describePublished(fields: OutboundEventFields) {
-  let parsed: Record<string, any> = {};
+function describePublished(fields: CustomEventFields) {
+  let parsed: Record<string, unknown> = {};
   try {
-    const value = JSON.parse(fields.payload);
-    if (value && typeof value === 'object') parsed = value;
+    const value: unknown = JSON.parse(fields.payload);
+    if (value && typeof value === 'object') parsed = value as Record<string, unknown>;
   } catch {
     /* a malformed payload is published as it is; the subscriber parks it */
   }
@@ -384,6 +396,9 @@ function describePublished(fields: OutboundEventFields) {
     eventType: fields.eventType ?? 'Interaction',
     shape: fields.channelAddressId !== null && fields.eventType === null ? ('legacy' as const) : ('spring24' as const),
     channelAddressIdentifier: fields.channelAddressId ?? str(parsed.channelAddressIdentifier) ?? '',
-    conversationIdentifier: str(parsed.conversationIdentifier) ?? str(parsed.payload?.conversationIdentifier),
+    conversationIdentifier: str(parsed.conversationIdentifier) ?? str(innerPayload(parsed)?.conversationIdentifier),
   };
 }
+
+const innerPayload = (parsed: Record<string, unknown>) =>
+  parsed.payload && typeof parsed.payload === 'object' ? (parsed.payload as Record<string, unknown>) : undefined;

@@ -21,5 +21,5 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
 }
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return { getMigrations: async () => migrations(dialect) };
+  return { getMigrations: () => Promise.resolve(migrations(dialect)) };
 }
