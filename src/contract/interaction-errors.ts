@@ -33,7 +33,8 @@ export const INTERACTION_ERRORS = {
   InvalidOrgIdHeader: define(
     10016,
     400,
-    (p: { value: string }) => `The OrgId header must be a 15 or 18 character org id starting with 00D; got "${p.value}".`,
+    (p: { value: string }) =>
+      `The OrgId header must be a 15 or 18 character org id starting with 00D (an 18-character one with its checksum); got "${p.value}".`,
   ),
   ContextNotValidForToken: define(
     10005,
@@ -60,6 +61,23 @@ export const INTERACTION_ERRORS = {
   UnsupportedContentType: define(415, 415, (p: { expected: string }) => `Send the request as ${p.expected}.`),
   InvalidParameter: define(10089, 400, (p: { field: string; rule: string }) => `"${p.field}" ${p.rule}.`),
   UnreadableRequest: define(10089, 400, (p: { problem: string }) => `The request cannot be read: ${p.problem}.`),
+  // Input limits (see contract/json-limits.ts): what a store cannot hold or a parser should not chase is refused at the edge.
+  BodyTooLarge: define(
+    10089,
+    400,
+    (p: { what: string; limitBytes: number }) => `${p.what} is larger than the limit of ${p.limitBytes} bytes.`,
+  ),
+  BodyTooDeep: define(
+    10089,
+    400,
+    (p: { where: string; maxDepth: number }) => `${p.where} nests objects and arrays more than ${p.maxDepth} levels deep.`,
+  ),
+  NulInInput: define(10089, 400, (p: { where: string }) => `${p.where} holds a NUL character (U+0000), which is not accepted.`),
+  UnstorableValue: define(
+    10089,
+    400,
+    () => 'The request holds a value that cannot be stored (a control character or a number out of range).',
+  ),
   MissingJsonBody: define(10100, 400, () => 'A JSON request body (Content-Type: application/json) is required.'),
   MalformedBody: define(10100, 400, (p: { problem: string }) => `The request body is not well formed: ${p.problem}.`),
   MissingJsonPart: define(10100, 400, () => 'The multipart request needs a non-empty "json" part holding the interaction request.'),

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { tokenEndpointRouter, type TokenEndpointDeps } from '../auth/token-endpoint.ts';
 import type { InteractionUpload } from '../attachments/interaction-upload.ts';
+import { apiError } from '../contract/interaction-errors.ts';
+import { jsonLimitRefusal } from '../contract/json-limits.ts';
 import type { CrmPort } from '../crm/crm-port.ts';
 import { agentWorkRoutes } from '../interaction-api/agent-work.ts';
 import { consentRoutes } from '../interaction-api/consent.ts';
@@ -13,9 +15,9 @@ import { routingResultRoutes } from '../interaction-api/routing-result.ts';
 import { interactionErrorHandler, interactionNotFound } from './error-handler.ts';
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
+import { jsonBodyParser, refuseNulInUrl } from './json-body.ts';
 import { requestLogger } from './logging.ts';
 import { rememberMountPath, type BridgeMetrics } from '../metrics/bridge-metrics.ts';
-import { keepRawBody } from './raw-body.ts';
 import type { Readiness } from './readiness.ts';
 
 export interface InteractionAppDeps<Scope> {
@@ -46,13 +48,14 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   app.get('/readyz', deps.readiness.probe);
   app.use(requestLogger(deps.logger, 'interaction-api'));
   app.use(helmet());
+  app.use(refuseNulInUrl(() => apiError('NulInInput', { where: 'The URL' })));
 
   app.use(tokenEndpointRouter(deps.tokenEndpoint));
   for (const router of deps.orgRouters ?? []) app.use(router);
 
   const api = express.Router();
   api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm, defaultAuthorizationContext: deps.defaultAuthorizationContext }));
-  api.use(express.json({ limit: deps.jsonBodyLimitBytes, verify: keepRawBody }));
+  api.use(jsonBodyParser(deps.jsonBodyLimitBytes, (problem) => jsonLimitRefusal(problem, 'The request body')));
   api.use(interactionsRoute({ crm: deps.crm, idempotency: deps.idempotency, upload: deps.upload }));
   api.use(routeRoutes(deps));
   api.use(routingResultRoutes(deps));

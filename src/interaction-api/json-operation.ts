@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall, CrmResponse, PortRequest } from '../crm/crm-port.ts';
 import type { Idempotency } from '../http/idempotency.ts';
 import { callOf } from '../http/interaction-guard.ts';
 import { rawBodyOf } from '../http/raw-body.ts';
+import { requestFingerprint } from './request-fingerprint.ts';
 import { sendOutcome } from './send-outcome.ts';
 
 /** Operation headers beyond the guard's, passed on when the CRM is a real org. */
@@ -32,9 +32,7 @@ export function jsonOperation<T, Scope>(
       return value === undefined ? [] : [[h, value] as const];
     });
     const request: PortRequest<T> = { parsed, raw: { body: text, headers: Object.fromEntries(headers) } };
-    const fingerprint = createHash('sha256')
-      .update(JSON.stringify(req.body ?? null))
-      .digest('hex');
+    const fingerprint = requestFingerprint(call, JSON.stringify(req.body ?? null));
     const outcome = await idempotency.run({ operation, requestId: call.requestId, fingerprint }, req.log, (scope) =>
       perform(scope, call, request),
     );
