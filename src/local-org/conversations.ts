@@ -76,7 +76,7 @@ export async function appendEntry(tx: Tx, conversationIdentifier: string, entry:
     })
     .returning('sequence')
     .executeTakeFirstOrThrow();
-  return Number(row.sequence);
+  return row.sequence;
 }
 
 /**
@@ -110,8 +110,8 @@ export class Conversations {
       channelAddressIdentifier: r.channel_address_identifier,
       endUserClientIdentifier: r.end_user_client_identifier,
       createdAt: new Date(r.created_at).toISOString(),
-      entryCount: Number(r.entry_count),
-      lastEntryAt: r.last_entry_at === null ? null : new Date(Number(r.last_entry_at)).toISOString(),
+      entryCount: r.entry_count,
+      lastEntryAt: r.last_entry_at === null ? null : new Date(r.last_entry_at).toISOString(),
     }));
   }
 
@@ -135,15 +135,15 @@ export class Conversations {
       endUserClientIdentifier: conversation.end_user_client_identifier,
       createdAt: new Date(conversation.created_at).toISOString(),
       entries: entries.map((e) => ({
-        sequence: Number(e.sequence),
+        sequence: e.sequence,
         entryId: e.entry_id,
         entryType: e.entry_type,
         sender: { role: e.sender_role, subject: e.sender_subject },
         clientTimestamp: e.client_timestamp,
         receivedAt: new Date(e.created_at).toISOString(),
         requestId: e.request_id,
-        routingAttributes: e.routing_attributes ? JSON.parse(e.routing_attributes) : null,
-        payload: JSON.parse(e.payload),
+        routingAttributes: e.routing_attributes ? (JSON.parse(e.routing_attributes) as unknown) : null,
+        payload: JSON.parse(e.payload) as unknown,
       })),
     };
   }
