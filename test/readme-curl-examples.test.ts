@@ -3,6 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
 import { curlEnv, readmeExamples, runExample } from './helpers/readme-examples.ts';
 
+const isInteractionExample = (e: { script: string }) => e.script.includes('/api/v1/interactions');
+
 describe('the README curl examples, run as written after eval "$(npm run -s curl-env)"', () => {
   let bridge: BridgeProcess;
   let exports: string;
@@ -31,7 +33,7 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
   });
 
   test('each interaction example answers 202 and the conversation shows the entries in order', async () => {
-    const examples = readmeExamples();
+    const examples = readmeExamples().filter(isInteractionExample);
     assert.ok(examples.length >= 5, `found ${examples.length} examples`);
     let conversationIdentifier: string | undefined;
     for (const example of examples) {
@@ -48,6 +50,27 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
     assert.ok(
       conversation.entries.some((e: { routingAttributes: unknown }) => e.routingAttributes !== null),
       'routingAttributes recorded',
+    );
+
+    // The other operations' examples, on that conversation as the README tells the reader to set it.
+    const withConversation = `${exports}\nexport CONVERSATION_ID='${conversationIdentifier}'`;
+    const operations = readmeExamples().filter((e) => !isInteractionExample(e));
+    assert.ok(operations.length >= 2, `found ${operations.length} operation examples`);
+    for (const example of operations) {
+      const { output: out, body } = runExample(withConversation, example);
+      assert.match(out, /\n20[02]\n?$/, `${example.title}: ${out}`);
+      assert.equal(body.success, true, `${example.title}: ${out}`);
+    }
+    const after = await bridge.management(`/api/conversations/${conversationIdentifier}`);
+    const acknowledged = after.entries.filter((e: { acknowledgements: unknown[] }) => e.acknowledgements.length > 0);
+    assert.deepEqual(
+      acknowledged.map((e: { acknowledgements: { type: string }[] }) => e.acknowledgements.map((a) => a.type)),
+      [['Delivered', 'Read']],
+    );
+    const org = await bridge.management('/api/org');
+    assert.ok(
+      org.channels.some((c: { capabilities: unknown }) => c.capabilities !== null),
+      'capabilities registered',
     );
   });
 });

@@ -309,6 +309,57 @@ export const INTERACTION_ERRORS = {
       `The consent owner of channel "${p.channelAddressIdentifier}" is ${p.consentOwner}, not Partner: its consent cannot be set through this API.`,
   ),
 
+  // Participants, acknowledgements and capabilities
+  MissingParticipant: define(
+    10039,
+    400,
+    (p: { where: string }) => `${p.where} must be a participant: an object with appType, subject and role.`,
+  ),
+  InvalidAppType: define(
+    10037,
+    400,
+    (p: { where: string; allowed: readonly string[]; value: unknown }) =>
+      `${p.where}.appType must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  InvalidParticipantRole: define(
+    10038,
+    400,
+    (p: { where: string; allowed: readonly string[]; value: unknown }) =>
+      `${p.where}.role must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  InvalidParticipantSubject: define(
+    10054,
+    400,
+    (p: { where: string }) => `${p.where}.subject must name the participant: a non-empty string of at most 255 characters.`,
+  ),
+  SenderNotInConversation: define(
+    10068,
+    400,
+    (p: { conversationIdentifier: string }) => `The sender is not the end user of conversation "${p.conversationIdentifier}".`,
+  ),
+  UnknownAcknowledgedEntry: define(
+    10089,
+    400,
+    (p: { where: string; entryId: string }) =>
+      `${p.where}.acknowledgedConversationEntryIdentifier "${p.entryId}" is not an entry of the conversation.`,
+  ),
+  DuplicateEntryId: define(
+    10073,
+    400,
+    (p: { where: string; entryId: string }) => `${p.where}: the id "${p.entryId}" is used twice in this request; give each entry its own.`,
+  ),
+  InvalidCapabilityMessageType: define(
+    10047,
+    400,
+    (p: { where: string; allowed: readonly string[]; value: unknown }) =>
+      `${p.where}.messageType must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  EmptyProgressIndicatorCapabilities: define(
+    10098,
+    400,
+    (p: { where: string }) => `${p.where}.progressIndicatorTypeCapabilities must not be empty: give at least one, or leave it out.`,
+  ),
+
   // The bridge itself
   OrgUnavailable: define(10094, 503, (p: { problem: string }) => `${p.problem}. ${RETRY}`),
   Internal: define(500, 500, () => `An internal error occurred. The request may be retried with the same RequestId.`),

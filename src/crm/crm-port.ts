@@ -1,5 +1,7 @@
 import type { StoredAttachment } from '../attachments/stored-attachment.ts';
+import type { AcknowledgementRequest } from '../contract/acknowledgement-request.ts';
 import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
+import type { CapabilitiesRequest } from '../contract/capabilities-request.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
@@ -71,4 +73,8 @@ export interface CrmPort<Scope> {
   updateAgentWork(scope: Scope, call: CrmCall, request: PortRequest<UpdateAgentWorkRequest>): Promise<CrmResponse>;
   /** `PATCH /consent`: sets an end user's messaging consent on a channel. */
   updateConsent(scope: Scope, call: CrmCall, request: PortRequest<ConsentRequest>): Promise<CrmResponse>;
+  /** `POST /acknowledgement`: the end user's delivery and read receipts for entries of a conversation. */
+  acknowledge(scope: Scope, call: CrmCall, request: PortRequest<AcknowledgementRequest>): Promise<CrmResponse>;
+  /** `PATCH /capabilities`: the structured content the channel's app can render. */
+  registerCapabilities(scope: Scope, call: CrmCall, request: PortRequest<CapabilitiesRequest>): Promise<CrmResponse>;
 }

@@ -5,7 +5,9 @@ import type { AccessTokens } from '../auth/access-tokens.ts';
 import { tokenEndpointRouter, type TokenEndpointDeps } from '../auth/token-endpoint.ts';
 import type { InteractionUpload } from '../attachments/interaction-upload.ts';
 import type { CrmPort } from '../crm/crm-port.ts';
+import { acknowledgementRoutes } from '../interaction-api/acknowledgement.ts';
 import { agentWorkRoutes } from '../interaction-api/agent-work.ts';
+import { capabilitiesRoutes } from '../interaction-api/capabilities.ts';
 import { consentRoutes } from '../interaction-api/consent.ts';
 import { interactionsRoute } from '../interaction-api/interactions.ts';
 import { routeRoutes } from '../interaction-api/route.ts';
@@ -46,6 +48,8 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   api.use(routingResultRoutes(deps));
   api.use(agentWorkRoutes(deps));
   api.use(consentRoutes(deps));
+  api.use(acknowledgementRoutes(deps));
+  api.use(capabilitiesRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(interactionNotFound);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.ts';
 import type { Tx } from '../store/transactions.ts';
+import { acknowledgementsByEntry } from './acknowledgements.ts';
 
 export interface NewEntry {
   entryId: string;
@@ -33,7 +34,9 @@ export async function findOrCreateConversation(
     .onConflict((oc) => oc.columns(['org_id', 'channel_address_identifier', 'end_user_client_identifier']).doNothing())
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return { conversationIdentifier, created: true };
-  return { conversationIdentifier: (await findConversation(tx, key))!, created: false };
+  const winner = await findConversation(tx, key);
+  if (winner === undefined) throw new Error('a conversation insert conflicted, yet no conversation has its key');
+  return { conversationIdentifier: winner, created: false };
 }
 
 async function findConversation(
@@ -67,7 +70,7 @@ export async function appendEntry(tx: Tx, conversationIdentifier: string, entry:
     })
     .returning('sequence')
     .executeTakeFirstOrThrow();
-  return Number(row.sequence);
+  return row.sequence;
 }
 
 /**
@@ -99,8 +102,8 @@ export class Conversations {
       channelAddressIdentifier: r.channel_address_identifier,
       endUserClientIdentifier: r.end_user_client_identifier,
       createdAt: new Date(r.created_at).toISOString(),
-      entryCount: Number(r.entry_count),
-      lastEntryAt: r.last_entry_at === null ? null : new Date(Number(r.last_entry_at)).toISOString(),
+      entryCount: r.entry_count,
+      lastEntryAt: r.last_entry_at === null ? null : new Date(r.last_entry_at).toISOString(),
     }));
   }
 
@@ -111,12 +114,15 @@ export class Conversations {
       .where('conversation_identifier', '=', conversationIdentifier)
       .executeTakeFirst();
     if (!conversation) return undefined;
-    const entries = await this.db
-      .selectFrom('conversation_entries')
-      .selectAll()
-      .where('conversation_identifier', '=', conversationIdentifier)
-      .orderBy('sequence', 'asc')
-      .execute();
+    const [entries, acknowledgements] = await Promise.all([
+      this.db
+        .selectFrom('conversation_entries')
+        .selectAll()
+        .where('conversation_identifier', '=', conversationIdentifier)
+        .orderBy('sequence', 'asc')
+        .execute(),
+      acknowledgementsByEntry(this.db, conversationIdentifier),
+    ]);
     return {
       conversationIdentifier: conversation.conversation_identifier,
       orgId: conversation.org_id,
@@ -124,15 +130,16 @@ export class Conversations {
       endUserClientIdentifier: conversation.end_user_client_identifier,
       createdAt: new Date(conversation.created_at).toISOString(),
       entries: entries.map((e) => ({
-        sequence: Number(e.sequence),
+        sequence: e.sequence,
         entryId: e.entry_id,
         entryType: e.entry_type,
         sender: { role: e.sender_role, subject: e.sender_subject },
         clientTimestamp: e.client_timestamp,
         receivedAt: new Date(e.created_at).toISOString(),
         requestId: e.request_id,
-        routingAttributes: e.routing_attributes ? JSON.parse(e.routing_attributes) : null,
-        payload: JSON.parse(e.payload),
+        routingAttributes: e.routing_attributes ? (JSON.parse(e.routing_attributes) as unknown) : null,
+        payload: JSON.parse(e.payload) as unknown,
+        acknowledgements: acknowledgements.get(e.entry_id) ?? [],
       })),
     };
   }

@@ -1,11 +1,15 @@
 import type { StoredAttachment } from '../attachments/stored-attachment.ts';
+import type { AcknowledgementRequest } from '../contract/acknowledgement-request.ts';
 import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
+import type { CapabilitiesRequest } from '../contract/capabilities-request.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
 import type { CrmCall, CrmPort, CrmResponse, PortRequest } from '../crm/crm-port.ts';
 import type { Tx } from '../store/transactions.ts';
+import { recordAcknowledgements } from './acknowledgements.ts';
+import { registerCapabilities } from './capabilities.ts';
 import { recordAttachmentInteractions } from './attachment-interactions.ts';
 import type { LocalOrgAgentWork } from './agent-work.ts';
 import type { AuthorizationContexts } from './authorization-contexts.ts';
@@ -100,5 +104,13 @@ export class LocalOrgCrm implements CrmPort<Tx> {
 
   updateConsent(tx: Tx, call: CrmCall, request: PortRequest<ConsentRequest>): Promise<CrmResponse> {
     return updateConsent(tx, call, request.parsed);
+  }
+
+  acknowledge(tx: Tx, call: CrmCall, request: PortRequest<AcknowledgementRequest>): Promise<CrmResponse> {
+    return recordAcknowledgements(tx, call, request.parsed);
+  }
+
+  registerCapabilities(tx: Tx, call: CrmCall, request: PortRequest<CapabilitiesRequest>): Promise<CrmResponse> {
+    return registerCapabilities(tx, call, request.parsed);
   }
 }

@@ -264,6 +264,30 @@ export interface WebhookDeliveryTable {
   created_at: number;
 }
 
+/** A channel definition's structured-content capabilities, as last registered through PATCH /capabilities. */
+export interface ChannelCapabilitiesTable {
+  org_id: string;
+  authorization_context: string;
+  app_type: string;
+  /** JSON of the request's channelCapabilities. */
+  capabilities: string;
+  request_id: string | null;
+  updated_at: number;
+}
+
+/** A delivery or read receipt on a conversation entry, from POST /acknowledgement. */
+export interface EntryAcknowledgementTable {
+  conversation_identifier: string;
+  acknowledgement_entry_id: string;
+  acknowledged_entry_id: string;
+  acknowledgement_type: string;
+  acknowledged_at: number;
+  sender_role: string;
+  sender_subject: string;
+  request_id: string | null;
+  created_at: number;
+}
+
 export interface Tables {
   orgs: OrgTable;
   connected_apps: ConnectedAppTable;
@@ -287,4 +311,6 @@ export interface Tables {
   parked_events: ParkedEventTable;
   webhook_endpoints: WebhookEndpointTable;
   webhook_deliveries: WebhookDeliveryTable;
+  channel_capabilities: ChannelCapabilitiesTable;
+  entry_acknowledgements: EntryAcknowledgementTable;
 }

@@ -5,6 +5,7 @@ import { outboundEventLog } from './0002-outbound-event-log.ts';
 import { routing } from './0003-routing.ts';
 import { attachments } from './0004-attachments.ts';
 import { outboundDelivery } from './0005-outbound-delivery.ts';
+import { interactionOperations } from './0006-interaction-operations.ts';
 
 /**
  * Every schema change, in order, one file each. Written once for both dialects: only column types
@@ -17,9 +18,10 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0003_routing': routing(dialect),
     '0004_attachments': attachments(),
     '0005_outbound_delivery': outboundDelivery(dialect),
+    '0006_interaction_operations': interactionOperations(),
   };
 }
 
 export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return { getMigrations: async () => migrations(dialect) };
+  return { getMigrations: () => Promise.resolve(migrations(dialect)) };
 }
