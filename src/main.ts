@@ -105,6 +105,7 @@ async function main(config: Config) {
           new AuthorizationContexts(store.db),
           new LocalOrgRouting(sessions, routingEvents),
           new LocalOrgAgentWork(sessions, routingEvents),
+          sessions,
         ),
         idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds),
       });

@@ -360,6 +360,53 @@ export const INTERACTION_ERRORS = {
     (p: { where: string }) => `${p.where}.progressIndicatorTypeCapabilities must not be empty: give at least one, or leave it out.`,
   ),
 
+  // Conversations, participants and messaging sessions
+  InvalidConversationChannel: define(
+    10052,
+    400,
+    () => '"channelAddressIdentifier" must be the channel\'s address identifier: a non-empty string of at most 240 characters.',
+  ),
+  InvalidConversationParticipants: define(10053, 400, (p: { rule: string }) => `"participants" ${p.rule}.`),
+  ConversationNeedsEndUser: define(10042, 400, () => 'The participant establishing a conversation must be its end user (role "EndUser").'),
+  InvalidParticipantOperation: define(
+    10097,
+    400,
+    (p: { allowed: readonly string[]; value: unknown }) => `"operation" must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  NotAParticipant: define(
+    10036,
+    400,
+    (p: { role: string; subject: string }) => `No ${p.role} "${p.subject}" takes part in the conversation.`,
+  ),
+  EntryIdAlreadyStored: define(
+    10073,
+    400,
+    (p: { entryId: string }) => `The conversation already has an entry with id "${p.entryId}": give each entry its own id.`,
+  ),
+  InvalidSessionOperation: define(
+    10102,
+    400,
+    (p: { allowed: readonly string[]; value: unknown }) => `"operation" must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  InvalidSessionOperationBy: define(
+    10103,
+    400,
+    (p: { allowed: readonly string[]; value: unknown }) => `"operationBy" must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  MissingSessionId: define(10106, 400, () => '"sessionId" is required to inactivate a messaging session.'),
+  NoOpenSession: define(
+    10071,
+    400,
+    (p: { conversationIdentifier: string }) => `Conversation "${p.conversationIdentifier}" has no open messaging session.`,
+  ),
+  SessionIdMismatch: define(10072, 400, (p: { sessionId: string }) => `"${p.sessionId}" is not the conversation's open messaging session.`),
+  EndUserNotInConversation: define(
+    10105,
+    400,
+    (p: { endUserClientId: string; conversationIdentifier: string }) =>
+      `"${p.endUserClientId}" is not the end user of conversation "${p.conversationIdentifier}" on that channel.`,
+  ),
+
   // The bridge itself
   OrgUnavailable: define(10094, 503, (p: { problem: string }) => `${p.problem}. ${RETRY}`),
   Internal: define(500, 500, () => `An internal error occurred. The request may be retried with the same RequestId.`),

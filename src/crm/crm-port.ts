@@ -3,6 +3,10 @@ import type { AcknowledgementRequest } from '../contract/acknowledgement-request
 import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
 import type { CapabilitiesRequest } from '../contract/capabilities-request.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
+import type { ConversationEntryRequest } from '../contract/conversation-entry-request.ts';
+import type { ConversationRequest } from '../contract/conversation-request.ts';
+import type { MessagingSessionRequest } from '../contract/messaging-session-request.ts';
+import type { ParticipantRequest } from '../contract/participant-request.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
@@ -77,4 +81,12 @@ export interface CrmPort<Scope> {
   acknowledge(scope: Scope, call: CrmCall, request: PortRequest<AcknowledgementRequest>): Promise<CrmResponse>;
   /** `PATCH /capabilities`: the structured content the channel's app can render. */
   registerCapabilities(scope: Scope, call: CrmCall, request: PortRequest<CapabilitiesRequest>): Promise<CrmResponse>;
+  /** `POST /conversation`: establishes an end user's conversation on a channel before any message. */
+  establishConversation(scope: Scope, call: CrmCall, request: PortRequest<ConversationRequest>): Promise<CrmResponse>;
+  /** `POST /conversationEntry`: adds a participant's entry to a conversation. */
+  addConversationEntry(scope: Scope, call: CrmCall, request: PortRequest<ConversationEntryRequest>): Promise<CrmResponse>;
+  /** `POST /participant`: a participant leaves a conversation. */
+  changeParticipant(scope: Scope, call: CrmCall, request: PortRequest<ParticipantRequest>): Promise<CrmResponse>;
+  /** `POST /messagingSession`: ends or inactivates a conversation's messaging session. */
+  changeMessagingSession(scope: Scope, call: CrmCall, request: PortRequest<MessagingSessionRequest>): Promise<CrmResponse>;
 }

@@ -9,6 +9,10 @@ import { acknowledgementRoutes } from '../interaction-api/acknowledgement.ts';
 import { agentWorkRoutes } from '../interaction-api/agent-work.ts';
 import { capabilitiesRoutes } from '../interaction-api/capabilities.ts';
 import { consentRoutes } from '../interaction-api/consent.ts';
+import { conversationRoutes } from '../interaction-api/conversation.ts';
+import { conversationEntryRoutes } from '../interaction-api/conversation-entry.ts';
+import { messagingSessionRoutes } from '../interaction-api/messaging-session.ts';
+import { participantRoutes } from '../interaction-api/participant.ts';
 import { interactionsRoute } from '../interaction-api/interactions.ts';
 import { routeRoutes } from '../interaction-api/route.ts';
 import { routingResultRoutes } from '../interaction-api/routing-result.ts';
@@ -50,6 +54,10 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   api.use(consentRoutes(deps));
   api.use(acknowledgementRoutes(deps));
   api.use(capabilitiesRoutes(deps));
+  api.use(conversationRoutes(deps));
+  api.use(conversationEntryRoutes(deps));
+  api.use(participantRoutes(deps));
+  api.use(messagingSessionRoutes(deps));
   app.use('/api/v1', api);
 
   app.use(interactionNotFound);

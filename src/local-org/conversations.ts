@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.ts';
 import type { Tx } from '../store/transactions.ts';
 import { acknowledgementsByEntry } from './acknowledgements.ts';
+import { participantsOf } from './participants.ts';
 
 export interface NewEntry {
   entryId: string;
@@ -114,7 +115,7 @@ export class Conversations {
       .where('conversation_identifier', '=', conversationIdentifier)
       .executeTakeFirst();
     if (!conversation) return undefined;
-    const [entries, acknowledgements] = await Promise.all([
+    const [entries, acknowledgements, participants] = await Promise.all([
       this.db
         .selectFrom('conversation_entries')
         .selectAll()
@@ -122,6 +123,7 @@ export class Conversations {
         .orderBy('sequence', 'asc')
         .execute(),
       acknowledgementsByEntry(this.db, conversationIdentifier),
+      participantsOf(this.db, conversationIdentifier),
     ]);
     return {
       conversationIdentifier: conversation.conversation_identifier,
@@ -129,6 +131,8 @@ export class Conversations {
       channelAddressIdentifier: conversation.channel_address_identifier,
       endUserClientIdentifier: conversation.end_user_client_identifier,
       createdAt: new Date(conversation.created_at).toISOString(),
+      routingAttributes: conversation.routing_attributes ? (JSON.parse(conversation.routing_attributes) as unknown) : null,
+      participants,
       entries: entries.map((e) => ({
         sequence: e.sequence,
         entryId: e.entry_id,

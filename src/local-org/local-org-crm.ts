@@ -3,6 +3,10 @@ import type { AcknowledgementRequest } from '../contract/acknowledgement-request
 import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
 import type { CapabilitiesRequest } from '../contract/capabilities-request.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
+import type { ConversationEntryRequest } from '../contract/conversation-entry-request.ts';
+import type { ConversationRequest } from '../contract/conversation-request.ts';
+import type { MessagingSessionRequest } from '../contract/messaging-session-request.ts';
+import type { ParticipantRequest } from '../contract/participant-request.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
@@ -15,7 +19,10 @@ import type { LocalOrgAgentWork } from './agent-work.ts';
 import type { AuthorizationContexts } from './authorization-contexts.ts';
 import { updateConsent } from './consent.ts';
 import { resolveChannel } from './channels.ts';
+import { addConversationEntry, changeParticipant, establishConversation } from './conversation-operations.ts';
 import { appendEntry, findOrCreateConversation } from './conversations.ts';
+import type { MessagingSessions } from './messaging-sessions.ts';
+import { changeSession } from './session-operations.ts';
 import type { LocalOrgRouting } from './routing.ts';
 
 /**
@@ -28,6 +35,7 @@ export class LocalOrgCrm implements CrmPort<Tx> {
     private readonly authorizationContexts: AuthorizationContexts,
     private readonly routing: LocalOrgRouting,
     private readonly agentWork: LocalOrgAgentWork,
+    private readonly sessions: MessagingSessions,
   ) {}
 
   checkAuthorizationContext(call: CrmCall): Promise<void> {
@@ -112,5 +120,21 @@ export class LocalOrgCrm implements CrmPort<Tx> {
 
   registerCapabilities(tx: Tx, call: CrmCall, request: PortRequest<CapabilitiesRequest>): Promise<CrmResponse> {
     return registerCapabilities(tx, call, request.parsed);
+  }
+
+  establishConversation(tx: Tx, call: CrmCall, request: PortRequest<ConversationRequest>): Promise<CrmResponse> {
+    return establishConversation(tx, call, request.parsed);
+  }
+
+  addConversationEntry(tx: Tx, call: CrmCall, request: PortRequest<ConversationEntryRequest>): Promise<CrmResponse> {
+    return addConversationEntry(tx, call, request.parsed);
+  }
+
+  changeParticipant(tx: Tx, call: CrmCall, request: PortRequest<ParticipantRequest>): Promise<CrmResponse> {
+    return changeParticipant(tx, call, request.parsed);
+  }
+
+  changeMessagingSession(tx: Tx, call: CrmCall, request: PortRequest<MessagingSessionRequest>): Promise<CrmResponse> {
+    return changeSession(tx, this.sessions, call, request.parsed);
   }
 }

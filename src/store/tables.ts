@@ -58,6 +58,8 @@ export interface ConversationTable {
   channel_address_identifier: string;
   end_user_client_identifier: string;
   created_at: number;
+  /** JSON of the routing attributes POST /conversation established the conversation with. */
+  routing_attributes: string | null;
 }
 
 export interface ConversationEntryTable {
@@ -288,6 +290,17 @@ export interface EntryAcknowledgementTable {
   created_at: number;
 }
 
+/** Who takes part in a conversation, from when until when (left_at null: still in it). */
+export interface ConversationParticipantTable {
+  conversation_identifier: string;
+  role: string;
+  subject: string;
+  app_type: string;
+  joined_at: number;
+  left_at: number | null;
+  request_id: string | null;
+}
+
 export interface Tables {
   orgs: OrgTable;
   connected_apps: ConnectedAppTable;
@@ -313,4 +326,5 @@ export interface Tables {
   webhook_deliveries: WebhookDeliveryTable;
   channel_capabilities: ChannelCapabilitiesTable;
   entry_acknowledgements: EntryAcknowledgementTable;
+  conversation_participants: ConversationParticipantTable;
 }

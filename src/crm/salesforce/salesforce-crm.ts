@@ -81,6 +81,22 @@ export class SalesforceCrm implements CrmPort<NoTransaction> {
     return this.forwardJson(call, request, 'PATCH', '/api/v1/capabilities');
   }
 
+  establishConversation(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/conversation');
+  }
+
+  addConversationEntry(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/conversationEntry');
+  }
+
+  changeParticipant(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/participant');
+  }
+
+  changeMessagingSession(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/messagingSession');
+  }
+
   /** A JSON operation goes to the same method and path with the partner's body and headers as they came. */
   private forwardJson(call: CrmCall, request: PortRequest<unknown>, method: string, path: string): Promise<CrmResponse> {
     return this.upstream.send({

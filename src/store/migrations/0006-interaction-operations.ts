@@ -3,7 +3,9 @@ import type { Kysely, Migration } from 'kysely';
 /**
  * State of the Interaction API operations beyond messages and routing: a channel definition's registered
  * structured-content capabilities (PATCH /capabilities) and the end user's delivery and read receipts
- * (POST /acknowledgement), each receipt stored once under the id its client gave it.
+ * (POST /acknowledgement), each receipt stored once under the id its client gave it; a conversation's
+ * participants, who join (POST /conversation) and leave (POST /participant); the routing attributes a
+ * conversation was established with.
  */
 export function interactionOperations(): Migration {
   return {
@@ -31,6 +33,18 @@ export function interactionOperations(): Migration {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('entry_acknowledgements_pk', ['conversation_identifier', 'acknowledgement_entry_id'])
         .execute();
+      await db.schema
+        .createTable('conversation_participants')
+        .addColumn('conversation_identifier', 'text', (c) => c.notNull().references('conversations.conversation_identifier'))
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('subject', 'text', (c) => c.notNull())
+        .addColumn('app_type', 'text', (c) => c.notNull())
+        .addColumn('joined_at', 'bigint', (c) => c.notNull())
+        .addColumn('left_at', 'bigint')
+        .addColumn('request_id', 'text')
+        .addPrimaryKeyConstraint('conversation_participants_pk', ['conversation_identifier', 'role', 'subject'])
+        .execute();
+      await db.schema.alterTable('conversations').addColumn('routing_attributes', 'text').execute();
     },
   };
 }

@@ -1,0 +1,174 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
+import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
+import { callJson } from './helpers/json-api.ts';
+
+const endUser = (subject: string) => ({ appType: 'custom', role: 'EndUser', subject });
+const bot = { appType: 'chatbot', role: 'Chatbot', subject: 'order-status-bot' };
+const textEntry = (text: string, id = randomUUID()) => ({
+  clientTimestamp: Date.now(),
+  entryPayload: {
+    entryType: 'Message',
+    id,
+    abstractMessage: { messageType: 'StaticContentMessage', id, staticContent: { formatType: 'Text', text } },
+  },
+});
+
+for (const store of storeKinds()) {
+  describe(`POST /conversation, /conversationEntry, /participant and /messagingSession in the local org (${store})`, () => {
+    let bridge: BridgeProcess;
+    let token: string;
+    before(async () => {
+      bridge = await startBridge({ store });
+      token = await accessToken(bridge);
+    });
+    after(() => bridge.dispose());
+
+    const api = (method: string, path: string, body: unknown) => callJson(bridge, method, path, body, { token });
+    const view = (conversationIdentifier: string) => bridge.management(`/api/conversations/${conversationIdentifier}`);
+    const establish = async (subject = `conv-${randomUUID().slice(0, 8)}`, routingAttributes?: Record<string, string>) => {
+      const res = await api('POST', '/conversation', {
+        channelAddressIdentifier: LOCAL_ORG.channel,
+        participants: [endUser(subject)],
+        ...(routingAttributes ? { routingAttributes } : {}),
+      });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      return { conversationIdentifier: res.body.conversationIdentifier as string, subject };
+    };
+
+    test("a conversation established before any message is the one the end user's messages then land in, after a restart too", async () => {
+      const { conversationIdentifier, subject } = await establish(undefined, { Language: 'fr' });
+      assert.match(conversationIdentifier, /^[0-9a-f-]{36}$/);
+      const again = await establish(subject);
+      assert.equal(again.conversationIdentifier, conversationIdentifier, 'one conversation per end user and channel');
+      await bridge.restart();
+      const message = await postInteraction(bridge, textMessage('bonjour', { from: subject }), { token });
+      assert.equal(message.body.conversationIdentifier, conversationIdentifier);
+      const shown = await view(conversationIdentifier);
+      assert.deepEqual(shown.routingAttributes, { Language: 'fr' });
+      assert.deepEqual(
+        shown.participants.map((p: any) => [p.role, p.subject, p.leftAt]),
+        [['EndUser', subject, null]],
+      );
+    });
+
+    test('POST /conversation refusals', async () => {
+      const ok = { channelAddressIdentifier: LOCAL_ORG.channel, participants: [endUser('refused-user')] };
+      const cases: [string, unknown, number][] = [
+        ['no body', undefined, 10100],
+        ['no channel', { ...ok, channelAddressIdentifier: undefined }, 10052],
+        ['unknown channel', { ...ok, channelAddressIdentifier: 'no-such-channel' }, 10017],
+        ['no participants', { ...ok, participants: [] }, 10053],
+        ['two participants', { ...ok, participants: [endUser('a'), endUser('b')] }, 10053],
+        ['a bot establishing', { ...ok, participants: [bot] }, 10042],
+        ['unknown app type', { ...ok, participants: [{ ...endUser('x'), appType: 'telex' }] }, 10037],
+        ['empty subject', { ...ok, participants: [endUser('')] }, 10054],
+        ['non-string routing attribute', { ...ok, routingAttributes: { Language: 3 } }, 10089],
+      ];
+      for (const [name, body, code] of cases) {
+        const res = await api('POST', '/conversation', body);
+        assert.deepEqual([res.status, res.body.code], [400, code], `${name}: ${JSON.stringify(res.body)}`);
+      }
+      const conversations = await bridge.management('/api/conversations?limit=200');
+      assert.ok(!conversations.conversations.some((c: any) => c.endUserClientIdentifier === 'refused-user'), 'nothing created');
+    });
+
+    test('entries from the end user are added once per id; refusals name the contract codes and add nothing', async () => {
+      const { conversationIdentifier, subject } = await establish();
+      const entry = textEntry('added through conversationEntry');
+      const res = await api('POST', '/conversationEntry', {
+        conversationIdentifier,
+        sender: endUser(subject),
+        conversationEntries: [entry],
+      });
+      assert.deepEqual([res.status, res.body], [202, { success: true }]);
+      const ok = { conversationIdentifier, sender: endUser(subject), conversationEntries: [textEntry('x')] };
+      const cases: [string, unknown, number][] = [
+        ['no body', undefined, 10100],
+        ['no conversation', { ...ok, conversationIdentifier: undefined }, 10018],
+        ['unknown conversation', { ...ok, conversationIdentifier: randomUUID() }, 10025],
+        ['no sender', { ...ok, sender: undefined }, 10039],
+        ['a sender not in the conversation', { ...ok, sender: bot }, 10068],
+        ['two entries', { ...ok, conversationEntries: [textEntry('a'), textEntry('b')] }, 10045],
+        ['no timestamp', { ...ok, conversationEntries: [{ ...textEntry('a'), clientTimestamp: undefined }] }, 10045],
+        [
+          'no entry id',
+          { ...ok, conversationEntries: [{ clientTimestamp: 1, entryPayload: { entryType: 'Message', abstractMessage: {} } }] },
+          10059,
+        ],
+        ['an entry id already stored', { ...ok, conversationEntries: [entry] }, 10073],
+      ];
+      for (const [name, body, code] of cases) {
+        const refused = await api('POST', '/conversationEntry', body);
+        assert.deepEqual([refused.status, refused.body.code], [400, code], `${name}: ${JSON.stringify(refused.body)}`);
+      }
+      const shown = await view(conversationIdentifier);
+      assert.deepEqual(
+        shown.entries.map((e: any) => [e.entryId, e.sender.role, e.payload.abstractMessage.staticContent.text]),
+        [[entry.entryPayload.id, 'EndUser', 'added through conversationEntry']],
+      );
+    });
+
+    test('a participant leaves through POST /participant and can no longer add entries', async () => {
+      const { conversationIdentifier, subject } = await establish();
+      const removed = await api('POST', '/participant', { conversationIdentifier, participants: [endUser(subject)], operation: 'Remove' });
+      assert.deepEqual([removed.status, removed.body], [200, { success: true }]);
+      const cases: [string, unknown, number][] = [
+        ['no body', undefined, 10100],
+        ['unknown operation', { conversationIdentifier, participants: [endUser(subject)], operation: 'Add' }, 10097],
+        ['no participant', { conversationIdentifier, participants: [], operation: 'Remove' }, 10039],
+        ['unknown role', { conversationIdentifier, participants: [{ ...bot, role: 'Wizard' }], operation: 'Remove' }, 10038],
+        ['already gone', { conversationIdentifier, participants: [endUser(subject)], operation: 'Remove' }, 10036],
+        ['never there', { conversationIdentifier, participants: [bot], operation: 'Remove' }, 10036],
+        ['unknown conversation', { conversationIdentifier: randomUUID(), participants: [bot], operation: 'Remove' }, 10025],
+      ];
+      for (const [name, body, code] of cases) {
+        const refused = await api('POST', '/participant', body);
+        assert.deepEqual([refused.status, refused.body.code], [400, code], `${name}: ${JSON.stringify(refused.body)}`);
+      }
+      const late = await api('POST', '/conversationEntry', {
+        conversationIdentifier,
+        sender: endUser(subject),
+        conversationEntries: [textEntry('late')],
+      });
+      assert.equal(late.body.code, 10068, 'a participant who left sends nothing more');
+      const shown = await view(conversationIdentifier);
+      assert.equal(typeof shown.participants[0].leftAt, 'string');
+    });
+
+    test('POST /messagingSession ends the open session (and inactivates it), with the contract codes for refusals', async () => {
+      const from = `session-${randomUUID().slice(0, 8)}`;
+      const message = await postInteraction(bridge, textMessage('help', { from }), { token });
+      const { conversationIdentifier } = message.body;
+      const sessionId = message.body.workItemIds[0] as string;
+      const base = { channelAddressIdentifier: LOCAL_ORG.channel, endUserClientId: from, conversationIdentifier };
+      const cases: [string, unknown, number][] = [
+        ['no body', undefined, 10100],
+        ['unknown operation', { ...base, operation: 'Pause' }, 10102],
+        ['unknown operationBy', { ...base, operation: 'End', operationBy: 'Agent' }, 10103],
+        ['inactivate without sessionId', { ...base, operation: 'Inactivate' }, 10106],
+        ['no end user', { ...base, endUserClientId: undefined, operation: 'End' }, 10020],
+        ['someone else', { ...base, endUserClientId: 'someone-else', operation: 'End' }, 10105],
+        ['another session id', { ...base, operation: 'End', sessionId: '0Mw000000000001' }, 10072],
+        ['unknown conversation', { ...base, conversationIdentifier: randomUUID(), operation: 'End' }, 10025],
+      ];
+      for (const [name, body, code] of cases) {
+        const refused = await api('POST', '/messagingSession', body);
+        assert.deepEqual([refused.status, refused.body.code], [400, code], `${name}: ${JSON.stringify(refused.body)}`);
+      }
+      const inactive = await api('POST', '/messagingSession', { ...base, operation: 'Inactivate', operationBy: 'System', sessionId });
+      assert.deepEqual([inactive.status, inactive.body], [200, { success: true }]);
+      assert.equal((await view(conversationIdentifier)).messagingSessions[0].status, 'Inactive');
+      const ended = await api('POST', '/messagingSession', { ...base, operation: 'End', operationBy: 'EndUser' });
+      assert.deepEqual([ended.status, ended.body], [200, { success: true }]);
+      await bridge.restart();
+      assert.equal((await view(conversationIdentifier)).messagingSessions[0].status, 'Ended');
+      const noSession = await api('POST', '/messagingSession', { ...base, operation: 'End' });
+      assert.equal(noSession.body.code, 10071, 'an ended session cannot end again');
+      const next = await postInteraction(bridge, textMessage('me again', { from }), { token });
+      assert.equal(next.body.workItemIds.length, 1, 'the next message opens a new session');
+    });
+  });
+}
