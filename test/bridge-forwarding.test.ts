@@ -6,8 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import type { RouteRequest } from '../src/contract/route-request.ts';
 import type { PortRequest } from '../src/crm/crm-port.ts';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
-import { bridgeModeEnv, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
+import { LOCAL_ORG, bridgeModeEnv, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
 import { callJson } from './helpers/json-api.ts';
+import { sendAgentMessage } from './helpers/outbound.ts';
 
 // A type-level check: a request reaches the port with both forms or not at all. tsc (npm run typecheck)
 // fails if this ever compiles.
@@ -112,5 +113,66 @@ describe('bridge mode forwards each request in the form the partner sent it', ()
       headers: { AuthorizationContextType: 'ConversationChannelDefinition' },
     });
     assert.deepEqual([res.status, res.body.code], [atOrg.status, atOrg.body.code]);
+  });
+  test('the conversation operations reach the org byte for byte and its answers come back as it gave them', async () => {
+    const subject = `fwd-ops-${randomUUID().slice(0, 8)}`;
+    const sender = `{"appType":"custom", "role":"EndUser","subject":"${subject}"}`;
+    /** Sends `text` through the bridge and checks the org received exactly it, by the same method. */
+    const forward = async (method: string, path: string, text: string) => {
+      const res = await callJson(bridge, method, path, text, { token });
+      const forwarded = lastTo(`/api/v1${path}`);
+      assert.deepEqual([forwarded.method, forwarded.body], [method, text], path);
+      return res;
+    };
+
+    const established = await forward(
+      'POST',
+      '/conversation',
+      `{ "channelAddressIdentifier" : "${LOCAL_ORG.channel}", "participants": [${sender}], "x":"\\u00e9" }`,
+    );
+    assert.equal(established.status, 202, JSON.stringify(established.body));
+    const { conversationIdentifier } = established.body;
+
+    const entryId = randomUUID();
+    const entry = await forward(
+      'POST',
+      '/conversationEntry',
+      `{"conversationIdentifier":"${conversationIdentifier}","sender":${sender},"conversationEntries":[{"clientTimestamp":${Date.now()},"entryPayload":{"entryType":"Message","id":"${entryId}","abstractMessage":{"messageType":"StaticContentMessage","id":"${entryId}","staticContent":{"formatType":"Text","text":"hi"}}}}]}`,
+    );
+    assert.deepEqual([entry.status, entry.body], [202, { success: true }]);
+
+    const agent = await sendAgentMessage(org, conversationIdentifier, { text: 'answer from the org' });
+    const ack = await forward(
+      'POST',
+      '/acknowledgement',
+      `{"conversationIdentifier": "${conversationIdentifier}", "sender": ${sender}, "acknowledgements": [{"acknowledgementType":"Read","acknowledgedConversationEntryIdentifier":"${agent.entryId}","acknowledgmentCreatedConversationEntryIdentifier":"${randomUUID()}","acknowledgementTimestamp":"${Date.now()}"}]}`,
+    );
+    assert.deepEqual([ack.status, ack.body], [200, { success: true }]);
+
+    const capabilities = await forward(
+      'PATCH',
+      '/capabilities',
+      `{"capabilities":{"appType":"custom","channelCapabilities":[{"messageTypeCapabilities":[{"messageType":"ChoicesMessage","formatTypeCapabilities":[{"formatType":"Buttons"}]}]}]}}`,
+    );
+    assert.deepEqual([capabilities.status, capabilities.body], [200, { success: true }]);
+
+    const inbound = await postInteraction(bridge, textMessage('open a session', { from: subject }), { token });
+    assert.deepEqual([inbound.status, inbound.body.conversationIdentifier], [202, conversationIdentifier]);
+    const ended = await forward(
+      'POST',
+      '/messagingSession',
+      `{"channelAddressIdentifier":"${LOCAL_ORG.channel}","endUserClientId":"${subject}","conversationIdentifier":"${conversationIdentifier}","operation":"End"}`,
+    );
+    assert.deepEqual([ended.status, ended.body], [200, { success: true }]);
+
+    const removed = await forward(
+      'POST',
+      '/participant',
+      `{"conversationIdentifier":"${conversationIdentifier}","participants":[${sender}],"operation":"Remove"}`,
+    );
+    assert.deepEqual([removed.status, removed.body], [200, { success: true }]);
+    // The org's refusal of the same request again comes back with its status and code.
+    const again = await forward('POST', '/participant', lastTo('/api/v1/participant').body);
+    assert.deepEqual([again.status, again.body.code], [400, 10036]);
   });
 });
