@@ -55,11 +55,14 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
     // The other operations' examples, on that conversation as the README tells the reader to set it.
     const withConversation = `${exports}\nexport CONVERSATION_ID='${conversationIdentifier}'`;
     const operations = readmeExamples().filter((e) => !isInteractionExample(e));
-    assert.ok(operations.length >= 2, `found ${operations.length} operation examples`);
+    assert.ok(operations.length >= 6, `found ${operations.length} operation examples`);
     for (const example of operations) {
       const { output: out, body } = runExample(withConversation, example);
       assert.match(out, /\n20[02]\n?$/, `${example.title}: ${out}`);
-      assert.equal(body.success, true, `${example.title}: ${out}`);
+      // POST /conversation answers with the conversation alone, the others with success.
+      if (example.script.includes('/api/v1/conversation"'))
+        assert.equal(body.conversationIdentifier, conversationIdentifier, example.title);
+      else assert.equal(body.success, true, `${example.title}: ${out}`);
     }
     const after = await bridge.management(`/api/conversations/${conversationIdentifier}`);
     const acknowledged = after.entries.filter((e: { acknowledgements: unknown[] }) => e.acknowledgements.length > 0);
@@ -67,6 +70,10 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
       acknowledged.map((e: { acknowledgements: { type: string }[] }) => e.acknowledgements.map((a) => a.type)),
       [['Delivered', 'Read']],
     );
+    assert.equal(after.entries.at(-1).payload.abstractMessage.staticContent.text, 'Added with conversationEntry');
+    assert.deepEqual(after.routingAttributes, { Language: 'en_US' });
+    assert.equal(typeof after.participants[0].leftAt, 'string', 'the end user left');
+    assert.equal(after.messagingSessions[0].status, 'Ended');
     const org = await bridge.management('/api/org');
     assert.ok(
       org.channels.some((c: { capabilities: unknown }) => c.capabilities !== null),
