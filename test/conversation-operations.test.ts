@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
 import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
-import { callJson } from './helpers/json-api.ts';
+import { callApi, callJson } from './helpers/json-api.ts';
 
 const endUser = (subject: string) => ({ appType: 'custom', role: 'EndUser', subject });
 const bot = { appType: 'chatbot', role: 'Chatbot', subject: 'order-status-bot' };
@@ -169,6 +169,58 @@ for (const store of storeKinds()) {
       assert.equal(noSession.body.code, 10071, 'an ended session cannot end again');
       const next = await postInteraction(bridge, textMessage('me again', { from }), { token });
       assert.equal(next.body.workItemIds.length, 1, 'the next message opens a new session');
+    });
+    test('GET /conversationEntry pages through entries by time, from a JSON body or from query parameters', async () => {
+      const { conversationIdentifier, subject } = await establish();
+      const ids: string[] = [];
+      for (const [i, at] of [1_000, 2_000, 3_000, 4_000].entries()) {
+        const entry = { ...textEntry(`entry ${i}`), clientTimestamp: 1_700_000_000_000 + at };
+        ids.push(entry.entryPayload.id);
+        const added = await api('POST', '/conversationEntry', {
+          conversationIdentifier,
+          sender: endUser(subject),
+          conversationEntries: [entry],
+        });
+        assert.equal(added.status, 202, JSON.stringify(added.body));
+      }
+      const startTime = 1_700_000_002_000;
+      const byBody = await api('GET', '/conversationEntry', { conversationIdentifier, startTime, limit: 2 });
+      assert.equal(byBody.status, 200, JSON.stringify(byBody.body));
+      assert.equal(byBody.body.success, true);
+      assert.deepEqual(
+        byBody.body.conversationEntries.map((e: any) => [e.entryPayload.id, e.clientTimestamp, e.sender.role, e.sender.subject]),
+        [
+          [ids[1], 1_700_000_002_000, 'EndUser', subject],
+          [ids[2], 1_700_000_003_000, 'EndUser', subject],
+        ],
+      );
+      const query = new URLSearchParams({
+        conversationIdentifier,
+        startTime: String(startTime),
+        endTime: '1700000003500',
+        direction: 'FROM_END',
+      });
+      const byQuery = await callApi(bridge, 'GET', `/conversationEntry?${query}`, { token });
+      assert.equal(byQuery.status, 200, JSON.stringify(byQuery.body));
+      assert.deepEqual(
+        byQuery.body.conversationEntries.map((e: any) => e.entryPayload.id),
+        [ids[2], ids[1]],
+      );
+      const cases: [string, Record<string, unknown>, number][] = [
+        ['no conversation', { startTime }, 10018],
+        ['unknown conversation', { conversationIdentifier: randomUUID(), startTime }, 10025],
+        ['no startTime', { conversationIdentifier }, 10090],
+        ['endTime before startTime', { conversationIdentifier, startTime, endTime: startTime - 1 }, 10091],
+        ['limit 0', { conversationIdentifier, startTime, limit: 0 }, 10092],
+        ['limit 21', { conversationIdentifier, startTime, limit: 21 }, 10092],
+        ['unknown direction', { conversationIdentifier, startTime, direction: 'SIDEWAYS' }, 10089],
+      ];
+      for (const [name, body, code] of cases) {
+        const refused = await api('GET', '/conversationEntry', body);
+        assert.deepEqual([refused.status, refused.body.code], [400, code], `${name}: ${JSON.stringify(refused.body)}`);
+      }
+      const noQuery = await callApi(bridge, 'GET', '/conversationEntry', { token });
+      assert.deepEqual([noQuery.status, noQuery.body.code], [400, 10018], 'neither body nor query parameters');
     });
   });
 }

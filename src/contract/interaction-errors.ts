@@ -407,6 +407,14 @@ export const INTERACTION_ERRORS = {
       `"${p.endUserClientId}" is not the end user of conversation "${p.conversationIdentifier}" on that channel.`,
   ),
 
+  InvalidEntriesStartTime: define(
+    10090,
+    400,
+    () => '"startTime" is required: the Unix epoch time in milliseconds from which to list entries.',
+  ),
+  InvalidEntriesEndTime: define(10091, 400, () => '"endTime" must be a Unix epoch time in milliseconds after "startTime".'),
+  InvalidEntriesLimit: define(10092, 400, (p: { max: number }) => `"limit" must be a whole number from 1 to ${p.max}.`),
+
   // The bridge itself
   OrgUnavailable: define(10094, 503, (p: { problem: string }) => `${p.problem}. ${RETRY}`),
   Internal: define(500, 500, () => `An internal error occurred. The request may be retried with the same RequestId.`),

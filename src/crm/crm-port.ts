@@ -4,6 +4,7 @@ import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent
 import type { CapabilitiesRequest } from '../contract/capabilities-request.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
 import type { ConversationEntryRequest } from '../contract/conversation-entry-request.ts';
+import type { ConversationEntriesQuery } from '../contract/conversation-entries-query.ts';
 import type { ConversationRequest } from '../contract/conversation-request.ts';
 import type { MessagingSessionRequest } from '../contract/messaging-session-request.ts';
 import type { ParticipantRequest } from '../contract/participant-request.ts';
@@ -26,6 +27,8 @@ export interface RawRequest {
   body: string;
   /** The operation's own headers beyond the guard's (e.g. AuthorizationContextType), as received. */
   headers: Readonly<Record<string, string>>;
+  /** The query string as received, without its '?' (GET /conversationEntry may carry its fields there). */
+  query?: string;
 }
 
 /**
@@ -85,6 +88,8 @@ export interface CrmPort<Scope> {
   establishConversation(scope: Scope, call: CrmCall, request: PortRequest<ConversationRequest>): Promise<CrmResponse>;
   /** `POST /conversationEntry`: adds a participant's entry to a conversation. */
   addConversationEntry(scope: Scope, call: CrmCall, request: PortRequest<ConversationEntryRequest>): Promise<CrmResponse>;
+  /** `GET /conversationEntry`: a page of a conversation's entries. */
+  listConversationEntries(scope: Scope, call: CrmCall, request: PortRequest<ConversationEntriesQuery>): Promise<CrmResponse>;
   /** `POST /participant`: a participant leaves a conversation. */
   changeParticipant(scope: Scope, call: CrmCall, request: PortRequest<ParticipantRequest>): Promise<CrmResponse>;
   /** `POST /messagingSession`: ends or inactivates a conversation's messaging session. */

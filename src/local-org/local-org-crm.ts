@@ -4,6 +4,7 @@ import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent
 import type { CapabilitiesRequest } from '../contract/capabilities-request.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
 import type { ConversationEntryRequest } from '../contract/conversation-entry-request.ts';
+import type { ConversationEntriesQuery } from '../contract/conversation-entries-query.ts';
 import type { ConversationRequest } from '../contract/conversation-request.ts';
 import type { MessagingSessionRequest } from '../contract/messaging-session-request.ts';
 import type { ParticipantRequest } from '../contract/participant-request.ts';
@@ -19,6 +20,7 @@ import type { LocalOrgAgentWork } from './agent-work.ts';
 import type { AuthorizationContexts } from './authorization-contexts.ts';
 import { updateConsent } from './consent.ts';
 import { resolveChannel } from './channels.ts';
+import { conversationEntriesPage } from './conversation-entries-page.ts';
 import { addConversationEntry, changeParticipant, establishConversation } from './conversation-operations.ts';
 import { appendEntry, findOrCreateConversation } from './conversations.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
@@ -128,6 +130,10 @@ export class LocalOrgCrm implements CrmPort<Tx> {
 
   addConversationEntry(tx: Tx, call: CrmCall, request: PortRequest<ConversationEntryRequest>): Promise<CrmResponse> {
     return addConversationEntry(tx, call, request.parsed);
+  }
+
+  listConversationEntries(tx: Tx, call: CrmCall, request: PortRequest<ConversationEntriesQuery>): Promise<CrmResponse> {
+    return conversationEntriesPage(tx, call, request.parsed);
   }
 
   changeParticipant(tx: Tx, call: CrmCall, request: PortRequest<ParticipantRequest>): Promise<CrmResponse> {

@@ -89,6 +89,19 @@ export class SalesforceCrm implements CrmPort<NoTransaction> {
     return this.forwardJson(call, request, 'POST', '/api/v1/conversationEntry');
   }
 
+  /** The query string and the body (when the partner sent one) both go along: the contract puts the fields in a GET body. */
+  listConversationEntries(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    const { body, query } = request.raw;
+    return this.upstream.send({
+      method: 'GET',
+      path: `/api/v1/conversationEntry${query ? `?${query}` : ''}`,
+      requestId: call.requestId,
+      authorizationContext: call.authorizationContext,
+      headers: { ...request.raw.headers },
+      ...(body === '' ? {} : { body: () => ({ contentType: 'application/json', data: body }) }),
+    });
+  }
+
   changeParticipant(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
     return this.forwardJson(call, request, 'POST', '/api/v1/participant');
   }
