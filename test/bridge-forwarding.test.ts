@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { RouteRequest } from '../src/contract/route-request.ts';
 import type { PortRequest } from '../src/crm/crm-port.ts';
+import { getWithBody } from '../src/crm/salesforce/get-with-body.ts';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
 import { LOCAL_ORG, bridgeModeEnv, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
-import { callJson } from './helpers/json-api.ts';
+import { callApi, callJson } from './helpers/json-api.ts';
 import { sendAgentMessage } from './helpers/outbound.ts';
 
 // A type-level check: a request reaches the port with both forms or not at all. tsc (npm run typecheck)
@@ -39,7 +40,12 @@ async function startRecordingProxy(target: string) {
       const headers = Object.fromEntries(
         Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k)),
       ) as Record<string, string>;
-      fetch(`${target}${req.url}`, { method: req.method, headers, body: body.length ? body : undefined })
+      const url = `${target}${req.url}`;
+      const method = req.method ?? 'GET';
+      (method === 'GET' && body.length
+        ? getWithBody(url, headers, body.toString('utf8'), AbortSignal.timeout(10_000))
+        : fetch(url, { method, headers, body: body.length ? body : undefined })
+      )
         .then(async (answer) => {
           res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
           res.end(Buffer.from(await answer.arrayBuffer()));
@@ -140,6 +146,21 @@ describe('bridge mode forwards each request in the form the partner sent it', ()
       `{"conversationIdentifier":"${conversationIdentifier}","sender":${sender},"conversationEntries":[{"clientTimestamp":${Date.now()},"entryPayload":{"entryType":"Message","id":"${entryId}","abstractMessage":{"messageType":"StaticContentMessage","id":"${entryId}","staticContent":{"formatType":"Text","text":"hi"}}}}]}`,
     );
     assert.deepEqual([entry.status, entry.body], [202, { success: true }]);
+
+    const pageText = `{"conversationIdentifier":"${conversationIdentifier}",  "startTime": 0, "limit": 5}`;
+    const page = await forward('GET', '/conversationEntry', pageText);
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    assert.deepEqual(
+      page.body.conversationEntries.map((e: { entryPayload: { id: string } }) => e.entryPayload.id),
+      [entryId],
+    );
+    const query = `conversationIdentifier=${conversationIdentifier}&startTime=0&direction=FROM_END`;
+    const byQuery = await callApi(bridge, 'GET', `/conversationEntry?${query}`, { token });
+    assert.deepEqual([byQuery.status, byQuery.body.conversationEntries.length], [200, 1]);
+    assert.deepEqual(
+      [proxy.recorded.at(-1)?.method, proxy.recorded.at(-1)?.path, proxy.recorded.at(-1)?.body],
+      ['GET', `/api/v1/conversationEntry?${query}`, ''],
+    );
 
     const agent = await sendAgentMessage(org, conversationIdentifier, { text: 'answer from the org' });
     const ack = await forward(

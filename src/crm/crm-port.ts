@@ -44,6 +44,8 @@ export interface PortRequest<T> {
 export interface CrmResponse {
   status: number;
   body: unknown;
+  /** Answer headers to pass on as they came (bridge mode: the org's Retry-After and Content-Type). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** What a bridge-mode operation runs in: nothing, since an HTTP call to the org must not hold a transaction open. */
