@@ -55,7 +55,7 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
     // The other operations' examples, on that conversation as the README tells the reader to set it.
     const withConversation = `${exports}\nexport CONVERSATION_ID='${conversationIdentifier}'`;
     const operations = readmeExamples().filter((e) => !isInteractionExample(e));
-    assert.ok(operations.length >= 6, `found ${operations.length} operation examples`);
+    assert.ok(operations.length >= 7, `found ${operations.length} operation examples`);
     for (const example of operations) {
       const { output: out, body } = runExample(withConversation, example);
       assert.match(out, /\n20[02]\n?$/, `${example.title}: ${out}`);
@@ -63,6 +63,11 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
       if (example.script.includes('/api/v1/conversation"'))
         assert.equal(body.conversationIdentifier, conversationIdentifier, example.title);
       else assert.equal(body.success, true, `${example.title}: ${out}`);
+      if (example.script.includes(' -G ')) {
+        const entries = body.conversationEntries as { entryPayload: { entryType: string } }[];
+        assert.ok(entries.length >= 4, `${example.title}: the conversation's entries`);
+        assert.equal(entries[0]?.entryPayload.entryType, 'Message', 'oldest first');
+      }
     }
     const after = await bridge.management(`/api/conversations/${conversationIdentifier}`);
     const acknowledged = after.entries.filter((e: { acknowledgements: unknown[] }) => e.acknowledgements.length > 0);
