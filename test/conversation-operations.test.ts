@@ -222,5 +222,99 @@ for (const store of storeKinds()) {
       const noQuery = await callApi(bridge, 'GET', '/conversationEntry', { token });
       assert.deepEqual([noQuery.status, noQuery.body.code], [400, 10018], 'neither body nor query parameters');
     });
+    test('POST /conversationHistory backfills entries once per id, with participants and an established session', async () => {
+      const subject = `history-${randomUUID().slice(0, 8)}`;
+      const t0 = 1_700_000_000_000;
+      const participants = [
+        { participant: endUser(subject), joinedTime: t0 },
+        { participant: bot, joinedTime: t0 + 10, leftTime: t0 + 5_000, displayName: 'Order bot' },
+      ];
+      const entries = [
+        { ...textEntry('where is my order?'), clientTimestamp: t0 + 100, sender: endUser(subject) },
+        { ...textEntry('it ships today'), clientTimestamp: t0 + 200, sender: bot },
+      ];
+      const body = {
+        channelAddressIdentifier: LOCAL_ORG.channel,
+        conversationParticipants: participants,
+        conversationEntries: entries,
+        messagingSession: { messagingSessionRequestType: 'EstablishMessagingSession', payload: { startTime: t0 } },
+      };
+      const res = await api('POST', '/conversationHistory', body);
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      assert.equal(res.body.success, true);
+      assert.match(res.body.messagingSessionId, /^0Mw/);
+      const { conversationIdentifier } = res.body;
+      const again = await api('POST', '/conversationHistory', body);
+      assert.deepEqual([again.status, again.body.code], [400, 10073], 'each entry id is stored once');
+
+      const attach = {
+        ...body,
+        conversationEntries: [{ ...textEntry('one more'), clientTimestamp: t0 + 300, sender: endUser(subject) }],
+        messagingSession: { messagingSessionRequestType: 'AttachMessagingSession', payload: { sessionId: res.body.messagingSessionId } },
+      };
+      const attached = await api('POST', '/conversationHistory', attach);
+      assert.deepEqual([attached.status, attached.body.messagingSessionId], [202, res.body.messagingSessionId]);
+
+      await bridge.restart();
+      const shown = await view(conversationIdentifier);
+      assert.deepEqual(
+        shown.entries.map((e: any) => [e.sender.role, e.clientTimestamp, e.payload.abstractMessage.staticContent.text]),
+        [
+          ['EndUser', t0 + 100, 'where is my order?'],
+          ['Chatbot', t0 + 200, 'it ships today'],
+          ['EndUser', t0 + 300, 'one more'],
+        ],
+      );
+      assert.deepEqual(
+        shown.participants.map((p: any) => [p.role, p.leftAt]),
+        [
+          ['EndUser', null],
+          ['Chatbot', new Date(t0 + 5_000).toISOString()],
+        ],
+      );
+
+      const fresh = (over: Record<string, unknown>) => ({
+        ...body,
+        conversationEntries: [{ ...textEntry('x'), clientTimestamp: t0 + 100, sender: endUser(subject) }],
+        messagingSession: undefined,
+        ...over,
+      });
+      const cases: [string, unknown, number][] = [
+        ['no body', undefined, 10100],
+        ['no channel', fresh({ channelAddressIdentifier: undefined }), 10017],
+        ['no participants', fresh({ conversationParticipants: [] }), 10039],
+        ['four participants', fresh({ conversationParticipants: [...participants, participants[1], participants[1]] }), 10078],
+        ['no end user', fresh({ conversationParticipants: [participants[1]] }), 10044],
+        [
+          'an agent',
+          fresh({ conversationParticipants: [participants[0], { participant: { ...bot, role: 'Agent' }, joinedTime: t0 }] }),
+          10043,
+        ],
+        ['end user with leftTime', fresh({ conversationParticipants: [{ ...participants[0], leftTime: t0 + 1 }] }), 10065],
+        ['joined after left', fresh({ conversationParticipants: [participants[0], { ...participants[1], leftTime: t0 }] }), 10067],
+        ['no entries', fresh({ conversationEntries: [] }), 10078],
+        [
+          'sender not listed',
+          fresh({ conversationEntries: [{ ...textEntry('x'), clientTimestamp: t0 + 1, sender: endUser('stranger') }] }),
+          10068,
+        ],
+        ['after the bot left', fresh({ conversationEntries: [{ ...textEntry('x'), clientTimestamp: t0 + 9_000, sender: bot }] }), 10074],
+        [
+          'bad session start',
+          fresh({ messagingSession: { messagingSessionRequestType: 'EstablishMessagingSession', payload: { startTime: 'soon' } } }),
+          10061,
+        ],
+        [
+          'attach unknown session',
+          fresh({ messagingSession: { messagingSessionRequestType: 'AttachMessagingSession', payload: { sessionId: '0Mw000000000001' } } }),
+          10071,
+        ],
+      ];
+      for (const [name, refusedBody, code] of cases) {
+        const refused = await api('POST', '/conversationHistory', refusedBody);
+        assert.deepEqual([refused.status, refused.body.code], [400, code], `${name}: ${JSON.stringify(refused.body)}`);
+      }
+      assert.equal((await view(conversationIdentifier)).entries.length, 3, 'no refusal added an entry');
+    });
   });
 }

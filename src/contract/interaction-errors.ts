@@ -415,6 +415,32 @@ export const INTERACTION_ERRORS = {
   InvalidEntriesEndTime: define(10091, 400, () => '"endTime" must be a Unix epoch time in milliseconds after "startTime".'),
   InvalidEntriesLimit: define(10092, 400, (p: { max: number }) => `"limit" must be a whole number from 1 to ${p.max}.`),
 
+  HistoryEndUserCount: define(10044, 400, () => 'List exactly one end user among "conversationParticipants".'),
+  HistoryParticipantRole: define(
+    10043,
+    400,
+    (p: { where: string }) => `${p.where}.participant.role must be EndUser or Chatbot in a conversation history.`,
+  ),
+  EndUserWithLeftTime: define(
+    10065,
+    400,
+    (p: { where: string }) => `${p.where}: an end user stays in the conversation; leave out leftTime.`,
+  ),
+  JoinedAfterLeft: define(10067, 400, (p: { where: string }) => `${p.where}.joinedTime must be earlier than its leftTime.`),
+  HistoryEntryOutsideParticipation: define(
+    10074,
+    400,
+    (p: { where: string }) => `${p.where}.clientTimestamp must fall while its sender was in the conversation (joinedTime to leftTime).`,
+  ),
+  SenderNotListed: define(10068, 400, (p: { where: string }) => `${p.where} is not one of "conversationParticipants".`),
+  InvalidHistoryPayload: define(10078, 400, (p: { field: string; rule: string }) => `"${p.field}" ${p.rule}.`),
+  InvalidSessionStartTime: define(10061, 400, () => '"messagingSession.payload.startTime" must be a Unix epoch time in milliseconds.'),
+  UnknownSessionToAttach: define(
+    10071,
+    400,
+    (p: { sessionId: string }) => `"${p.sessionId}" is not the open messaging session of the end user's conversation.`,
+  ),
+
   // The bridge itself
   OrgUnavailable: define(10094, 503, (p: { problem: string }) => `${p.problem}. ${RETRY}`),
   Internal: define(500, 500, () => `An internal error occurred. The request may be retried with the same RequestId.`),

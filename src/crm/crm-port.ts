@@ -5,6 +5,7 @@ import type { CapabilitiesRequest } from '../contract/capabilities-request.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
 import type { ConversationEntryRequest } from '../contract/conversation-entry-request.ts';
 import type { ConversationEntriesQuery } from '../contract/conversation-entries-query.ts';
+import type { ConversationHistoryRequest } from '../contract/conversation-history-request.ts';
 import type { ConversationRequest } from '../contract/conversation-request.ts';
 import type { MessagingSessionRequest } from '../contract/messaging-session-request.ts';
 import type { ParticipantRequest } from '../contract/participant-request.ts';
@@ -92,6 +93,8 @@ export interface CrmPort<Scope> {
   addConversationEntry(scope: Scope, call: CrmCall, request: PortRequest<ConversationEntryRequest>): Promise<CrmResponse>;
   /** `GET /conversationEntry`: a page of a conversation's entries. */
   listConversationEntries(scope: Scope, call: CrmCall, request: PortRequest<ConversationEntriesQuery>): Promise<CrmResponse>;
+  /** `POST /conversationHistory`: backfills a conversation's past entries. */
+  addConversationHistory(scope: Scope, call: CrmCall, request: PortRequest<ConversationHistoryRequest>): Promise<CrmResponse>;
   /** `POST /participant`: a participant leaves a conversation. */
   changeParticipant(scope: Scope, call: CrmCall, request: PortRequest<ParticipantRequest>): Promise<CrmResponse>;
   /** `POST /messagingSession`: ends or inactivates a conversation's messaging session. */

@@ -10,6 +10,7 @@ import { agentWorkRoutes } from '../interaction-api/agent-work.ts';
 import { capabilitiesRoutes } from '../interaction-api/capabilities.ts';
 import { consentRoutes } from '../interaction-api/consent.ts';
 import { conversationRoutes } from '../interaction-api/conversation.ts';
+import { conversationHistoryRoutes } from '../interaction-api/conversation-history.ts';
 import { conversationEntryRoutes } from '../interaction-api/conversation-entry.ts';
 import { messagingSessionRoutes } from '../interaction-api/messaging-session.ts';
 import { participantRoutes } from '../interaction-api/participant.ts';
@@ -56,6 +57,7 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   api.use(capabilitiesRoutes(deps));
   api.use(conversationRoutes(deps));
   api.use(conversationEntryRoutes(deps));
+  api.use(conversationHistoryRoutes(deps));
   api.use(participantRoutes(deps));
   api.use(messagingSessionRoutes(deps));
   app.use('/api/v1', api);

@@ -5,6 +5,7 @@ import type { CapabilitiesRequest } from '../contract/capabilities-request.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
 import type { ConversationEntryRequest } from '../contract/conversation-entry-request.ts';
 import type { ConversationEntriesQuery } from '../contract/conversation-entries-query.ts';
+import type { ConversationHistoryRequest } from '../contract/conversation-history-request.ts';
 import type { ConversationRequest } from '../contract/conversation-request.ts';
 import type { MessagingSessionRequest } from '../contract/messaging-session-request.ts';
 import type { ParticipantRequest } from '../contract/participant-request.ts';
@@ -20,6 +21,7 @@ import type { LocalOrgAgentWork } from './agent-work.ts';
 import type { AuthorizationContexts } from './authorization-contexts.ts';
 import { updateConsent } from './consent.ts';
 import { resolveChannel } from './channels.ts';
+import { addConversationHistory } from './conversation-history.ts';
 import { conversationEntriesPage } from './conversation-entries-page.ts';
 import { addConversationEntry, changeParticipant, establishConversation } from './conversation-operations.ts';
 import { appendEntry, findOrCreateConversation } from './conversations.ts';
@@ -134,6 +136,10 @@ export class LocalOrgCrm implements CrmPort<Tx> {
 
   listConversationEntries(tx: Tx, call: CrmCall, request: PortRequest<ConversationEntriesQuery>): Promise<CrmResponse> {
     return conversationEntriesPage(tx, call, request.parsed);
+  }
+
+  addConversationHistory(tx: Tx, call: CrmCall, request: PortRequest<ConversationHistoryRequest>): Promise<CrmResponse> {
+    return addConversationHistory(tx, this.sessions, call, request.parsed);
   }
 
   changeParticipant(tx: Tx, call: CrmCall, request: PortRequest<ParticipantRequest>): Promise<CrmResponse> {

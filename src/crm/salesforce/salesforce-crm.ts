@@ -102,6 +102,10 @@ export class SalesforceCrm implements CrmPort<NoTransaction> {
     });
   }
 
+  addConversationHistory(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/conversationHistory');
+  }
+
   changeParticipant(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
     return this.forwardJson(call, request, 'POST', '/api/v1/participant');
   }
