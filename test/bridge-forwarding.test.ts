@@ -186,6 +186,10 @@ describe('bridge mode forwards each request in the form the partner sent it', ()
     );
     assert.deepEqual([ended.status, ended.body], [200, { success: true }]);
 
+    const historyText = `{"channelAddressIdentifier":"${LOCAL_ORG.channel}","conversationParticipants":[{"participant":${sender},"joinedTime":1700000000000}],"conversationEntries":[{"clientTimestamp":1700000000100,"sender":${sender},"entryPayload":{"entryType":"Message","id":"${randomUUID()}","abstractMessage":{"messageType":"StaticContentMessage","id":"h1","staticContent":{"formatType":"Text","text":"earlier"}}}}]}`;
+    const history = await forward('POST', '/conversationHistory', historyText);
+    assert.deepEqual([history.status, history.body.conversationIdentifier], [202, conversationIdentifier]);
+
     const removed = await forward(
       'POST',
       '/participant',
