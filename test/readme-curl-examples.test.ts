@@ -55,7 +55,7 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
     // The other operations' examples, on that conversation as the README tells the reader to set it.
     const withConversation = `${exports}\nexport CONVERSATION_ID='${conversationIdentifier}'`;
     const operations = readmeExamples().filter((e) => !isInteractionExample(e));
-    assert.ok(operations.length >= 7, `found ${operations.length} operation examples`);
+    assert.ok(operations.length >= 8, `found ${operations.length} operation examples`);
     for (const example of operations) {
       const { output: out, body } = runExample(withConversation, example);
       assert.match(out, /\n20[02]\n?$/, `${example.title}: ${out}`);
@@ -75,7 +75,11 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
       acknowledged.map((e: { acknowledgements: { type: string }[] }) => e.acknowledgements.map((a) => a.type)),
       [['Delivered', 'Read']],
     );
-    assert.equal(after.entries.at(-1).payload.abstractMessage.staticContent.text, 'Added with conversationEntry');
+    const texts = after.entries.map(
+      (e: { payload: { abstractMessage?: { staticContent?: { text?: string } } } }) => e.payload.abstractMessage?.staticContent?.text,
+    );
+    assert.ok(texts.includes('Added with conversationEntry'), 'the conversationEntry example');
+    assert.ok(texts.includes('Sent an hour ago on another system'), 'the conversationHistory example');
     assert.deepEqual(after.routingAttributes, { Language: 'en_US' });
     assert.equal(typeof after.participants[0].leftAt, 'string', 'the end user left');
     assert.equal(after.messagingSessions[0].status, 'Ended');
