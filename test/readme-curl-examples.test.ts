@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
-import { curlEnv, readmeExamples, runExample } from './helpers/readme-examples.ts';
-
-const isInteractionExample = (e: { script: string }) => e.script.includes('/api/v1/interactions');
+import { curlEnv, isInteractionExample, readmeExamples, runExample } from './helpers/readme-examples.ts';
 
 describe('the README curl examples, run as written after eval "$(npm run -s curl-env)"', () => {
   let bridge: BridgeProcess;
