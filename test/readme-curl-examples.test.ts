@@ -70,7 +70,7 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
     const after = await bridge.management(`/api/conversations/${conversationIdentifier}`);
     const acknowledged = after.entries.filter((e: { acknowledgements: unknown[] }) => e.acknowledgements.length > 0);
     assert.deepEqual(
-      acknowledged.map((e: { acknowledgements: { type: string }[] }) => e.acknowledgements.map((a) => a.type)),
+      acknowledged.map((e: { acknowledgements: { type: string }[] }) => e.acknowledgements.map((a) => a.type).sort()),
       [['Delivered', 'Read']],
     );
     const texts = after.entries.map(
