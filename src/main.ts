@@ -142,6 +142,7 @@ async function main(config: Config) {
           new AuthorizationContexts(store.db),
           new LocalOrgRouting(sessions, routingEvents, lifecycle, integrations.values),
           new LocalOrgAgentWork(sessions, routingEvents, lifecycle),
+          sessions,
         ),
         idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds),
       });

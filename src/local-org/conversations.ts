@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { Db } from '../store/database.ts';
 import type { Tx } from '../store/transactions.ts';
+import { acknowledgementsByEntry } from './acknowledgements.ts';
+import { participantsOf } from './participants.ts';
 
 export interface NewEntry {
   entryId: string;
@@ -34,7 +36,9 @@ export async function findOrCreateConversation(
     .onConflict((oc) => oc.columns(['org_id', 'channel_address_identifier', 'end_user_client_identifier']).doNothing())
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return { conversationIdentifier, created: true };
-  return { conversationIdentifier: (await findConversation(tx, key))!, created: false };
+  const winner = await findConversation(tx, key);
+  if (winner === undefined) throw new Error('a conversation insert conflicted, yet no conversation has its key');
+  return { conversationIdentifier: winner, created: false };
 }
 
 async function findConversation(
@@ -122,18 +126,24 @@ export class Conversations {
       .where('conversation_identifier', '=', conversationIdentifier)
       .executeTakeFirst();
     if (!conversation) return undefined;
-    const entries = await this.db
-      .selectFrom('conversation_entries')
-      .selectAll()
-      .where('conversation_identifier', '=', conversationIdentifier)
-      .orderBy('sequence', 'asc')
-      .execute();
+    const [entries, acknowledgements, participants] = await Promise.all([
+      this.db
+        .selectFrom('conversation_entries')
+        .selectAll()
+        .where('conversation_identifier', '=', conversationIdentifier)
+        .orderBy('sequence', 'asc')
+        .execute(),
+      acknowledgementsByEntry(this.db, conversationIdentifier),
+      participantsOf(this.db, conversationIdentifier),
+    ]);
     return {
       conversationIdentifier: conversation.conversation_identifier,
       orgId: conversation.org_id,
       channelAddressIdentifier: conversation.channel_address_identifier,
       endUserClientIdentifier: conversation.end_user_client_identifier,
       createdAt: new Date(conversation.created_at).toISOString(),
+      routingAttributes: conversation.routing_attributes ? (JSON.parse(conversation.routing_attributes) as unknown) : null,
+      participants,
       entries: entries.map((e) => ({
         sequence: e.sequence,
         entryId: e.entry_id,
@@ -144,6 +154,7 @@ export class Conversations {
         requestId: e.request_id,
         routingAttributes: e.routing_attributes ? (JSON.parse(e.routing_attributes) as unknown) : null,
         payload: JSON.parse(e.payload) as unknown,
+        acknowledgements: acknowledgements.get(e.entry_id) ?? [],
       })),
     };
   }
