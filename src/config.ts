@@ -95,6 +95,9 @@ const envSchema = z.object({
   ASSERTION_CLOCK_SKEW_SECONDS: z.coerce.number().int().min(0).default(180),
   IDEMPOTENCY_TTL_SECONDS: positiveSeconds.default(24 * 3600),
   JSON_BODY_LIMIT_BYTES: positiveSeconds.default(1024 * 1024),
+  HTTP_HEADERS_TIMEOUT_MS: positiveSeconds.default(10_000),
+  HTTP_REQUEST_TIMEOUT_MS: positiveSeconds.default(120_000),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveSeconds.default(5_000),
 
   S3_ENDPOINT: z.url().optional(),
   S3_BUCKET: z
@@ -173,6 +176,9 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
   if (e.LOCAL_AGENT_USERS.some((a) => a.id === e.LOCAL_USER_ID || a.name === e.LOCAL_USERNAME)) {
     problems.push('LOCAL_AGENT_USERS: must not name the integration user (LOCAL_USER_ID / LOCAL_USERNAME)');
   }
+  if (e.HTTP_HEADERS_TIMEOUT_MS > e.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
   if (e.SHUTDOWN_DELAY_SECONDS >= e.SHUTDOWN_TIMEOUT_SECONDS) {
     problems.push('SHUTDOWN_DELAY_SECONDS: must be less than SHUTDOWN_TIMEOUT_SECONDS (the drain happens within the timeout)');
   }
@@ -225,6 +231,12 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       timeoutMs: e.SHUTDOWN_TIMEOUT_SECONDS * 1000,
     },
     idempotencyTtlSeconds: e.IDEMPOTENCY_TTL_SECONDS,
+    /** Slow clients: how long the headers, a whole request, and an idle keep-alive connection may take. */
+    httpTimeouts: {
+      headersMs: e.HTTP_HEADERS_TIMEOUT_MS,
+      requestMs: e.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveMs: e.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     jsonBodyLimitBytes: e.JSON_BODY_LIMIT_BYTES,
     attachments: {
       maxBytes: e.ATTACHMENT_MAX_BYTES,
@@ -236,6 +248,8 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
         forcePathStyle: e.S3_FORCE_PATH_STYLE,
         embeddedPort: e.S3_PORT,
         embeddedDir: path.join(dataDir, 's3'),
+        /** The embedded server's generated key pair; any S3 tool must sign with it. */
+        embeddedCredentialsFile: path.join(dataDir, 's3-credentials.json'),
       },
     },
     outbound: {

@@ -1,9 +1,9 @@
-import type { Server } from 'node:http';
+import http, { type RequestListener, type Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { AttachmentRecords } from './attachments/attachment-records.ts';
 import { AttachmentStorage } from './attachments/attachment-storage.ts';
-import { EMBEDDED_S3_CREDENTIALS, startEmbeddedS3, type EmbeddedS3 } from './attachments/embedded-s3.ts';
+import { startEmbeddedS3, type EmbeddedS3 } from './attachments/embedded-s3.ts';
 import { InteractionUpload } from './attachments/interaction-upload.ts';
 import { resolveAdminKey } from './auth/admin-key.ts';
 import { AccessTokens } from './auth/access-tokens.ts';
@@ -63,13 +63,18 @@ async function main(config: Config) {
   const s3 = config.attachments.s3;
   const embeddedS3: EmbeddedS3 | undefined = s3.endpoint
     ? undefined
-    : await startEmbeddedS3({ directory: s3.embeddedDir, port: s3.embeddedPort, bucket: s3.bucket });
+    : await startEmbeddedS3({
+        directory: s3.embeddedDir,
+        credentialsFile: s3.embeddedCredentialsFile,
+        port: s3.embeddedPort,
+        bucket: s3.bucket,
+      });
   const attachmentStorage = new AttachmentStorage({
     endpoint: embeddedS3?.endpoint ?? (s3.endpoint as string),
     bucket: s3.bucket,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
-    ...(embeddedS3 ? { credentials: EMBEDDED_S3_CREDENTIALS } : {}),
+    ...(embeddedS3 ? { credentials: embeddedS3.credentials } : {}),
     onError: (operation) => metrics.s3Error(operation),
   });
   await attachmentStorage.ensureBucket(logger);
@@ -148,6 +153,7 @@ async function main(config: Config) {
           new LocalOrgRouting(sessions, routingEvents, lifecycle, integrations.values),
           new LocalOrgAgentWork(sessions, routingEvents, lifecycle),
           { log: outboundEvents.writer, shape: config.outbound.localEventShape },
+          sessions,
         ),
         idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds),
       });
@@ -167,8 +173,8 @@ async function main(config: Config) {
   });
 
   const servers = await Promise.all([
-    listen(interactionApp, config.port, config.host),
-    listen(managementApp, config.managementPort, config.host),
+    listen(interactionApp, config.port, config.host, config.httpTimeouts),
+    listen(managementApp, config.managementPort, config.host, config.httpTimeouts),
   ]);
   const [apiPort = 0, managementPort = 0] = servers.map((s) => (s.address() as AddressInfo).port);
   const publishingRunning = await publishing?.start();
@@ -271,10 +277,21 @@ async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: Att
 
 class StartupError extends Error {}
 
-function listen(app: { listen: (port: number, host: string, cb: () => void) => Server }, port: number, host: string): Promise<Server> {
+function listen(app: RequestListener, port: number, host: string, timeouts: Config['httpTimeouts']): Promise<Server> {
+  // Node checks the headers and request timeouts every connectionsCheckingInterval (30 s by default);
+  // a tighter interval makes them hold to within a second.
+  const server = http.createServer(
+    {
+      headersTimeout: timeouts.headersMs,
+      requestTimeout: timeouts.requestMs,
+      keepAliveTimeout: timeouts.keepAliveMs,
+      connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+    },
+    app,
+  );
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, () => resolve(server));
     server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
   });
 }
 

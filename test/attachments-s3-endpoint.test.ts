@@ -47,9 +47,10 @@ describe('attachments on an S3 endpoint given by environment variables', () => {
       },
     });
   });
+  // Both may be missing when the start failed; the other server must go anyway, or the file never ends.
   after(async () => {
-    await bridge.dispose();
-    await other.close();
+    await (bridge as BridgeProcess | undefined)?.dispose();
+    await (other as typeof other | undefined)?.close();
   });
 
   test('the bucket is created, and files go there byte-exact through the same code path', async () => {
@@ -114,9 +115,14 @@ describe('the raw byte comparison the attachment tests rely on', () => {
 describe('the embedded S3 server', () => {
   test('the sweep removes the parts of aborted multipart uploads, which s3rver keeps', async () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-embedded-s3-'));
-    const s3 = await startEmbeddedS3({ directory, port: await freePort(), bucket: 'sweep' });
+    const s3 = await startEmbeddedS3({
+      directory,
+      credentialsFile: path.join(directory, 'credentials.json'),
+      port: await freePort(),
+      bucket: 'sweep',
+    });
     try {
-      const bucket = bucketAt(s3.endpoint, 'sweep');
+      const bucket = bucketAt(s3.endpoint, 'sweep', s3.credentials);
       const { UploadId } = await bucket.client.send(new CreateMultipartUploadCommand({ Bucket: 'sweep', Key: 'refused' }));
       const part = pngLike(5 * 1024 * 1024);
       await bucket.client.send(

@@ -5,9 +5,11 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { RouteRequest } from '../src/contract/route-request.ts';
 import type { PortRequest } from '../src/crm/crm-port.ts';
+import { getWithBody } from '../src/crm/salesforce/get-with-body.ts';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
-import { bridgeModeEnv, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
-import { callJson } from './helpers/json-api.ts';
+import { LOCAL_ORG, bridgeModeEnv, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
+import { callApi, callJson } from './helpers/json-api.ts';
+import { sendAgentMessage } from './helpers/outbound.ts';
 
 // A type-level check: a request reaches the port with both forms or not at all. tsc (npm run typecheck)
 // fails if this ever compiles.
@@ -38,7 +40,12 @@ async function startRecordingProxy(target: string) {
       const headers = Object.fromEntries(
         Object.entries(req.headers).filter(([k]) => !['host', 'connection', 'content-length', 'transfer-encoding'].includes(k)),
       ) as Record<string, string>;
-      fetch(`${target}${req.url}`, { method: req.method, headers, body: body.length ? body : undefined })
+      const url = `${target}${req.url}`;
+      const method = req.method ?? 'GET';
+      (method === 'GET' && body.length
+        ? getWithBody(url, headers, body.toString('utf8'), AbortSignal.timeout(10_000))
+        : fetch(url, { method, headers, body: body.length ? body : undefined })
+      )
         .then(async (answer) => {
           res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
           res.end(Buffer.from(await answer.arrayBuffer()));
@@ -112,5 +119,85 @@ describe('bridge mode forwards each request in the form the partner sent it', ()
       headers: { AuthorizationContextType: 'ConversationChannelDefinition' },
     });
     assert.deepEqual([res.status, res.body.code], [atOrg.status, atOrg.body.code]);
+  });
+  test('the conversation operations reach the org byte for byte and its answers come back as it gave them', async () => {
+    const subject = `fwd-ops-${randomUUID().slice(0, 8)}`;
+    const sender = `{"appType":"custom", "role":"EndUser","subject":"${subject}"}`;
+    /** Sends `text` through the bridge and checks the org received exactly it, by the same method. */
+    const forward = async (method: string, path: string, text: string) => {
+      const res = await callJson(bridge, method, path, text, { token });
+      const forwarded = lastTo(`/api/v1${path}`);
+      assert.deepEqual([forwarded.method, forwarded.body], [method, text], path);
+      return res;
+    };
+
+    const established = await forward(
+      'POST',
+      '/conversation',
+      `{ "channelAddressIdentifier" : "${LOCAL_ORG.channel}", "participants": [${sender}], "x":"\\u00e9" }`,
+    );
+    assert.equal(established.status, 202, JSON.stringify(established.body));
+    const { conversationIdentifier } = established.body;
+
+    const entryId = randomUUID();
+    const entry = await forward(
+      'POST',
+      '/conversationEntry',
+      `{"conversationIdentifier":"${conversationIdentifier}","sender":${sender},"conversationEntries":[{"clientTimestamp":${Date.now()},"entryPayload":{"entryType":"Message","id":"${entryId}","abstractMessage":{"messageType":"StaticContentMessage","id":"${entryId}","staticContent":{"formatType":"Text","text":"hi"}}}}]}`,
+    );
+    assert.deepEqual([entry.status, entry.body], [202, { success: true }]);
+
+    const pageText = `{"conversationIdentifier":"${conversationIdentifier}",  "startTime": 0, "limit": 5}`;
+    const page = await forward('GET', '/conversationEntry', pageText);
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    assert.deepEqual(
+      page.body.conversationEntries.map((e: { entryPayload: { id: string } }) => e.entryPayload.id),
+      [entryId],
+    );
+    const query = `conversationIdentifier=${conversationIdentifier}&startTime=0&direction=FROM_END`;
+    const byQuery = await callApi(bridge, 'GET', `/conversationEntry?${query}`, { token });
+    assert.deepEqual([byQuery.status, byQuery.body.conversationEntries.length], [200, 1]);
+    assert.deepEqual(
+      [proxy.recorded.at(-1)?.method, proxy.recorded.at(-1)?.path, proxy.recorded.at(-1)?.body],
+      ['GET', `/api/v1/conversationEntry?${query}`, ''],
+    );
+
+    const agent = await sendAgentMessage(org, conversationIdentifier, { text: 'answer from the org' });
+    const ack = await forward(
+      'POST',
+      '/acknowledgement',
+      `{"conversationIdentifier": "${conversationIdentifier}", "sender": ${sender}, "acknowledgements": [{"acknowledgementType":"Read","acknowledgedConversationEntryIdentifier":"${agent.entryId}","acknowledgmentCreatedConversationEntryIdentifier":"${randomUUID()}","acknowledgementTimestamp":"${Date.now()}"}]}`,
+    );
+    assert.deepEqual([ack.status, ack.body], [200, { success: true }]);
+
+    const capabilities = await forward(
+      'PATCH',
+      '/capabilities',
+      `{"capabilities":{"appType":"custom","channelCapabilities":[{"messageTypeCapabilities":[{"messageType":"ChoicesMessage","formatTypeCapabilities":[{"formatType":"Buttons"}]}]}]}}`,
+    );
+    assert.deepEqual([capabilities.status, capabilities.body], [200, { success: true }]);
+
+    const inbound = await postInteraction(bridge, textMessage('open a session', { from: subject }), { token });
+    assert.deepEqual([inbound.status, inbound.body.conversationIdentifier], [202, conversationIdentifier]);
+    const ended = await forward(
+      'POST',
+      '/messagingSession',
+      `{"channelAddressIdentifier":"${LOCAL_ORG.channel}","endUserClientId":"${subject}","conversationIdentifier":"${conversationIdentifier}","operation":"End"}`,
+    );
+    assert.deepEqual([ended.status, ended.body], [200, { success: true }]);
+
+    const historyText = `{"channelAddressIdentifier":"${LOCAL_ORG.channel}","conversationParticipants":[{"participant":${sender},"joinedTime":1700000000000}],"conversationEntries":[{"clientTimestamp":1700000000100,"sender":${sender},"entryPayload":{"entryType":"Message","id":"${randomUUID()}","abstractMessage":{"messageType":"StaticContentMessage","id":"h1","staticContent":{"formatType":"Text","text":"earlier"}}}}]}`;
+    const history = await forward('POST', '/conversationHistory', historyText);
+    assert.deepEqual([history.status, history.body.conversationIdentifier], [202, conversationIdentifier]);
+
+    const removed = await forward(
+      'POST',
+      '/participant',
+      `{"conversationIdentifier":"${conversationIdentifier}","participants":[${sender}],"operation":"Remove"}`,
+    );
+    assert.deepEqual([removed.status, removed.body], [200, { success: true }]);
+    // The org's refusal of the same request again comes back with its status and code.
+    const again = await forward('POST', '/participant', lastTo('/api/v1/participant').body);
+    assert.deepEqual([again.status, again.body.code], [400, 10036]);
   });
 });

@@ -311,9 +311,14 @@ for (const store of storeKinds()) {
         assert.equal(body.direction, 'Inbound');
         assert.equal(body[`${body.event}Seen`], true, 'placeholders in keys are resolved too');
       }
-      assert.equal(JSON.parse(got[0]!.body).language, '{Language}', 'no routing attribute yet: the placeholder stays as written');
-      assert.equal(JSON.parse(got[1]!.body).language, 'en_US');
-      assert.equal(new URL(got[2]!.url, 'https://x').searchParams.get('queue'), queue(1));
+      const callFor = (event: string) => got.find((r) => r.url.split('/')[3] === event)!;
+      assert.equal(
+        JSON.parse(callFor('Received').body).language,
+        '{Language}',
+        'no routing attribute yet: the placeholder stays as written',
+      );
+      assert.equal(JSON.parse(callFor('Queued').body).language, 'en_US');
+      assert.equal(new URL(callFor('Forwarded').url, 'https://x').searchParams.get('queue'), queue(1));
 
       const [digestCall] = await settled(digest.id, 1);
       assert.equal(digestCall.status, 'succeeded');

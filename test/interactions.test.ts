@@ -173,7 +173,7 @@ for (const store of storeKinds()) {
       ['a RequestId that is not a UUID', { RequestId: 'req-1' }, 400, 10016],
       ['no OrgId', { OrgId: undefined }, 400, 10016],
       ['no AuthorizationContext', { AuthorizationContext: undefined }, 400, 10016],
-      ['an OrgId of another org', { OrgId: '00D000000000001AAA' }, 401, 10004],
+      ['an OrgId of another org', { OrgId: '00D000000000001EAA' }, 401, 10004],
       ['a malformed OrgId', { OrgId: 'not-an-org' }, 400, 10016],
       ['an unknown access token', { Authorization: `Bearer ${LOCAL_ORG.orgId}!forged` }, 401, 10004],
       ['no Authorization header', { Authorization: undefined }, 401, 10004],

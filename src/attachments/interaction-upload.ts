@@ -70,7 +70,11 @@ export class InteractionUpload {
       try {
         parser = busboy({
           headers: req.headers,
-          limits: { fieldSize: this.limits.jsonPartLimitBytes, fields: 8, parts: 16, files: 8 },
+          // RFC 7578: a filename="..." is sent as UTF-8 bytes (busboy's default reads Latin-1, garbling
+          // "café.txt"); a filename*=UTF-8''... (RFC 5987) takes precedence and is decoded as it says.
+          defParamCharset: 'utf8',
+          // busboy flags a field as truncated once it reaches fieldSize: one byte more lets a part of exactly the limit through.
+          limits: { fieldSize: this.limits.jsonPartLimitBytes + 1, fields: 8, parts: 16, files: 8 },
         });
       } catch (err) {
         reject(apiError('UnreadableRequest', { problem: (err as Error).message }));
@@ -124,7 +128,7 @@ export class InteractionUpload {
       parser.on('field', (name, value, info) => {
         if (failure !== undefined) return;
         if (info.valueTruncated || info.nameTruncated) {
-          fail(apiError('RequestTooLarge', { what: `The "${name}" part (limit ${this.limits.jsonPartLimitBytes} bytes)` }));
+          fail(apiError('BodyTooLarge', { what: `The "${name}" part`, limitBytes: this.limits.jsonPartLimitBytes }));
           return;
         }
         if (name === 'attachments') {

@@ -1,4 +1,5 @@
 import { decodeJwt, decodeProtectedHeader, errors as joseErrors, importX509, jwtVerify, type JWTPayload } from 'jose';
+import { hasNul } from '../contract/json-limits.ts';
 import type { Db } from '../store/database.ts';
 
 /** An OAuth 2.0 error answer: `{"error": ..., "error_description": ...}` with HTTP 400 unless said otherwise. */
@@ -54,7 +55,7 @@ export async function verifyJwtBearerAssertion(
   if (alg !== 'RS256') {
     throw new OAuthError('invalid_grant', `The assertion must be signed with RS256; "${String(alg)}" is not accepted.`);
   }
-  if (typeof claims.iss !== 'string' || claims.iss === '') {
+  if (typeof claims.iss !== 'string' || claims.iss === '' || hasNul(claims.iss)) {
     throw new OAuthError('invalid_client', 'The assertion has no iss claim naming the connected app consumer key.');
   }
   const app = await db.selectFrom('connected_apps').selectAll().where('consumer_key', '=', claims.iss).executeTakeFirst();
@@ -86,7 +87,7 @@ export async function verifyJwtBearerAssertion(
   checkExpiry(claims.exp, policy, now);
   checkAudience(claims.aud, policy.acceptedAudiences);
 
-  if (typeof claims.sub !== 'string' || claims.sub === '') {
+  if (typeof claims.sub !== 'string' || claims.sub === '' || hasNul(claims.sub)) {
     throw new OAuthError('invalid_grant', 'The assertion has no sub claim naming the user.');
   }
   const user = await db

@@ -1,4 +1,5 @@
-import express, { type Router } from 'express';
+import express, { type ErrorRequestHandler, type Router } from 'express';
+import { closeAfterAnswer } from '../http/close-after-answer.ts';
 import type { AccessTokens } from './access-tokens.ts';
 import { OAuthError, verifyJwtBearerAssertion, type AssertionPolicy } from './jwt-bearer-grant.ts';
 import { bearerTokenOf } from './bearer-token.ts';
@@ -70,5 +71,24 @@ export function tokenEndpointRouter(deps: TokenEndpointDeps): Router {
     });
   });
 
+  // What fails before the handler (a body over the limit, an unsupported charset or encoding, a
+  // malformed body) is answered in OAuth's shape too, as a client of this endpoint expects.
+  const oauthShape: ErrorRequestHandler = (err: unknown, req, res, next) => {
+    const e = err as { status?: unknown; type?: unknown };
+    if (typeof e.status !== 'number' || e.status >= 500) {
+      next(err);
+      return;
+    }
+    const description =
+      e.type === 'entity.too.large'
+        ? 'The request body is larger than the token endpoint accepts (64 KB).'
+        : e.type === 'charset.unsupported' || e.type === 'encoding.unsupported'
+          ? 'The request body must be application/x-www-form-urlencoded in UTF-8, without a content encoding other than gzip or deflate.'
+          : 'The request body cannot be read as application/x-www-form-urlencoded.';
+    req.log.warn({ reason: description }, 'token request refused');
+    if (!req.complete) closeAfterAnswer(req, res);
+    res.status(400).set('Cache-Control', 'no-store').json({ error: 'invalid_request', error_description: description });
+  };
+  router.use('/services/oauth2', oauthShape);
   return router;
 }

@@ -33,7 +33,8 @@ export const INTERACTION_ERRORS = {
   InvalidOrgIdHeader: define(
     10016,
     400,
-    (p: { value: string }) => `The OrgId header must be a 15 or 18 character org id starting with 00D; got "${p.value}".`,
+    (p: { value: string }) =>
+      `The OrgId header must be a 15 or 18 character org id starting with 00D (an 18-character one with its checksum); got "${p.value}".`,
   ),
   ContextNotValidForToken: define(
     10005,
@@ -60,6 +61,23 @@ export const INTERACTION_ERRORS = {
   UnsupportedContentType: define(415, 415, (p: { expected: string }) => `Send the request as ${p.expected}.`),
   InvalidParameter: define(10089, 400, (p: { field: string; rule: string }) => `"${p.field}" ${p.rule}.`),
   UnreadableRequest: define(10089, 400, (p: { problem: string }) => `The request cannot be read: ${p.problem}.`),
+  // Input limits (see contract/json-limits.ts): what a store cannot hold or a parser should not chase is refused at the edge.
+  BodyTooLarge: define(
+    10089,
+    400,
+    (p: { what: string; limitBytes: number }) => `${p.what} is larger than the limit of ${p.limitBytes} bytes.`,
+  ),
+  BodyTooDeep: define(
+    10089,
+    400,
+    (p: { where: string; maxDepth: number }) => `${p.where} nests objects and arrays more than ${p.maxDepth} levels deep.`,
+  ),
+  NulInInput: define(10089, 400, (p: { where: string }) => `${p.where} holds a NUL character (U+0000), which is not accepted.`),
+  UnstorableValue: define(
+    10089,
+    400,
+    () => 'The request holds a value that cannot be stored (a control character or a number out of range).',
+  ),
   MissingJsonBody: define(10100, 400, () => 'A JSON request body (Content-Type: application/json) is required.'),
   MalformedBody: define(10100, 400, (p: { problem: string }) => `The request body is not well formed: ${p.problem}.`),
   MissingJsonPart: define(10100, 400, () => 'The multipart request needs a non-empty "json" part holding the interaction request.'),
@@ -319,6 +337,138 @@ export const INTERACTION_ERRORS = {
     400,
     (p: { channelAddressIdentifier: string; consentOwner: string }) =>
       `The consent owner of channel "${p.channelAddressIdentifier}" is ${p.consentOwner}, not Partner: its consent cannot be set through this API.`,
+  ),
+
+  // Participants, acknowledgements and capabilities
+  MissingParticipant: define(
+    10039,
+    400,
+    (p: { where: string }) => `${p.where} must be a participant: an object with appType, subject and role.`,
+  ),
+  InvalidAppType: define(
+    10037,
+    400,
+    (p: { where: string; allowed: readonly string[]; value: unknown }) =>
+      `${p.where}.appType must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  InvalidParticipantRole: define(
+    10038,
+    400,
+    (p: { where: string; allowed: readonly string[]; value: unknown }) =>
+      `${p.where}.role must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  InvalidParticipantSubject: define(
+    10054,
+    400,
+    (p: { where: string }) => `${p.where}.subject must name the participant: a non-empty string of at most 255 characters.`,
+  ),
+  SenderNotInConversation: define(
+    10068,
+    400,
+    (p: { conversationIdentifier: string }) => `The sender is not the end user of conversation "${p.conversationIdentifier}".`,
+  ),
+  UnknownAcknowledgedEntry: define(
+    10089,
+    400,
+    (p: { where: string; entryId: string }) =>
+      `${p.where}.acknowledgedConversationEntryIdentifier "${p.entryId}" is not an entry of the conversation.`,
+  ),
+  DuplicateEntryId: define(
+    10073,
+    400,
+    (p: { where: string; entryId: string }) => `${p.where}: the id "${p.entryId}" is used twice in this request; give each entry its own.`,
+  ),
+  InvalidCapabilityMessageType: define(
+    10047,
+    400,
+    (p: { where: string; allowed: readonly string[]; value: unknown }) =>
+      `${p.where}.messageType must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  EmptyProgressIndicatorCapabilities: define(
+    10098,
+    400,
+    (p: { where: string }) => `${p.where}.progressIndicatorTypeCapabilities must not be empty: give at least one, or leave it out.`,
+  ),
+
+  // Conversations, participants and messaging sessions
+  InvalidConversationChannel: define(
+    10052,
+    400,
+    () => '"channelAddressIdentifier" must be the channel\'s address identifier: a non-empty string of at most 240 characters.',
+  ),
+  InvalidConversationParticipants: define(10053, 400, (p: { rule: string }) => `"participants" ${p.rule}.`),
+  ConversationNeedsEndUser: define(10042, 400, () => 'The participant establishing a conversation must be its end user (role "EndUser").'),
+  InvalidParticipantOperation: define(
+    10097,
+    400,
+    (p: { allowed: readonly string[]; value: unknown }) => `"operation" must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  NotAParticipant: define(
+    10036,
+    400,
+    (p: { role: string; subject: string }) => `No ${p.role} "${p.subject}" takes part in the conversation.`,
+  ),
+  EntryIdAlreadyStored: define(
+    10073,
+    400,
+    (p: { entryId: string }) => `The conversation already has an entry with id "${p.entryId}": give each entry its own id.`,
+  ),
+  InvalidSessionOperation: define(
+    10102,
+    400,
+    (p: { allowed: readonly string[]; value: unknown }) => `"operation" must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  InvalidSessionOperationBy: define(
+    10103,
+    400,
+    (p: { allowed: readonly string[]; value: unknown }) => `"operationBy" must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
+  ),
+  MissingSessionId: define(10106, 400, () => '"sessionId" is required to inactivate a messaging session.'),
+  NoOpenSession: define(
+    10071,
+    400,
+    (p: { conversationIdentifier: string }) => `Conversation "${p.conversationIdentifier}" has no open messaging session.`,
+  ),
+  SessionIdMismatch: define(10072, 400, (p: { sessionId: string }) => `"${p.sessionId}" is not the conversation's open messaging session.`),
+  EndUserNotInConversation: define(
+    10105,
+    400,
+    (p: { endUserClientId: string; conversationIdentifier: string }) =>
+      `"${p.endUserClientId}" is not the end user of conversation "${p.conversationIdentifier}" on that channel.`,
+  ),
+
+  InvalidEntriesStartTime: define(
+    10090,
+    400,
+    () => '"startTime" is required: the Unix epoch time in milliseconds from which to list entries.',
+  ),
+  InvalidEntriesEndTime: define(10091, 400, () => '"endTime" must be a Unix epoch time in milliseconds after "startTime".'),
+  InvalidEntriesLimit: define(10092, 400, (p: { max: number }) => `"limit" must be a whole number from 1 to ${p.max}.`),
+
+  HistoryEndUserCount: define(10044, 400, () => 'List exactly one end user among "conversationParticipants".'),
+  HistoryParticipantRole: define(
+    10043,
+    400,
+    (p: { where: string }) => `${p.where}.participant.role must be EndUser or Chatbot in a conversation history.`,
+  ),
+  EndUserWithLeftTime: define(
+    10065,
+    400,
+    (p: { where: string }) => `${p.where}: an end user stays in the conversation; leave out leftTime.`,
+  ),
+  JoinedAfterLeft: define(10067, 400, (p: { where: string }) => `${p.where}.joinedTime must be earlier than its leftTime.`),
+  HistoryEntryOutsideParticipation: define(
+    10074,
+    400,
+    (p: { where: string }) => `${p.where}.clientTimestamp must fall while its sender was in the conversation (joinedTime to leftTime).`,
+  ),
+  SenderNotListed: define(10068, 400, (p: { where: string }) => `${p.where} is not one of "conversationParticipants".`),
+  InvalidHistoryPayload: define(10078, 400, (p: { field: string; rule: string }) => `"${p.field}" ${p.rule}.`),
+  InvalidSessionStartTime: define(10061, 400, () => '"messagingSession.payload.startTime" must be a Unix epoch time in milliseconds.'),
+  UnknownSessionToAttach: define(
+    10071,
+    400,
+    (p: { sessionId: string }) => `"${p.sessionId}" is not the open messaging session of the end user's conversation.`,
   ),
 
   // The bridge itself

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { apiError } from './interaction-errors.ts';
 import { lenientInteger } from './lenient-number.ts';
+import { checkJsonLimits, MAX_INT32 } from './json-limits.ts';
 
 /*
  * The JSON part of `POST /api/v1/interactions`. Validation goes from the outside in, and each level has
@@ -143,7 +144,7 @@ const deliveryFailedSchema = z.looseObject({
 const routingAttributesSchema = z.record(z.string(), z.string());
 const attachmentInteractionSchema = z.looseObject({
   id: z.string(),
-  attachmentIndex: count,
+  attachmentIndex: z.preprocess((v) => lenientInteger(v) ?? v, z.number().int().nonnegative().max(MAX_INT32)),
   contentLength: count,
   text: z.string().nullable().optional(),
 });
@@ -194,6 +195,7 @@ export function parseInteractionJsonPart(text: string | undefined): InteractionR
   } catch {
     throw apiError('MalformedBody', { problem: 'the "json" part is not valid JSON' });
   }
+  checkJsonLimits(raw, 'The "json" part');
   return { jsonText: text, ...validateInteractionRequest(raw) };
 }
 

@@ -42,20 +42,35 @@ export function isSalesforceId(value: string, prefix?: string): boolean {
   return prefix === undefined || value.startsWith(prefix);
 }
 
-/** Salesforce's case-safe 18-character form: three suffix characters encode which of the 15 are upper case. */
-export function toEighteenCharId(id: string): string {
-  if (id.length === 18) return id;
-  if (id.length !== 15) throw new Error(`not a 15-character Salesforce id: ${id}`);
+/** The three characters Salesforce appends to a 15-character id: each encodes, as a 5-bit mask, which of five characters are upper case. */
+export function salesforceIdChecksum(fifteen: string): string {
   let suffix = '';
   for (let chunk = 0; chunk < 3; chunk++) {
     let bits = 0;
     for (let i = 0; i < 5; i++) {
-      const c = id.charAt(chunk * 5 + i);
+      const c = fifteen.charAt(chunk * 5 + i);
       if (c >= 'A' && c <= 'Z') bits |= 1 << i;
     }
     suffix += SUFFIX_ALPHABET.charAt(bits);
   }
-  return id + suffix;
+  return suffix;
+}
+
+/**
+ * Whether an id of the right shape carries a right checksum: a 15-character id has none to check; an
+ * 18-character one when its suffix is the checksum of its first 15, read case-insensitively as Salesforce
+ * does (what a client sends, where isSalesforceId judges the ids the bridge makes).
+ */
+export function hasValidChecksum(id: string): boolean {
+  if (!ID_SHAPE.test(id)) return false;
+  return id.length === 15 || id.slice(15).toUpperCase() === salesforceIdChecksum(id.slice(0, 15));
+}
+
+/** Salesforce's case-safe 18-character form: three suffix characters encode which of the 15 are upper case. */
+export function toEighteenCharId(id: string): string {
+  if (id.length === 18) return id;
+  if (id.length !== 15) throw new Error(`not a 15-character Salesforce id: ${id}`);
+  return id + salesforceIdChecksum(id);
 }
 
 export function toFifteenCharId(id: string): string {

@@ -1,6 +1,14 @@
 import type { StoredAttachment } from '../attachments/stored-attachment.ts';
+import type { AcknowledgementRequest } from '../contract/acknowledgement-request.ts';
 import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
+import type { CapabilitiesRequest } from '../contract/capabilities-request.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
+import type { ConversationEntryRequest } from '../contract/conversation-entry-request.ts';
+import type { ConversationEntriesQuery } from '../contract/conversation-entries-query.ts';
+import type { ConversationHistoryRequest } from '../contract/conversation-history-request.ts';
+import type { ConversationRequest } from '../contract/conversation-request.ts';
+import type { MessagingSessionRequest } from '../contract/messaging-session-request.ts';
+import type { ParticipantRequest } from '../contract/participant-request.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
@@ -20,6 +28,8 @@ export interface RawRequest {
   body: string;
   /** The operation's own headers beyond the guard's (e.g. AuthorizationContextType), as received. */
   headers: Readonly<Record<string, string>>;
+  /** The query string as received, without its '?' (GET /conversationEntry may carry its fields there). */
+  query?: string;
 }
 
 /**
@@ -35,6 +45,8 @@ export interface PortRequest<T> {
 export interface CrmResponse {
   status: number;
   body: unknown;
+  /** Answer headers to pass on as they came (bridge mode: the org's Retry-After and Content-Type). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** What a bridge-mode operation runs in: nothing, since an HTTP call to the org must not hold a transaction open. */
@@ -71,4 +83,20 @@ export interface CrmPort<Scope> {
   updateAgentWork(scope: Scope, call: CrmCall, request: PortRequest<UpdateAgentWorkRequest>): Promise<CrmResponse>;
   /** `PATCH /consent`: sets an end user's messaging consent on a channel. */
   updateConsent(scope: Scope, call: CrmCall, request: PortRequest<ConsentRequest>): Promise<CrmResponse>;
+  /** `POST /acknowledgement`: the end user's delivery and read receipts for entries of a conversation. */
+  acknowledge(scope: Scope, call: CrmCall, request: PortRequest<AcknowledgementRequest>): Promise<CrmResponse>;
+  /** `PATCH /capabilities`: the structured content the channel's app can render. */
+  registerCapabilities(scope: Scope, call: CrmCall, request: PortRequest<CapabilitiesRequest>): Promise<CrmResponse>;
+  /** `POST /conversation`: establishes an end user's conversation on a channel before any message. */
+  establishConversation(scope: Scope, call: CrmCall, request: PortRequest<ConversationRequest>): Promise<CrmResponse>;
+  /** `POST /conversationEntry`: adds a participant's entry to a conversation. */
+  addConversationEntry(scope: Scope, call: CrmCall, request: PortRequest<ConversationEntryRequest>): Promise<CrmResponse>;
+  /** `GET /conversationEntry`: a page of a conversation's entries. */
+  listConversationEntries(scope: Scope, call: CrmCall, request: PortRequest<ConversationEntriesQuery>): Promise<CrmResponse>;
+  /** `POST /conversationHistory`: backfills a conversation's past entries. */
+  addConversationHistory(scope: Scope, call: CrmCall, request: PortRequest<ConversationHistoryRequest>): Promise<CrmResponse>;
+  /** `POST /participant`: a participant leaves a conversation. */
+  changeParticipant(scope: Scope, call: CrmCall, request: PortRequest<ParticipantRequest>): Promise<CrmResponse>;
+  /** `POST /messagingSession`: ends or inactivates a conversation's messaging session. */
+  changeMessagingSession(scope: Scope, call: CrmCall, request: PortRequest<MessagingSessionRequest>): Promise<CrmResponse>;
 }

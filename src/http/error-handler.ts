@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { ApiError } from '../contract/api-error.ts';
 import { apiError } from '../contract/interaction-errors.ts';
+import { isStoreInputError } from '../store/input-errors.ts';
+import { closeAfterAnswer } from './close-after-answer.ts';
 
 /** What an error handler can send: a status, response headers and the `{"code", "message"}` body. */
 export interface RenderableError {
@@ -29,23 +31,27 @@ export function errorHandler(toKnown: (err: unknown) => RenderableError): ErrorR
       res.destroy();
       return;
     }
+    if (!req.complete) closeAfterAnswer(req, res);
     res.set(known.headers).status(known.status).json(known.toBody());
   };
 }
 
-/** What express and its body parser throw, in the words of an API's catalog. */
+/** What express, its body parser and the store throw because of the input, in the words of an API's catalog. */
 export interface BodyParserRefusals<E> {
   malformedJson: () => E;
-  tooLarge: () => E;
+  tooLarge: (limitBytes: number | undefined) => E;
+  /** A store error caused by the values a request carried (see store/input-errors.ts): never a 500. */
+  unstorable: () => E;
   unsupportedEncoding: (problem: string) => E;
   unreadable: (problem: string) => E;
   internal: () => E;
 }
 
 export function fromBodyParser<E>(err: unknown, refusals: BodyParserRefusals<E>): E {
-  const e = err as { type?: string; status?: number; message?: string } | null | undefined;
+  if (isStoreInputError(err)) return refusals.unstorable();
+  const e = err as { type?: string; status?: number; message?: string; limit?: number } | null | undefined;
   if (e?.type === 'entity.parse.failed') return refusals.malformedJson();
-  if (e?.type === 'entity.too.large') return refusals.tooLarge();
+  if (e?.type === 'entity.too.large') return refusals.tooLarge(e.limit);
   if (e?.type === 'charset.unsupported' || e?.type === 'encoding.unsupported') return refusals.unsupportedEncoding(e.message ?? '');
   if (e?.message?.startsWith('Multipart:') || e?.message === 'Unexpected end of form') return refusals.unreadable(e.message);
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500) return refusals.unreadable(e.message ?? 'unreadable');
@@ -59,7 +65,11 @@ export const interactionErrorHandler = errorHandler((err) =>
     ? err
     : fromBodyParser(err, {
         malformedJson: () => apiError('MalformedBody', { problem: 'the request body is not valid JSON' }),
-        tooLarge: () => apiError('RequestTooLarge', { what: 'The request body' }),
+        tooLarge: (limitBytes) =>
+          limitBytes === undefined
+            ? apiError('RequestTooLarge', { what: 'The request body' })
+            : apiError('BodyTooLarge', { what: 'The request body', limitBytes }),
+        unstorable: () => apiError('UnstorableValue'),
         unsupportedEncoding: (problem) => apiError('UnsupportedContentType', { expected: `a supported charset and encoding (${problem})` }),
         unreadable: (problem) => apiError('UnreadableRequest', { problem }),
         internal: () => apiError('Internal'),

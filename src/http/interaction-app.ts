@@ -4,18 +4,27 @@ import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { tokenEndpointRouter, type TokenEndpointDeps } from '../auth/token-endpoint.ts';
 import type { InteractionUpload } from '../attachments/interaction-upload.ts';
+import { apiError } from '../contract/interaction-errors.ts';
+import { jsonLimitRefusal } from '../contract/json-limits.ts';
 import type { CrmPort } from '../crm/crm-port.ts';
+import { acknowledgementRoutes } from '../interaction-api/acknowledgement.ts';
 import { agentWorkRoutes } from '../interaction-api/agent-work.ts';
+import { capabilitiesRoutes } from '../interaction-api/capabilities.ts';
 import { consentRoutes } from '../interaction-api/consent.ts';
+import { conversationRoutes } from '../interaction-api/conversation.ts';
+import { conversationHistoryRoutes } from '../interaction-api/conversation-history.ts';
+import { conversationEntryRoutes } from '../interaction-api/conversation-entry.ts';
+import { messagingSessionRoutes } from '../interaction-api/messaging-session.ts';
+import { participantRoutes } from '../interaction-api/participant.ts';
 import { interactionsRoute } from '../interaction-api/interactions.ts';
 import { routeRoutes } from '../interaction-api/route.ts';
 import { routingResultRoutes } from '../interaction-api/routing-result.ts';
 import { interactionErrorHandler, interactionNotFound } from './error-handler.ts';
 import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
+import { jsonBodyParser, refuseNulInUrl } from './json-body.ts';
 import { requestLogger } from './logging.ts';
 import { rememberMountPath, type BridgeMetrics } from '../metrics/bridge-metrics.ts';
-import { keepRawBody } from './raw-body.ts';
 import type { Readiness } from './readiness.ts';
 
 export interface InteractionAppDeps<Scope> {
@@ -46,18 +55,26 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   app.get('/readyz', deps.readiness.probe);
   app.use(requestLogger(deps.logger, 'interaction-api'));
   app.use(helmet());
+  app.use(refuseNulInUrl(() => apiError('NulInInput', { where: 'The URL' })));
 
   app.use(tokenEndpointRouter(deps.tokenEndpoint));
   for (const router of deps.orgRouters ?? []) app.use(router);
 
   const api = express.Router();
   api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm, defaultAuthorizationContext: deps.defaultAuthorizationContext }));
-  api.use(express.json({ limit: deps.jsonBodyLimitBytes, verify: keepRawBody }));
+  api.use(jsonBodyParser(deps.jsonBodyLimitBytes, (problem) => jsonLimitRefusal(problem, 'The request body')));
   api.use(interactionsRoute({ crm: deps.crm, idempotency: deps.idempotency, upload: deps.upload }));
   api.use(routeRoutes(deps));
   api.use(routingResultRoutes(deps));
   api.use(agentWorkRoutes(deps));
   api.use(consentRoutes(deps));
+  api.use(acknowledgementRoutes(deps));
+  api.use(capabilitiesRoutes(deps));
+  api.use(conversationRoutes(deps));
+  api.use(conversationEntryRoutes(deps));
+  api.use(conversationHistoryRoutes(deps));
+  api.use(participantRoutes(deps));
+  api.use(messagingSessionRoutes(deps));
   app.use('/api/v1', rememberMountPath, api);
 
   app.use(interactionNotFound);

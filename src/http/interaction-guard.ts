@@ -3,7 +3,7 @@ import type { AccessTokens } from '../auth/access-tokens.ts';
 import { bearerTokenOf } from '../auth/bearer-token.ts';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall, CrmPort } from '../crm/crm-port.ts';
-import { hasSalesforceIdShape, KeyPrefix, sameSalesforceId } from '../contract/salesforce-ids.ts';
+import { hasSalesforceIdShape, hasValidChecksum, KeyPrefix, sameSalesforceId } from '../contract/salesforce-ids.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const REQUIRED_SCOPE = 'interaction_api';
@@ -34,7 +34,7 @@ export function interactionGuard(deps: {
         req.get('AuthorizationContext')?.trim() || deps.defaultAuthorizationContext || requiredHeader(req, 'AuthorizationContext');
       const requestId = requiredHeader(req, 'RequestId');
       if (!UUID.test(requestId)) throw apiError('InvalidRequestIdHeader', { value: requestId });
-      if (!hasSalesforceIdShape(orgId, KeyPrefix.Org)) {
+      if (!hasSalesforceIdShape(orgId, KeyPrefix.Org) || !hasValidChecksum(orgId)) {
         throw apiError('InvalidOrgIdHeader', { value: orgId });
       }
 

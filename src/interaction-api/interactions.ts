@@ -1,11 +1,12 @@
-import { createHash } from 'node:crypto';
-import express, { type Request, type Response, type Router } from 'express';
+import express, { type Request, type Router } from 'express';
 import { ApiError } from '../contract/api-error.ts';
 import { apiError, INTERACTION_ERRORS } from '../contract/interaction-errors.ts';
 import type { InteractionUpload, ReceivedInteraction } from '../attachments/interaction-upload.ts';
-import type { CrmPort } from '../crm/crm-port.ts';
+import type { CrmCall, CrmPort } from '../crm/crm-port.ts';
 import type { Idempotency } from '../http/idempotency.ts';
+import { closeAfterAnswer } from '../http/close-after-answer.ts';
 import { callOf } from '../http/interaction-guard.ts';
+import { requestFingerprint } from './request-fingerprint.ts';
 import { sendOutcome } from './send-outcome.ts';
 
 /**
@@ -44,7 +45,7 @@ export function interactionsRoute<Scope>(deps: {
       let outcome;
       try {
         outcome = await deps.idempotency.run(
-          { operation: 'POST /interactions', requestId: call.requestId, fingerprint: fingerprint(received) },
+          { operation: 'POST /interactions', requestId: call.requestId, fingerprint: fingerprint(call, received) },
           req.log,
           (scope) =>
             deps.crm.postInteraction(scope, call, { parsed: received.request, raw: { body: received.jsonText, headers: {} } }, attachments),
@@ -80,29 +81,7 @@ function drained(req: Request, ms: number): Promise<boolean> {
   });
 }
 
-/** How long a refused client may keep sending after the answer before its connection is dropped. */
-const LINGER_MS = 2000;
-
-/**
- * A refusal is answered before the body ended. Closing the socket at once would make the kernel reset
- * the connection (unread data), and the reset can reach the client before it has read the answer. So
- * the answer is followed by a FIN, whatever still arrives is discarded unread, and the socket goes when
- * the client closes its side or after LINGER_MS.
- */
-function closeAfterAnswer(req: Request, res: Response) {
-  res.on('finish', () => {
-    const socket = req.socket;
-    req.resume();
-    socket.end();
-    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-  });
-}
-
-/** The json text and the content of each file: the same request sent again has the same fingerprint. */
-function fingerprint(received: ReceivedInteraction): string {
-  const hash = createHash('sha256').update(received.jsonText);
-  for (const a of received.attachments) hash.update(`\n${a.attachmentIndex}:${a.sha256}`);
-  return hash.digest('hex');
+/** The caller, the json text and the content of each file: the same request sent again has the same fingerprint. */
+function fingerprint(call: CrmCall, received: ReceivedInteraction): string {
+  return requestFingerprint(call, received.jsonText, ...received.attachments.map((a) => `${a.attachmentIndex}:${a.sha256}`));
 }

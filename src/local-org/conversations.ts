@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { Db } from '../store/database.ts';
 import type { Tx } from '../store/transactions.ts';
+import { acknowledgementsByEntry } from './acknowledgements.ts';
+import { participantsOf } from './participants.ts';
 
 export interface NewEntry {
   entryId: string;
@@ -34,7 +36,9 @@ export async function findOrCreateConversation(
     .onConflict((oc) => oc.columns(['org_id', 'channel_address_identifier', 'end_user_client_identifier']).doNothing())
     .executeTakeFirst();
   if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return { conversationIdentifier, created: true };
-  return { conversationIdentifier: (await findConversation(tx, key))!, created: false };
+  const winner = await findConversation(tx, key);
+  if (winner === undefined) throw new Error('a conversation insert conflicted, yet no conversation has its key');
+  return { conversationIdentifier: winner, created: false };
 }
 
 async function findConversation(
@@ -76,7 +80,7 @@ export async function appendEntry(tx: Tx, conversationIdentifier: string, entry:
     })
     .returning('sequence')
     .executeTakeFirstOrThrow();
-  return Number(row.sequence);
+  return row.sequence;
 }
 
 /**
@@ -110,8 +114,8 @@ export class Conversations {
       channelAddressIdentifier: r.channel_address_identifier,
       endUserClientIdentifier: r.end_user_client_identifier,
       createdAt: new Date(r.created_at).toISOString(),
-      entryCount: Number(r.entry_count),
-      lastEntryAt: r.last_entry_at === null ? null : new Date(Number(r.last_entry_at)).toISOString(),
+      entryCount: r.entry_count,
+      lastEntryAt: r.last_entry_at === null ? null : new Date(r.last_entry_at).toISOString(),
     }));
   }
 
@@ -122,28 +126,35 @@ export class Conversations {
       .where('conversation_identifier', '=', conversationIdentifier)
       .executeTakeFirst();
     if (!conversation) return undefined;
-    const entries = await this.db
-      .selectFrom('conversation_entries')
-      .selectAll()
-      .where('conversation_identifier', '=', conversationIdentifier)
-      .orderBy('sequence', 'asc')
-      .execute();
+    const [entries, acknowledgements, participants] = await Promise.all([
+      this.db
+        .selectFrom('conversation_entries')
+        .selectAll()
+        .where('conversation_identifier', '=', conversationIdentifier)
+        .orderBy('sequence', 'asc')
+        .execute(),
+      acknowledgementsByEntry(this.db, conversationIdentifier),
+      participantsOf(this.db, conversationIdentifier),
+    ]);
     return {
       conversationIdentifier: conversation.conversation_identifier,
       orgId: conversation.org_id,
       channelAddressIdentifier: conversation.channel_address_identifier,
       endUserClientIdentifier: conversation.end_user_client_identifier,
       createdAt: new Date(conversation.created_at).toISOString(),
+      routingAttributes: conversation.routing_attributes ? (JSON.parse(conversation.routing_attributes) as unknown) : null,
+      participants,
       entries: entries.map((e) => ({
-        sequence: Number(e.sequence),
+        sequence: e.sequence,
         entryId: e.entry_id,
         entryType: e.entry_type,
         sender: { role: e.sender_role, subject: e.sender_subject },
         clientTimestamp: e.client_timestamp,
         receivedAt: new Date(e.created_at).toISOString(),
         requestId: e.request_id,
-        routingAttributes: e.routing_attributes ? JSON.parse(e.routing_attributes) : null,
-        payload: JSON.parse(e.payload),
+        routingAttributes: e.routing_attributes ? (JSON.parse(e.routing_attributes) as unknown) : null,
+        payload: JSON.parse(e.payload) as unknown,
+        acknowledgements: acknowledgements.get(e.entry_id) ?? [],
       })),
     };
   }

@@ -1,17 +1,32 @@
 import type { StoredAttachment } from '../attachments/stored-attachment.ts';
+import type { AcknowledgementRequest } from '../contract/acknowledgement-request.ts';
 import type { AgentWorkRequest, UpdateAgentWorkRequest } from '../contract/agent-work-request.ts';
+import type { CapabilitiesRequest } from '../contract/capabilities-request.ts';
 import type { ConsentRequest } from '../contract/consent-request.ts';
+import type { ConversationEntryRequest } from '../contract/conversation-entry-request.ts';
+import type { ConversationEntriesQuery } from '../contract/conversation-entries-query.ts';
+import type { ConversationHistoryRequest } from '../contract/conversation-history-request.ts';
+import type { ConversationRequest } from '../contract/conversation-request.ts';
+import type { MessagingSessionRequest } from '../contract/messaging-session-request.ts';
+import type { ParticipantRequest } from '../contract/participant-request.ts';
 import { checkInteractionTimestamps, type InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
 import type { CrmCall, CrmPort, CrmResponse, PortRequest } from '../crm/crm-port.ts';
 import type { Tx } from '../store/transactions.ts';
+import { recordAcknowledgements } from './acknowledgements.ts';
+import { registerCapabilities } from './capabilities.ts';
 import { recordAttachmentInteractions } from './attachment-interactions.ts';
 import type { LocalOrgAgentWork } from './agent-work.ts';
 import type { AuthorizationContexts } from './authorization-contexts.ts';
 import { updateConsent, type ConsentEvents } from './consent.ts';
 import { resolveChannel } from './channels.ts';
+import { addConversationHistory } from './conversation-history.ts';
+import { conversationEntriesPage } from './conversation-entries-page.ts';
+import { addConversationEntry, changeParticipant, establishConversation } from './conversation-operations.ts';
 import { appendEntry, findOrCreateConversation } from './conversations.ts';
+import type { MessagingSessions } from './messaging-sessions.ts';
+import { changeSession } from './session-operations.ts';
 import { checkRoutingAttributeLengths, type LocalOrgRouting } from './routing.ts';
 
 /**
@@ -25,6 +40,7 @@ export class LocalOrgCrm implements CrmPort<Tx> {
     private readonly routing: LocalOrgRouting,
     private readonly agentWork: LocalOrgAgentWork,
     private readonly consentEvents: ConsentEvents,
+    private readonly sessions: MessagingSessions,
   ) {}
 
   checkAuthorizationContext(call: CrmCall): Promise<void> {
@@ -103,5 +119,37 @@ export class LocalOrgCrm implements CrmPort<Tx> {
 
   updateConsent(tx: Tx, call: CrmCall, request: PortRequest<ConsentRequest>): Promise<CrmResponse> {
     return updateConsent(tx, call, request.parsed, this.consentEvents);
+  }
+
+  acknowledge(tx: Tx, call: CrmCall, request: PortRequest<AcknowledgementRequest>): Promise<CrmResponse> {
+    return recordAcknowledgements(tx, call, request.parsed);
+  }
+
+  registerCapabilities(tx: Tx, call: CrmCall, request: PortRequest<CapabilitiesRequest>): Promise<CrmResponse> {
+    return registerCapabilities(tx, call, request.parsed);
+  }
+
+  establishConversation(tx: Tx, call: CrmCall, request: PortRequest<ConversationRequest>): Promise<CrmResponse> {
+    return establishConversation(tx, call, request.parsed);
+  }
+
+  addConversationEntry(tx: Tx, call: CrmCall, request: PortRequest<ConversationEntryRequest>): Promise<CrmResponse> {
+    return addConversationEntry(tx, call, request.parsed);
+  }
+
+  listConversationEntries(tx: Tx, call: CrmCall, request: PortRequest<ConversationEntriesQuery>): Promise<CrmResponse> {
+    return conversationEntriesPage(tx, call, request.parsed);
+  }
+
+  addConversationHistory(tx: Tx, call: CrmCall, request: PortRequest<ConversationHistoryRequest>): Promise<CrmResponse> {
+    return addConversationHistory(tx, this.sessions, call, request.parsed);
+  }
+
+  changeParticipant(tx: Tx, call: CrmCall, request: PortRequest<ParticipantRequest>): Promise<CrmResponse> {
+    return changeParticipant(tx, call, request.parsed);
+  }
+
+  changeMessagingSession(tx: Tx, call: CrmCall, request: PortRequest<MessagingSessionRequest>): Promise<CrmResponse> {
+    return changeSession(tx, this.sessions, call, request.parsed);
   }
 }

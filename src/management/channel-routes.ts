@@ -1,5 +1,6 @@
 import express, { type Router } from 'express';
 import { z } from 'zod';
+import { MAX_INT32 } from '../contract/json-limits.ts';
 import { managementError } from '../contract/management-errors.ts';
 import { insertChannel } from '../local-org/channels.ts';
 import type { ManagementAppDeps } from './management-app.ts';
@@ -12,7 +13,7 @@ const newChannel = z.object({
   routingOwner: owner.default('Salesforce'),
   consentOwner: owner.default('Partner'),
   active: z.boolean().default(true),
-  routingAttributeMaxLength: z.number().int().positive().default(255),
+  routingAttributeMaxLength: z.number().int().positive().max(MAX_INT32).default(255),
 });
 const channelChange = z.object({ active: z.boolean().optional(), routingOwner: owner.optional(), consentOwner: owner.optional() });
 

@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { managementError } from '../contract/management-errors.ts';
 import { matchesEventTypes } from '../outbound/event-type-filter.ts';
 import type { ReceivedEvents } from '../outbound/received-events.ts';
 import type { Wakeup } from '../util/wakeup.ts';
@@ -49,7 +50,10 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
   router.get('/events', async (req, res) => {
     const query = parseInput(streamQuery, req.query);
     const resumeFrom = req.get('last-event-id') ?? query.after;
-    let cursor = resumeFrom !== undefined && /^\d+$/.test(resumeFrom) ? Number(resumeFrom) : await deps.received.latestSequence();
+    if (resumeFrom !== undefined && !(/^\d+$/.test(resumeFrom) && Number.isSafeInteger(Number(resumeFrom)))) {
+      throw managementError('invalid_request', `Resume after a sequence number (Last-Event-ID or ?after=); got "${resumeFrom}".`);
+    }
+    let cursor = resumeFrom !== undefined ? Number(resumeFrom) : await deps.received.latestSequence();
     const types = query.eventType ? new Set(query.eventType.split(',')) : null;
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',

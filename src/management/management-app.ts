@@ -7,7 +7,9 @@ import type { AttachmentRecords } from '../attachments/attachment-records.ts';
 import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
 import { adminKeyMatches } from '../auth/admin-key.ts';
 import { bearerTokenOf } from '../auth/bearer-token.ts';
+import { describeJsonLimitProblem } from '../contract/json-limits.ts';
 import { managementError } from '../contract/management-errors.ts';
+import { jsonBodyParser, refuseNulInUrl } from '../http/json-body.ts';
 import { requestLogger } from '../http/logging.ts';
 import type { Readiness } from '../http/readiness.ts';
 import { rememberMountPath, type BridgeMetrics } from '../metrics/bridge-metrics.ts';
@@ -68,7 +70,10 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
       },
     }),
   );
-  app.use(express.json({ limit: '1mb' }));
+  app.use(refuseNulInUrl(() => managementError('invalid_request', 'The URL holds a NUL character (%00), which is not accepted.')));
+  app.use(
+    jsonBodyParser(1024 * 1024, (problem) => managementError('invalid_request', describeJsonLimitProblem(problem, 'The request body'))),
+  );
 
   app.get('/api/health', async (_req, res) => {
     await deps.db.selectFrom('orgs').select('org_id').limit(1).execute();

@@ -1,4 +1,5 @@
 import express, { type Router } from 'express';
+import { capabilitiesByContext } from '../local-org/capabilities.ts';
 import type { ManagementAppDeps } from './management-app.ts';
 import type { ManagementOperation } from './openapi/operation.ts';
 
@@ -16,11 +17,12 @@ export const orgOperations: ManagementOperation[] = [
 export function orgRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId' | 'describe' | 'routingViews'>): Router {
   const router = express.Router();
   router.get('/org', async (_req, res) => {
-    const [channels, users, apps, routing] = await Promise.all([
+    const [channels, users, apps, routing, capabilities] = await Promise.all([
       deps.db.selectFrom('channels').selectAll().where('org_id', '=', deps.orgId).execute(),
       deps.db.selectFrom('users').select(['user_id', 'username', 'display_name']).where('org_id', '=', deps.orgId).execute(),
       deps.db.selectFrom('connected_apps').select(['consumer_key', 'scopes', 'active']).where('org_id', '=', deps.orgId).execute(),
       deps.routingViews.orgRouting(deps.orgId),
+      capabilitiesByContext(deps.db, deps.orgId),
     ]);
     res.json({
       ...deps.describe(),
@@ -35,6 +37,7 @@ export function orgRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId' | 'descri
         consentOwner: c.consent_owner,
         active: Boolean(c.active),
         routing: { queueId: c.routing_queue_id, flowId: c.routing_flow_id, routingAttributeMaxLength: c.routing_attribute_max_length },
+        capabilities: capabilities.get(c.authorization_context) ?? null,
       })),
       ...routing,
     });

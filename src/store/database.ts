@@ -39,7 +39,9 @@ export async function openStore(options: { databaseUrl?: string; dataDir: string
     const { error, results } = await migrator.migrateToLatest();
     const failed = results?.find((r) => r.status === 'Error');
     if (error || failed) {
-      throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${String((error as Error)?.message ?? error)}`);
+      throw new Error(
+        `database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   } catch (err) {
     await store.close();

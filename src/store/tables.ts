@@ -58,6 +58,8 @@ export interface ConversationTable {
   channel_address_identifier: string;
   end_user_client_identifier: string;
   created_at: number;
+  /** JSON of the routing attributes POST /conversation established the conversation with. */
+  routing_attributes: string | null;
 }
 
 export interface ConversationEntryTable {
@@ -351,6 +353,41 @@ export interface ConversationIntegrationValueTable {
   updated_at: number;
 }
 
+/** A channel definition's structured-content capabilities, as last registered through PATCH /capabilities. */
+export interface ChannelCapabilitiesTable {
+  org_id: string;
+  authorization_context: string;
+  app_type: string;
+  /** JSON of the request's channelCapabilities. */
+  capabilities: string;
+  request_id: string | null;
+  updated_at: number;
+}
+
+/** A delivery or read receipt on a conversation entry, from POST /acknowledgement. */
+export interface EntryAcknowledgementTable {
+  conversation_identifier: string;
+  acknowledgement_entry_id: string;
+  acknowledged_entry_id: string;
+  acknowledgement_type: string;
+  acknowledged_at: number;
+  sender_role: string;
+  sender_subject: string;
+  request_id: string | null;
+  created_at: number;
+}
+
+/** Who takes part in a conversation, from when until when (left_at null: still in it). */
+export interface ConversationParticipantTable {
+  conversation_identifier: string;
+  role: string;
+  subject: string;
+  app_type: string;
+  joined_at: number;
+  left_at: number | null;
+  request_id: string | null;
+}
+
 export interface Tables {
   orgs: OrgTable;
   connected_apps: ConnectedAppTable;
@@ -380,4 +417,7 @@ export interface Tables {
   integration_calls: IntegrationCallTable;
   integration_call_attempts: IntegrationCallAttemptTable;
   conversation_integration_values: ConversationIntegrationValueTable;
+  channel_capabilities: ChannelCapabilitiesTable;
+  entry_acknowledgements: EntryAcknowledgementTable;
+  conversation_participants: ConversationParticipantTable;
 }

@@ -1,13 +1,16 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
-import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import path from 'node:path';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { S3Credentials } from '../../src/attachments/s3-request-signature.ts';
 import { LOCAL_ORG, type BridgeProcess } from './bridge-process.ts';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export type Part =
   | { kind: 'field'; name: string; value: string; contentType?: string }
-  | { kind: 'file'; name: string; filename: string; contentType?: string; content: Buffer };
+  | { kind: 'file'; name: string; filename: string; contentType?: string; content: Buffer; disposition?: string };
 
 export const jsonPart = (body: unknown): Part => ({
   kind: 'field',
@@ -81,7 +84,9 @@ export function streamInteraction(
   const pieces: Buffer[] = [];
   for (const part of parts) {
     const disposition =
-      part.kind === 'file' ? `form-data; name="${part.name}"; filename="${part.filename}"` : `form-data; name="${part.name}"`;
+      part.kind === 'file'
+        ? (part.disposition ?? `form-data; name="${part.name}"; filename="${part.filename}"`)
+        : `form-data; name="${part.name}"`;
     const type = part.contentType ? `Content-Type: ${part.contentType}\r\n` : '';
     pieces.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${type}\r\n`));
     pieces.push(part.kind === 'file' ? part.content : Buffer.from(part.value));
@@ -92,9 +97,8 @@ export function streamInteraction(
   const url = new URL(`${bridge.baseUrl}/api/v1/interactions`);
 
   return new Promise((resolve, reject) => {
-    let answered = false;
-    // Read through a call: the response handler sets `answered` while the writer awaits, which narrowing cannot see.
-    const isAnswered = () => answered;
+    // An object, not a `let`: the flag is set in a callback, which the compiler's narrowing does not see.
+    const state = { answered: false };
     let bytesSent = 0;
     const req = http.request({
       host: '127.0.0.1',
@@ -111,7 +115,7 @@ export function streamInteraction(
       },
     });
     req.on('response', (res) => {
-      answered = true;
+      state.answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => {
@@ -128,11 +132,11 @@ export function streamInteraction(
     });
     // Writing after the server answered and closed fails with EPIPE/ECONNRESET: expected, not an error.
     req.on('error', (err) => {
-      if (!answered) reject(err);
+      if (!state.answered) reject(err);
     });
     (async () => {
       for (const piece of pieces) {
-        for (let offset = 0; offset < piece.length && !isAnswered(); offset += 65536) {
+        for (let offset = 0; offset < piece.length && !state.answered; offset += 65536) {
           const chunk = piece.subarray(offset, offset + 65536);
           bytesSent += chunk.length;
           if (!req.write(chunk)) {
@@ -147,21 +151,30 @@ export function streamInteraction(
           if (req.destroyed) return;
         }
       }
-      if (!isAnswered()) req.end();
+      if (!state.answered) req.end();
     })().catch(reject);
   });
 }
 
-/** The bridge's embedded bucket as an S3 client sees it. */
-export const bucketOf = (bridge: BridgeProcess) => bucketAt(`http://127.0.0.1:${bridge.env.S3_PORT}`, 'byoc-attachments');
+/** The credentials the bridge generated for its embedded S3 server. */
+export const embeddedCredentialsOf = (bridge: BridgeProcess): S3Credentials =>
+  JSON.parse(fs.readFileSync(path.join(bridge.dataDir, 's3-credentials.json'), 'utf8')) as S3Credentials;
 
-/** A bucket on an S3-compatible server that takes s3rver's default credentials. */
-export function bucketAt(endpoint: string, bucket: string) {
+/** The bridge's embedded bucket as an S3 client sees it. */
+export const bucketOf = (bridge: BridgeProcess) =>
+  bucketAt(`http://127.0.0.1:${bridge.env.S3_PORT}`, 'byoc-attachments', embeddedCredentialsOf(bridge));
+
+/** A bucket on an S3-compatible server; s3rver's default credentials unless others are given. */
+export function bucketAt(
+  endpoint: string,
+  bucket: string,
+  credentials: S3Credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+) {
   const client = new S3Client({
     endpoint,
     region: 'us-east-1',
     forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    credentials,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
@@ -179,10 +192,10 @@ export function bucketAt(endpoint: string, bucket: string) {
       } while (token);
       return keys.sort();
     },
-    /** The stored bytes with a plain unsigned HTTP GET: no SDK decoding between the object and the test. */
+    /** The stored bytes, read with checksum validation off: no SDK decoding between the object and the test. */
     async rawGet(key: string) {
-      const res = await fetch(`${endpoint}/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`);
-      return { status: res.status, headers: res.headers, bytes: Buffer.from(await res.arrayBuffer()) };
+      const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return { contentType: object.ContentType, metadata: object.Metadata, bytes: Buffer.from(await object.Body!.transformToByteArray()) };
     },
   };
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { LOCAL_ORG, type BridgeProcess } from './bridge-process.ts';
 
 export interface JsonCallOptions {
@@ -17,18 +18,22 @@ export async function callApi(
   path: string,
   options: JsonCallOptions & { body?: string; contentType?: string },
 ) {
-  const defaults: Record<string, string> = {
+  const defaults: Record<string, string | undefined> = {
     Authorization: `Bearer ${options.token}`,
     OrgId: LOCAL_ORG.orgId,
     AuthorizationContext: LOCAL_ORG.authorizationContext,
     RequestId: randomUUID(),
     ...(options.contentType ? { 'Content-Type': options.contentType } : {}),
   };
-  // A header given as undefined removes the default one.
   const headers = Object.fromEntries(
-    Object.entries({ ...defaults, ...options.headers }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    Object.entries({ ...defaults, ...options.headers }).filter((e): e is [string, string] => e[1] !== undefined),
   );
-  const res = await fetch(`${bridge.baseUrl}/api/v1${path}`, { method, headers, body: options.body });
+  const url = `${bridge.baseUrl}/api/v1${path}`;
+  // fetch refuses a body on GET; the contract gives GET /conversationEntry one, so that goes by node:http.
+  const res =
+    method === 'GET' && options.body !== undefined
+      ? await getWithBody(url, headers, options.body)
+      : await fetch(url, { method, headers, body: options.body });
   const text = await res.text();
   let parsed: any;
   try {
@@ -47,4 +52,22 @@ export async function callJson(bridge: BridgeProcess, method: string, path: stri
     body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
   });
   return { status, body: answer };
+}
+
+/** A GET with a body, answered in fetch's terms (status, headers, text). */
+function getWithBody(url: string, headers: Record<string, string>, body: string): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method: 'GET', headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const answer = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') answer.set(k, v);
+        resolve(new Response(Buffer.concat(chunks), { status: res.statusCode ?? 0, headers: answer }));
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }

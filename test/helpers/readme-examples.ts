@@ -14,6 +14,9 @@ export function readmeExamples(): Array<{ title: string; script: string }> {
   return [...section.matchAll(/\*\*(.+?)\*\*[\s\S]*?```bash\n([\s\S]*?)```/g)].map((m) => ({ title: m[1]!, script: m[2]! }));
 }
 
+/** A message example (POST /interactions); the other operations' examples need a conversation from these first. */
+export const isInteractionExample = (example: { script: string }) => example.script.includes('/api/v1/interactions');
+
 /** What `eval "$(npm run -s curl-env)"` evaluates, for a running server. */
 export function curlEnv(target: BridgeProcess): string {
   return execFileSync('npm', ['run', '-s', 'curl-env'], { cwd: repoRoot, env: { ...process.env, ...target.env }, encoding: 'utf8' });

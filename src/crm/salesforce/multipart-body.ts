@@ -12,7 +12,7 @@ export interface MultipartPart {
 export function multipartBody(parts: MultipartPart[]): { contentType: string; data: ReadableStream<Uint8Array> } {
   const boundary = `----byoc-bridge-${randomUUID()}`;
   const encoder = new TextEncoder();
-  async function* generate(): AsyncGenerator<Uint8Array> {
+  async function* generate(): AsyncGenerator<Uint8Array, void> {
     for (const part of parts) {
       const disposition = `form-data; name="${escapeQuoted(part.name)}"${part.filename !== undefined ? `; filename="${escapeQuoted(part.filename)}"` : ''}`;
       yield encoder.encode(

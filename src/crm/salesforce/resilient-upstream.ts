@@ -4,6 +4,7 @@ import { ApiError } from '../../contract/api-error.ts';
 import { apiError } from '../../contract/interaction-errors.ts';
 import type { CrmResponse } from '../crm-port.ts';
 import { UpstreamTokenError, type UpstreamTokenClient } from '../../auth/upstream-token-client.ts';
+import { getWithBody } from './get-with-body.ts';
 import type { SalesforceSettings } from './salesforce-settings.ts';
 import type { UpstreamObserver } from '../../metrics/bridge-metrics.ts';
 
@@ -15,6 +16,16 @@ export interface UpstreamRequest {
   authorizationContext: string;
   headers?: Record<string, string>;
   body?: () => { contentType: string; data: BodyInit };
+}
+
+/** The org's answer headers the partner may act on: when to retry, and what the body is. */
+function passedBackHeaders(headers: Headers): Record<string, string> {
+  return Object.fromEntries(
+    ['Retry-After', 'Content-Type'].flatMap((name) => {
+      const value = headers.get(name);
+      return value === null ? [] : [[name, value]];
+    }),
+  );
 }
 
 /** A failure worth another attempt: the org timed out, was unreachable, or answered 5xx / 429. */
@@ -103,23 +114,28 @@ export class ResilientUpstream {
   private async exchange(request: UpstreamRequest, token: string, signal: AbortSignal): Promise<CrmResponse> {
     const body = request.body?.();
     let res: Response;
+    const url = `${this.settings.scrtInstanceUrl}${request.path}`;
+    const headers = {
+      Authorization: `Bearer ${token}`,
+      OrgId: this.settings.orgId,
+      AuthorizationContext: request.authorizationContext,
+      RequestId: request.requestId,
+      Accept: 'application/json',
+      ...request.headers,
+      ...(body ? { 'Content-Type': body.contentType } : {}),
+    };
     try {
-      res = await fetch(`${this.settings.scrtInstanceUrl}${request.path}`, {
-        method: request.method,
-        headers: {
-          Authorization: `Bearer ${token}`,
-          OrgId: this.settings.orgId,
-          AuthorizationContext: request.authorizationContext,
-          RequestId: request.requestId,
-          Accept: 'application/json',
-          ...request.headers,
-          ...(body ? { 'Content-Type': body.contentType } : {}),
-        },
-        body: body?.data,
-        signal,
-        // Streams need half-duplex mode in Node's fetch.
-        ...(body && typeof (body.data as ReadableStream).getReader === 'function' ? { duplex: 'half' } : {}),
-      });
+      res =
+        request.method === 'GET' && typeof body?.data === 'string'
+          ? await getWithBody(url, headers, body.data, signal)
+          : await fetch(url, {
+              method: request.method,
+              headers,
+              body: body?.data,
+              signal,
+              // Streams need half-duplex mode in Node's fetch.
+              ...(body && typeof (body.data as ReadableStream).getReader === 'function' ? { duplex: 'half' } : {}),
+            });
     } catch (err) {
       const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
       this.observer.error('unreachable');
@@ -132,7 +148,7 @@ export class ResilientUpstream {
     } catch {
       /* keep the text */
     }
-    return { status: res.status, body: parsed };
+    return { status: res.status, body: parsed, headers: passedBackHeaders(res.headers) };
   }
 
   private toPartnerError(err: unknown, deadlinePassed: boolean): ApiError {

@@ -4,6 +4,11 @@ import type { CrmCall, CrmPort, CrmResponse, NoTransaction, PortRequest } from '
 import { multipartBody } from './multipart-body.ts';
 import type { ResilientUpstream } from './resilient-upstream.ts';
 
+/** A stored file's bytes, streamed out of the bucket. */
+async function* storedFileBytes(storage: AttachmentStorage, objectKey: string): AsyncGenerator<Uint8Array> {
+  yield* (await storage.open(objectKey)).body;
+}
+
 /**
  * The CRM port over HTTP to a real org's Interaction Service: same method and path, the bridge's token,
  * the partner's RequestId and AuthorizationContext; the org's status and body come back unchanged.
@@ -38,9 +43,7 @@ export class SalesforceCrm implements CrmPort<NoTransaction> {
             name: 'attachments',
             filename: file.name,
             contentType: file.mimeType,
-            value: async function* (this: void) {
-              yield* (await storage.open(file.objectKey)).body;
-            },
+            value: () => storedFileBytes(storage, file.objectKey),
           })),
         ]),
     });
@@ -68,6 +71,47 @@ export class SalesforceCrm implements CrmPort<NoTransaction> {
 
   updateConsent(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
     return this.forwardJson(call, request, 'PATCH', '/api/v1/consent');
+  }
+
+  acknowledge(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/acknowledgement');
+  }
+
+  registerCapabilities(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'PATCH', '/api/v1/capabilities');
+  }
+
+  establishConversation(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/conversation');
+  }
+
+  addConversationEntry(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/conversationEntry');
+  }
+
+  /** The query string and the body (when the partner sent one) both go along: the contract puts the fields in a GET body. */
+  listConversationEntries(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    const { body, query } = request.raw;
+    return this.upstream.send({
+      method: 'GET',
+      path: `/api/v1/conversationEntry${query ? `?${query}` : ''}`,
+      requestId: call.requestId,
+      authorizationContext: call.authorizationContext,
+      headers: { ...request.raw.headers },
+      ...(body === '' ? {} : { body: () => ({ contentType: 'application/json', data: body }) }),
+    });
+  }
+
+  addConversationHistory(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/conversationHistory');
+  }
+
+  changeParticipant(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/participant');
+  }
+
+  changeMessagingSession(_scope: NoTransaction, call: CrmCall, request: PortRequest<unknown>): Promise<CrmResponse> {
+    return this.forwardJson(call, request, 'POST', '/api/v1/messagingSession');
   }
 
   /** A JSON operation goes to the same method and path with the partner's body and headers as they came. */

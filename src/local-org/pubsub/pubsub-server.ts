@@ -7,6 +7,7 @@ import type { OutboundEventLog, OutboundEvent, PublishedFields } from '../outbou
 import type { CustomEventCodec } from './custom-event-schema.ts';
 import { namesInstance } from './instance-url.ts';
 import { decodeReplayId, encodeReplayId, loadPubSubService } from './pubsub-proto.ts';
+import { PUBSUB_RPC_SCOPES, scopeAllows, type PubSubRpc } from './pubsub-scopes.ts';
 
 const ReplayPreset = { LATEST: 0, EARLIEST: 1, CUSTOM: 2 } as const;
 const PublishErrorCode = { PUBLISH: 1 } as const;
@@ -44,19 +45,22 @@ class RpcError extends Error {
  * custom platform event topic. Auth is the org's own access tokens, presented the way Salesforce
  * expects them: `accesstoken`, `instanceurl` and `tenantid` call metadata.
  */
+/** proto-loader decodes messages into plain objects; each handler states the fields it reads. */
+type Stream = grpc.ServerDuplexStream<unknown, unknown>;
+
 export class PubSubServer {
   private readonly server = new grpc.Server();
-  private readonly calls = new Set<grpc.ServerDuplexStream<any, any>>();
+  private readonly calls = new Set<Stream>();
   private shuttingDown = false;
 
   constructor(private readonly deps: PubSubServerDeps) {
     this.server.addService(loadPubSubService(), {
-      GetTopic: this.unary((req, orgId) => this.getTopic(req, orgId)),
-      GetSchema: this.unary((req) => this.getSchema(req)),
-      Publish: this.unary((req, orgId) => this.publish(req, orgId)),
-      Subscribe: (call: grpc.ServerDuplexStream<any, any>) => this.subscribe(call),
-      PublishStream: (call: grpc.ServerDuplexStream<any, any>) => this.publishStream(call),
-      ManagedSubscribe: (call: grpc.ServerDuplexStream<any, any>) =>
+      GetTopic: this.unary('GetTopic', (req: Parameters<PubSubServer['getTopic']>[0], orgId) => this.getTopic(req, orgId)),
+      GetSchema: this.unary('GetSchema', (req: Parameters<PubSubServer['getSchema']>[0]) => this.getSchema(req)),
+      Publish: this.unary('Publish', (req: Parameters<PubSubServer['publish']>[0], orgId) => this.publish(req, orgId)),
+      Subscribe: (call: Stream) => this.subscribe(call),
+      PublishStream: (call: Stream) => this.publishStream(call),
+      ManagedSubscribe: (call: Stream) =>
         call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'Managed subscriptions are not offered by the local org.' }),
     });
   }
@@ -100,11 +104,15 @@ export class PubSubServer {
     });
   }
 
-  private async authenticate(metadata: grpc.Metadata): Promise<string> {
-    return (await this.authenticateGrant(metadata)).orgId;
+  private async authenticate(metadata: grpc.Metadata, rpc: PubSubRpc): Promise<string> {
+    return (await this.authenticateGrant(metadata, rpc)).orgId;
   }
 
-  private async authenticateGrant(metadata: grpc.Metadata, refreshedToken?: string): Promise<{ orgId: string; expiresAt: number }> {
+  private async authenticateGrant(
+    metadata: grpc.Metadata,
+    rpc: PubSubRpc,
+    refreshedToken?: string,
+  ): Promise<{ orgId: string; expiresAt: number }> {
     const value = (key: string) => {
       const v = metadata.get(key)[0];
       return typeof v === 'string' ? v : v?.toString();
@@ -113,6 +121,12 @@ export class PubSubServer {
     if (!token) throw new RpcError(grpc.status.UNAUTHENTICATED, 'The accesstoken metadata is missing.');
     const grant = await this.deps.tokens.resolve(token);
     if (!grant) throw new RpcError(grpc.status.UNAUTHENTICATED, 'The access token is unknown or expired.');
+    if (!scopeAllows(grant.scope, rpc)) {
+      throw new RpcError(
+        grpc.status.PERMISSION_DENIED,
+        `${rpc} needs an access token with one of the scopes ${PUBSUB_RPC_SCOPES[rpc].join(', ')}; this one has "${grant.scope}".`,
+      );
+    }
     if (value('tenantid') !== grant.orgId) {
       throw new RpcError(grpc.status.PERMISSION_DENIED, `The tenantid metadata must be the org id of the access token (${grant.orgId}).`);
     }
@@ -131,15 +145,17 @@ export class PubSubServer {
     }
   }
 
-  private unary(handler: (req: any, orgId: string) => Promise<unknown> | unknown) {
-    return async (call: grpc.ServerUnaryCall<any, any>, callback: grpc.sendUnaryData<any>) => {
+  private unary<Req>(rpc: PubSubRpc, handler: (req: Req, orgId: string) => unknown) {
+    const answer = async (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       try {
-        const orgId = await this.authenticate(call.metadata);
+        const orgId = await this.authenticate(call.metadata, rpc);
         callback(null, await handler(call.request, orgId));
       } catch (err) {
         callback(this.toStatus(err));
       }
     };
+    // gRPC ignores what a handler returns: the answer goes through the callback, never a rejection.
+    return (call: grpc.ServerUnaryCall<Req, unknown>, callback: grpc.sendUnaryData<unknown>) => void answer(call, callback);
   }
 
   private toStatus(err: unknown): Partial<grpc.StatusObject> {
@@ -189,7 +205,7 @@ export class PubSubServer {
     return { results, schemaId: this.deps.codec.schemaId, rpcId: randomUUID() };
   }
 
-  private publishStream(call: grpc.ServerDuplexStream<any, any>) {
+  private publishStream(call: Stream) {
     this.calls.add(call);
     let topic: string | undefined;
     let chain = Promise.resolve();
@@ -197,7 +213,7 @@ export class PubSubServer {
       chain = chain.then(async () => {
         if (call.destroyed) return;
         try {
-          const orgId = await this.authenticate(call.metadata);
+          const orgId = await this.authenticate(call.metadata, 'PublishStream');
           if (req.topicName && topic && req.topicName !== topic) {
             throw new RpcError(grpc.status.INVALID_ARGUMENT, 'The topic of a publish stream cannot change.');
           }
@@ -218,7 +234,7 @@ export class PubSubServer {
    * start, all that is available (up to the credit) in one FetchResponse. Every response carries an
    * 8-byte `latest_replay_id`; an idle stream gets an empty one every keepalive interval.
    */
-  private subscribe(call: grpc.ServerDuplexStream<any, any>) {
+  private subscribe(call: Stream) {
     if (this.shuttingDown) {
       call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'The server is shutting down.' });
       return;
@@ -250,7 +266,7 @@ export class PubSubServer {
       (req: { topicName?: string; replayPreset?: number; replayId?: Buffer; numRequested?: number; authRefresh?: string }) => {
         const first = !started;
         if (!started) {
-          started = this.startSubscription(call, req).catch((err) => {
+          started = this.startSubscription(call, req).catch((err: unknown) => {
             fail(err);
             return undefined;
           });
@@ -269,7 +285,7 @@ export class PubSubServer {
           void started.then(async (state) => {
             if (!state) return;
             try {
-              state.expiresAt = (await this.authenticateGrant(call.metadata, req.authRefresh)).expiresAt;
+              state.expiresAt = (await this.authenticateGrant(call.metadata, 'Subscribe', req.authRefresh)).expiresAt;
             } catch (err) {
               fail(err);
             }
@@ -291,10 +307,10 @@ export class PubSubServer {
   }
 
   private async startSubscription(
-    call: grpc.ServerDuplexStream<any, any>,
+    call: Stream,
     req: { topicName?: string; replayPreset?: number; replayId?: Buffer },
   ): Promise<{ cursor: number; expiresAt: number }> {
-    const { expiresAt } = await this.authenticateGrant(call.metadata);
+    const { expiresAt } = await this.authenticateGrant(call.metadata, 'Subscribe');
     this.checkTopic(req.topicName);
     const preset = req.replayPreset ?? ReplayPreset.LATEST;
     let cursor: number;
@@ -312,7 +328,7 @@ export class PubSubServer {
   }
 
   private async pump(
-    call: grpc.ServerDuplexStream<any, any>,
+    call: Stream,
     state: { cursor: number; expiresAt: number },
     pending: () => number,
     consume: (n: number) => void,
@@ -368,10 +384,10 @@ export class PubSubServer {
 
 /** What the log records beside the fields of a published event: read from the fields, as a subscriber would. */
 function describePublished(fields: CustomEventFields) {
-  let parsed: Record<string, any> = {};
+  let parsed: Record<string, unknown> = {};
   try {
-    const value = JSON.parse(fields.payload);
-    if (value && typeof value === 'object') parsed = value;
+    const value: unknown = JSON.parse(fields.payload);
+    if (value && typeof value === 'object') parsed = value as Record<string, unknown>;
   } catch {
     /* a malformed payload is published as it is; the subscriber parks it */
   }
@@ -380,6 +396,9 @@ function describePublished(fields: CustomEventFields) {
     eventType: fields.eventType ?? 'Interaction',
     shape: fields.channelAddressId !== null && fields.eventType === null ? ('legacy' as const) : ('spring24' as const),
     channelAddressIdentifier: fields.channelAddressId ?? str(parsed.channelAddressIdentifier) ?? '',
-    conversationIdentifier: str(parsed.conversationIdentifier) ?? str(parsed.payload?.conversationIdentifier),
+    conversationIdentifier: str(parsed.conversationIdentifier) ?? str(innerPayload(parsed)?.conversationIdentifier),
   };
 }
+
+const innerPayload = (parsed: Record<string, unknown>) =>
+  parsed.payload && typeof parsed.payload === 'object' ? (parsed.payload as Record<string, unknown>) : undefined;

@@ -6,6 +6,7 @@ import { routing } from './0003-routing.ts';
 import { attachments } from './0004-attachments.ts';
 import { outboundDelivery } from './0005-outbound-delivery.ts';
 import { integrations } from './0006-integrations.ts';
+import { interactionOperations } from './0007-interaction-operations.ts';
 
 /**
  * Every schema change, in order, one file each. Written once for both dialects: only column types
@@ -19,6 +20,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0004_attachments': attachments(),
     '0005_outbound_delivery': outboundDelivery(dialect),
     '0006_integrations': integrations(dialect),
+    '0007_interaction_operations': interactionOperations(),
   };
 }
 
