@@ -2,6 +2,7 @@ import path from 'node:path';
 import dotenv from 'dotenv';
 import { z } from 'zod';
 import { readSalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
+import { PAYLOAD_SHAPES } from './contract/outbound-event.ts';
 import { hasSalesforceIdShape, KeyPrefix, toEighteenCharId } from './contract/salesforce-ids.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -123,7 +124,7 @@ const envSchema = z.object({
   SF_PUB_SUB_CUSTOM_EVENT_PAYLOAD_FIELD: avroFieldName.default('Payload__c'),
   SF_PUB_SUB_CUSTOM_EVENT_RECIPIENT_FIELD: avroFieldName.default('Recipient__c'),
   SF_PUB_SUB_CUSTOM_EVENT_TYPE_FIELD: avroFieldName.default('EventType__c'),
-  LOCAL_OUTBOUND_EVENT_SHAPE: z.enum(['legacy', 'spring24']).default('spring24'),
+  LOCAL_OUTBOUND_EVENT_SHAPE: z.enum(PAYLOAD_SHAPES).default('spring24'),
   OUTBOUND_EVENT_RETENTION_HOURS: positiveSeconds.default(72),
   PUBSUB_KEEPALIVE_SECONDS: positiveSeconds.default(30),
   PUBSUB_POLL_MS: positiveSeconds.default(250),

@@ -93,7 +93,17 @@ async function main(config: Config) {
   const readiness = new Readiness();
   const publishing = sf
     ? undefined
-    : createLocalOrgPublishing({ config, logger, db: store.db, org, tokens, certificate, log: outboundEvents, attachmentStorage });
+    : createLocalOrgPublishing({
+        config,
+        logger,
+        db: store.db,
+        org,
+        tokens,
+        certificate,
+        log: outboundEvents,
+        attachmentStorage,
+        lifecycle,
+      });
   const outbound = createOutbound({
     config,
     logger,
@@ -142,6 +152,7 @@ async function main(config: Config) {
           new AuthorizationContexts(store.db),
           new LocalOrgRouting(sessions, routingEvents, lifecycle, integrations.values),
           new LocalOrgAgentWork(sessions, routingEvents, lifecycle),
+          { log: outboundEvents.writer, shape: config.outbound.localEventShape },
           sessions,
         ),
         idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds),

@@ -194,6 +194,88 @@ describe('bridge mode: a second process as the org', () => {
     }
   });
 
+  test('every entry type the org publishes, in each payload shape, reaches the bridge’s webhook normalized the same way', async () => {
+    const receiver = await startWebhookReceiver();
+    try {
+      assert.equal((await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url })).status, 201);
+      const from = `catalog-${randomUUID()}`;
+      const inbound = await postInteraction(bridge, textMessage('hello org', { from }), { token });
+      assert.equal(inbound.status, 202);
+      const conversation: string = inbound.body.conversationIdentifier;
+      const published: { eventId: string; entryType: string; shape: string }[] = [];
+      // The org's agent acts in the org (its management API); the bridge only subscribes to its topic.
+      const act = async (action: string, body: Record<string, unknown>, method = 'POST') => {
+        const res = await managementRequest(org, method, `/api/conversations/${conversation}/${action}`, body);
+        assert.equal(res.status, 201, `${action}: ${JSON.stringify(res.body)}`);
+        published.push(res.body);
+        return res.body as { entryId: string };
+      };
+      const reply = await act('messages', { text: 'nested' });
+      await act('messages', { text: 'flat', shape: 'spring24-flat' });
+      await act('messages', { text: 'legacy', shape: 'legacy' });
+      await act(`messages/${reply.entryId}`, { text: 'nested, edited' }, 'PATCH');
+      await act('messages', {
+        message: {
+          messageType: 'ChoicesMessage',
+          choices: {
+            formatType: 'QuickReplies',
+            text: 'Size?',
+            optionItems: [{ itemType: 'TitleOptionItem', optionIdentifier: 's', titleItem: { itemType: 'TitleItem', title: 'S' } }],
+          },
+        },
+      });
+      await act('typing', { state: 'started' });
+      await act('typing', { state: 'stopped' });
+      await act('delivered', {});
+      await act('read', {});
+      await act('delivery-failed', { entryId: reply.entryId, errorCode: 'RecipientUnreachable' });
+      await act('progress', {});
+      await act('participants', { operation: 'add', participant: { subject: '005000000000XYZ' }, displayName: 'Second Agent' });
+      const consent = await callJson(
+        bridge,
+        'PATCH',
+        '/consent',
+        { endUserClientId: from, channelAddressIdentifier: LOCAL_ORG.channel, consentStatus: 'OptedOut' },
+        { token },
+      );
+      assert.equal(consent.status, 200, 'consent sent to the bridge changes the org, which publishes the change');
+      await act('end', {});
+
+      const mine = () => receiver.delivered().filter((r) => r.json.data.recipient?.subject === from);
+      await waitFor('every event at the bridge’s webhook', () => mine().length === published.length + 1);
+      const byId = new Map(mine().map((r) => [r.id, r.json.data]));
+      for (const p of published) {
+        const event = byId.get(p.eventId);
+        assert.ok(event, `${p.entryType} delivered`);
+        assert.equal(event.entryType, p.entryType);
+        assert.equal(event.shape, p.shape);
+        assert.equal(event.conversationIdentifier, p.shape === 'legacy' ? null : conversation, p.entryType);
+      }
+      const texts = published
+        .filter((p) => p.entryType === 'Message')
+        .slice(0, 3)
+        .map((p) => byId.get(p.eventId).payload.abstractMessage.staticContent.text);
+      assert.deepEqual(texts, ['nested', 'flat', 'legacy']);
+      const consentEvent = mine().find((r) => r.json.data.entryType === 'EndUserConsentUpdated');
+      assert.equal(consentEvent?.json.data.payload.consentStatus, 'OptOut');
+      assert.deepEqual([...new Set(mine().map((r) => r.json.data.entryType))].sort(), [
+        'DeliveryAcknowledgement',
+        'EndUserConsentUpdated',
+        'Message',
+        'MessageDeliveryFailed',
+        'MessageUpdated',
+        'ParticipantChanged',
+        'ProgressIndicator',
+        'ReadAcknowledgement',
+        'SessionStatusChanged',
+        'TypingStartedIndicator',
+        'TypingStoppedIndicator',
+      ]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   test('the org’s refusals come back as the org gave them', async () => {
     const res = await postInteraction(bridge, textMessage('x', { to: randomUUID() }), { token });
     assert.equal(res.status, 400);

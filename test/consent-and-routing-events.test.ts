@@ -59,11 +59,15 @@ for (const store of storeKinds()) {
         assert.equal(refused.status, 403);
         assert.equal((await refused.json()).code, 'end_user_opted_out');
       }
-      assert.equal(await eventCount(), before, 'no outbound event recorded for an opted-out end user');
+      assert.equal(
+        await eventCount(),
+        before + 1,
+        'only the consent change (EndUserConsentUpdated) was published for an opted-out end user',
+      );
 
       await consent({ endUserClientId: from, channelAddressIdentifier: LOCAL_ORG.channel, consentStatus: 'ExplicitlyOptedIn' });
       assert.equal((await agent('messages', { text: 'welcome back' })).status, 201);
-      assert.equal(await eventCount(), before + 1);
+      assert.equal(await eventCount(), before + 3);
     });
 
     test('consent refusals answer with their code and change nothing', async () => {

@@ -298,10 +298,8 @@ for (const store of storeKinds()) {
         Array(6).fill('succeeded'),
       );
       const got = service.requests.filter((r) => r.url.startsWith(`/basic/events/`) && r.url.includes(conversation));
-      assert.deepEqual(
-        got.map((r) => r.url.split('/')[3]),
-        ['Received', 'Queued', 'Forwarded', 'Allocated', 'Accepted', 'Ended'],
-      );
+      // Calls are not ordered (docs/integrations.md): they run concurrently, so only the set is fixed.
+      assert.deepEqual(got.map((r) => r.url.split('/')[3]).sort(), ['Accepted', 'Allocated', 'Ended', 'Forwarded', 'Queued', 'Received']);
       for (const r of got) {
         assert.equal(r.authenticated, 'basic');
         assert.equal(r.method, 'POST');
@@ -313,9 +311,14 @@ for (const store of storeKinds()) {
         assert.equal(body.direction, 'Inbound');
         assert.equal(body[`${body.event}Seen`], true, 'placeholders in keys are resolved too');
       }
-      assert.equal(JSON.parse(got[0]!.body).language, '{Language}', 'no routing attribute yet: the placeholder stays as written');
-      assert.equal(JSON.parse(got[1]!.body).language, 'en_US');
-      assert.equal(new URL(got[2]!.url, 'https://x').searchParams.get('queue'), queue(1));
+      const callFor = (event: string) => got.find((r) => r.url.split('/')[3] === event)!;
+      assert.equal(
+        JSON.parse(callFor('Received').body).language,
+        '{Language}',
+        'no routing attribute yet: the placeholder stays as written',
+      );
+      assert.equal(JSON.parse(callFor('Queued').body).language, 'en_US');
+      assert.equal(new URL(callFor('Forwarded').url, 'https://x').searchParams.get('queue'), queue(1));
 
       const [digestCall] = await settled(digest.id, 1);
       assert.equal(digestCall.status, 'succeeded');
@@ -368,6 +371,37 @@ for (const store of storeKinds()) {
       );
       const calls = await settled(listener.id, 3);
       assert.deepEqual(calls.map((c) => c.event).sort(), ['Abandoned', 'Rejected', 'Transferred']);
+    });
+
+    test('the agent ending the session from the management API is Ended after an accepted work, Abandoned without one', async () => {
+      const endByAgent = async (conversation: string) => {
+        const res = await managementRequest(bridge, 'POST', `/api/conversations/${conversation}/end`, {});
+        assert.equal(res.status, 201, JSON.stringify(res.body));
+        assert.equal(res.body.entryType, 'SessionStatusChanged');
+      };
+      const routed = async () => {
+        const started = await newConversation();
+        const res = await api('POST', '/route', {
+          conversationIdentifier: started.conversation,
+          routingType: 'Initial',
+          routingInfo: { queueId: org.queues[0].queueId15 },
+        });
+        assert.equal(res.status, 202, JSON.stringify(res.body));
+        return started;
+      };
+      const answered = await routed();
+      await patchWork(await work(answered.workItem, answered.conversation, 0), 'Accept');
+      await endByAgent(answered.conversation);
+      const unanswered = await routed();
+      await endByAgent(unanswered.conversation);
+      assert.deepEqual(
+        (await lifecycleOf(answered.conversation)).lifecycleEvents.map((e: any) => e.event),
+        ['Received', 'Queued', 'Allocated', 'Accepted', 'Ended'],
+      );
+      assert.deepEqual(
+        (await lifecycleOf(unanswered.conversation)).lifecycleEvents.map((e: any) => e.event),
+        ['Received', 'Queued', 'Abandoned'],
+      );
     });
 
     test('response.set steers routing and shows data to the agent; response.save keeps values a later call uses', async () => {

@@ -19,7 +19,6 @@ const event = (conversationIdentifier: string): OutboundEventInput => ({
   recipient: { appType: 'custom', subject: 'end-user', role: 'EndUser' },
   content: { conversationIdentifier },
   shape: 'spring24',
-  nestContent: true,
 });
 
 /** Lets every pending promise callback run: a signal already given has been seen by then. */

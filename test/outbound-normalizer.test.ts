@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { noReferenceReason, referenceYamlPath } from './helpers/interaction-event-schema.ts';
 import { MalformedEventError, normalizeEvent, orderingKeyOf, type ReceivedEvent } from '../src/outbound/normalizer.ts';
 
 const fixtures = JSON.parse(fs.readFileSync(path.join(import.meta.dirname, 'fixtures/outbound-events.json'), 'utf8'));
@@ -33,10 +34,38 @@ describe('outbound normalizer', () => {
     assert.equal(e.eventId, 'evt-101');
   });
 
-  test("a Spring '24 text event (entry flat) equals the legacy one but for the shape and identity", () => {
-    const spring = normalize('spring24_text');
-    assert.equal(spring.shape, 'spring24');
-    assert.deepEqual(sameMessage(spring), sameMessage(normalize('legacy_text')));
+  test('the same agent reply normalizes identically from legacy, spring24 (nested) and spring24-flat', () => {
+    const legacy = normalize('legacy_text');
+    const nested = normalize('spring24_text');
+    const flat = normalize('spring24_flat_text');
+    assert.deepEqual([legacy.shape, nested.shape, flat.shape], ['legacy', 'spring24', 'spring24-flat']);
+    // Both Spring '24 variants carry the conversation in the envelope; the legacy shape has no place for it.
+    assert.equal(nested.conversationIdentifier, CONVERSATION);
+    assert.equal(flat.conversationIdentifier, CONVERSATION);
+    const { eventId: _a, replayId: _b, shape: _c, ...nestedRest } = nested;
+    const { eventId: _d, replayId: _e, shape: _f, ...flatRest } = flat;
+    assert.deepEqual(nestedRest, flatRest);
+    assert.deepEqual(sameMessage(nested), sameMessage(legacy));
+    assert.equal((flat.payload as any).abstractMessage.staticContent.text, 'Your order has shipped.');
+  });
+
+  test('a RoutingWorkResult names its conversation in the entry when the envelope does not', () => {
+    const base = fixtures.spring24_text as ReceivedEvent;
+    const entry = {
+      senderDisplayName: 'Grace Agent',
+      identifier: 'w-1',
+      entryType: 'RoutingWorkResult',
+      entryPayload: { entryType: 'RoutingWorkResult', id: 'w-1', workType: 'Accepted', conversationIdentifier: CONVERSATION },
+      sender: { appType: 'agent', subject: '005000000000AAA', role: 'Agent' },
+    };
+    const body = {
+      channelAddressIdentifier: CHANNEL,
+      recipient: { appType: 'custom', subject: 'Ada Example', role: 'EndUser' },
+      payload: entry,
+    };
+    const e = normalizeEvent({ ...base, fields: { ...base.fields, [names.payload]: JSON.stringify(body) } }, names);
+    assert.equal(e.entryType, 'RoutingWorkResult');
+    assert.equal(e.conversationIdentifier, CONVERSATION);
   });
 
   test("attachment events of both shapes (Spring '24 nested under payload, with the conversation)", () => {
@@ -100,8 +129,9 @@ describe('outbound normalizer', () => {
   });
 
   // The five examples of Salesforce's README, when the reference folder is next to the project.
-  const reference = path.resolve(import.meta.dirname, '../../shared/reference/outbound-examples.json');
-  test('the reference examples normalize', { skip: !fs.existsSync(reference) && 'no ../shared/reference here' }, () => {
+  const reference = referenceYamlPath && path.join(path.dirname(referenceYamlPath), 'outbound-examples.json');
+  test('the reference examples normalize', { skip: !reference && noReferenceReason }, () => {
+    if (!reference) return;
     const examples = JSON.parse(fs.readFileSync(reference, 'utf8'));
     const toEvent = (key: string) => {
       const ex = examples[key];
@@ -116,7 +146,10 @@ describe('outbound normalizer', () => {
     const [lt, la, st, sa, rr] = ['legacy_text', 'legacy_attachment', 'spring24_text', 'spring24_attachment', 'routing_requested'].map(
       toEvent,
     );
-    assert.deepEqual([lt!.shape, la!.shape, st!.shape, sa!.shape, rr!.shape], ['legacy', 'legacy', 'spring24', 'spring24', 'spring24']);
+    assert.deepEqual(
+      [lt!.shape, la!.shape, st!.shape, sa!.shape, rr!.shape],
+      ['legacy', 'legacy', 'spring24-flat', 'spring24', 'spring24'],
+    );
     assert.deepEqual(sameMessage(lt!), sameMessage(st!));
     assert.deepEqual(sameMessage(la!), sameMessage(sa!));
     assert.equal(sa!.conversationIdentifier, '9bc16b48-cd9b-4d8b-b7f2-a376f0a05c09');

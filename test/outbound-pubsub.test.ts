@@ -69,7 +69,12 @@ for (const store of storeKinds()) {
       const springPayload = JSON.parse(springFields[FIELDS.payload]);
       assert.equal(springPayload.channelAddressIdentifier, LOCAL_ORG.channel);
       assert.deepEqual(springPayload.recipient, { appType: 'custom', subject: LOCAL_ORG.endUser, role: 'EndUser' });
-      assert.equal(springPayload.entryPayload.abstractMessage.staticContent.text, 'Spring shape reply');
+      assert.equal(springPayload.conversationIdentifier, conversation, 'an InteractionEvent names its conversation');
+      assert.equal(
+        springPayload.payload.entryPayload.abstractMessage.staticContent.text,
+        'Spring shape reply',
+        'the entry nested under payload',
+      );
       assert.equal(typeof springFields.CreatedDate, 'number');
 
       const legacyFields = events[1]!.fields;

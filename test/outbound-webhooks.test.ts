@@ -108,7 +108,13 @@ for (const store of storeKinds()) {
           payload: { ...e.payload, id: 0, abstractMessage: { ...e.payload.abstractMessage, id: 0 } },
         });
         assert.equal(lg.shape, 'legacy');
-        assert.deepEqual(comparable(lg), comparable(t), "legacy and Spring '24 give the same normalized event but for the shape");
+        assert.equal(lg.conversationIdentifier, null, 'the legacy shape has no place for the conversation');
+        assert.equal(t.conversationIdentifier, conversation, "a Spring '24 InteractionEvent names it");
+        assert.deepEqual(
+          { ...comparable(lg), conversationIdentifier: 0 },
+          { ...comparable(t), conversationIdentifier: 0 },
+          "legacy and Spring '24 give the same normalized event but for the shape and the conversation",
+        );
 
         await waitFor('the typing indicator at the filtered endpoint', () => typingOnly.delivered().length >= 1);
         assert.deepEqual(

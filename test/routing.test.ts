@@ -337,6 +337,15 @@ for (const store of storeKinds()) {
       [session] = await sessionsOf(conversationIdentifier);
       assert.equal(session.status, 'Ended', 'the last closed work ends the session');
       assert.ok(session.endedAt);
+      const published = (await viewOf(conversationIdentifier)).outboundEvents.map((e: any) => JSON.parse(e.fields.payload));
+      const ending = published.filter((p: any) => p.payload?.entryType === 'SessionStatusChanged');
+      assert.equal(ending.length, 1, 'closing the last work publishes the session end once');
+      assert.equal(ending[0].conversationIdentifier, conversationIdentifier);
+      assert.deepEqual(
+        [ending[0].payload.entryPayload.sessionStatus, ending[0].payload.entryPayload.sessionEndedByRole],
+        ['Ended', 'Agent'],
+      );
+      assert.equal(ending[0].payload.entryPayload.sessionId, session.messagingSessionId);
 
       const again = await postInteraction(
         bridge,

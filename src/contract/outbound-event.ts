@@ -2,8 +2,13 @@
 // fields by role) and the normalized event partners receive (schemas/normalized-event.schema.json).
 // The local org publishes to it and the outbound side consumes it; neither knows the other.
 
-/** The two payload layouts of the CRM's custom platform event found in the field. */
-export type PayloadShape = 'legacy' | 'spring24';
+/**
+ * The payload layouts of the CRM's custom platform event: `legacy` (entry alone in the payload field),
+ * `spring24` (an InteractionEvent: envelope with the entry nested under `payload`) and `spring24-flat`
+ * (the same envelope with the entry's fields beside it, as in Salesforce's README text example).
+ */
+export const PAYLOAD_SHAPES = ['legacy', 'spring24', 'spring24-flat'] as const;
+export type PayloadShape = (typeof PAYLOAD_SHAPES)[number];
 
 /** The field API names of the custom platform event, by role (SF_PUB_SUB_CUSTOM_EVENT_*_FIELD). */
 export interface CustomEventFieldNames {
@@ -16,8 +21,7 @@ export interface CustomEventFieldNames {
 /**
  * The field values of one custom platform event, by role; a field a shape does not use is null.
  * Legacy: channel address id and recipient in their own fields, the entry alone in the payload field, no
- * event type. Spring '24: everything in the payload field (the entry flat or nested under `payload`)
- * plus the event type field.
+ * event type. Spring '24 (both variants): everything in the payload field plus the event type field.
  */
 export interface CustomEventFields {
   channelAddressId: string | null;

@@ -126,7 +126,8 @@ export class LocalOrgAgentWork {
     if (!found) throw apiError('UnknownAgentWork', { workId: request.workId });
     checkChannelContext(call, found);
     await this.sessions.lock(tx, found.session_id);
-    const work = (await this.workOf(tx, call.orgId, found.work_id))!;
+    // Read again under the session's lock: another request may have changed it since.
+    const work = (await this.workOf(tx, call.orgId, found.work_id)) ?? found;
     const transition = WORK_TRANSITIONS[request.status];
     if (!transition.from.includes(work.status)) {
       throw apiError('StatusNotAllowedNow', { workId: request.workId, current: work.status, requested: request.status });
@@ -142,7 +143,7 @@ export class LocalOrgAgentWork {
       })
       .where('work_id', '=', work.work_id)
       .execute();
-    const ended = request.status === 'Close' && (await this.sessions.endIfDone(tx, work.session_id));
+    const ended = request.status === 'Close' ? await this.sessions.endIfDone(tx, work.session_id) : null;
     if (request.status !== 'Close') await this.sessions.refreshStatus(tx, work.session_id);
     const details = { workId: work.work_id, userId: work.user_id, psrId: work.psr_id };
     const target = { conversationIdentifier: work.conversation_identifier, sessionId: work.session_id, details };
@@ -161,6 +162,14 @@ export class LocalOrgAgentWork {
         psrId: work.psr_id,
         routingType: work.routing_type,
         routingCorrelationId: work.routing_correlation_id,
+      });
+    }
+    if (ended) {
+      // The agent closing the last work ends the session: published after the work result, as it follows from it.
+      await this.events.sessionEnded(tx, eventTarget(work), {
+        sessionId: work.session_id,
+        ...ended,
+        agent: { userId: work.user_id, displayName: work.display_name },
       });
     }
     return { status: 202, body: { success: true } };

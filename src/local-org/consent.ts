@@ -4,6 +4,16 @@ import { resolveChannel } from './channels.ts';
 import type { CrmCall, CrmResponse } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import type { Tx } from '../store/transactions.ts';
+import type { PayloadShape } from '../contract/outbound-event.ts';
+import { publishInteraction } from './conversation-events.ts';
+import { endUserConsentUpdatedEntry } from './interaction-entries.ts';
+import type { OutboundEventWriter } from './outbound-event-log.ts';
+
+/** Where a consent change is published: the outbound log, in the channel's payload shape. */
+export interface ConsentEvents {
+  log: OutboundEventWriter;
+  shape: PayloadShape;
+}
 
 /** What an end user who has contacted a channel has consented to until someone says otherwise. */
 export const DEFAULT_CONSENT_STATUS: ConsentStatus = 'ImplicitlyOptedIn';
@@ -34,8 +44,12 @@ export async function consentStatusOf(
   return known ? DEFAULT_CONSENT_STATUS : null;
 }
 
-/** `PATCH /consent` in the local org: only a channel whose consent owner is Partner takes consent from the partner. */
-export async function updateConsent(tx: Tx, call: CrmCall, request: ConsentRequest): Promise<CrmResponse> {
+/**
+ * `PATCH /consent` in the local org: only a channel whose consent owner is Partner takes consent from the
+ * partner. The change is published (EndUserConsentUpdated, in the end user's conversation, same
+ * transaction) so every consumer of the channel learns it.
+ */
+export async function updateConsent(tx: Tx, call: CrmCall, request: ConsentRequest, events: ConsentEvents): Promise<CrmResponse> {
   const channel = await resolveChannel(tx, call, request.channelAddressIdentifier);
   if (channel.consent_owner !== 'Partner') {
     throw apiError('ConsentOwnerNotPartner', {
@@ -65,5 +79,26 @@ export async function updateConsent(tx: Tx, call: CrmCall, request: ConsentReque
         .doUpdateSet({ consent_status: request.consentStatus, request_id: call.requestId, updated_at: now }),
     )
     .execute();
+  const conversation = await tx
+    .selectFrom('conversations')
+    .select(['conversation_identifier', 'org_id'])
+    .where('channel_address_identifier', '=', request.channelAddressIdentifier)
+    .where('end_user_client_identifier', '=', request.endUserClientId)
+    .executeTakeFirst();
+  if (conversation) {
+    await publishInteraction(
+      tx,
+      events.log,
+      {
+        orgId: conversation.org_id,
+        channelAddressIdentifier: request.channelAddressIdentifier,
+        conversationIdentifier: conversation.conversation_identifier,
+        endUserClientIdentifier: request.endUserClientId,
+      },
+      endUserConsentUpdatedEntry(request.endUserClientId, request.consentStatus === 'OptedOut', true),
+      { appType: 'conversation', subject: request.channelAddressIdentifier, role: 'System', displayName: 'System' },
+      events.shape,
+    );
+  }
   return { status: 200, body: { success: true } };
 }

@@ -19,7 +19,7 @@ import { registerCapabilities } from './capabilities.ts';
 import { recordAttachmentInteractions } from './attachment-interactions.ts';
 import type { LocalOrgAgentWork } from './agent-work.ts';
 import type { AuthorizationContexts } from './authorization-contexts.ts';
-import { updateConsent } from './consent.ts';
+import { updateConsent, type ConsentEvents } from './consent.ts';
 import { resolveChannel } from './channels.ts';
 import { addConversationHistory } from './conversation-history.ts';
 import { conversationEntriesPage } from './conversation-entries-page.ts';
@@ -39,6 +39,7 @@ export class LocalOrgCrm implements CrmPort<Tx> {
     private readonly authorizationContexts: AuthorizationContexts,
     private readonly routing: LocalOrgRouting,
     private readonly agentWork: LocalOrgAgentWork,
+    private readonly consentEvents: ConsentEvents,
     private readonly sessions: MessagingSessions,
   ) {}
 
@@ -117,7 +118,7 @@ export class LocalOrgCrm implements CrmPort<Tx> {
   }
 
   updateConsent(tx: Tx, call: CrmCall, request: PortRequest<ConsentRequest>): Promise<CrmResponse> {
-    return updateConsent(tx, call, request.parsed);
+    return updateConsent(tx, call, request.parsed, this.consentEvents);
   }
 
   acknowledge(tx: Tx, call: CrmCall, request: PortRequest<AcknowledgementRequest>): Promise<CrmResponse> {

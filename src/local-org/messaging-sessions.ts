@@ -30,7 +30,9 @@ export class MessagingSessions {
       .onConflict((oc) => oc.column('open_key').doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return { sessionId, opened: true };
-    return { sessionId: (await this.findOpen(tx, conversationIdentifier))!.session_id, opened: false };
+    const winner = await this.findOpen(tx, conversationIdentifier);
+    if (!winner) throw new Error(`no open session for ${conversationIdentifier} after a conflicting insert`);
+    return { sessionId: winner.session_id, opened: false };
   }
 
   /**
@@ -65,15 +67,23 @@ export class MessagingSessions {
     return status;
   }
 
-  /** Ends the session when nobody works on it and no routing is open: the conversation's next message opens a new one. */
-  async endIfDone(tx: Tx, sessionId: string): Promise<boolean> {
-    if ((await this.refreshStatus(tx, sessionId)) !== 'New') return false;
+  /**
+   * Ends the session when nobody works on it and no routing is open: the conversation's next message opens
+   * a new one. Answers what the SessionStatusChanged entry needs, or null when the session stays open.
+   */
+  async endIfDone(tx: Tx, sessionId: string): Promise<{ previousStatus: string; openedAt: number; endedAt: number } | null> {
+    const previous = await tx
+      .selectFrom('messaging_sessions')
+      .select(['status', 'opened_at'])
+      .where('session_id', '=', sessionId)
+      .executeTakeFirstOrThrow();
+    if ((await this.refreshStatus(tx, sessionId)) !== 'New') return null;
     const now = Date.now();
     await tx
       .updateTable('messaging_sessions')
       .set({ status: 'Ended', open_key: null, ended_at: now, updated_at: now })
       .where('session_id', '=', sessionId)
       .execute();
-    return true;
+    return { previousStatus: previous.status, openedAt: previous.opened_at, endedAt: now };
   }
 }

@@ -22,8 +22,6 @@ export interface OutboundEventInput {
   /** The event's content: for Interaction the conversation entry (senderDisplayName, identifier, entryType, entryPayload, sender, ...). */
   content: Record<string, unknown>;
   shape: PayloadShape;
-  /** Spring '24 only: put the content under `payload` instead of beside channelAddressIdentifier/recipient. */
-  nestContent?: boolean;
 }
 
 /** An event's field values with what the log records beside them. */
@@ -44,8 +42,10 @@ export interface OutboundEvent extends PublishedFields {
 
 /**
  * Legacy: channel address id and recipient in their own fields, the content alone in the payload field,
- * no event type. Spring '24: everything in the payload field (content flat or nested under `payload`)
- * plus the event type field.
+ * no event type. Spring '24: the envelope (channelAddressIdentifier, recipient and, for Interaction
+ * events, conversationIdentifier)
+ * in the payload field with the content nested under `payload` (`spring24`) or beside it
+ * (`spring24-flat`), plus the event type field.
  */
 export function encodeEventFields(input: OutboundEventInput): CustomEventFields {
   if (input.shape === 'legacy') {
@@ -56,8 +56,14 @@ export function encodeEventFields(input: OutboundEventInput): CustomEventFields 
       eventType: null,
     };
   }
-  const envelope = { channelAddressIdentifier: input.channelAddressIdentifier, recipient: input.recipient };
-  const payload = input.nestContent ? { ...envelope, payload: input.content } : { ...envelope, ...input.content };
+  // An InteractionEvent always names its conversation in the envelope; the other types (RoutingRequested)
+  // carry it in their content, as a real org's do.
+  const envelope = {
+    channelAddressIdentifier: input.channelAddressIdentifier,
+    recipient: input.recipient,
+    ...(input.eventType === 'Interaction' ? { conversationIdentifier: input.conversationIdentifier ?? null } : {}),
+  };
+  const payload = input.shape === 'spring24' ? { ...envelope, payload: input.content } : { ...input.content, ...envelope };
   return { channelAddressId: null, payload: JSON.stringify(payload), recipient: null, eventType: input.eventType };
 }
 

@@ -8,6 +8,7 @@ import { agentRoutes } from '../management/agent-routes.ts';
 import type { Db } from '../store/database.ts';
 import { AgentFiles } from './agent-files.ts';
 import { AgentMessages } from './agent-messages.ts';
+import type { LocalOrgLifecycle } from './lifecycle-events.ts';
 import type { OutboundEventLog } from './outbound-event-log.ts';
 import { CustomEventCodec } from './pubsub/custom-event-schema.ts';
 import { PubSubServer } from './pubsub/pubsub-server.ts';
@@ -26,6 +27,8 @@ export interface LocalOrgPublishingDeps {
   log: OutboundEventLog;
   /** Where the agent's files go, like the end users'. */
   attachmentStorage: AttachmentStorage;
+  /** Told when the agent ends a session, as routing tells it of the rest of the lifecycle. */
+  lifecycle: LocalOrgLifecycle;
 }
 
 /**
@@ -40,6 +43,7 @@ export function createLocalOrgPublishing(deps: LocalOrgPublishingDeps) {
   const agentMessages = new AgentMessages(db, log.writer, {
     agent: { userId: deps.org.userId, displayName: 'Local Agent' },
     defaultShape: o.localEventShape,
+    lifecycle: deps.lifecycle,
   });
   const pubSub = new PubSubServer({
     logger: logger.child({ component: 'pubsub-server' }),

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Tx } from '../store/transactions.ts';
 import type { OutboundEventWriter } from './outbound-event-log.ts';
+import { publishInteraction } from './conversation-events.ts';
+import { sessionStatusChangedEntry } from './interaction-entries.ts';
 import { toFifteenCharId } from '../contract/salesforce-ids.ts';
 
 /** The work event types of the outbound contract (RoutingWorkType). */
@@ -94,6 +96,26 @@ export class RoutingEvents {
     });
   }
 
+  /** SessionStatusChanged (Ended) when closing an agent's work ends the messaging session, on every channel. */
+  async sessionEnded(
+    tx: Tx,
+    target: RoutingEventTarget,
+    s: { sessionId: string; previousStatus: string; openedAt: number; endedAt: number; agent: { userId: string; displayName: string } },
+  ) {
+    const entry = sessionStatusChangedEntry({
+      sessionId: s.sessionId,
+      channelAddressIdentifier: target.channelAddressIdentifier,
+      conversationIdentifier: target.conversationIdentifier,
+      status: 'Ended',
+      previousStatus: s.previousStatus,
+      startTime: s.openedAt,
+      endTime: s.endedAt,
+      endedByRole: 'Agent',
+    });
+    const author = { appType: 'agent', subject: toFifteenCharId(s.agent.userId), role: 'Agent', displayName: s.agent.displayName };
+    return publishInteraction(tx, this.log, target, entry, author, 'spring24');
+  }
+
   /** Spring '24 shape, content nested under `payload`, addressed to the conversation's end user. */
   private append(tx: Tx, target: RoutingEventTarget, eventType: string, content: Record<string, unknown>) {
     return this.log.append(tx, {
@@ -103,7 +125,6 @@ export class RoutingEvents {
       conversationIdentifier: target.conversationIdentifier,
       recipient: { appType: 'custom', subject: target.endUserClientIdentifier, role: 'EndUser' },
       shape: 'spring24',
-      nestContent: true,
       content,
     });
   }

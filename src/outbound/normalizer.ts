@@ -39,9 +39,11 @@ function participant(value: unknown, what: string): Participant | null {
 
 /**
  * Legacy events carry the channel address id and the recipient in fields of their own and the entry
- * alone in the payload field. Spring '24 events carry channelAddressIdentifier, recipient (and
- * sometimes conversationIdentifier) in the payload field, the content flat beside them or nested under
- * `payload`, and the event type in its own field. Throws MalformedEventError with the reason.
+ * alone in the payload field. Spring '24 events carry channelAddressIdentifier, recipient and
+ * conversationIdentifier in the payload field, the content nested under `payload` (`spring24`, the
+ * InteractionEvent) or flat beside them (`spring24-flat`), and the event type in its own field. The
+ * conversation comes from the envelope, else the content, else the entry (RoutingWorkResult names it).
+ * Throws MalformedEventError with the reason.
  */
 export function normalizeEvent(event: ReceivedEvent, names: CustomEventFieldNames): NormalizedEvent {
   const f = event.fields;
@@ -53,11 +55,13 @@ export function normalizeEvent(event: ReceivedEvent, names: CustomEventFieldName
   let eventType = stringOrNull(f[names.eventType]);
 
   if (typeof body.channelAddressIdentifier === 'string') {
-    shape = 'spring24';
     channelAddressIdentifier = body.channelAddressIdentifier;
     recipient = participant(body.recipient, 'recipient');
-    if (isObject(body.payload)) content = body.payload;
-    else {
+    if (isObject(body.payload)) {
+      shape = 'spring24';
+      content = body.payload;
+    } else {
+      shape = 'spring24-flat';
       const { channelAddressIdentifier: _c, recipient: _r, conversationIdentifier: _v, ...rest } = body;
       content = rest;
     }
@@ -77,7 +81,10 @@ export function normalizeEvent(event: ReceivedEvent, names: CustomEventFieldName
   }
 
   eventType ??= typeof content.entryType === 'string' ? 'Interaction' : malformed(`the event type field ${names.eventType} is missing`);
-  const conversationIdentifier = stringOrNull(body.conversationIdentifier) ?? stringOrNull(content.conversationIdentifier);
+  const conversationIdentifier =
+    stringOrNull(body.conversationIdentifier) ??
+    stringOrNull(content.conversationIdentifier) ??
+    (isObject(content.entryPayload) ? stringOrNull(content.entryPayload.conversationIdentifier) : null);
   const timestamps = {
     createdDate: numberOrNull(f.CreatedDate),
     transcriptedTimestamp: numberOrNull(content.transcriptedTimestamp),
