@@ -173,20 +173,26 @@ for (const store of storeKinds()) {
     test('UTF-8 file names are kept exactly, sent raw (RFC 7578) or as filename* (RFC 5987)', async () => {
       const names = ['café.txt', '日本語 ファイル.pdf'];
       const file = Buffer.from('%PDF-1.4 not really');
-      const parts = [
-        jsonPart(attachmentRequest([{ contentLength: file.length }, { contentLength: file.length, attachmentIndex: 1 }])),
-        filePart(file, names[0], 'text/plain'),
-        {
-          ...filePart(file, 'fallback.pdf', 'application/pdf'),
-          disposition: `form-data; name="attachments"; filename="fallback.pdf"; filename*=UTF-8''${encodeURIComponent(names[1]!)}`,
-        },
+      // One attachment per request, as the contract allows: the first name raw, the second as filename*.
+      const requests = [
+        [jsonPart(attachmentRequest([{ contentLength: file.length }])), filePart(file, names[0], 'text/plain')],
+        [
+          jsonPart(attachmentRequest([{ contentLength: file.length }])),
+          {
+            ...filePart(file, 'fallback.pdf', 'application/pdf'),
+            disposition: `form-data; name="attachments"; filename="fallback.pdf"; filename*=UTF-8''${encodeURIComponent(names[1]!)}`,
+          },
+        ],
       ];
-      const res = await streamInteraction(bridge, parts, { token });
-      assert.equal(res.status, 202, JSON.stringify(res.body));
-      const { entries } = await bridge.management(
-        `/api/conversations/${(res.body as { conversationIdentifier: string }).conversationIdentifier}`,
-      );
-      const stored = entries.slice(-2).map((e: { attachments: Array<{ name: string }> }) => e.attachments[0]!.name);
+      const stored: string[] = [];
+      for (const parts of requests) {
+        const res = await streamInteraction(bridge, parts, { token });
+        assert.equal(res.status, 202, JSON.stringify(res.body));
+        const { entries } = await bridge.management(
+          `/api/conversations/${(res.body as { conversationIdentifier: string }).conversationIdentifier}`,
+        );
+        stored.push((entries.at(-1) as { attachments: Array<{ name: string }> }).attachments[0]!.name);
+      }
       assert.deepEqual(stored, names);
     });
 
