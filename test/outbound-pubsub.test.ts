@@ -6,7 +6,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { fileURLToPath } from 'node:url';
 import { accessToken } from './helpers/api-client.ts';
-import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
+import { LOCAL_ORG, printLogOnFailure, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
 import {
   connectPubSubClient,
   eventRecord,
@@ -48,6 +48,7 @@ for (const store of storeKinds()) {
       bridge = await startBridge({ store, env: { PUBSUB_KEEPALIVE_SECONDS: '1' } });
     });
     after(() => bridge.dispose());
+    printLogOnFailure(() => bridge);
 
     test('a separate script with the real client decodes agent messages in both shapes', async () => {
       const conversation = await startConversation(bridge);
@@ -105,17 +106,21 @@ for (const store of storeKinds()) {
         const seen: number[] = [];
         let lastEvents = 0;
         let keepalive: number | undefined;
+        const errors: unknown[] = [];
         client.subscribeFromReplayId(
           TOPIC,
           (info: any, type: string, data: any) => {
             if (type === 'event') seen.push(data.replayId);
+            if (type === 'error') errors.push(data);
             if (type === 'lastEvent') lastEvents++;
             if (type === 'grpcKeepAlive') keepalive = info.lastReplayId;
           },
           2,
           sent[0]!.replayId - 1,
         );
-        await waitFor('the first batch', () => lastEvents === 1);
+        await waitFor('the first batch', () => lastEvents === 1).catch((err: unknown) => {
+          throw new Error(`${String(err)}; events seen ${JSON.stringify(seen)}; client errors: ${errors.map(String).join(' | ')}`);
+        });
         await waitFor('a keepalive', () => keepalive !== undefined);
         assert.deepEqual(seen, [sent[0]!.replayId, sent[1]!.replayId], 'two requested, two sent');
         assert.equal(keepalive, sent[1]!.replayId, 'keepalive latest_replay_id is the position of the stream');
@@ -135,7 +140,11 @@ for (const store of storeKinds()) {
           recipient: { subject: 'pub-user' },
           payload: { routingType: 'Initial' },
         });
-        const result = await client.publish(TOPIC, eventRecord({ payload, eventType: 'RoutingRequested' }), 'corr-1');
+        const result = await client
+          .publish(TOPIC, eventRecord({ payload, eventType: 'RoutingRequested' }), 'corr-1')
+          .catch((err: unknown) => {
+            throw new Error(`${String(err)} (cause: ${String((err as { cause?: unknown }).cause)})`);
+          });
         assert.equal(result.correlationKey, 'corr-1');
         assert.ok(result.replayId > 0);
 

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
+import { afterEach } from 'node:test';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -249,4 +250,18 @@ export function bridgeModeEnv(org: BridgeProcess, overrides: Record<string, stri
     SF_PUB_SUB_REJECT_UNAUTHORIZED: 'false',
     ...overrides,
   };
+}
+
+/**
+ * Prints the tail of the bridge's own log after each failed test of the enclosing suite: a failure seen
+ * only in CI must say what the server was doing, not just what the client saw.
+ */
+export function printLogOnFailure(bridge: () => BridgeProcess | undefined, lines = 80): void {
+  afterEach((t) => {
+    const b = bridge();
+    // `passed` is on Node 20's TestContext, though @types/node does not declare it yet.
+    if ((t as { passed?: boolean }).passed !== false || !b) return;
+    const tail = b.output().trimEnd().split('\n').slice(-lines).join('\n');
+    console.error(`--- last ${lines} lines of the bridge log after "${t.name}" failed ---\n${tail}\n--- end of bridge log ---`);
+  });
 }
