@@ -37,6 +37,7 @@ import { orgRestRouter } from './local-org/salesforce-rest/rest-routes.ts';
 import { soapLoginRouter } from './local-org/salesforce-rest/soap-login.ts';
 import { createManagementApp } from './management/management-app.ts';
 import { BridgeMetrics } from './metrics/bridge-metrics.ts';
+import { exemptLoopbackFromGrpcProxy } from './outbound/grpc-proxy.ts';
 import { createOutbound } from './outbound/start-outbound.ts';
 import { openStore } from './store/database.ts';
 
@@ -296,6 +297,7 @@ function listen(app: RequestListener, port: number, host: string, timeouts: Conf
 }
 
 try {
+  exemptLoopbackFromGrpcProxy(process.env);
   await main(loadConfig());
 } catch (err) {
   if (err instanceof ConfigError || err instanceof StartupError) {

@@ -4,8 +4,12 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import PubSubApiClient from 'salesforce-pubsub-api-client';
 import { Webhook } from 'standardwebhooks';
+import { exemptLoopbackFromGrpcProxy } from '../../src/outbound/grpc-proxy.ts';
 import { accessToken, postInteraction, textMessage } from './api-client.ts';
 import { LOCAL_ORG, type BridgeProcess } from './bridge-process.ts';
+
+// The tests' own gRPC clients talk to bridges on loopback, as the bridge's subscriber does.
+exemptLoopbackFromGrpcProxy(process.env);
 
 export const TOPIC = '/event/BYOC_Outbound_Event__e';
 export const FIELDS = {
