@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -423,6 +424,21 @@ for (const store of storeKinds()) {
       const missing = await download(`${bridge.managementUrl}/api/attachments/${randomUUID()}`);
       assert.equal(missing.status, 404);
       assert.equal((await fetch(`${bridge.managementUrl}/api/attachments/${randomUUID()}`)).status, 401);
+    });
+
+    test('an attachment whose object was deleted from the bucket answers 404, not a server error', async () => {
+      const file = pngLike(3000);
+      const body = attachmentRequest([{ contentLength: file.length }]);
+      const res = await streamInteraction(bridge, [jsonPart(body), filePart(file, 'gone.png')], { token });
+      assert.equal(res.status, 202, JSON.stringify(res.body));
+      const stored = (await conversation(res.body.conversationIdentifier)).entries.find((e: any) => e.entryId === body.interactions[0]!.id)
+        .attachments[0];
+      await bucket.client.send(new DeleteObjectCommand({ Bucket: bucket.bucket, Key: keyOf(stored.url) }));
+      const gone = await download(stored.downloadUrl);
+      assert.equal(gone.status, 404);
+      const error = await gone.json();
+      assert.equal(error.code, 'not_found');
+      assert.match(error.message, /no longer in the bucket/);
     });
 
     test('text messages still work and carry no attachments', async () => {

@@ -244,6 +244,16 @@ export class AttachmentStorage {
     return { body: out.Body as Readable, contentLength: out.ContentLength, contentType: out.ContentType };
   }
 
+  /** As `open`, but a missing object (deleted from the bucket behind the bridge's back) is `undefined`. */
+  async openIfPresent(key: string): Promise<Awaited<ReturnType<AttachmentStorage['open']>> | undefined> {
+    try {
+      return await this.open(key);
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
   objectUrl(key: string): string {
     return `s3://${this.bucket}/${key}`;
   }

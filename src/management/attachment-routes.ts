@@ -36,7 +36,10 @@ export function attachmentRoutes(deps: AttachmentDownloadDeps): Router {
   router.get('/attachments/:attachmentId', async (req, res) => {
     const record = await deps.attachmentRecords.get(deps.orgId, req.params.attachmentId);
     if (!record) throw managementError('not_found', `No attachment "${req.params.attachmentId}".`);
-    const object = await deps.attachmentStorage.open(record.objectKey);
+    const object = await deps.attachmentStorage.openIfPresent(record.objectKey);
+    if (!object) {
+      throw managementError('not_found', `Attachment "${record.id}" is recorded but its object is no longer in the bucket.`);
+    }
     res.attachment(record.name);
     res.setHeader('Content-Type', record.mimeType); // as recorded: res.set would append a charset to text types
     res.set({
