@@ -165,7 +165,10 @@ export async function startBridge(
     pid: () => child!.pid!,
     privateKeyPem: () => fs.readFileSync(path.join(env.CERTS_DIR ?? certsDir, 'server.key'), 'utf8'),
     output: () => log,
-    pubSubPort,
+    // Read from env, not the first pick: a start retried after a port collision runs on new ports.
+    get pubSubPort() {
+      return Number(env.PUBSUB_PORT);
+    },
     stop,
     kill: async () => {
       const proc = child;
