@@ -35,6 +35,7 @@ import { createLocalOrgPublishing } from './local-org/publishing.ts';
 import { seedLocalOrg, type SeededOrg } from './local-org/seed.ts';
 import { orgRestRouter } from './local-org/salesforce-rest/rest-routes.ts';
 import { soapLoginRouter } from './local-org/salesforce-rest/soap-login.ts';
+import { agentRoutingRoutes } from './management/agent-routing-routes.ts';
 import { createManagementApp } from './management/management-app.ts';
 import { BridgeMetrics } from './metrics/bridge-metrics.ts';
 import { exemptLoopbackFromGrpcProxy } from './outbound/grpc-proxy.ts';
@@ -116,6 +117,8 @@ async function main(config: Config) {
     metrics,
   });
 
+  const localRouting = new LocalOrgRouting(sessions, routingEvents, lifecycle, integrations.values);
+  const localAgentWork = new LocalOrgAgentWork(sessions, routingEvents, lifecycle);
   const interactionDeps = {
     logger,
     metrics,
@@ -151,8 +154,8 @@ async function main(config: Config) {
         ...interactionDeps,
         crm: new LocalOrgCrm(
           new AuthorizationContexts(store.db),
-          new LocalOrgRouting(sessions, routingEvents, lifecycle, integrations.values),
-          new LocalOrgAgentWork(sessions, routingEvents, lifecycle),
+          localRouting,
+          localAgentWork,
           { log: outboundEvents.writer, shape: config.outbound.localEventShape },
           sessions,
         ),
@@ -169,7 +172,15 @@ async function main(config: Config) {
     attachmentStorage,
     routingViews: new RoutingViews(store.db, outboundEvents),
     describe: () => ({ mode: config.mode, interactionApiUrl: config.publicBaseUrl, store: store.dialect, curlEnv: curlEnvValues(config) }),
-    routers: [...(publishing?.routers ?? []), ...outbound.routers, ...integrations.routers],
+    routers: [
+      ...(publishing?.routers ?? []),
+      // The local org's agent moves its routing too; in bridge mode the real org's Omni-Channel does.
+      ...(sf
+        ? []
+        : [agentRoutingRoutes({ db: store.db, orgId: org.orgId, userId: org.userId, routing: localRouting, agentWork: localAgentWork })]),
+      ...outbound.routers,
+      ...integrations.routers,
+    ],
     readiness,
   });
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
@@ -20,19 +22,37 @@ describe('the console in a real browser (Debian chromium via playwright-core)', 
   let failing = true;
   const receiver = startWebhookReceiver((_attempt, _id) => (failing ? 503 : 200));
   const endUser = `browser-${randomUUID().slice(0, 8)}`;
+  // The service an integration calls: 503 until told otherwise, then a JSON answer; records every request.
+  let serviceAnswer = 503;
+  const serviceRequests: { url: string; headers: http.IncomingHttpHeaders; body: string }[] = [];
+  const service = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      serviceRequests.push({ url: req.url ?? '', headers: req.headers, body });
+      res.writeHead(serviceAnswer, { 'content-type': 'application/json' }).end(JSON.stringify({ tier: 'gold' }));
+    });
+  });
 
   before(async () => {
     // One attempt then the dead-letter state, so a retry from the console is needed.
-    bridge = await startBridge({ env: { WEBHOOK_RETRY_SCHEDULE_SECONDS: '0.1' } });
+    bridge = await startBridge({
+      env: { WEBHOOK_RETRY_SCHEDULE_SECONDS: '0.1', INTEGRATION_RETRY_SCHEDULE_SECONDS: '0.1', INTEGRATION_ALLOW_HTTP_LOOPBACK: 'true' },
+    });
+    await new Promise<void>((resolve) => service.listen(0, '127.0.0.1', resolve));
     browser = await launchBrowser();
     page = await browser.context.newPage();
+    // The console confirms before deleting or ending; the test says yes.
+    page.on('dialog', (dialog) => void dialog.accept());
     fs.mkdirSync(SCREENSHOTS, { recursive: true });
   });
   after(async () => {
     await browser.close();
     await (await receiver).close();
+    await new Promise<void>((resolve) => service.close(() => resolve()));
     await bridge.dispose();
   });
+  const nav = (section: string) => page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: section });
   const shot = (name: string, fullPage = true) => page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage });
 
   test('sign in with the admin key: kept in sessionStorage, never in the URL', async () => {
@@ -133,6 +153,121 @@ describe('the console in a real browser (Debian chromium via playwright-core)', 
     await waitFor('the retried delivery to arrive', () => hook.delivered().length > before);
     await page.getByLabel('State').selectOption('succeeded');
     await page.locator('#deliveries tr[data-state="succeeded"]').first().waitFor();
+  });
+
+  test('mark read and end the session from the console', async () => {
+    await nav('Conversations').click();
+    await page.getByRole('link', { name: endUser }).click();
+    await page.getByRole('heading', { name: `Conversation with ${endUser}` }).waitFor();
+    await page.getByRole('button', { name: 'Mark read' }).click();
+    await page.locator('#entries li.enduser .receipt', { hasText: 'read' }).last().waitFor();
+    await page.getByRole('button', { name: 'End session' }).click();
+    await page.locator('#routing', { hasText: 'Ended' }).waitFor();
+    const conversationId = decodeURIComponent(page.url().split('#/conversations/')[1]!);
+    const shown = await (
+      await fetch(`${bridge.managementUrl}/api/conversations/${encodeURIComponent(conversationId)}`, {
+        headers: { authorization: `Bearer ${bridge.adminKey}` },
+      })
+    ).json();
+    const types = (shown.entries as { entryType: string }[]).map((e) => e.entryType);
+    assert.ok(types.includes('ReadAcknowledgement'), types.join());
+    assert.ok(
+      (shown.messagingSessions as { status: string }[]).every((session) => session.status === 'Ended'),
+      'no session is open any more',
+    );
+  });
+
+  test('route (transfer) to a queue, assign to an agent, accept and close the work from the console', async () => {
+    const other = `routing-${randomUUID().slice(0, 8)}`;
+    await startConversation(bridge, other);
+    await nav('Conversations').click();
+    await page.getByRole('link', { name: other }).click();
+    await page.getByRole('heading', { name: `Conversation with ${other}` }).waitFor();
+    await page.getByLabel('Routing type').selectOption('Transfer');
+    await page.getByRole('button', { name: 'Route', exact: true }).click();
+    await page.locator('#routing li', { hasText: /Open \(Transfer/ }).waitFor();
+    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.getByRole('button', { name: /^Accept agent work / }).click();
+    const close = page.getByRole('button', { name: /^Close agent work / });
+    await close.waitFor();
+    await shot('conversation-routing');
+    await close.click();
+    await page.locator('#routing li[data-status="Closed"]').waitFor();
+    await page.locator('#integration-data', { hasText: 'Received → Transferred → Allocated → Accepted → Ended' }).waitFor();
+  });
+
+  test('an integration is created, edited, copied and deleted; its failed call is retried from the console', async () => {
+    const secret = `api-key-${randomUUID()}`;
+    await nav('Integrations').click();
+    await page.getByRole('heading', { name: 'Integrations', level: 1 }).waitFor();
+    await page.getByLabel('Name').fill('CRM lookup');
+    const serviceUrl = `http://127.0.0.1:${(service.address() as AddressInfo).port}`;
+    await page.getByLabel('Endpoint URL').fill(`${serviceUrl}/lookup/{conversation.id}?event={event}`);
+    await page.getByLabel('Received').check();
+    await page.getByLabel('Direct conversations (no queue)').check();
+    for (const box of await page.locator('input[id^="integration-queue-"]').all()) await box.check();
+    await page.getByRole('button', { name: 'Add authentication' }).click();
+    await page.getByLabel('Authentication 1 id').fill('api-key');
+    await page.getByLabel('Secret (write-only)').fill(secret);
+    await page.getByLabel('JSON configuration').fill(
+      JSON.stringify({
+        request: { method: 'POST', headers: { 'x-api-key': '{authentications.api-key}' }, body: { conversation: '{conversation.id}' } },
+        response: { set: { 'agentData.tier': '$.tier' } },
+      }),
+    );
+    await page.getByRole('button', { name: 'Create integration' }).click();
+    const row = page.locator('#integrations tr', { hasText: 'CRM lookup' });
+    await row.waitFor();
+    assert.ok(!(await page.content()).includes(secret), 'the page never shows the secret');
+    const listed = await (
+      await fetch(`${bridge.managementUrl}/api/integrations`, { headers: { authorization: `Bearer ${bridge.adminKey}` } })
+    ).text();
+    assert.ok(listed.includes('"api-key"') && !listed.includes(secret), 'the API lists the authentication id, not its secret');
+
+    // A new conversation is Received: the call fails twice (503), then is retried by hand and succeeds.
+    const caller = `integration-${randomUUID().slice(0, 8)}`;
+    await startConversation(bridge, caller);
+    await page.getByLabel('Call state').selectOption('failed');
+    const retry = page.getByRole('button', { name: /^Retry call / });
+    await retry.waitFor();
+    await page
+      .getByRole('button', { name: /^Show call / })
+      .first()
+      .click();
+    await page.locator('#call-detail pre', { hasText: '503' }).waitFor();
+    assert.ok(!(await page.content()).includes(secret), 'the call log masks the secret');
+    await shot('integrations');
+    serviceAnswer = 200;
+    const before = serviceRequests.length;
+    await retry.click();
+    const answered = await waitFor('the retried call', () => serviceRequests.slice(before)[0]);
+    assert.equal(answered.headers['x-api-key'], secret, 'the secret is sent to the service');
+    assert.match(answered.url, /^\/lookup\/[^/?]+\?event=Received$/);
+    await page.getByLabel('Call state').selectOption('succeeded');
+    await page.locator('#integration-calls tr[data-state="succeeded"]').first().waitFor();
+
+    // The answer's value is shown to the agent on the conversation.
+    await nav('Conversations').click();
+    await page.getByRole('link', { name: caller }).click();
+    await page.locator('#integration-data', { hasText: 'gold' }).waitFor();
+
+    await nav('Integrations').click();
+    await page.getByRole('button', { name: 'Edit CRM lookup' }).click();
+    assert.equal(await page.getByLabel('Secret (write-only)').inputValue(), '', 'a stored secret is not put back in the form');
+    await page.getByLabel('Name').fill('CRM lookup v2');
+    await page.getByRole('button', { name: 'Save integration' }).click();
+    await page.locator('#integrations tr', { hasText: 'CRM lookup v2' }).waitFor();
+    await page.getByRole('button', { name: 'Copy CRM lookup v2' }).click();
+    await page.getByRole('button', { name: 'Delete CRM lookup v2 (copy)' }).click();
+    await page.getByRole('button', { name: 'Delete CRM lookup v2 (copy)' }).waitFor({ state: 'detached' });
+    const kept = (await (
+      await fetch(`${bridge.managementUrl}/api/integrations`, { headers: { authorization: `Bearer ${bridge.adminKey}` } })
+    ).json()) as { integrations: { name: string; authentications: { id: string }[] }[] };
+    assert.deepEqual(
+      kept.integrations.map((i) => [i.name, i.authentications.map((a) => a.id)]),
+      [['CRM lookup v2', ['api-key']]],
+      'the edit kept the stored secret’s authentication; the copy is gone',
+    );
   });
 
   test('the org page and the API docs render', async () => {

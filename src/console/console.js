@@ -402,8 +402,133 @@ function conversationView(view, conversationIdentifier) {
             { class: 'muted' },
             'Text and attachments (a file sent here, or one by URL) are the agent message formats the local org publishes today.',
           ),
+          h(
+            'div',
+            { class: 'actions', role: 'group', 'aria-label': 'Conversation actions' },
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'secondary',
+                onclick: () => act('Mark read', () => api('POST', `${path}/read`, {})),
+              },
+              'Mark read',
+            ),
+            ' ',
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'secondary',
+                onclick: () => act('Mark delivered', () => api('POST', `${path}/delivered`, {})),
+              },
+              'Mark delivered',
+            ),
+            ' ',
+            h(
+              'button',
+              {
+                type: 'button',
+                class: 'danger',
+                onclick: () => {
+                  if (!confirm('End the open messaging session of this conversation?')) return;
+                  void act('End session', () => api('POST', `${path}/end`, {}));
+                },
+              },
+              'End session',
+            ),
+          ),
         )
       : h('p', { class: 'muted' }, 'Bridge mode: the real org’s agents answer; this page shows what the bridge stored.');
+
+  // Route/transfer and assign: the forms stay while the routing state above them refreshes.
+  let openRouting = false;
+  const routeQueue = h(
+    'select',
+    { id: 'route-queue', required: true },
+    (org.queues ?? []).map((q) => h('option', { value: q.queueId15 }, q.developerName)),
+  );
+  const routeType = h(
+    'select',
+    { id: 'route-type' },
+    h('option', { value: 'Transfer' }, 'Transfer'),
+    h('option', { value: 'Initial' }, 'Initial'),
+  );
+  const assignAgent = h(
+    'select',
+    { id: 'assign-agent', required: true },
+    (org.agentUsers ?? []).map((a) => h('option', { value: a.userId15 }, `${a.name} (${a.username})`)),
+  );
+  const assignCapacity = h('input', { id: 'assign-capacity', type: 'number', min: 0, max: 100, placeholder: '100' });
+  const routingForms =
+    org.mode === 'local-org'
+      ? h(
+          'div',
+          {},
+          h(
+            'form',
+            {
+              id: 'route-form',
+              class: 'inline',
+              onsubmit: async (e) => {
+                e.preventDefault();
+                await act(`${routeType.value === 'Transfer' ? 'Transfer' : 'Route'} to queue`, () =>
+                  api('POST', `${path}/route`, { routingType: routeType.value, queueId: routeQueue.value }),
+                );
+              },
+            },
+            h('label', { for: 'route-queue' }, 'Queue', routeQueue),
+            h('label', { for: 'route-type' }, 'Routing type', routeType),
+            h('button', { type: 'submit' }, 'Route'),
+          ),
+          h(
+            'form',
+            {
+              id: 'assign-form',
+              class: 'inline',
+              onsubmit: async (e) => {
+                e.preventDefault();
+                // Without an open routing the work needs a capacity of its own (as POST /agentWork does).
+                const capacity = assignCapacity.value === '' ? (openRouting ? undefined : 100) : Number(assignCapacity.value);
+                await act('Assign to agent', () =>
+                  api('POST', `${path}/agent-work`, {
+                    userId: assignAgent.value,
+                    ...(capacity === undefined ? {} : { capacityPercentage: capacity }),
+                  }),
+                );
+              },
+            },
+            h('label', { for: 'assign-agent' }, 'Agent', assignAgent),
+            h('label', { for: 'assign-capacity' }, 'Capacity % (optional)', assignCapacity),
+            h('button', { type: 'submit' }, 'Assign'),
+          ),
+        )
+      : null;
+  const integrationFacts = h('div', { id: 'integration-data' });
+  const agentData = h(
+    'section',
+    { class: 'panel', 'aria-labelledby': 'integration-data-title' },
+    h('h2', { id: 'integration-data-title' }, 'From integrations'),
+    integrationFacts,
+  );
+  const workButton = (work, status, label) =>
+    h(
+      'button',
+      {
+        type: 'button',
+        class: status === 'Close' || status === 'Decline' ? 'secondary' : '',
+        'aria-label': `${label} agent work ${work.agentWorkId}`,
+        onclick: () =>
+          act(`${label} agent work`, () => api('PATCH', `/api/agent-work/${encodeURIComponent(work.agentWorkId)}`, { status })),
+      },
+      label,
+    );
+  const workActions = (work) => {
+    if (org.mode !== 'local-org') return [];
+    if (work.status === 'Assigned') return [' ', workButton(work, 'Accept', 'Accept'), ' ', workButton(work, 'Decline', 'Decline')];
+    if (work.status === 'Opened') return [' ', workButton(work, 'Close', 'Close')];
+    return [];
+  };
 
   view.append(
     h('p', {}, h('a', { href: '#/conversations' }, '← All conversations')),
@@ -417,7 +542,14 @@ function conversationView(view, conversationIdentifier) {
         'div',
         {},
         agentPanel,
-        h('section', { class: 'panel', 'aria-labelledby': 'routing-title' }, h('h2', { id: 'routing-title' }, 'Routing'), routing),
+        h(
+          'section',
+          { class: 'panel', 'aria-labelledby': 'routing-title' },
+          h('h2', { id: 'routing-title' }, 'Routing'),
+          routing,
+          routingForms,
+        ),
+        agentData,
       ),
     ),
     h(
@@ -443,10 +575,31 @@ function conversationView(view, conversationIdentifier) {
 
   let shown = '';
   return live(async () => {
-    const c = await api('GET', path);
-    const fingerprint = JSON.stringify([c.entries.length, c.outboundEvents.length, c.messagingSessions]);
+    const [c, values] = await Promise.all([api('GET', path), api('GET', `${path}/integrations`)]);
+    const fingerprint = JSON.stringify([c.entries.length, c.outboundEvents.length, c.messagingSessions, values]);
     if (fingerprint === shown) return;
     shown = fingerprint;
+    const valueList = (title, record) =>
+      Object.keys(record).length === 0
+        ? []
+        : [
+            h('h3', {}, title),
+            h(
+              'dl',
+              { class: 'kv' },
+              Object.entries(record).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, typeof v === 'string' ? v : JSON.stringify(v))]),
+            ),
+          ];
+    const setByIntegrations = [
+      ...valueList('Data for the agent', values.agentData),
+      ...valueList('Routing attributes', values.routingAttributes),
+      ...valueList('Routing', values.routing),
+      ...valueList('Saved on the conversation', values.saved),
+    ];
+    integrationFacts.replaceChildren(
+      h('p', {}, 'Lifecycle events: ', values.lifecycleEvents.map((e) => e.event).join(' → ') || 'none yet'),
+      ...(setByIntegrations.length ? setByIntegrations : [h('p', { class: 'muted' }, 'No integration has set anything here.')]),
+    );
     title.textContent = `Conversation with ${c.endUserClientIdentifier}`;
     facts.replaceChildren(
       ...[
@@ -478,6 +631,7 @@ function conversationView(view, conversationIdentifier) {
         );
       }),
     );
+    openRouting = c.messagingSessions.some((s) => s.pendingServiceRoutings.some((p) => p.status === 'Open'));
     routing.replaceChildren(
       ...(c.messagingSessions.length === 0
         ? [h('p', { class: 'muted' }, 'No messaging session.')]
@@ -493,7 +647,12 @@ function conversationView(view, conversationIdentifier) {
                   h('li', {}, `PSR ${p.psrId}: ${p.status} (${p.routingType}, ${p.routingMethod ?? 'n/a'})`),
                 ),
                 ...(s.agentWork ?? []).map((w) =>
-                  h('li', {}, `Agent work ${w.workId ?? w.agentWorkId ?? ''}: ${w.status} (${w.username ?? ''})`),
+                  h(
+                    'li',
+                    { dataset: { work: w.agentWorkId, status: w.status } },
+                    `Agent work ${w.agentWorkId}: ${w.status} (${w.username ?? ''})`,
+                    ...workActions(w),
+                  ),
                 ),
               ),
             ),
@@ -730,6 +889,347 @@ function outboundView(view) {
   return live(refresh);
 }
 
+// ---------------------------------------------------------------- integrations
+
+const LIFECYCLE_EVENTS = ['Received', 'Queued', 'Allocated', 'Accepted', 'Rejected', 'Transferred', 'Forwarded', 'Ended', 'Abandoned'];
+const EMPTY_CONFIGURATION = { request: { method: 'POST', headers: {}, params: {} }, response: { set: {}, save: {} } };
+
+function integrationsView(view) {
+  const list = h('tbody', { id: 'integrations' });
+  const calls = h('tbody', { id: 'integration-calls' });
+  const callDetail = h('div', { id: 'call-detail', 'aria-live': 'polite' });
+  const callState = h(
+    'select',
+    { id: 'call-state' },
+    h('option', { value: '' }, 'All'),
+    ['pending', 'succeeded', 'failed'].map((s) => h('option', { value: s }, s)),
+  );
+  let editing; // the id of the integration in the form, or undefined for a new one
+  let integrations = [];
+
+  const formTitle = h('h2', { id: 'integration-form-title' }, 'New integration');
+  const name = h('input', { id: 'integration-name', required: true, maxlength: 100 });
+  const description = h('input', { id: 'integration-description', maxlength: 1000 });
+  const url = h('input', {
+    id: 'integration-url',
+    required: true,
+    placeholder: 'https://crm.example.com/lookup/{conversation.id}',
+    'aria-describedby': 'integration-url-help',
+  });
+  const direction = h(
+    'select',
+    { id: 'integration-direction' },
+    ['Both', 'Inbound', 'Outbound'].map((d) => h('option', { value: d }, d)),
+  );
+  const eventBoxes = LIFECYCLE_EVENTS.map((e) => h('input', { type: 'checkbox', id: `integration-event-${e}`, value: e }));
+  const direct = h('input', { type: 'checkbox', id: 'integration-direct' });
+  const queueBoxes = (org.queues ?? []).map((q) =>
+    h('input', { type: 'checkbox', id: `integration-queue-${q.queueId15}`, value: q.queueId15 }),
+  );
+  const auths = h('div', { id: 'integration-auths' });
+  const configuration = h('textarea', {
+    id: 'integration-configuration',
+    rows: 12,
+    spellcheck: 'false',
+    'aria-describedby': 'integration-configuration-help',
+  });
+  const authRow = (id = '', stored = false) => {
+    const n = auths.children.length + 1;
+    const idInput = h('input', { id: `auth-id-${n}`, value: id, required: true, placeholder: 'basic:alice, digest:bob or api-key' });
+    const secret = h('input', {
+      id: `auth-secret-${n}`,
+      type: 'password',
+      autocomplete: 'new-password',
+      placeholder: stored ? 'stored — leave empty to keep' : '',
+      required: !stored,
+    });
+    const row = h(
+      'div',
+      { class: 'auth-row', dataset: { auth: 'row' } },
+      h('label', { for: `auth-id-${n}` }, `Authentication ${n} id`, idInput),
+      h('label', { for: `auth-secret-${n}` }, 'Secret (write-only)', secret),
+      h(
+        'button',
+        { type: 'button', class: 'secondary', 'aria-label': `Remove authentication ${n}`, onclick: () => row.remove() },
+        'Remove',
+      ),
+    );
+    row.read = () => ({ id: idInput.value.trim(), ...(secret.value ? { secret: secret.value } : {}) });
+    auths.append(row);
+  };
+  const fill = (integration) => {
+    editing = integration?.id;
+    formTitle.textContent = integration ? `Edit ${integration.name}` : 'New integration';
+    name.value = integration?.name ?? '';
+    description.value = integration?.description ?? '';
+    url.value = integration?.url ?? '';
+    direction.value = integration?.direction ?? 'Both';
+    for (const box of eventBoxes) box.checked = integration?.events.includes(box.value) ?? false;
+    direct.checked = integration?.directConversations ?? false;
+    const queues = new Set((integration?.queueIds ?? []).map((q) => q.slice(0, 15)));
+    for (const box of queueBoxes) box.checked = queues.has(box.value);
+    auths.replaceChildren();
+    for (const a of integration?.authentications ?? []) authRow(a.id, true);
+    configuration.value = JSON.stringify(integration?.configuration ?? EMPTY_CONFIGURATION, null, 2);
+    submit.textContent = integration ? 'Save integration' : 'Create integration';
+    cancel.hidden = !integration;
+  };
+  const submit = h('button', { type: 'submit' }, 'Create integration');
+  const cancel = h('button', { type: 'button', class: 'secondary', hidden: true, onclick: () => fill(undefined) }, 'Cancel editing');
+
+  const form = h(
+    'form',
+    {
+      id: 'integration-form',
+      class: 'panel',
+      'aria-labelledby': 'integration-form-title',
+      onsubmit: async (e) => {
+        e.preventDefault();
+        let config;
+        try {
+          config = JSON.parse(configuration.value || '{}');
+        } catch (err) {
+          say(`The JSON configuration is not valid JSON: ${err.message}`, true);
+          configuration.focus();
+          return;
+        }
+        const body = {
+          name: name.value,
+          description: description.value || null,
+          url: url.value.trim(),
+          direction: direction.value,
+          events: eventBoxes.filter((b) => b.checked).map((b) => b.value),
+          directConversations: direct.checked,
+          queueIds: queueBoxes.filter((b) => b.checked).map((b) => b.value),
+          authentications: [...auths.children].map((row) => row.read()),
+          configuration: config,
+        };
+        const saved = await act(editing ? 'Save integration' : 'Create integration', () =>
+          editing ? api('PUT', `/api/integrations/${encodeURIComponent(editing)}`, body) : api('POST', '/api/integrations', body),
+        );
+        if (saved) {
+          fill(undefined);
+          await refresh();
+        }
+      },
+    },
+    formTitle,
+    h('label', { for: 'integration-name' }, 'Name', name),
+    h('label', { for: 'integration-description' }, 'Description', description),
+    h('label', { for: 'integration-url' }, 'Endpoint URL', url),
+    h(
+      'p',
+      { id: 'integration-url-help', class: 'muted' },
+      'HTTPS only. Placeholders: {event}, {conversation.id}, {contact.id}, {channel.id}, {queue.id}, any routing attribute, {authentications.<id>}.',
+    ),
+    h('label', { for: 'integration-direction' }, 'Direction', direction),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Events (none selected: disabled)'),
+      eventBoxes.map((box) => h('label', { for: box.id, class: 'check' }, box, box.value)),
+    ),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Conversations'),
+      h('label', { for: 'integration-direct', class: 'check' }, direct, 'Direct conversations (no queue)'),
+      queueBoxes.map((box) =>
+        h('label', { for: box.id, class: 'check' }, box, `Queue ${org.queues.find((q) => q.queueId15 === box.value)?.developerName}`),
+      ),
+    ),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Authentications'),
+      h('p', { class: 'muted' }, 'Secrets are write-only: the bridge never shows them again. A copied integration has none.'),
+      auths,
+      h('button', { type: 'button', class: 'secondary', onclick: () => authRow() }, 'Add authentication'),
+    ),
+    h('label', { for: 'integration-configuration' }, 'JSON configuration', configuration),
+    h(
+      'p',
+      { id: 'integration-configuration-help', class: 'muted' },
+      '{"request": {"authentication", "method", "headers", "params", "body"}, "response": {"set", "save"}}; placeholders work anywhere in it (docs/integrations.md).',
+    ),
+    h('p', {}, submit, ' ', cancel),
+  );
+
+  view.append(
+    h('h1', {}, 'Integrations'),
+    h(
+      'p',
+      { class: 'muted' },
+      'Call an HTTPS service on conversation lifecycle events and use its answer. Every button here is a call to /api/integrations or /api/integration-calls.',
+    ),
+    h(
+      'table',
+      {},
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Name', 'Endpoint URL', 'Direction', 'Events', 'Authentications', 'Actions'].map((t) => h('th', { scope: 'col' }, t)),
+        ),
+      ),
+      list,
+    ),
+    form,
+    h('h2', {}, 'Call log'),
+    h('div', { class: 'filters' }, h('label', { for: 'call-state' }, 'Call state', callState)),
+    h(
+      'table',
+      {},
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Event', 'Integration', 'Conversation', 'State', 'Attempts', 'Last answer', 'Updated', 'Actions'].map((t) =>
+            h('th', { scope: 'col' }, t),
+          ),
+        ),
+      ),
+      calls,
+    ),
+    callDetail,
+  );
+  fill(undefined);
+  callState.addEventListener('change', () => void refresh());
+
+  const showCall = async (id) => {
+    const call = await act('Show call', () => api('GET', `/api/integration-calls/${encodeURIComponent(id)}`));
+    if (!call) return;
+    callDetail.replaceChildren(
+      h('h3', { tabindex: '-1', id: 'call-detail-title' }, `Call ${call.id} (${call.event}, ${call.status})`),
+      h('pre', {}, JSON.stringify(call.attemptLog, null, 2)),
+    );
+    $('#call-detail-title').focus();
+  };
+
+  let listShown = '';
+  async function refresh() {
+    const [{ integrations: all }, log] = await Promise.all([
+      api('GET', '/api/integrations'),
+      api('GET', `/api/integration-calls?limit=100${callState.value ? `&status=${callState.value}` : ''}`),
+    ]);
+    integrations = all;
+    const fingerprint = JSON.stringify(all);
+    if (fingerprint !== listShown) {
+      listShown = fingerprint;
+      list.replaceChildren(
+        ...(all.length === 0
+          ? [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No integration yet.'))]
+          : all.map((i) =>
+              h(
+                'tr',
+                { dataset: { integration: i.id } },
+                h('td', {}, i.name, i.enabled ? '' : h('span', { class: 'pill dead' }, ' disabled')),
+                h('td', {}, h('code', {}, i.url)),
+                h('td', {}, i.direction),
+                h('td', {}, i.events.join(', ') || 'none'),
+                h('td', {}, i.authentications.map((a) => a.id).join(', ') || '—'),
+                h(
+                  'td',
+                  {},
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'secondary',
+                      'aria-label': `Edit ${i.name}`,
+                      onclick: () => {
+                        fill(integrations.find((x) => x.id === i.id));
+                        name.focus();
+                      },
+                    },
+                    'Edit',
+                  ),
+                  ' ',
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'secondary',
+                      'aria-label': `Copy ${i.name}`,
+                      onclick: async () => {
+                        await act('Copy integration', () => api('POST', `/api/integrations/${encodeURIComponent(i.id)}/copy`));
+                        await refresh();
+                      },
+                    },
+                    'Copy',
+                  ),
+                  ' ',
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'danger',
+                      'aria-label': `Delete ${i.name}`,
+                      onclick: async () => {
+                        if (!confirm(`Delete the integration ${i.name}? Its pending calls will not be made.`)) return;
+                        await act('Delete integration', () => api('DELETE', `/api/integrations/${encodeURIComponent(i.id)}`));
+                        if (editing === i.id) fill(undefined);
+                        await refresh();
+                      },
+                    },
+                    'Delete',
+                  ),
+                ),
+              ),
+            )),
+      );
+    }
+    const integrationName = (id) => all.find((i) => i.id === id)?.name ?? `${id} (deleted)`;
+    calls.replaceChildren(
+      ...log.calls.map((c) =>
+        h(
+          'tr',
+          { dataset: { call: c.id, state: c.status } },
+          h('td', {}, c.event),
+          h('td', {}, integrationName(c.integrationId)),
+          h('td', {}, h('a', { href: `#/conversations/${encodeURIComponent(c.conversationIdentifier)}` }, c.conversationIdentifier)),
+          h('td', {}, h('span', { class: `pill ${c.status === 'failed' ? 'dead' : c.status}` }, c.status)),
+          h('td', {}, c.attempts),
+          h('td', {}, c.lastStatusCode ?? c.lastError ?? '—'),
+          h('td', {}, time(c.updatedAt)),
+          h(
+            'td',
+            {},
+            h(
+              'button',
+              { type: 'button', class: 'secondary', 'aria-label': `Show call ${c.id}`, onclick: () => showCall(c.id) },
+              'Details',
+            ),
+            c.status === 'failed'
+              ? [
+                  ' ',
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      'aria-label': `Retry call ${c.id}`,
+                      onclick: async () => {
+                        await act('Retry call', () => api('POST', `/api/integration-calls/${encodeURIComponent(c.id)}/retry`));
+                        await refresh();
+                      },
+                    },
+                    'Retry',
+                  ),
+                ]
+              : null,
+          ),
+        ),
+      ),
+    );
+  }
+  // Polling only: integration calls are not outbound events. A re-render keeps the form as it is.
+  return live(refresh);
+}
+
 const README_FIRST_EXAMPLE = (v) => `ID=$(cat /proc/sys/kernel/random/uuid)
 curl -s -w '\\n%{http_code}\\n' -X POST "${v.BASE_URL}/api/v1/interactions" \\
   -H "Authorization: Bearer $ACCESS_TOKEN" \\
@@ -941,6 +1441,7 @@ async function route() {
     org ??= await api('GET', '/api/org');
     $('#mode').textContent = `${org.mode === 'local-org' ? 'local org' : 'bridge mode'} · ${org.orgId}`;
     if (section === 'outbound') stopView = outboundView(view);
+    else if (section === 'integrations') stopView = integrationsView(view);
     else if (section === 'org') stopView = await orgView(view);
     else if (section === 'conversations' && id) stopView = conversationView(view, decodeURIComponent(id));
     else stopView = conversationsView(view);

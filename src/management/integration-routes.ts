@@ -4,7 +4,91 @@ import type { ConversationValues } from '../integrations/conversation-values.ts'
 import type { IntegrationCalls } from '../integrations/integration-calls.ts';
 import { callQuery, integrationInput, urlProblem, type IntegrationInput } from '../integrations/integration-input.ts';
 import { IntegrationInputError, type IntegrationStore } from '../integrations/integration-store.ts';
+import type { ManagementOperation } from './openapi/operation.ts';
 import { parseInput } from './parse-input.ts';
+
+const TAG = 'Integrations';
+const invalid = '`invalid_request`: the body breaks a rule (url not https, an unknown queue, an authentication without a secret, …).';
+
+export const integrationOperations: ManagementOperation[] = [
+  {
+    method: 'post',
+    path: '/api/integrations',
+    tag: TAG,
+    summary: 'Create an integration; authentication secrets are write-only and never returned (docs/integrations.md)',
+    body: integrationInput,
+    responses: { 201: 'The integration, with its authentication ids only.', 400: invalid },
+  },
+  {
+    method: 'get',
+    path: '/api/integrations',
+    tag: TAG,
+    summary: 'Integrations, oldest first',
+    responses: { 200: '`{integrations: [...]}`' },
+  },
+  {
+    method: 'get',
+    path: '/api/integrations/:id',
+    tag: TAG,
+    summary: 'One integration',
+    responses: { 200: 'The integration.', 404: 'No such integration (`not_found`).' },
+  },
+  {
+    method: 'put',
+    path: '/api/integrations/:id',
+    tag: TAG,
+    summary: 'Replace an integration; an authentication given without its secret keeps the stored one',
+    body: integrationInput,
+    responses: { 200: 'The integration.', 400: invalid, 404: 'No such integration (`not_found`).' },
+  },
+  {
+    method: 'delete',
+    path: '/api/integrations/:id',
+    tag: TAG,
+    summary: 'Remove an integration; its pending calls are not made',
+    responses: { 204: 'Removed.', 404: 'No such integration (`not_found`).' },
+  },
+  {
+    method: 'post',
+    path: '/api/integrations/:id/copy',
+    tag: TAG,
+    summary: 'Copy an integration, without its authentications',
+    responses: { 201: 'The copy.', 404: 'No such integration (`not_found`).' },
+  },
+  {
+    method: 'get',
+    path: '/api/integration-calls',
+    tag: TAG,
+    summary: 'The call log, newest lifecycle event first',
+    query: callQuery,
+    responses: { 200: '`{calls: [...]}`', 400: 'A query parameter is not valid (`invalid_request`).' },
+  },
+  {
+    method: 'get',
+    path: '/api/integration-calls/:id',
+    tag: TAG,
+    summary: 'One call with every attempt: the request as sent (secrets masked), status, timing and an excerpt of the answer',
+    responses: { 200: 'The call.', 404: 'No such call (`not_found`).' },
+  },
+  {
+    method: 'post',
+    path: '/api/integration-calls/:id/retry',
+    tag: TAG,
+    summary: 'Make a failed call again, with a fresh retry schedule',
+    responses: {
+      202: 'The call, pending again.',
+      404: 'No such call (`not_found`).',
+      409: 'The call has not failed, or its integration was removed (`conflict`).',
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/conversations/:conversationIdentifier/integrations',
+    tag: TAG,
+    summary: 'A conversation’s lifecycle events and what integrations set and saved on it',
+    responses: { 200: '`{conversationIdentifier, lifecycleEvents, ...values}`' },
+  },
+];
 
 export interface IntegrationRoutesDeps {
   integrations: IntegrationStore;
@@ -83,9 +167,10 @@ export function integrationRoutes(deps: IntegrationRoutesDeps): Router {
     res.status(202).json(await deps.calls.get(req.params.id));
   });
 
-  router.get('/conversations/:id/integrations', async (req, res) => {
-    const [lifecycleEvents, values] = await Promise.all([deps.calls.lifecycleEvents(req.params.id), deps.values.read(req.params.id)]);
-    res.json({ conversationIdentifier: req.params.id, lifecycleEvents, ...values });
+  router.get('/conversations/:conversationIdentifier/integrations', async (req, res) => {
+    const id = req.params.conversationIdentifier;
+    const [lifecycleEvents, values] = await Promise.all([deps.calls.lifecycleEvents(id), deps.values.read(id)]);
+    res.json({ conversationIdentifier: id, lifecycleEvents, ...values });
   });
   return router;
 }

@@ -37,16 +37,22 @@ export const webhookOperations: ManagementOperation[] = [
     method: 'post',
     path: '/api/webhooks',
     tag: 'Outbound',
-    summary: 'Register a webhook endpoint; the answer carries its signing secret (generated unless given)',
+    summary: 'Register a webhook endpoint; this answer is the only one that carries its signing secret (generated unless given): keep it',
     body: newEndpoint,
     responses: { 201: 'The endpoint with its secret.', 400: 'The body is not valid (`invalid_request`).' },
   },
-  { method: 'get', path: '/api/webhooks', tag: 'Outbound', summary: 'Webhook endpoints', responses: { 200: '`{webhooks: [...]}`' } },
+  {
+    method: 'get',
+    path: '/api/webhooks',
+    tag: 'Outbound',
+    summary: 'Webhook endpoints, without their secrets',
+    responses: { 200: '`{webhooks: [...]}`' },
+  },
   {
     method: 'get',
     path: '/api/webhooks/:id',
     tag: 'Outbound',
-    summary: 'One webhook endpoint',
+    summary: 'One webhook endpoint, without its secret',
     responses: { 200: 'The endpoint.', 404: 'No such endpoint.' },
   },
   {
@@ -60,7 +66,8 @@ export const webhookOperations: ManagementOperation[] = [
     method: 'post',
     path: '/api/webhooks/:id/rotate-secret',
     tag: 'Outbound',
-    summary: 'Replace the endpoint’s signing secret (a new one is generated unless given); later attempts are signed with it',
+    summary:
+      'Replace the endpoint’s signing secret (a new one is generated unless given); later attempts are signed with it. The answer is the only one that carries the new secret',
     body: rotation,
     responses: { 200: 'The endpoint with its new secret.', 400: 'The secret is not valid (`invalid_request`).', 404: 'No such endpoint.' },
   },
@@ -81,6 +88,15 @@ export const webhookOperations: ManagementOperation[] = [
   },
 ];
 
+/**
+ * The signing secret is shown once, in the answer that sets it (create, rotate), like an API key: a GET
+ * never returns it, so a leaked admin-key session or a log of answers does not leak every endpoint's secret.
+ */
+function withoutSecret<T extends { secret?: unknown }>(endpoint: T): Omit<T, 'secret'> {
+  const { secret: _secret, ...rest } = endpoint;
+  return rest;
+}
+
 /** `POST/GET/DELETE /api/webhooks`, `GET /api/deliveries`, `POST /api/deliveries/{id}/retry`. */
 export function webhookRoutes(deps: { webhooks: WebhookEndpoints }): Router {
   const router = express.Router();
@@ -88,7 +104,7 @@ export function webhookRoutes(deps: { webhooks: WebhookEndpoints }): Router {
     res.status(201).json(await deps.webhooks.create(parseInput(newEndpoint, req.body)));
   });
   router.get('/webhooks', async (_req, res) => {
-    res.json({ webhooks: await deps.webhooks.list() });
+    res.json({ webhooks: (await deps.webhooks.list()).map(withoutSecret) });
   });
   router.post('/webhooks/:id/rotate-secret', async (req, res) => {
     const endpoint = await deps.webhooks.rotateSecret(req.params.id, parseInput(rotation, req.body).secret);
@@ -98,7 +114,7 @@ export function webhookRoutes(deps: { webhooks: WebhookEndpoints }): Router {
   router.get('/webhooks/:id', async (req, res) => {
     const endpoint = await deps.webhooks.get(req.params.id);
     if (!endpoint) throw managementError('not_found', `No webhook endpoint "${req.params.id}".`);
-    res.json(endpoint);
+    res.json(withoutSecret(endpoint));
   });
   router.delete('/webhooks/:id', async (req, res) => {
     if (!(await deps.webhooks.delete(req.params.id))) throw managementError('not_found', `No webhook endpoint "${req.params.id}".`);

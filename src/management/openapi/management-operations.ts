@@ -1,9 +1,11 @@
+import { agentRoutingOperations } from '../agent-routing-routes.ts';
 import { agentOperations } from '../agent-routes.ts';
 import { attachmentOperations } from '../attachment-routes.ts';
 import { channelOperations } from '../channel-routes.ts';
 import { connectedAppOperations } from '../connected-app-routes.ts';
 import { conversationOperations } from '../conversation-routes.ts';
 import { eventStreamOperations } from '../event-stream-routes.ts';
+import { integrationOperations } from '../integration-routes.ts';
 import { orgOperations } from '../org-routes.ts';
 import { outboundStatusOperations } from '../outbound-status-routes.ts';
 import { webhookOperations } from '../webhook-routes.ts';
@@ -54,8 +56,12 @@ export const managementOperations: ManagementOperation[] = [
   ...connectedAppOperations,
   ...conversationOperations,
   ...attachmentOperations,
-  ...agentOperations.map((op) => ({ ...op, description: 'Local org only: in bridge mode the real org’s agents answer, and this is 404.' })),
+  ...[...agentOperations, ...agentRoutingOperations].map((op) => ({
+    ...op,
+    description: 'Local org only: in bridge mode the real org’s agents answer, and this is 404.',
+  })),
   ...webhookOperations,
   ...eventStreamOperations,
   ...outboundStatusOperations,
+  ...integrationOperations,
 ];

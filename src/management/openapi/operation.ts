@@ -5,7 +5,7 @@ import type { z } from 'zod';
  * zod schemas they validate with, so the document is generated from the same schemas, never written twice.
  */
 export interface ManagementOperation {
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** The express path, e.g. `/api/conversations/:conversationIdentifier`. */
   path: string;
   tag: string;
