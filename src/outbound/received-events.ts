@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.ts';
 import { OrderedLogReader } from '../store/ordered-log.ts';
-import type { Tx } from '../store/transactions.ts';
+import { inTransaction, type Tx } from '../store/transactions.ts';
 import type { NormalizedEvent } from '../contract/outbound-event.ts';
 import { orderingKeyOf } from './normalizer.ts';
 import { matchesEventTypes } from './event-type-filter.ts';
@@ -48,7 +48,8 @@ export class ReceivedEvents {
    */
   async storeBatch(topicName: string, items: ReceivedItem[]): Promise<NormalizedEvent[]> {
     if (items.length === 0) return [];
-    return this.db.transaction().execute(async (trx) => {
+    // inTransaction: the hook's writers may run work after the commit (afterCommit).
+    return inTransaction(this.db, async (trx) => {
       const now = Date.now();
       const endpoints = (await trx.selectFrom('webhook_endpoints').selectAll().execute()).map((ep) => ({
         id: ep.endpoint_id,
