@@ -156,6 +156,23 @@ describe(
       assert.deepEqual(delivered, [heldId, second.replayId]);
     });
 
+    test('the id of a rolled back append is a gap a reader steps over, not one it waits at', async () => {
+      const { db } = store.store;
+      const cursor = await log.latestReplayId();
+      await assert.rejects(
+        inTransaction(db, async (tx) => {
+          await log.writer.append(tx, event('rolled-back-gap'));
+          throw new Error('refused');
+        }),
+      );
+      const kept = await inTransaction(db, (tx) => log.writer.append(tx, event('after-the-gap')));
+      assert.ok(kept.replayId > cursor + 1, 'the rolled back append took an id');
+      assert.deepEqual(
+        (await log.readAfter(cursor, 10)).map((e) => e.conversationIdentifier),
+        ['after-the-gap'],
+      );
+    });
+
     test('a subscription starting from the latest replay id does not start past an open transaction', async () => {
       const { db } = store.store;
       let allowFirstToCommit!: () => void;
