@@ -138,6 +138,8 @@ const envSchema = z.object({
   INTEGRATION_CONCURRENCY: positiveSeconds.default(8),
   INTEGRATION_CA_FILE: z.string().min(1).optional(),
   INTEGRATION_ALLOW_HTTP_LOOPBACK: z.enum(['true', 'false']).default('false'),
+  INTEGRATION_MAX_ANSWER_BYTES: positiveSeconds.default(1024 * 1024),
+  INTEGRATION_POLL_MS: positiveSeconds.default(2000),
   SHUTDOWN_DELAY_SECONDS: z.coerce.number().min(0).default(5),
   SHUTDOWN_TIMEOUT_SECONDS: z.coerce.number().positive().default(30),
 });
@@ -283,6 +285,10 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       caFile: e.INTEGRATION_CA_FILE,
       /** Only for local testing: lets endpoint URLs use http:// when the host is a loopback address. */
       allowHttpLoopback: e.INTEGRATION_ALLOW_HTTP_LOOPBACK === 'true',
+      /** The most of a service's answer read; a longer answer fails the call (logged as too large). */
+      maxAnswerBytes: e.INTEGRATION_MAX_ANSWER_BYTES,
+      /** How often the dispatcher looks for calls besides being woken (calls another replica committed). */
+      pollMs: e.INTEGRATION_POLL_MS,
     },
   };
 }

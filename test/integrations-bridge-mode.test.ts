@@ -30,7 +30,8 @@ describe('integrations in bridge mode: lifecycle events from the org’s outboun
     });
     org = await startBridge({ env: { LOCAL_ROUTING_OWNER: 'Partner' } });
     cleanup.push(() => org.dispose());
-    bridge = await startBridge({ env: { ...bridgeModeEnv(org), INTEGRATION_CA_FILE: service.caFile } });
+    // With an hour's safety poll, calls are made only because committing the received events woke the dispatcher.
+    bridge = await startBridge({ env: { ...bridgeModeEnv(org), INTEGRATION_CA_FILE: service.caFile, INTEGRATION_POLL_MS: '3600000' } });
     cleanup.push(() => bridge.dispose());
     token = await accessToken(bridge);
     const orgView = await org.management('/api/org');
@@ -100,7 +101,11 @@ describe('integrations in bridge mode: lifecycle events from the org’s outboun
     });
     assert.deepEqual(calls.map((c) => c.event).sort(), [...expected].sort());
     const got = service.requests.filter((r) => JSON.parse(r.body || '{}').conversation === conversation);
-    assert.deepEqual(got.map((r) => r.url.split('/')[3]).sort(), [...expected].sort());
+    assert.deepEqual(
+      got.map((r) => r.url.split('/')[3]),
+      expected,
+      'in event order',
+    );
     assert.ok(got.every((r) => r.authenticated === 'basic'));
     assert.ok(!bridge.output().includes('bridge-basic-secret'));
   });
@@ -114,5 +119,13 @@ describe('integrations in bridge mode: lifecycle events from the org’s outboun
     const wrong = await runUntilExit({ INTEGRATION_CA_FILE: notPem });
     assert.equal(wrong.code, 1);
     assert.match(wrong.output, /INTEGRATION_CA_FILE: .* holds no PEM certificate/);
+  });
+
+  test('an INTEGRATION_MAX_ANSWER_BYTES that is not a positive whole number stops the start with the setting named', async () => {
+    for (const value of ['0', '1MiB']) {
+      const refused = await runUntilExit({ INTEGRATION_MAX_ANSWER_BYTES: value });
+      assert.equal(refused.code, 1);
+      assert.match(refused.output, /INTEGRATION_MAX_ANSWER_BYTES/);
+    }
   });
 });

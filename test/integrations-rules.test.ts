@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { digestAuthorization, pickDigestChallenge, type DigestChallenge } from '../src/integrations/digest-auth.ts';
 import { integrationInput, urlProblem } from '../src/integrations/integration-input.ts';
 import { buildRequest, scrubSecrets } from '../src/integrations/integration-request.ts';
 import { lifecycleStepOf } from '../src/integrations/lifecycle-from-outbound.ts';
@@ -218,5 +219,52 @@ describe('lifecycle steps of outbound events (bridge mode)', () => {
   test('other events raise nothing', () => {
     assert.equal(lifecycleStepOf(event({ entryType: 'Message', payload: { abstractMessage: {} } })), undefined);
     assert.equal(lifecycleStepOf(event({ eventType: 'RoutingRequested', conversationIdentifier: null, payload: {} })), undefined);
+  });
+});
+
+describe('digest authentication (RFC 7616)', () => {
+  // The example of RFC 7616 section 3.9.1: the same request answered with MD5 and with SHA-256.
+  const rfcChallenge = (algorithm: string) =>
+    `Digest realm="http-auth@example.org", qop="auth, auth-int", algorithm=${algorithm}, ` +
+    'nonce="7ypf/xlj9XXwfDPEoM4URrv/xwf94BcCAzFZH4GiTo0v", opaque="FQhe/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"';
+  const rfcRequest = { method: 'GET', uri: '/dir/index.html', username: 'Mufasa', password: 'Circle of Life' };
+  const rfcCnonce = 'f2/wE4q74E6zIJEtWaHKaf5wv/H5QzzpXusqGemxURZJ';
+  const responseOf = (header: string) => /response="([0-9a-f]+)"/.exec(header)?.[1];
+
+  test("the RFC's example responses, for MD5 and SHA-256", () => {
+    for (const [algorithm, expected] of [
+      ['MD5', '8ca523f5e9506fed4657c9700eebdbec'],
+      ['SHA-256', '753927fa0e85d155564e2e272a28d1802ca10daf4496794697cf8db5856cb6c1'],
+    ] as const) {
+      const challenge = pickDigestChallenge(rfcChallenge(algorithm)) as DigestChallenge;
+      assert.equal(challenge.algorithm, algorithm);
+      assert.equal(challenge.qop, 'auth');
+      const header = digestAuthorization(challenge, rfcRequest, rfcCnonce);
+      assert.equal(responseOf(header), expected);
+      assert.match(header, new RegExp(`algorithm=${algorithm}, `));
+      assert.match(header, /opaque="FQhe\/qaU925kfnzjCev0ciny7QMkPqMAFRtzCUYo5tdS"/);
+      assert.match(header, /nc=00000001, cnonce="f2\/wE4q74E6zIJEtWaHKaf5wv\/H5QzzpXusqGemxURZJ", qop=auth/);
+    }
+  });
+
+  test('the strongest algorithm offered is answered, in one header or several', () => {
+    const both = `${rfcChallenge('MD5')}, ${rfcChallenge('SHA-256')}`;
+    assert.equal((pickDigestChallenge(both) as DigestChallenge).algorithm, 'SHA-256');
+    assert.equal((pickDigestChallenge([rfcChallenge('SHA-256'), rfcChallenge('MD5')]) as DigestChallenge).algorithm, 'SHA-256');
+    const sess = pickDigestChallenge(['Basic realm="x"', rfcChallenge('SHA-256-sess')]) as DigestChallenge;
+    assert.deepEqual([sess.algorithm, sess.session], ['SHA-256', true]);
+    assert.match(digestAuthorization(sess, rfcRequest, rfcCnonce), /algorithm=SHA-256-sess, /);
+    assert.equal((pickDigestChallenge('Digest realm="r", nonce="n"') as DigestChallenge).algorithm, 'MD5', 'no algorithm means MD5');
+  });
+
+  test('userhash hashes the username; algorithms not known are reported, not guessed', () => {
+    const hashed = pickDigestChallenge(`${rfcChallenge('SHA-256')}, userhash=true`) as DigestChallenge;
+    const header = digestAuthorization(hashed, rfcRequest, rfcCnonce);
+    assert.match(header, /userhash=true/);
+    assert.doesNotMatch(header, /Mufasa/);
+    assert.deepEqual(pickDigestChallenge('Digest realm="r", nonce="n", algorithm=SHA-999'), {
+      unsupported: 'digest algorithm SHA-999 is not supported',
+    });
+    assert.deepEqual(pickDigestChallenge('Basic realm="r"'), { unsupported: 'no Digest challenge' });
   });
 });

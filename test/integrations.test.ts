@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
 import { startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
 import { startIntegrationServer } from './helpers/integration-server.ts';
@@ -15,6 +17,7 @@ const BASIC_PASSWORD = 'basic-Pa55-word-7f3a91';
 const DIGEST_PASSWORD = 'digest-Pa55-word-c41e07';
 const API_KEY = 'api-key-secret-9d2b6e5a';
 const SECRETS = [BASIC_PASSWORD, DIGEST_PASSWORD, API_KEY];
+const MAX_ANSWER_BYTES = 65_536;
 
 for (const store of storeKinds()) {
   describe(`event-driven integrations (${store})`, () => {
@@ -25,6 +28,7 @@ for (const store of storeKinds()) {
     let dir: string;
     const answers: unknown[] = [];
     const fail503Until = new Map<string, number>();
+    const receivedAttempts = new Map<string, number>();
     let alwaysFailing = true;
     const cleanup: (() => Promise<unknown>)[] = [];
 
@@ -55,6 +59,15 @@ for (const store of storeKinds()) {
           refused: () => ({ status: 422, body: { error: 'not for us' } }),
           slow: (_req, count) => ({ status: 200, body: {}, delayMs: count === 1 ? 4000 : 0 }),
           echo: (req) => ({ status: 200, body: { youSent: req.headers['x-api-key'] } }),
+          // A conversation's Received call answers late with a 503 the first time: later events must wait for it.
+          ordered: (req) => {
+            const [, , event, conversation] = req.url.split('/');
+            if (event !== 'Received') return { status: 200, body: {} };
+            const n = (receivedAttempts.get(conversation!) ?? 0) + 1;
+            receivedAttempts.set(conversation!, n);
+            return n === 1 ? { status: 503, body: { error: 'busy' }, delayMs: 300 } : { status: 200, body: {} };
+          },
+          huge: () => ({ status: 200, body: { customer: { name: 'x'.repeat(MAX_ANSWER_BYTES * 3) } } }),
           // The first call hangs while the test kills the bridge; the restarted one is answered.
           'after-crash': (_req, count) => ({ status: 200, body: {}, delayMs: count === 1 ? 60_000 : 0 }),
         },
@@ -66,6 +79,10 @@ for (const store of storeKinds()) {
           INTEGRATION_CA_FILE: service.caFile,
           INTEGRATION_RETRY_SCHEDULE_SECONDS: '0.2,0.2',
           INTEGRATION_TIMEOUT_MS: '1500',
+          // An hour: every call in this file is made because its commit, a retry falling due, a settled call
+          // or a lapsed lease woke the dispatcher, never by the safety poll.
+          INTEGRATION_POLL_MS: '3600000',
+          INTEGRATION_MAX_ANSWER_BYTES: String(MAX_ANSWER_BYTES),
           LOG_LEVEL: 'debug',
         },
       });
@@ -298,8 +315,11 @@ for (const store of storeKinds()) {
         Array(6).fill('succeeded'),
       );
       const got = service.requests.filter((r) => r.url.startsWith(`/basic/events/`) && r.url.includes(conversation));
-      // Calls are not ordered (docs/integrations.md): they run concurrently, so only the set is fixed.
-      assert.deepEqual(got.map((r) => r.url.split('/')[3]).sort(), ['Accepted', 'Allocated', 'Ended', 'Forwarded', 'Queued', 'Received']);
+      // One integration gets a conversation's events in event order (docs/integrations.md).
+      assert.deepEqual(
+        got.map((r) => r.url.split('/')[3]),
+        ['Received', 'Queued', 'Forwarded', 'Allocated', 'Accepted', 'Ended'],
+      );
       for (const r of got) {
         assert.equal(r.authenticated, 'basic');
         assert.equal(r.method, 'POST');
@@ -515,6 +535,119 @@ for (const store of storeKinds()) {
         'the log keeps every attempt',
       );
       assert.equal((await managementRequest(bridge, 'POST', '/api/integration-calls/call_nope/retry')).status, 404);
+    });
+
+    test("an integration gets each conversation's events in order, a retried call holding back the later ones", async () => {
+      const listener = await create({
+        name: 'ordered listener',
+        url: `${service.baseUrl}/ordered/{event}/{conversation.id}`,
+        events: ['Received', 'Queued', 'Allocated', 'Accepted', 'Ended'],
+        queueIds: [queue(0)],
+      });
+      // Two conversations at once: each in order, whatever the other does.
+      const conversations = await Promise.all([newConversation(), newConversation()]);
+      for (const { conversation, workItem } of conversations) {
+        const routed = await api('POST', '/route', {
+          conversationIdentifier: conversation,
+          routingType: 'Initial',
+          routingInfo: { queueId: org.queues[0].queueId15 },
+        });
+        assert.equal(routed.status, 202, JSON.stringify(routed.body));
+        const workId = await work(workItem, conversation, 0);
+        await patchWork(workId, 'Accept');
+        await patchWork(workId, 'Close');
+      }
+      const calls = await settled(listener.id, 10);
+      assert.ok(
+        calls.every((c) => c.status === 'succeeded'),
+        JSON.stringify(calls),
+      );
+      for (const { conversation } of conversations) {
+        const seen = service.requests.filter((r) => r.url.startsWith('/ordered/') && r.url.endsWith(`/${conversation}`));
+        assert.deepEqual(
+          seen.map((r) => r.url.split('/')[2]),
+          ['Received', 'Received', 'Queued', 'Allocated', 'Accepted', 'Ended'],
+          'the Received call (503, then retried) went before every later event of its conversation',
+        );
+      }
+    });
+
+    test('an answer over INTEGRATION_MAX_ANSWER_BYTES fails the call unread, logged as too large, and the bridge carries on', async () => {
+      const huge = await create({
+        name: 'huge answer',
+        url: `${service.baseUrl}/huge`,
+        events: ['Received'],
+        queueIds: [queue(0)],
+        configuration: { response: { set: { 'agentData.Name': '$.customer.name' } } },
+      });
+      const { conversation } = await newConversation();
+      const [call] = await settled(huge.id, 1);
+      assert.equal(call.status, 'failed');
+      assert.equal(call.attempts, 1, 'not retried: the same answer would come back');
+      assert.equal(call.lastStatusCode, 200);
+      assert.match(call.lastError, new RegExp(`answer larger than ${MAX_ANSWER_BYTES} bytes`));
+      const detail = await callDetail(call.id);
+      assert.equal(detail.attemptLog[0].responseExcerpt, null);
+      // (Other tests' integrations set agent data too; this one's name must not be there.)
+      assert.equal((await lifecycleOf(conversation)).agentData.Name, undefined, 'nothing of the answer was used');
+      assert.match(bridge.output(), /answer larger than 65536 bytes/, 'the server log says why');
+      // Still serving and calling: another conversation's call of a normal-sized answer succeeds.
+      const small = await create({ name: 'small answer', url: `${service.baseUrl}/x`, events: ['Received'], queueIds: [queue(0)] });
+      await newConversation();
+      const [smallCall] = await settled(small.id, 1);
+      assert.equal(smallCall.status, 'succeeded');
+    });
+
+    test('digest with SHA-256 (RFC 7616): the strongest algorithm offered, checked as libcurl computes it', async () => {
+      // The service's digest check agrees with a real client: curl answers its MD5 and SHA-256 challenges.
+      for (const p of ['/digest/curl-check', '/digest-sha256/curl-check']) {
+        const { stdout } = await promisify(execFile)('curl', [
+          '-sS',
+          '--digest',
+          '-u',
+          `bob:${DIGEST_PASSWORD}`,
+          '--cacert',
+          service.caFile,
+          '-o',
+          '/dev/null',
+          '-w',
+          '%{http_code}',
+          `${service.baseUrl}${p}`,
+        ]);
+        assert.equal(stdout, '200', `curl --digest passes the service's check on ${p}`);
+      }
+      assert.deepEqual(
+        service.requests.filter((r) => r.url.endsWith('/curl-check')).map((r) => r.authenticated),
+        ['digest', 'digest-sha256'],
+      );
+      const [sha256, strongest] = await Promise.all(
+        ['/digest-sha256/accepted', '/digest-strongest/accepted'].map((p) =>
+          create({
+            name: `digest ${p}`,
+            url: `${service.baseUrl}${p}?c={conversation.id}`,
+            events: ['Received'],
+            queueIds: [queue(0)],
+            authentications: [{ id: 'digest:bob', secret: DIGEST_PASSWORD }],
+            configuration: { request: { authentication: { type: 'digest' }, body: { event: '{event}' } } },
+          }),
+        ),
+      );
+      const { conversation } = await newConversation();
+      for (const integration of [sha256!, strongest!]) {
+        const [call] = await settled(integration.id, 1);
+        assert.equal(call.status, 'succeeded', JSON.stringify(call));
+        const detail = await callDetail(call.id);
+        assert.equal(detail.attemptLog[0].request.headers.authorization, 'Digest ***');
+      }
+      const answered = service.requests.filter((r) => r.url.includes('/accepted?c=') && r.url.endsWith(conversation));
+      assert.deepEqual(
+        answered.map((r) => [r.url.split('/')[1], r.authenticated]).sort(),
+        [
+          ['digest-sha256', 'digest-sha256'],
+          ['digest-strongest', 'digest-sha256'],
+        ],
+        'SHA-256 chosen over the MD5 challenge offered first',
+      );
     });
 
     test('a call in flight when the process dies is made again after the restart', async () => {

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { sql } from 'kysely';
 import { OutboundEventLog, type OutboundEventInput } from '../src/local-org/outbound-event-log.ts';
+import type { Db } from '../src/store/database.ts';
 import { inTransaction } from '../src/store/transactions.ts';
 import { storeKinds } from './helpers/bridge-process.ts';
 import { openTestStore } from './helpers/test-store.ts';
@@ -99,4 +101,109 @@ for (const kind of storeKinds()) {
       assert.equal((await log.listForConversation('published'))[0]?.replayId, published?.replayId);
     });
   });
+}
+
+/**
+ * On PostgreSQL two transactions can take replay ids 10 and 11 and commit 11 first. A subscriber reading
+ * `replayId > cursor` then sees 11, moves its cursor past 10, and never delivers 10 once it commits.
+ */
+describe(
+  'no event is lost when transactions commit out of replay-id order (postgres)',
+  {
+    skip: !storeKinds().includes('postgres') && 'PostgreSQL suite not run',
+  },
+  () => {
+    let store: Awaited<ReturnType<typeof openTestStore>>;
+    let log: OutboundEventLog;
+    before(async () => {
+      store = await openTestStore('postgres');
+      log = new OutboundEventLog(store.store.db);
+    });
+    after(() => store.dispose());
+
+    test('an event whose transaction commits after a later one is still read by a cursor reader, in replay-id order', async () => {
+      const { db } = store.store;
+      const start = await log.latestReplayId();
+      let allowFirstToCommit!: () => void;
+      const firstMayCommit = new Promise<void>((resolve) => (allowFirstToCommit = resolve));
+      let firstHolds!: (replayId: number) => void;
+      const firstId = new Promise<number>((resolve) => (firstHolds = resolve));
+      const first = inTransaction(db, async (tx) => {
+        const appended = await log.writer.append(tx, event('taken-first'));
+        firstHolds(appended.replayId);
+        await firstMayCommit;
+        return appended;
+      });
+      const heldId = await firstId;
+      const second = await inTransaction(db, (tx) => log.writer.append(tx, event('committed-first')));
+      assert.ok(second.replayId > heldId, 'the second transaction took the later replay id and committed first');
+
+      // A subscriber reads while the first transaction is still open...
+      const delivered: number[] = [];
+      let cursor = start;
+      const reader = { done: false };
+      const firstRead = log.readAfter(cursor, 10).finally(() => (reader.done = true));
+      // ...and only once it has either answered or is waiting on the open transaction does that one commit.
+      while (!reader.done && !(await someoneWaitsOnALock(db))) await new Promise((resolve) => setTimeout(resolve, 10));
+      allowFirstToCommit();
+      await first;
+      for (const e of await firstRead) delivered.push(e.replayId);
+      cursor = delivered.at(-1) ?? cursor;
+      for (let batch = await log.readAfter(cursor, 10); batch.length > 0; batch = await log.readAfter(cursor, 10)) {
+        for (const e of batch) delivered.push(e.replayId);
+        cursor = delivered.at(-1)!;
+      }
+      assert.deepEqual(delivered, [heldId, second.replayId]);
+    });
+
+    test('the id of a rolled back append is a gap a reader steps over, not one it waits at', async () => {
+      const { db } = store.store;
+      const cursor = await log.latestReplayId();
+      await assert.rejects(
+        inTransaction(db, async (tx) => {
+          await log.writer.append(tx, event('rolled-back-gap'));
+          throw new Error('refused');
+        }),
+      );
+      const kept = await inTransaction(db, (tx) => log.writer.append(tx, event('after-the-gap')));
+      assert.ok(kept.replayId > cursor + 1, 'the rolled back append took an id');
+      assert.deepEqual(
+        (await log.readAfter(cursor, 10)).map((e) => e.conversationIdentifier),
+        ['after-the-gap'],
+      );
+    });
+
+    test('a subscription starting from the latest replay id does not start past an open transaction', async () => {
+      const { db } = store.store;
+      let allowFirstToCommit!: () => void;
+      const firstMayCommit = new Promise<void>((resolve) => (allowFirstToCommit = resolve));
+      let firstHolds!: () => void;
+      const held = new Promise<void>((resolve) => (firstHolds = resolve));
+      const first = inTransaction(db, async (tx) => {
+        const appended = await log.writer.append(tx, event('open-at-subscribe'));
+        firstHolds();
+        await firstMayCommit;
+        return appended;
+      });
+      await held;
+      await inTransaction(db, (tx) => log.writer.append(tx, event('committed-before-subscribe')));
+      const start = { done: false };
+      const starting = log.subscriptionStart().finally(() => (start.done = true));
+      while (!start.done && !(await someoneWaitsOnALock(db))) await new Promise((resolve) => setTimeout(resolve, 10));
+      allowFirstToCommit();
+      const appended = await first;
+      const cursor = await starting;
+      assert.ok(cursor >= appended.replayId, 'the open event committed before the subscription started, so it is behind the cursor');
+      assert.deepEqual(await log.readAfter(cursor, 10), []);
+    });
+  },
+);
+
+/** True when a session of this database waits for a lock (a reader waiting for an open writer). */
+async function someoneWaitsOnALock(db: Db): Promise<boolean> {
+  const { rows } = await sql<{ waiting: number }>`select count(*)::int as waiting from pg_locks
+    where not granted and locktype = 'advisory' and database = (select oid from pg_database where datname = current_database())`.execute(
+    db,
+  );
+  return (rows[0]?.waiting ?? 0) > 0;
 }

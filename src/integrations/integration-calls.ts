@@ -1,8 +1,13 @@
 import type { Db } from '../store/database.ts';
+import type { Wakeup } from '../util/wakeup.ts';
 
 /** The call log: one record per (lifecycle event, integration) with its attempts, and the manual retry. */
 export class IntegrationCalls {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** Told when a retry makes a call due (the dispatcher sleeps until then). */
+    private readonly callsDue?: Wakeup,
+  ) {}
 
   async list(q: {
     integrationId?: string | undefined;
@@ -58,7 +63,9 @@ export class IntegrationCalls {
         ),
       )
       .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+    const retried = Number(result.numUpdatedRows) === 1;
+    if (retried) this.callsDue?.notify();
+    return retried;
   }
 
   /** The conversation's lifecycle events, oldest first. */

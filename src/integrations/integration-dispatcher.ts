@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { rootCertificates } from 'node:tls';
+import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { sql } from 'kysely';
 import { HttpClient, HttpClientRequestTimeoutError, type RequestOptions } from 'urllib';
 import type { Db } from '../store/database.ts';
 import { inTransaction } from '../store/transactions.ts';
+import type { Wakeup } from '../util/wakeup.ts';
+import { digestAuthorization, pickDigestChallenge } from './digest-auth.ts';
 import type { ConversationValues } from './conversation-values.ts';
 import { configurationSchema, urlProblem } from './integration-input.ts';
 import { buildRequest, IntegrationRequestError, scrubSecrets, type BuiltRequest, type LoggedRequest } from './integration-request.ts';
 import type { PlaceholderContext } from './placeholders.ts';
 import { valuesFromAnswer } from './response-mapping.ts';
 
-const POLL_MS = 250;
 const EXCERPT_CHARS = 2000;
 const LEASE_GRACE_MS = 2000;
 
@@ -20,6 +23,13 @@ export interface IntegrationPolicy {
   timeoutMs: number;
   concurrency: number;
   allowHttpLoopback: boolean;
+  /** The most of a service's answer read; a longer one fails the call and is not read further. */
+  maxAnswerBytes: number;
+  /**
+   * The safety net: calls are found when the transaction adding them commits (the wakeup), when a retry or
+   * a lapsed lease falls due, and at least this often (e.g. calls another replica committed).
+   */
+  pollMs: number;
   /** Extra certificate authorities (PEM) trusted besides the usual ones. */
   extraCaPem?: string;
 }
@@ -33,11 +43,18 @@ interface Outcome {
   answer: unknown;
 }
 
+/** An answer longer than the policy's maxAnswerBytes: the call fails, and nothing of it is used. */
+class AnswerTooLarge extends Error {}
+
 /**
  * Calls integrations for their pending lifecycle events: each call is leased to this process (a replica
  * sharing the store leaves it alone until the lease lapses), sent, and its outcome recorded in one
  * transaction with the attempt's log line and the values the answer sets. 5xx answers, timeouts and
  * network errors are retried on the schedule; other answers, and requests that cannot be built, fail at once.
+ * Each integration gets a conversation's events in order: a call waits while an earlier event's call of the
+ * same integration and conversation is pending (retries included); failed calls no longer hold the line.
+ * The loop sleeps until `wakeup` (new calls committed, a call settled, a manual retry), the next retry
+ * falls due, or the safety poll.
  */
 export class IntegrationDispatcher {
   private stopped = false;
@@ -45,9 +62,8 @@ export class IntegrationDispatcher {
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly owner = randomUUID();
   private readonly client: HttpClient;
-  private wake: (() => void) | undefined;
 
-  constructor(private readonly deps: { db: Db; logger: Logger; values: ConversationValues; policy: IntegrationPolicy }) {
+  constructor(private readonly deps: { db: Db; logger: Logger; values: ConversationValues; policy: IntegrationPolicy; wakeup: Wakeup }) {
     const ca = deps.policy.extraCaPem ? [...rootCertificates, deps.policy.extraCaPem] : undefined;
     // `connect` goes to undici's Agent as TLS options; urllib's type names only some of them.
     const connect: { rejectUnauthorized: boolean; ca?: string[] } = { rejectUnauthorized: true, ...(ca ? { ca } : {}) };
@@ -60,47 +76,61 @@ export class IntegrationDispatcher {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.deps.wakeup.notify();
     await this.loop;
     await Promise.allSettled(this.inFlight.values());
   }
 
+  /** Read through a call: stop() flips the flag while the loop awaits, which narrowing cannot see. */
+  private stopRequested(): boolean {
+    return this.stopped;
+  }
+
   private async run() {
-    while (!this.stopped) {
+    while (!this.stopRequested()) {
+      const seen = this.deps.wakeup.version;
+      let nextDueIn = this.deps.policy.pollMs;
       try {
-        await this.dispatchDue();
+        nextDueIn = await this.dispatchDue();
       } catch (err) {
         this.deps.logger.error({ err }, 'integration dispatch pass failed');
       }
-      await this.pause();
+      if (!this.stopRequested()) await this.deps.wakeup.wait(Math.max(1, Math.min(this.deps.policy.pollMs, nextDueIn)), seen);
     }
   }
 
-  /** Until the next pass is due, or stop() is called. */
-  private pause(): Promise<void> {
-    if (this.stopped) return Promise.resolve();
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, POLL_MS);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  private async dispatchDue() {
+  /**
+   * Starts the due calls that head their line (integration, conversation); returns ms until the next
+   * retry falls due or lease lapses (a call leased by a process that died).
+   */
+  private async dispatchDue(): Promise<number> {
     const free = this.deps.policy.concurrency - this.inFlight.size;
-    if (free <= 0) return;
     const now = Date.now();
-    const due = await this.deps.db
-      .selectFrom('integration_calls')
-      .select('call_id')
-      .where('status', '=', 'pending')
-      .where('next_attempt_at', '<=', now)
-      .where((eb) => eb.or([eb('lease_owner', 'is', null), eb('lease_until', '<', now)]))
-      .orderBy('event_sequence', 'asc')
-      .limit(free + this.inFlight.size)
-      .execute();
+    const due =
+      free <= 0
+        ? []
+        : await this.deps.db
+            .selectFrom('integration_calls as c')
+            .select('c.call_id')
+            .where('c.status', '=', 'pending')
+            .where('c.next_attempt_at', '<=', now)
+            .where((eb) => eb.or([eb('c.lease_owner', 'is', null), eb('c.lease_until', '<', now)]))
+            .where((eb) =>
+              eb.not(
+                eb.exists(
+                  eb
+                    .selectFrom('integration_calls as earlier')
+                    .select('earlier.call_id')
+                    .whereRef('earlier.integration_id', '=', 'c.integration_id')
+                    .whereRef('earlier.conversation_identifier', '=', 'c.conversation_identifier')
+                    .where('earlier.status', '=', 'pending')
+                    .whereRef('earlier.event_sequence', '<', 'c.event_sequence'),
+                ),
+              ),
+            )
+            .orderBy('c.event_sequence', 'asc')
+            .limit(free + this.inFlight.size)
+            .execute();
     for (const { call_id } of due) {
       if (this.inFlight.has(call_id) || this.inFlight.size >= this.deps.policy.concurrency) continue;
       const leased = await this.deps.db
@@ -113,9 +143,23 @@ export class IntegrationDispatcher {
       if (Number(leased.numUpdatedRows) !== 1) continue;
       const run = this.attempt(call_id)
         .catch((err: unknown) => this.deps.logger.error({ err, callId: call_id }, 'integration call failed to record'))
-        .finally(() => this.inFlight.delete(call_id));
+        .finally(() => {
+          this.inFlight.delete(call_id);
+          // Its line may move on, and its slot is free.
+          this.deps.wakeup.notify();
+        });
       this.inFlight.set(call_id, run);
     }
+    const next = await this.deps.db
+      .selectFrom('integration_calls')
+      .select([
+        sql<number | null>`min(case when next_attempt_at > ${now} then next_attempt_at end)`.as('retry'),
+        sql<number | null>`min(case when lease_until > ${now} then lease_until end)`.as('lease'),
+      ])
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    const dueAt = Math.min(next?.retry ?? Infinity, next?.lease ?? Infinity);
+    return Number.isFinite(dueAt) ? dueAt - Date.now() : this.deps.policy.pollMs;
   }
 
   private async attempt(callId: string) {
@@ -221,25 +265,34 @@ export class IntegrationDispatcher {
 
   private async send(request: BuiltRequest): Promise<Outcome> {
     const started = performance.now();
-    const options: RequestOptions = {
-      method: request.method,
-      headers: request.headers,
-      timeout: this.deps.policy.timeoutMs,
-      dataType: 'text',
-      followRedirect: false,
-      ...(request.body === undefined ? {} : { content: request.body }),
-      ...(request.credentials?.scheme === 'basic' ? { auth: `${request.credentials.username}:${request.credentials.password}` } : {}),
-      ...(request.credentials?.scheme === 'digest'
-        ? { digestAuth: `${request.credentials.username}:${request.credentials.password}` }
-        : {}),
-    };
+    const deadline = Date.now() + this.deps.policy.timeoutMs;
+    const failed = (error: string, retryable: boolean, statusCode: number | null = null, excerpt: string | null = null): Outcome => ({
+      statusCode,
+      error,
+      retryable,
+      durationMs: Math.round(performance.now() - started),
+      excerpt,
+      answer: undefined,
+    });
     try {
-      const res = await this.client.request<string>(request.url, options);
+      let res = await this.exchange(request, undefined, deadline);
+      if (request.credentials?.scheme === 'digest' && res.status === 401) {
+        const challenge = pickDigestChallenge(res.headers['www-authenticate']);
+        if ('unsupported' in challenge) return failed(`HTTP 401 (${challenge.unsupported})`, false, 401, res.text.slice(0, EXCERPT_CHARS));
+        const url = new URL(request.url);
+        const authorization = digestAuthorization(challenge, {
+          method: request.method,
+          uri: `${url.pathname}${url.search}`,
+          username: request.credentials.username,
+          password: request.credentials.password,
+          body: request.body,
+        });
+        res = await this.exchange(request, authorization, deadline);
+      }
       const durationMs = Math.round(performance.now() - started);
-      const text = typeof res.data === 'string' ? res.data : '';
       let answer: unknown;
       try {
-        answer = text ? JSON.parse(text) : undefined;
+        answer = res.text ? JSON.parse(res.text) : undefined;
       } catch {
         answer = undefined;
       }
@@ -249,19 +302,65 @@ export class IntegrationDispatcher {
         error: ok ? null : `HTTP ${res.status}`,
         retryable: res.status >= 500,
         durationMs,
-        excerpt: text.slice(0, EXCERPT_CHARS),
+        excerpt: res.text.slice(0, EXCERPT_CHARS),
         answer,
       };
     } catch (err) {
-      const durationMs = Math.round(performance.now() - started);
+      if (err instanceof AnswerTooLarge) return failed(err.message, false, Number(err.cause), null);
       const e = err as Error & { cause?: Error };
-      const error =
-        err instanceof HttpClientRequestTimeoutError
-          ? `no answer within ${this.deps.policy.timeoutMs} ms`
-          : (e.cause?.message ?? e.message);
-      return { statusCode: null, error, retryable: true, durationMs, excerpt: null, answer: undefined };
+      const timedOut = err instanceof HttpClientRequestTimeoutError || e.name === 'TimeoutError';
+      return failed(timedOut ? `no answer within ${this.deps.policy.timeoutMs} ms` : (e.cause?.message ?? e.message), true);
     }
   }
+
+  /** One request and its answer, read up to the size cap and the call's deadline. */
+  private async exchange(request: BuiltRequest, authorization: string | undefined, deadline: number) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) throw Object.assign(new Error('deadline passed'), { name: 'TimeoutError' });
+    const options: RequestOptions = {
+      method: request.method,
+      headers: authorization ? { ...request.headers, authorization } : request.headers,
+      timeout: remaining,
+      dataType: 'stream',
+      followRedirect: false,
+      ...(request.body === undefined ? {} : { content: request.body }),
+      ...(request.credentials?.scheme === 'basic' ? { auth: `${request.credentials.username}:${request.credentials.password}` } : {}),
+    };
+    const res = await this.client.request<Readable>(request.url, options);
+    const text = await readCapped(res.res, this.deps.policy.maxAnswerBytes, deadline - Date.now(), res.status);
+    return { status: res.status, headers: res.headers, text };
+  }
+}
+
+/**
+ * Reads an answer as UTF-8 text, at most `max` bytes of it: a longer one is dropped unread (the stream is
+ * destroyed, so a service cannot make the bridge buffer an unbounded answer), as is one still arriving at the deadline.
+ */
+function readCapped(body: Readable, max: number, remainingMs: number, status: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const timer = setTimeout(
+      () => finish(Object.assign(new Error('answer still arriving at the deadline'), { name: 'TimeoutError' })),
+      Math.max(1, remainingMs),
+    );
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      body.removeAllListeners('data');
+      if (err) {
+        body.destroy();
+        reject(err);
+      } else resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > max)
+        finish(new AnswerTooLarge(`answer larger than ${max} bytes (INTEGRATION_MAX_ANSWER_BYTES); not read`, { cause: status }));
+      else chunks.push(chunk);
+    });
+    body.once('end', () => finish());
+    body.once('error', (err) => finish(err));
+  });
 }
 
 /** Delay before retry number `attempt` (1-based): the scheduled delay with ±20 % jitter. */

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Tx } from '../store/transactions.ts';
+import { afterCommit, type Tx } from '../store/transactions.ts';
+import type { Wakeup } from '../util/wakeup.ts';
 import type { ConversationValues } from './conversation-values.ts';
 import type { LifecycleFact } from './lifecycle.ts';
 
@@ -11,10 +12,14 @@ export interface LifecycleSink {
 /**
  * Stores a lifecycle event in its cause's transaction, and with it one pending call per integration it
  * matches (event ticked, direction, direct conversation or listed queue). So an event committed is called
- * once per matching integration, whatever happens to this process afterwards.
+ * once per matching integration, whatever happens to this process afterwards. Once the cause commits,
+ * `callsAdded` wakes the dispatcher (which could not see the calls before).
  */
 export class LifecycleRecorder implements LifecycleSink {
-  constructor(private readonly values: ConversationValues) {}
+  constructor(
+    private readonly values: ConversationValues,
+    private readonly callsAdded: Wakeup,
+  ) {}
 
   async record(tx: Tx, fact: LifecycleFact): Promise<void> {
     const steering = await this.values.steering(tx, fact.conversationIdentifier);
@@ -50,6 +55,7 @@ export class LifecycleRecorder implements LifecycleSink {
         (fact.queueId === null ? i.direct_conversations === 1 : (JSON.parse(i.queue_ids) as string[]).includes(fact.queueId)),
     );
     if (matching.length === 0) return;
+    afterCommit(tx, () => this.callsAdded.notify());
     await tx
       .insertInto('integration_calls')
       .values(

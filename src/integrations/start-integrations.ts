@@ -5,6 +5,7 @@ import { ConfigError, type Config } from '../config.ts';
 import { integrationRoutes } from '../management/integration-routes.ts';
 import type { StoredEventsHook } from '../outbound/received-events.ts';
 import type { Db } from '../store/database.ts';
+import { Wakeup } from '../util/wakeup.ts';
 import { ConversationValues } from './conversation-values.ts';
 import { IntegrationCalls } from './integration-calls.ts';
 import { IntegrationDispatcher } from './integration-dispatcher.ts';
@@ -21,9 +22,12 @@ export function createIntegrations(deps: { config: Config; logger: Logger; db: D
   const { config, db } = deps;
   const policy = config.integrations;
   const values = new ConversationValues(db);
-  const sink = new LifecycleRecorder(values);
+  // Wakes the dispatcher after a commit that added calls, a call settled, or a manual retry.
+  const callsDue = new Wakeup();
+  const sink = new LifecycleRecorder(values, callsDue);
   const dispatcher = new IntegrationDispatcher({
     db,
+    wakeup: callsDue,
     logger: deps.logger.child({ component: 'integrations' }),
     values,
     policy: {
@@ -31,6 +35,8 @@ export function createIntegrations(deps: { config: Config; logger: Logger; db: D
       timeoutMs: policy.timeoutMs,
       concurrency: policy.concurrency,
       allowHttpLoopback: policy.allowHttpLoopback,
+      maxAnswerBytes: policy.maxAnswerBytes,
+      pollMs: policy.pollMs,
       ...(policy.caFile ? { extraCaPem: readCaFile(policy.caFile) } : {}),
     },
   });
@@ -38,7 +44,7 @@ export function createIntegrations(deps: { config: Config; logger: Logger; db: D
   const routers: Router[] = [
     integrationRoutes({
       integrations: new IntegrationStore(db),
-      calls: new IntegrationCalls(db),
+      calls: new IntegrationCalls(db, callsDue),
       values,
       allowHttpLoopback: policy.allowHttpLoopback,
     }),

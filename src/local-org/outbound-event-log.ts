@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Selectable } from 'kysely';
 import type { CustomEventFields, PayloadShape } from '../contract/outbound-event.ts';
 import type { Db } from '../store/database.ts';
+import { OrderedLogReader } from '../store/ordered-log.ts';
 import type { OutboundEventTable } from '../store/tables.ts';
 import { afterCommit, inTransaction, type Tx } from '../store/transactions.ts';
 import { Wakeup } from '../util/wakeup.ts';
@@ -126,8 +127,11 @@ export class OutboundEventWriter {
 export class OutboundEventLog {
   readonly appended = new Wakeup();
   readonly writer = new OutboundEventWriter(this.appended);
+  private readonly ordered: OrderedLogReader;
 
-  constructor(private readonly db: Db) {}
+  constructor(private readonly db: Db) {
+    this.ordered = new OrderedLogReader(db, { table: 'outbound_events', idColumn: 'sequence' });
+  }
 
   /** The Pub/Sub API's Publish: field values appended as they are, in their own transaction. */
   publish(records: PublishedFields[]): Promise<OutboundEvent[]> {
@@ -140,18 +144,22 @@ export class OutboundEventLog {
     return Number(result.numDeletedRows);
   }
 
-  /** Events after a replay id, oldest first. */
+  /**
+   * Events after a replay id, oldest first; never one while an earlier id may still commit (so a reader
+   * moving its cursor to the last event read skips nothing). May wait for transactions in flight.
+   */
   async readAfter(replayId: number, limit: number): Promise<OutboundEvent[]> {
-    const rows = await this.db
-      .selectFrom('outbound_events')
-      .selectAll()
-      .where('sequence', '>', replayId)
-      .orderBy('sequence', 'asc')
-      .limit(limit)
-      .execute();
-    return rows.map(toEvent);
+    const read = (after: number) =>
+      this.db.selectFrom('outbound_events').selectAll().where('sequence', '>', after).orderBy('sequence', 'asc').limit(limit).execute();
+    return (await this.ordered.readAfter(replayId, read, (r) => r.sequence)).map(toEvent);
   }
 
+  /** Where a subscription "from the latest" starts: no event committed afterwards can have an id at or below it. */
+  subscriptionStart(): Promise<number> {
+    return this.ordered.latestSettled(() => this.latestReplayId());
+  }
+
+  /** The highest replay id committed (for status; a subscription starts at subscriptionStart()). */
   async latestReplayId(): Promise<number> {
     const row = await this.db
       .selectFrom('outbound_events')

@@ -53,7 +53,7 @@ export function eventStreamRoutes(deps: { received: ReceivedEvents; stored: Wake
     if (resumeFrom !== undefined && !(/^\d+$/.test(resumeFrom) && Number.isSafeInteger(Number(resumeFrom)))) {
       throw managementError('invalid_request', `Resume after a sequence number (Last-Event-ID or ?after=); got "${resumeFrom}".`);
     }
-    let cursor = resumeFrom !== undefined ? Number(resumeFrom) : await deps.received.latestSequence();
+    let cursor = resumeFrom !== undefined ? Number(resumeFrom) : await deps.received.streamStart();
     const types = query.eventType ? new Set(query.eventType.split(',')) : null;
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.ts';
-import type { Tx } from '../store/transactions.ts';
+import { OrderedLogReader } from '../store/ordered-log.ts';
+import { inTransaction, type Tx } from '../store/transactions.ts';
 import type { NormalizedEvent } from '../contract/outbound-event.ts';
 import { orderingKeyOf } from './normalizer.ts';
 import { matchesEventTypes } from './event-type-filter.ts';
@@ -22,10 +23,14 @@ export type ReceivedItem =
 export type StoredEventsHook = (tx: Tx, stored: NormalizedEvent[]) => Promise<void>;
 
 export class ReceivedEvents {
+  private readonly ordered: OrderedLogReader;
+
   constructor(
     private readonly db: Db,
     private readonly onStoredInTransaction?: StoredEventsHook,
-  ) {}
+  ) {
+    this.ordered = new OrderedLogReader(db, { table: 'normalized_events', idColumn: 'sequence' });
+  }
 
   async checkpoint(topicName: string): Promise<number | undefined> {
     const row = await this.db
@@ -43,7 +48,8 @@ export class ReceivedEvents {
    */
   async storeBatch(topicName: string, items: ReceivedItem[]): Promise<NormalizedEvent[]> {
     if (items.length === 0) return [];
-    return this.db.transaction().execute(async (trx) => {
+    // inTransaction: the hook's writers may run work after the commit (afterCommit).
+    return inTransaction(this.db, async (trx) => {
       const now = Date.now();
       const endpoints = (await trx.selectFrom('webhook_endpoints').selectAll().execute()).map((ep) => ({
         id: ep.endpoint_id,
@@ -135,16 +141,23 @@ export class ReceivedEvents {
     }));
   }
 
-  /** Stored events after a sequence number, oldest first (the SSE stream's source). */
+  /** Stored events after a sequence number, oldest first (the SSE stream's source); none while an earlier one may still commit. */
   async readAfter(sequence: number, limit: number): Promise<{ sequence: number; event: NormalizedEvent }[]> {
-    const rows = await this.db
-      .selectFrom('normalized_events')
-      .select(['sequence', 'body'])
-      .where('sequence', '>', sequence)
-      .orderBy('sequence', 'asc')
-      .limit(limit)
-      .execute();
+    const read = (after: number) =>
+      this.db
+        .selectFrom('normalized_events')
+        .select(['sequence', 'body'])
+        .where('sequence', '>', after)
+        .orderBy('sequence', 'asc')
+        .limit(limit)
+        .execute();
+    const rows = await this.ordered.readAfter(sequence, read, (r) => r.sequence);
     return rows.map((r) => ({ sequence: r.sequence, event: JSON.parse(r.body) as NormalizedEvent }));
+  }
+
+  /** Where a stream of new events starts: no event stored afterwards has a sequence at or below it. */
+  streamStart(): Promise<number> {
+    return this.ordered.latestSettled(() => this.latestSequence());
   }
 
   async latestSequence(): Promise<number> {

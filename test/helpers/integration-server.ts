@@ -17,13 +17,15 @@ export interface RecordedRequest {
 
 export type Handler = (req: RecordedRequest, count: number) => { status: number; body?: unknown; delayMs?: number };
 
-const md5 = (s: string) => createHash('md5').update(s).digest('hex');
+const HASHES: Record<string, string> = { MD5: 'md5', 'SHA-256': 'sha256' };
 
 /**
  * The service an integration calls, outside the bridge: HTTPS with a certificate made here (written to
  * `caFile` for the bridge's INTEGRATION_CA_FILE), recording every request. A path under `/basic/`,
- * `/digest/` or `/header/` demands that authentication; the digest check is written here from RFC 7616,
- * independently of the client library the bridge uses.
+ * `/digest/` or `/header/` demands that authentication; `/digest-sha256/` demands digest with SHA-256
+ * (one challenge), `/digest-strongest/` too while offering MD5 first and SHA-256 second in one header.
+ * The digest check is written here from RFC 7616, independently of the bridge's client, and the tests
+ * hold it to libcurl's computation (`curl --digest`).
  */
 export async function startIntegrationServer(options: {
   dir: string;
@@ -59,17 +61,27 @@ export async function startIntegrationServer(options: {
     const user = decoded.slice(0, at);
     return at > 0 && options.users[user] === decoded.slice(at + 1);
   };
+  /** The algorithm of a valid digest answer (MD5 or SHA-256), or null. */
   const checkDigest = (header: string | undefined, method: string, url: string) => {
     const m = /^Digest (.+)$/.exec(header ?? '');
-    if (!m) return false;
+    if (!m) return null;
     const fields: Record<string, string> = {};
     for (const part of m[1]!.matchAll(/(\w+)=(?:"([^"]*)"|([^,\s]*))/g)) fields[part[1]!] = part[2] ?? part[3] ?? '';
     const password = options.users[fields.username ?? ''];
-    if (password === undefined || fields.realm !== realm || !nonces.has(fields.nonce ?? '') || fields.uri !== url) return false;
-    if (fields.qop !== 'auth' || !/^[0-9a-f]{8}$/.test(fields.nc ?? '') || !fields.cnonce) return false;
-    const ha1 = md5(`${fields.username}:${realm}:${password}`);
-    const ha2 = md5(`${method}:${fields.uri}`);
-    return fields.response === md5(`${ha1}:${fields.nonce}:${fields.nc}:${fields.cnonce}:auth:${ha2}`);
+    if (password === undefined || fields.realm !== realm || !nonces.has(fields.nonce ?? '') || fields.uri !== url) return null;
+    if (fields.qop !== 'auth' || !/^[0-9a-f]{8}$/.test(fields.nc ?? '') || !fields.cnonce) return null;
+    const algorithm = fields.algorithm ?? 'MD5';
+    const hash = HASHES[algorithm];
+    if (!hash) return null;
+    const h = (s: string) => createHash(hash).update(s).digest('hex');
+    const ha1 = h(`${fields.username}:${realm}:${password}`);
+    const ha2 = h(`${method}:${fields.uri}`);
+    return fields.response === h(`${ha1}:${fields.nonce}:${fields.nc}:${fields.cnonce}:auth:${ha2}`) ? algorithm : null;
+  };
+  const digestChallenge = (algorithm: string) => {
+    const nonce = randomBytes(16).toString('hex');
+    nonces.add(nonce);
+    return `Digest realm="${realm}", qop="auth", algorithm=${algorithm}, nonce="${nonce}", opaque="${randomBytes(8).toString('hex')}"`;
   };
 
   const server = https.createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
@@ -90,19 +102,15 @@ export async function startIntegrationServer(options: {
         if (!checkBasic(req.headers.authorization))
           return answer(401, { error: 'basic credentials needed' }, { 'www-authenticate': `Basic realm="${realm}"` });
         recorded.authenticated = 'basic';
-      } else if (pathname.startsWith('/digest/')) {
-        if (!checkDigest(req.headers.authorization, req.method ?? '', url)) {
-          const nonce = randomBytes(16).toString('hex');
-          nonces.add(nonce);
-          return answer(
-            401,
-            { error: 'digest credentials needed' },
-            {
-              'www-authenticate': `Digest realm="${realm}", qop="auth", algorithm=MD5, nonce="${nonce}", opaque="${randomBytes(8).toString('hex')}"`,
-            },
-          );
+      } else if (/^\/digest(-sha256|-strongest)?\//.test(pathname)) {
+        const wanted = pathname.startsWith('/digest/') ? 'MD5' : 'SHA-256';
+        if (checkDigest(req.headers.authorization, req.method ?? '', url) !== wanted) {
+          const offered = pathname.startsWith('/digest-strongest/')
+            ? [digestChallenge('MD5'), digestChallenge('SHA-256')]
+            : [digestChallenge(wanted)];
+          return answer(401, { error: 'digest credentials needed' }, { 'www-authenticate': offered.join(', ') });
         }
-        recorded.authenticated = 'digest';
+        recorded.authenticated = wanted === 'MD5' ? 'digest' : 'digest-sha256';
       } else if (pathname.startsWith('/header/')) {
         if (req.headers[options.apiKey.header] !== options.apiKey.value) {
           answer(403, { error: 'api key needed' });

@@ -321,7 +321,7 @@ export class PubSubServer {
       } catch (err) {
         throw new RpcError(grpc.status.INVALID_ARGUMENT, `replay_id: ${(err as Error).message}.`);
       }
-    } else if (preset === ReplayPreset.LATEST) cursor = await this.deps.log.latestReplayId();
+    } else if (preset === ReplayPreset.LATEST) cursor = await this.deps.log.subscriptionStart();
     else throw new RpcError(grpc.status.INVALID_ARGUMENT, `Unknown replay_preset ${preset}.`);
     this.deps.logger.debug({ preset, cursor }, 'pub/sub subscription started');
     return { cursor, expiresAt };
