@@ -384,6 +384,11 @@ export const INTERACTION_ERRORS = {
     (p: { where: string; allowed: readonly string[]; value: unknown }) =>
       `${p.where}.messageType must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
   ),
+  InvalidCustomIntegration: define(
+    10050,
+    400,
+    (p: { where: string; rule: string }) => `${p.where} is not a custom integration the API knows: ${p.rule}.`,
+  ),
   EmptyProgressIndicatorCapabilities: define(
     10098,
     400,
