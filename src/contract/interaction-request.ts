@@ -350,7 +350,9 @@ export function checkConversationEntryPayload(payload: JsonObject, where: string
     });
   }
   if (typeof payload.id !== 'string' || payload.id.trim() === '') throw apiError('MissingEntryId', { where });
-  if (payload.entryType === 'Message') checkMessage(payload, where, senderRole === 'EndUser' ? END_USER_MESSAGE_TYPES : MESSAGE_TYPES);
+  if (payload.entryType === 'Message') {
+    checkMessage(payload, where, senderRole === 'EndUser' ? END_USER_MESSAGE_TYPES : MESSAGE_TYPES, false);
+  }
   if (
     (payload.entryType === 'TypingStartedIndicator' || payload.entryType === 'TypingStoppedIndicator') &&
     !indicatorSchema.safeParse(payload).success
@@ -362,7 +364,12 @@ export function checkConversationEntryPayload(payload: JsonObject, where: string
   }
 }
 
-function checkMessage(payload: JsonObject, where: string, allowed: readonly string[] = END_USER_MESSAGE_TYPES) {
+/**
+ * A Message entry's abstractMessage. `allowed`: the message types its sender may send. `sameId`: the
+ * message's id must be the entry's (10060, "Interaction ID and Message ID": a rule of /interactions; the
+ * entries of the other operations are stored under the entry's id and left to the org on this point).
+ */
+function checkMessage(payload: JsonObject, where: string, allowed: readonly string[] = END_USER_MESSAGE_TYPES, sameId = true) {
   const message = payload.abstractMessage;
   if (!isObject(message))
     throw apiError('InvalidEntryFormat', { where: `${where}.abstractMessage`, rule: 'is required for a Message entry' });
@@ -376,7 +383,7 @@ function checkMessage(payload: JsonObject, where: string, allowed: readonly stri
   if (typeof message.id !== 'string' || message.id.trim() === '') {
     throw apiError('MissingEntryId', { where: `${where}.abstractMessage` });
   }
-  if (message.id !== payload.id) {
+  if (sameId && message.id !== payload.id) {
     throw apiError('MismatchedInteractionAndMessageId', { where });
   }
   if (!messageCommonSchema.safeParse(message).success) {
