@@ -413,11 +413,6 @@ export const INTERACTION_ERRORS = {
     400,
     (p: { role: string; subject: string }) => `No ${p.role} "${p.subject}" takes part in the conversation.`,
   ),
-  EntryIdAlreadyStored: define(
-    10073,
-    400,
-    (p: { entryId: string }) => `The conversation already has an entry with id "${p.entryId}": give each entry its own id.`,
-  ),
   InvalidSessionOperation: define(
     10102,
     400,

@@ -64,7 +64,7 @@ export async function addConversationEntry(tx: Tx, call: CrmCall, request: Conve
   return { status: 202, body: { success: true } };
 }
 
-/** Appends an entry unless the conversation already holds its id (10073): an entry id is stored once. */
+/** Appends an entry from `sender`; an id the conversation already holds is refused (10073, see appendEntry). */
 export async function appendEntryOnce(
   tx: Tx,
   conversationIdentifier: string,
@@ -72,13 +72,6 @@ export async function appendEntryOnce(
   entry: ConversationEntryRequest['entry'],
   requestId: string,
 ): Promise<void> {
-  const existing = await tx
-    .selectFrom('conversation_entries')
-    .select('sequence')
-    .where('conversation_identifier', '=', conversationIdentifier)
-    .where('entry_id', '=', entry.entryId)
-    .executeTakeFirst();
-  if (existing) throw apiError('EntryIdAlreadyStored', { entryId: entry.entryId });
   await appendEntry(tx, conversationIdentifier, {
     entryId: entry.entryId,
     entryType: entry.entryType,
