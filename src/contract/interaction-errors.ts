@@ -264,7 +264,7 @@ export const INTERACTION_ERRORS = {
   InvalidUserId: define(
     15106,
     400,
-    (p: { value: unknown }) => `"userId" must be the 15 or 18 character id of an agent user; got ${shown(p.value)}.`,
+    (p: { value: unknown }) => `"userId" must name the user (a Salesforce or an external user id); got ${shown(p.value)}.`,
   ),
   NotAnAgent: define(15106, 400, (p: { userId: string }) => `User ${p.userId} is not an agent user of this org.`),
   BothCapacities: define(10013, 400, () => 'Send either "capacityPercentage" or "capacityWeight", not both.'),
