@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
+import { printLogOnFailure, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
 import { curlEnv, isInteractionExample, readmeExamples, runExample } from './helpers/readme-examples.ts';
 
 describe('the README curl examples, run as written after eval "$(npm run -s curl-env)"', () => {
@@ -10,6 +10,7 @@ describe('the README curl examples, run as written after eval "$(npm run -s curl
     bridge = await startBridge();
     exports = curlEnv(bridge);
   });
+  printLogOnFailure(() => bridge);
   after(() => bridge.dispose());
 
   test('curl-env prints every variable the examples use', () => {
