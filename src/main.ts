@@ -130,6 +130,7 @@ async function main(config: Config) {
     orgRouters: sf
       ? []
       : [
+          ...(publishing?.interactionRouters ?? []),
           orgRestRouter({ db: store.db, tokens, orgId: org.orgId, topicName: config.outbound.topicName, fields: config.outbound.fields }),
           soapLoginRouter({
             db: store.db,

@@ -66,7 +66,8 @@ describe('attachments on an S3 endpoint given by environment variables', () => {
       { token },
     );
     assert.equal(res.status, 202, JSON.stringify(res.body));
-    const entry = (await bridge.management(`/api/conversations/${res.body.conversationIdentifier}`)).entries.at(-1);
+    const { entries } = await bridge.management(`/api/conversations/${res.body.conversationIdentifier}`);
+    const entry = entries.filter((e: any) => e.entryType === 'Message').at(-1);
     const [attachment] = entry.attachments;
     assert.match(attachment.url, /^s3:\/\/partner-uploads\//);
     assert.deepEqual(await bucket.keys(), [keyOf(attachment.url)]);

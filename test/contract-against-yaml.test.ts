@@ -6,7 +6,15 @@ import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { validateAgentWorkRequest, validateUpdateAgentWorkRequest } from '../src/contract/agent-work-request.ts';
 import { ApiError } from '../src/contract/api-error.ts';
+import { validateAcknowledgementRequest } from '../src/contract/acknowledgement-request.ts';
+import { validateCapabilitiesRequest } from '../src/contract/capabilities-request.ts';
 import { validateConsentRequest } from '../src/contract/consent-request.ts';
+import { validateConversationEntriesQuery } from '../src/contract/conversation-entries-query.ts';
+import { validateConversationEntryRequest } from '../src/contract/conversation-entry-request.ts';
+import { validateConversationHistoryRequest } from '../src/contract/conversation-history-request.ts';
+import { validateConversationRequest } from '../src/contract/conversation-request.ts';
+import { validateMessagingSessionRequest } from '../src/contract/messaging-session-request.ts';
+import { validateParticipantRequest } from '../src/contract/participant-request.ts';
 import { validateInteractionRequest } from '../src/contract/interaction-request.ts';
 import { validateCancelRouteRequest, validateRouteRequest } from '../src/contract/route-request.ts';
 import { validateRoutingResultRequest } from '../src/contract/routing-result-request.ts';
@@ -17,7 +25,9 @@ import { textMessage } from './helpers/api-client.ts';
  * the YAML, starting from a valid body, each required field removed, each enum given a value outside it
  * (and each value of it accepted), each string made one character over its maxLength, each array one item
  * over its maxItems, and each `additionalProperties: false` object given an unknown property must be
- * refused with an Interaction API error. The YAML is the reference copy next to the project's checkout;
+ * refused with an Interaction API error. Where a rule of the error table narrows an enum in a given place
+ * (a conversation is established by its end user), the operation names it, and the other values must be
+ * refused with that rule's code. The YAML is the reference copy next to the project's checkout;
  * a user's clone has none, and then this file skips, saying so.
  */
 
@@ -51,10 +61,57 @@ const entry = (abstractMessage: Record<string, unknown>) => {
     ],
   };
 };
+// Functions, so no two places of a body share one object (a mutation of one must not reach the other).
+const endUser = () => ({ appType: 'custom', subject: '+15550100', role: 'EndUser' });
+const bot = () => ({ appType: 'chatbot', subject: 'OrderBot', role: 'Chatbot' });
+/** A text Message entry as /conversationEntry and /conversationHistory carry it. */
+const textEntryPayload = (text = 'hi') => {
+  const id = randomUUID();
+  return {
+    id,
+    entryType: 'Message',
+    abstractMessage: { id, messageType: 'StaticContentMessage', staticContent: { formatType: 'Text', text } },
+  };
+};
+/** A channel's capabilities with one custom integration (if given) and one field restriction. */
+const capabilities = (customIntegration: object | undefined, restriction: object) => ({
+  capabilities: {
+    appType: 'custom',
+    channelCapabilities: [
+      {
+        channelType: 'custom',
+        ...(customIntegration ? { customIntegration } : {}),
+        messageTypeCapabilities: [
+          {
+            messageType: 'StaticContentMessage',
+            formatTypeCapabilities: [{ formatType: 'Text', capabilityFieldRestriction: [{ fieldJsonPath: '$.text', restriction }] }],
+          },
+        ],
+        progressIndicatorTypeCapabilities: [
+          { progressIndicatorType: 'ProgressUpdateIndicator', formatTypeCapabilities: [{ formatType: 'Text' }] },
+        ],
+      },
+    ],
+  },
+});
 const attachment = { id: randomUUID(), name: 'a.png', mimeType: 'image/png', url: 'https://files.example/a.png' };
 
+/**
+ * Where a rule of the error table (error-codes.tsv) narrows an enum the schema leaves open: at `at` (a path
+ * of the valid body), only the values in `accepted` are accepted; the schema's other values must be refused
+ * with one of `codes`, and with nothing else.
+ */
+interface TableRule {
+  at: string;
+  accepted: string[];
+  codes: number[];
+}
+
 /** Each operation the project validates: valid bodies (together reaching every object the project reads) and its validator. */
-const OPERATIONS: Record<string, { bodies: Array<() => any>; validate: Validate; schema?: (s: Schema) => Schema }> = {
+const OPERATIONS: Record<
+  string,
+  { bodies: Array<() => any>; validate: Validate; schema?: (s: Schema) => Schema; tableRules?: TableRule[] }
+> = {
   'POST /interactions': {
     bodies: [
       () => textMessage('hello', { extra: { routingAttributes: { Topic: 'billing' } } }),
@@ -120,6 +177,115 @@ const OPERATIONS: Record<string, { bodies: Array<() => any>; validate: Validate;
     bodies: [() => ({ workId: '0Bz5g00000Ab1cD', status: 'Close', contextType: 'Agent' })],
     validate: (body) => validateUpdateAgentWorkRequest(body, 'ConversationChannelDefinition'),
   },
+  'POST /conversation': {
+    bodies: [
+      () => ({
+        channelAddressIdentifier: randomUUID(),
+        participants: [endUser()],
+        routingAttributes: { Topic: 'billing' },
+      }),
+    ],
+    validate: validateConversationRequest,
+    // 10042: the participant establishing a conversation is its end user.
+    tableRules: [{ at: 'participants.0.role', accepted: ['EndUser'], codes: [10042] }],
+  },
+  'POST /conversationEntry': {
+    bodies: [
+      () => ({
+        conversationIdentifier,
+        sender: endUser(),
+        conversationEntries: [{ clientTimestamp: Date.now(), entryPayload: textEntryPayload() }],
+      }),
+    ],
+    validate: validateConversationEntryRequest,
+  },
+  'GET /conversationEntry': {
+    bodies: [() => ({ conversationIdentifier, startTime: 1688190840000, endTime: Date.now(), limit: 5, direction: 'FROM_END' })],
+    validate: validateConversationEntriesQuery,
+  },
+  'POST /conversationHistory': {
+    bodies: [
+      () => ({
+        channelAddressIdentifier: randomUUID(),
+        conversationParticipants: [
+          { participant: endUser(), joinedTime: 1688190000000, displayName: 'Ada' },
+          { participant: bot(), joinedTime: 1688190000000, leftTime: 1688190900000 },
+        ],
+        conversationEntries: [
+          { clientTimestamp: 1688190840000, sender: endUser(), entryPayload: textEntryPayload('from the user') },
+          { clientTimestamp: 1688190850000, sender: bot(), entryPayload: textEntryPayload('from the bot()') },
+        ],
+        messagingSession: { messagingSessionRequestType: 'EstablishMessagingSession', payload: { startTime: 1688190000000 } },
+      }),
+      () => ({
+        channelAddressIdentifier: randomUUID(),
+        conversationParticipants: [{ participant: endUser(), joinedTime: 1688190000000 }],
+        conversationEntries: [{ clientTimestamp: 1688190840000, sender: endUser(), entryPayload: textEntryPayload() }],
+        messagingSession: { messagingSessionRequestType: 'AttachMessagingSession', payload: { sessionId: '0Mw5g000000Ab1c' } },
+      }),
+    ],
+    validate: validateConversationHistoryRequest,
+    tableRules: [
+      // 10043: history participants are end users or chatbots; 10044: exactly one end user.
+      { at: 'conversationParticipants.0.participant.role', accepted: ['EndUser'], codes: [10043, 10044] },
+      // 10068: an entry's sender must be one of the listed participants (the first is the end user).
+      { at: 'conversationEntries.0.sender.role', accepted: ['EndUser'], codes: [10068] },
+    ],
+  },
+  'POST /acknowledgement': {
+    bodies: [
+      () => ({
+        conversationIdentifier,
+        sender: endUser(),
+        acknowledgements: [
+          {
+            acknowledgementType: 'Read',
+            acknowledgedConversationEntryIdentifier: randomUUID(),
+            acknowledgmentCreatedConversationEntryIdentifier: randomUUID(),
+            acknowledgementTimestamp: String(Date.now()),
+          },
+        ],
+      }),
+    ],
+    validate: validateAcknowledgementRequest,
+  },
+  'POST /participant': {
+    bodies: [() => ({ conversationIdentifier, participants: [bot()], operation: 'Remove' })],
+    validate: validateParticipantRequest,
+  },
+  'POST /messagingSession': {
+    bodies: [
+      () => ({
+        channelAddressIdentifier: randomUUID(),
+        endUserClientId: '+15550100',
+        conversationIdentifier,
+        sessionId: '0Mw5g000000Ab1c',
+        operation: 'End',
+        operationBy: 'EndUser',
+      }),
+    ],
+    validate: validateMessagingSessionRequest,
+  },
+  'PATCH /capabilities': {
+    bodies: [
+      () =>
+        capabilities(
+          { customIntegrationType: 'CustomChannelIntegration', integrationNamespace: 'acme', conversationChannelDefinitionDevName: 'Chat' },
+          { fieldRestrictionType: 'StringFieldRestriction', encoding: 'UTF8', maxLength: 500 },
+        ),
+      () =>
+        capabilities(
+          { customIntegrationType: 'CustomBotIntegration', integrationNamespace: 'acme', extConvParticipantIntegDefDevName: 'Bot' },
+          { fieldRestrictionType: 'DimensionRestriction', dimensionType: 'PIXEL', x: 640, y: 480 },
+        ),
+      () => capabilities(undefined, { fieldRestrictionType: 'MimeTypeRestriction', mimeType: 'image/png' }),
+      () => capabilities(undefined, { fieldRestrictionType: 'FileSizeRestriction', maxSizeInKb: 1024 }),
+      () => capabilities(undefined, { fieldRestrictionType: 'ArrayRestriction', maxItems: 3 }),
+      () => capabilities(undefined, { fieldRestrictionType: 'RequiredFieldRestriction', fieldRequired: true }),
+      () => capabilities(undefined, { fieldRestrictionType: 'TypeRestriction', type: 'string' }),
+    ],
+    validate: validateCapabilitiesRequest,
+  },
   'PATCH /consent': {
     bodies: [() => ({ endUserClientId: '+15550100', channelAddressIdentifier: randomUUID(), consentStatus: 'OptedOut' })],
     validate: validateConsentRequest,
@@ -130,6 +296,8 @@ interface Check {
   name: string;
   mutate: (body: any) => void;
   expect: 'refused' | 'accepted';
+  /** For a refusal the error table explains: the codes it may carry. */
+  codes?: number[];
 }
 
 describe('the contract module enforces the contract (inbound-interaction-api.yaml)', { skip: yamlMissing }, () => {
@@ -170,6 +338,8 @@ describe('the contract module enforces the contract (inbound-interaction-api.yam
 
   const at = (body: any, p: (string | number)[]) => p.reduce((o, k) => o?.[k], body);
   const parentOf = (body: any, p: (string | number)[]) => at(body, p.slice(0, -1));
+
+  let tableRules: TableRule[] = [];
 
   /** Every check the schema implies for the parts of `value` that the valid body has. */
   function checksOf(raw: Schema, value: unknown, p: (string | number)[], out: Check[]) {
@@ -212,9 +382,13 @@ describe('the contract module enforces the contract (inbound-interaction-api.yam
       const ps = deref(propertySchema);
       const isDiscriminator = deref(raw).discriminator?.propertyName === field || flattenDiscriminators(raw).includes(field);
       if (Array.isArray(ps.enum) && !isDiscriminator) {
+        const fieldPath = [...p, field].join('.');
+        const rule = tableRules.find((r) => r.at === fieldPath);
         for (const allowed of ps.enum) {
-          const name = `${[...p, field].join('.')} = ${String(allowed)}`;
-          out.push({ name, expect: 'accepted', mutate: (b) => (at(b, p)[field] = allowed) });
+          const name = `${fieldPath} = ${String(allowed)}`;
+          const mutate = (b: any) => (at(b, p)[field] = allowed);
+          if (!rule || rule.accepted.includes(allowed)) out.push({ name, expect: 'accepted', mutate });
+          else out.push({ name: `${name} (error table)`, expect: 'refused', codes: rule.codes, mutate });
         }
       }
       checksOf(propertySchema, v, [...p, field], out);
@@ -255,6 +429,7 @@ describe('the contract module enforces the contract (inbound-interaction-api.yam
       project.bodies.forEach((body, i) => {
         const validBody = () => structuredClone(body());
         const checks: Check[] = [];
+        tableRules = project.tableRules ?? [];
         checksOf(schema, validBody(), [], checks);
         const sample = project.bodies.length > 1 ? `body ${i + 1}: ` : '';
         test(`${sample}the valid body is accepted`, () => {
@@ -271,7 +446,7 @@ describe('the contract module enforces the contract (inbound-interaction-api.yam
             }
             assert.throws(
               () => project.validate(mutated),
-              (err: unknown) => err instanceof ApiError && err.status === 400,
+              (err: unknown) => err instanceof ApiError && err.status === 400 && (!check.codes || check.codes.includes(err.code)),
               `not refused: ${JSON.stringify(mutated)}`,
             );
           });

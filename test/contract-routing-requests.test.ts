@@ -89,7 +89,8 @@ describe('POST /agentWork validation', () => {
     ['a weight as text', { ...base, capacityWeight: 'heavy' }, 10014],
     ['an 18-character work item id', { ...base, capacityWeight: 1, workItemId: `${workItemId}AAA` }, 10012],
     ['a missing work item id', { userId, capacityWeight: 1 }, 10012],
-    ['a user id that is not an id', { ...base, capacityWeight: 1, userId: 'agent.one' }, 15106],
+    ['no user id', { workItemId, capacityWeight: 1 }, 15106],
+    ['an empty user id', { ...base, capacityWeight: 1, userId: ' ' }, 15106],
     ['a routing context that is not an object', { ...base, capacityWeight: 1, routingContext: 'x' }, 10089],
     [
       'a routing context without correlation id',
@@ -117,6 +118,10 @@ describe('POST /agentWork validation', () => {
         JSON.stringify(body),
       );
     }
+  });
+
+  test("an external user id is the org's to judge: the contract module takes any (the local org refuses one not its agent)", () => {
+    assert.deepEqual(validateAgentWorkRequest({ ...base, userId: 'ext-agent-7' }), { ...base, userId: 'ext-agent-7' });
   });
 
   test('neither capacity is valid here: the org takes it from the open routing', () => {

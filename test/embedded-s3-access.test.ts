@@ -29,7 +29,8 @@ for (const store of storeKinds()) {
         { token },
       );
       assert.equal(res.status, 202, JSON.stringify(res.body));
-      const entry = (await bridge.management(`/api/conversations/${res.body.conversationIdentifier}`)).entries.at(-1);
+      const { entries } = await bridge.management(`/api/conversations/${res.body.conversationIdentifier}`);
+      const entry = entries.filter((e: any) => e.entryType === 'Message').at(-1);
       key = keyOf(entry.attachments[0].url);
     });
     after(() => bridge.dispose());

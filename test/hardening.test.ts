@@ -191,7 +191,8 @@ for (const store of storeKinds()) {
         const { entries } = await bridge.management(
           `/api/conversations/${(res.body as { conversationIdentifier: string }).conversationIdentifier}`,
         );
-        stored.push((entries.at(-1) as { attachments: Array<{ name: string }> }).attachments[0]!.name);
+        const message = entries.filter((e: { entryType: string }) => e.entryType === 'Message').at(-1);
+        stored.push((message as { attachments: Array<{ name: string }> }).attachments[0]!.name);
       }
       assert.deepEqual(stored, names);
     });

@@ -128,7 +128,10 @@ for (const store of storeKinds()) {
       await act('session ended', 'end', {});
 
       const view = await bridge.management(`/api/conversations/${conversation}`);
-      const consentEvent = view.outboundEvents.find((e: any) => !published.some((p) => p.replayId === e.replayId));
+      const consentEvent = view.outboundEvents.find(
+        (e: any) =>
+          !published.some((p) => p.replayId === e.replayId) && JSON.parse(e.fields.payload).payload?.entryType === 'EndUserConsentUpdated',
+      );
       assert.ok(consentEvent, 'the consent change was published in the conversation');
       const expected = new Map(published.map((p) => [p.replayId, p.entryType]));
       expected.set(consentEvent.replayId, 'EndUserConsentUpdated');
@@ -183,8 +186,12 @@ for (const store of storeKinds()) {
         assert.equal(data.conversationIdentifier, conversation, String(data.entryType));
         assert.equal(data.shape, 'spring24');
       }
+      // The latest of a type: the conversation's session also opened (SessionStatusChanged New) before these.
       const byType = (t: string) =>
-        receiver.delivered().find((r) => r.json.data.conversationIdentifier === conversation && r.json.data.entryType === t)!.json.data;
+        receiver
+          .delivered()
+          .filter((r) => r.json.data.conversationIdentifier === conversation && r.json.data.entryType === t)
+          .at(-1)!.json.data;
       assert.equal(byType('ReadAcknowledgement').payload.acknowledgedConversationEntryIdentifier, view.entries[0].entryId);
       assert.equal(byType('SessionStatusChanged').payload.sessionStatus, 'Ended');
       assert.equal(byType('EndUserConsentUpdated').payload.consentStatus, 'OptIn');

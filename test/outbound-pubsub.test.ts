@@ -229,7 +229,8 @@ describe('outbound subscriber keeps its subscription alive', () => {
   test('after its stream ends with UNAUTHENTICATED it reconnects with a new token and resumes', async () => {
     const receiver = await startWebhookReceiver();
     try {
-      await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url });
+      // The agent's messages (the session the conversation opens is published too).
+      await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url, eventTypes: ['Message'] });
       const conversation = await startConversation(bridge, 'reconnect-user');
       const before = await sendAgentMessage(bridge, conversation, { text: 'before the stream ends' });
       await waitFor('the first delivery', () => receiver.delivered().some((r) => r.id === before.eventId));

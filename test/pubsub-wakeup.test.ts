@@ -30,7 +30,11 @@ for (const store of storeKinds()) {
         client.subscribeFromReplayId(
           TOPIC,
           (_info: unknown, type: string, data: any) => {
-            if (type === 'event') received.push({ replayId: data.replayId, payload: JSON.parse(data.payload[FIELDS.payload]) });
+            if (type !== 'event') return;
+            const payload = JSON.parse(data.payload[FIELDS.payload]);
+            // The routing events; the session the message opens (SessionStatusChanged) is published before them.
+            if (payload.payload?.entryType === 'SessionStatusChanged') return;
+            received.push({ replayId: data.replayId, payload });
           },
           10,
           localOrgLatestReplayId,

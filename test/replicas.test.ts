@@ -64,7 +64,7 @@ describe('three replicas behind a load balancer', { skip: !storeKinds().includes
       assert.equal(b.status, 202, JSON.stringify(b.body));
       assert.deepEqual(a.body, b.body, 'the second answer replays the first');
       const view = await replicas[2]!.management(`/api/conversations/${a.body.conversationIdentifier}`);
-      assert.equal(view.entries.length, 1, 'one entry stored');
+      assert.equal(view.entries.filter((e: any) => e.sender.role === 'EndUser').length, 1, 'one entry stored');
     }
   });
 
@@ -79,7 +79,7 @@ describe('three replicas behind a load balancer', { skip: !storeKinds().includes
     assert.equal(opened.length, 1, 'one of the three messages opened the session');
     const view = await replicas[1]!.management(`/api/conversations/${conversationIdentifier}`);
     assert.equal(view.messagingSessions.length, 1);
-    assert.equal(view.entries.length, 3);
+    assert.equal(view.entries.filter((e: any) => e.sender.role === 'EndUser').length, 3);
 
     const work = {
       userId: org.agentUsers[0].userId15,
@@ -139,7 +139,8 @@ describe('three replicas behind a load balancer', { skip: !storeKinds().includes
 
     const receiver = await startWebhookReceiver();
     try {
-      await managementRequest(others[0]!, 'POST', '/api/webhooks', { url: receiver.url });
+      // The agent's messages: the session the conversation opened is published too, and is not counted here.
+      await managementRequest(others[0]!, 'POST', '/api/webhooks', { url: receiver.url, eventTypes: ['Message'] });
       const conversation = await startConversation(service, `+1555${randomUUID().slice(0, 8)}`);
       const sent: string[] = [];
       for (let i = 0; i < 10; i++) sent.push((await sendAgentMessage(others[i % 2]!, conversation, { text: `before ${i}` })).eventId);

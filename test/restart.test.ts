@@ -24,7 +24,11 @@ for (const store of storeKinds()) {
       await bridge.restart();
 
       const conversation = await bridge.management(`/api/conversations/${first.body.conversationIdentifier}`);
-      assert.equal(conversation.entries.length, 1);
+      // The end user's message, then the session it opened (SessionStatusChanged).
+      assert.deepEqual(
+        conversation.entries.map((e: any) => e.entryType),
+        ['Message', 'SessionStatusChanged'],
+      );
       assert.equal(conversation.entries[0].payload.abstractMessage.staticContent.text, 'before the restart');
 
       const replay = await postInteraction(bridge, body, { token, headers: { RequestId: requestId } });
@@ -34,7 +38,7 @@ for (const store of storeKinds()) {
       const after = await postInteraction(bridge, textMessage('after the restart', { from: 'restart-user' }), { token });
       assert.equal(after.status, 202, 'the token issued before the restart still works');
       assert.equal(after.body.conversationIdentifier, first.body.conversationIdentifier);
-      assert.equal((await bridge.management(`/api/conversations/${first.body.conversationIdentifier}`)).entries.length, 2);
+      assert.equal((await bridge.management(`/api/conversations/${first.body.conversationIdentifier}`)).entries.length, 3);
       assert.equal(bridge.adminKey, adminKey);
     });
 

@@ -37,7 +37,9 @@ const present = (v: unknown) => v !== undefined && v !== null;
 
 export function validateAgentWorkRequest(raw: unknown): AgentWorkRequest {
   const body = jsonBodyObject(raw);
-  if (!hasSalesforceIdShape(body.userId)) {
+  // "Salesforce User Id or External User Id" (the contract): any id is the org's to judge, so only its
+  // presence is checked here; the local org refuses one that is not its agent (15106, agent-work.ts).
+  if (typeof body.userId !== 'string' || body.userId.trim() === '') {
     throw apiError('InvalidUserId', { value: body.userId });
   }
   const workItemId = workItemIdOf(body.workItemId);

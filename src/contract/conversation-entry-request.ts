@@ -1,4 +1,5 @@
 import { apiError } from './interaction-errors.ts';
+import { checkConversationEntryPayload } from './interaction-request.ts';
 import { conversationIdentifierOf, isJsonObject, jsonBodyObject, type JsonObject } from './json-body.ts';
 import { lenientInteger } from './lenient-number.ts';
 import { participantOf, type Participant } from './participant.ts';
@@ -18,8 +19,8 @@ export interface ConversationEntryRequest {
   entry: NewConversationEntry;
 }
 
-/** An entry as the contract's ConversationEntryRequest and ConversationEntryHistory carry it. */
-export function conversationEntryOf(value: unknown, where: string): NewConversationEntry {
+/** An entry as the contract's ConversationEntryRequest and ConversationEntryHistory carry it, from a sender in `senderRole`. */
+export function conversationEntryOf(value: unknown, where: string, senderRole: Participant['role']): NewConversationEntry {
   if (!isJsonObject(value))
     throw apiError('InvalidEntryFormat', { where, rule: 'must be an object with clientTimestamp and entryPayload' });
   const clientTimestamp = lenientInteger(value.clientTimestamp);
@@ -28,14 +29,8 @@ export function conversationEntryOf(value: unknown, where: string): NewConversat
   }
   const payload = value.entryPayload;
   if (!isJsonObject(payload)) throw apiError('InvalidEntryFormat', { where: `${where}.entryPayload`, rule: 'must be an entry object' });
-  if (typeof payload.entryType !== 'string' || payload.entryType.trim() === '') {
-    throw apiError('InvalidEntryFormat', { where: `${where}.entryPayload.entryType`, rule: 'must name the entry type' });
-  }
-  if (typeof payload.id !== 'string' || payload.id.trim() === '') throw apiError('MissingEntryId', { where: `${where}.entryPayload` });
-  if (payload.entryType === 'Message' && !isJsonObject(payload.abstractMessage)) {
-    throw apiError('InvalidEntryFormat', { where: `${where}.entryPayload.abstractMessage`, rule: 'is required for a Message' });
-  }
-  return { clientTimestamp, entryId: payload.id, entryType: payload.entryType, payload };
+  checkConversationEntryPayload(payload, `${where}.entryPayload`, senderRole);
+  return { clientTimestamp, entryId: payload.id as string, entryType: payload.entryType as string, payload };
 }
 
 export function validateConversationEntryRequest(raw: unknown): ConversationEntryRequest {
@@ -46,5 +41,5 @@ export function validateConversationEntryRequest(raw: unknown): ConversationEntr
   if (!Array.isArray(entries) || entries.length !== 1) {
     throw apiError('InvalidEntryFormat', { where: '"conversationEntries"', rule: 'must list exactly one entry' });
   }
-  return { conversationIdentifier, sender, entry: conversationEntryOf(entries[0], 'conversationEntries[0]') };
+  return { conversationIdentifier, sender, entry: conversationEntryOf(entries[0], 'conversationEntries[0]', sender.role) };
 }

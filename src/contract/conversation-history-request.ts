@@ -14,7 +14,7 @@ export interface HistoryParticipant {
 }
 
 export type HistorySession =
-  { type: 'EstablishMessagingSession'; startTime?: number } | { type: 'AttachMessagingSession'; sessionId: string };
+  { type: 'EstablishMessagingSession'; startTime: number } | { type: 'AttachMessagingSession'; sessionId: string };
 
 /** `POST /api/v1/conversationHistory`, validated: past entries of a conversation, with who took part when. */
 export interface ConversationHistoryRequest {
@@ -45,21 +45,24 @@ function historyParticipantOf(value: unknown, where: string): HistoryParticipant
 function historySessionOf(value: unknown): HistorySession | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isJsonObject(value)) throw apiError('InvalidHistoryPayload', { field: 'messagingSession', rule: 'must be an object' });
-  const payload = isJsonObject(value.payload) ? value.payload : undefined;
-  if (value.messagingSessionRequestType === 'EstablishMessagingSession') {
-    if (payload?.startTime === undefined) return { type: 'EstablishMessagingSession' };
+  const type = value.messagingSessionRequestType;
+  if (type !== 'EstablishMessagingSession' && type !== 'AttachMessagingSession') {
+    throw apiError('InvalidHistoryPayload', {
+      field: 'messagingSession.messagingSessionRequestType',
+      rule: 'must be EstablishMessagingSession or AttachMessagingSession',
+    });
+  }
+  // Both session requests carry their details in a required `payload`.
+  const payload = value.payload;
+  if (!isJsonObject(payload))
+    throw apiError('InvalidHistoryPayload', { field: 'messagingSession.payload', rule: `is required for ${type}` });
+  if (type === 'EstablishMessagingSession') {
     const startTime = lenientInteger(payload.startTime);
     if (startTime === undefined || startTime < 0) throw apiError('InvalidSessionStartTime');
     return { type: 'EstablishMessagingSession', startTime };
   }
-  if (value.messagingSessionRequestType === 'AttachMessagingSession') {
-    if (typeof payload?.sessionId !== 'string' || payload.sessionId.trim() === '') throw apiError('MissingSessionId');
-    return { type: 'AttachMessagingSession', sessionId: payload.sessionId };
-  }
-  throw apiError('InvalidHistoryPayload', {
-    field: 'messagingSession.messagingSessionRequestType',
-    rule: 'must be EstablishMessagingSession or AttachMessagingSession',
-  });
+  if (typeof payload.sessionId !== 'string' || payload.sessionId.trim() === '') throw apiError('MissingSessionId');
+  return { type: 'AttachMessagingSession', sessionId: payload.sessionId };
 }
 
 export function validateConversationHistoryRequest(raw: unknown): ConversationHistoryRequest {
@@ -82,10 +85,10 @@ export function validateConversationHistoryRequest(raw: unknown): ConversationHi
   const seen = new Set<string>();
   const entries = conversationEntries.map((e: unknown, i) => {
     const where = `conversationEntries[${i}]`;
-    const entry = conversationEntryOf(e, where);
+    const sender = participantOf(isJsonObject(e) ? e.sender : undefined, `${where}.sender`);
+    const entry = conversationEntryOf(e, where, sender.role);
     if (seen.has(entry.entryId)) throw apiError('DuplicateEntryId', { where: `${where}.entryPayload.id`, entryId: entry.entryId });
     seen.add(entry.entryId);
-    const sender = participantOf((e as Record<string, unknown>).sender, `${where}.sender`);
     const listed = participants.find((p) => p.participant.role === sender.role && p.participant.subject === sender.subject);
     if (!listed) throw apiError('SenderNotListed', { where: `${where}.sender` });
     if (entry.clientTimestamp < listed.joinedTime || (listed.leftTime !== undefined && entry.clientTimestamp > listed.leftTime)) {

@@ -264,7 +264,7 @@ export const INTERACTION_ERRORS = {
   InvalidUserId: define(
     15106,
     400,
-    (p: { value: unknown }) => `"userId" must be the 15 or 18 character id of an agent user; got ${shown(p.value)}.`,
+    (p: { value: unknown }) => `"userId" must name the user (a Salesforce or an external user id); got ${shown(p.value)}.`,
   ),
   NotAnAgent: define(15106, 400, (p: { userId: string }) => `User ${p.userId} is not an agent user of this org.`),
   BothCapacities: define(10013, 400, () => 'Send either "capacityPercentage" or "capacityWeight", not both.'),
@@ -384,6 +384,11 @@ export const INTERACTION_ERRORS = {
     (p: { where: string; allowed: readonly string[]; value: unknown }) =>
       `${p.where}.messageType must be one of ${p.allowed.join(', ')}; got ${shown(p.value)}.`,
   ),
+  InvalidCustomIntegration: define(
+    10050,
+    400,
+    (p: { where: string; rule: string }) => `${p.where} is not a custom integration the API knows: ${p.rule}.`,
+  ),
   EmptyProgressIndicatorCapabilities: define(
     10098,
     400,
@@ -407,11 +412,6 @@ export const INTERACTION_ERRORS = {
     10036,
     400,
     (p: { role: string; subject: string }) => `No ${p.role} "${p.subject}" takes part in the conversation.`,
-  ),
-  EntryIdAlreadyStored: define(
-    10073,
-    400,
-    (p: { entryId: string }) => `The conversation already has an entry with id "${p.entryId}": give each entry its own id.`,
   ),
   InvalidSessionOperation: define(
     10102,

@@ -14,6 +14,21 @@ import { checkJsonLimits, MAX_INT32 } from './json-limits.ts';
 export const INTERACTION_TYPES = ['EntryInteraction', 'AttachmentInteraction'] as const;
 /** Entry types an end user's platform may post through /interactions (the others have their own APIs or are CRM-side). */
 export const INBOUND_ENTRY_TYPES = ['Message', 'TypingStartedIndicator', 'TypingStoppedIndicator', 'MessageDeliveryFailed'] as const;
+/** Every entry type of the contract: what /conversationEntry and /conversationHistory may carry. */
+export const ENTRY_TYPES = [
+  ...INBOUND_ENTRY_TYPES,
+  'DeliveryAcknowledgement',
+  'ReadAcknowledgement',
+  'RoutingWorkResult',
+  'ParticipantChanged',
+  'RoutingResult',
+  'Note',
+  'FlagRaise',
+  'FlagLower',
+  'EndUserConsentUpdated',
+  'SessionStatusChanged',
+  'ConsultConversationInfo',
+] as const;
 export const MESSAGE_TYPES = [
   'ChoicesMessage',
   'ChoicesResponseMessage',
@@ -42,11 +57,13 @@ export const FORMAT_TYPES = [
   'Flow',
   'MessageDefinition',
 ] as const;
-/** Which format types each end-user message type may carry, per the contract's discriminator mappings. */
-const FORMATS_BY_MESSAGE_TYPE: Record<(typeof END_USER_MESSAGE_TYPES)[number], { field: string; formats: readonly string[] }> = {
+/** Which format types each message type may carry, and in which field, per the contract's discriminator mappings. */
+const FORMATS_BY_MESSAGE_TYPE: Record<(typeof MESSAGE_TYPES)[number], { field: string; formats: readonly string[] }> = {
   StaticContentMessage: { field: 'staticContent', formats: ['Text', 'Links', 'ExperienceType', 'Attachments'] },
   ChoicesResponseMessage: { field: 'choicesResponse', formats: ['Selections'] },
   FormResponseMessage: { field: 'formResponse', formats: ['Inputs', 'Result'] },
+  ChoicesMessage: { field: 'choices', formats: ['TimePicker', 'MessageDefinition', 'Buttons', 'Carousel', 'QuickReplies', 'ListPicker'] },
+  FormMessage: { field: 'form', formats: ['Inputs', 'MessageDefinition'] },
 };
 
 /**
@@ -320,7 +337,39 @@ function parseEntryInteraction(payload: unknown, timestamp: number, where: strin
   };
 }
 
-function checkMessage(payload: JsonObject, where: string) {
+/**
+ * An entry of `POST /conversationEntry` and `POST /conversationHistory` (`entryPayload`): any entry type of
+ * the contract, a Message checked as /interactions checks it; an end user's message limited to the types an
+ * end user may send, another participant's (a bot's, an agent's) to any message type.
+ */
+export function checkConversationEntryPayload(payload: JsonObject, where: string, senderRole: string): void {
+  if (!ENTRY_TYPES.includes(payload.entryType as never)) {
+    throw apiError('InvalidEntryFormat', {
+      where: `${where}.entryType`,
+      rule: `must be one of ${ENTRY_TYPES.join(', ')}; got ${JSON.stringify(payload.entryType ?? null)}`,
+    });
+  }
+  if (typeof payload.id !== 'string' || payload.id.trim() === '') throw apiError('MissingEntryId', { where });
+  if (payload.entryType === 'Message') {
+    checkMessage(payload, where, senderRole === 'EndUser' ? END_USER_MESSAGE_TYPES : MESSAGE_TYPES, false);
+  }
+  if (
+    (payload.entryType === 'TypingStartedIndicator' || payload.entryType === 'TypingStoppedIndicator') &&
+    !indicatorSchema.safeParse(payload).success
+  ) {
+    throw apiError('InvalidEntryFormat', {
+      where: `${where}.timestamp`,
+      rule: 'is required for a typing indicator: a Unix epoch time in milliseconds',
+    });
+  }
+}
+
+/**
+ * A Message entry's abstractMessage. `allowed`: the message types its sender may send. `sameId`: the
+ * message's id must be the entry's (10060, "Interaction ID and Message ID": a rule of /interactions; the
+ * entries of the other operations are stored under the entry's id and left to the org on this point).
+ */
+function checkMessage(payload: JsonObject, where: string, allowed: readonly string[] = END_USER_MESSAGE_TYPES, sameId = true) {
   const message = payload.abstractMessage;
   if (!isObject(message))
     throw apiError('InvalidEntryFormat', { where: `${where}.abstractMessage`, rule: 'is required for a Message entry' });
@@ -328,13 +377,13 @@ function checkMessage(payload: JsonObject, where: string) {
   if (!MESSAGE_TYPES.includes(messageType as never)) {
     throw apiError('InvalidMessageType', { where, allowed: MESSAGE_TYPES });
   }
-  if (!END_USER_MESSAGE_TYPES.includes(messageType as never)) {
+  if (!allowed.includes(messageType as string)) {
     throw apiError('MessageTypeNotAllowedFromEndUser', { allowed: END_USER_MESSAGE_TYPES, messageType });
   }
   if (typeof message.id !== 'string' || message.id.trim() === '') {
     throw apiError('MissingEntryId', { where: `${where}.abstractMessage` });
   }
-  if (message.id !== payload.id) {
+  if (sameId && message.id !== payload.id) {
     throw apiError('MismatchedInteractionAndMessageId', { where });
   }
   if (!messageCommonSchema.safeParse(message).success) {
@@ -343,7 +392,7 @@ function checkMessage(payload: JsonObject, where: string) {
       rule: 'has an invalid inReplyToMessageId, customHandlingType or references',
     });
   }
-  const { field, formats } = FORMATS_BY_MESSAGE_TYPE[messageType as keyof typeof FORMATS_BY_MESSAGE_TYPE];
+  const { field, formats } = FORMATS_BY_MESSAGE_TYPE[messageType as (typeof MESSAGE_TYPES)[number]];
   const content = message[field];
   const path = `${where}.abstractMessage.${field}`;
   if (!isObject(content)) throw apiError('InvalidEntryFormat', { where: path, rule: `is required for a ${String(messageType)}` });

@@ -6,6 +6,7 @@ import { managementError } from '../contract/management-errors.ts';
 import type { Db } from '../store/database.ts';
 import { inTransaction } from '../store/transactions.ts';
 import type { AgentMessages, AgentSendResult } from './agent-messages.ts';
+import type { FileLinks } from './file-links.ts';
 
 export interface AgentFile {
   name: string;
@@ -16,7 +17,8 @@ export interface AgentFile {
 
 /**
  * A file the local org's agent sends: stored in the attachment bucket like an end user's, then sent as an
- * agent message whose attachment URL is the management API's download link, and recorded on that entry
+ * agent message whose attachment URL is a signed, expiring link the partner fetches from the Interaction
+ * API's port with no credential of ours (file-links.ts), and recorded on that entry
  * (in the entry's transaction) so the conversation lists it with the end user's files. The object is
  * complete before that transaction opens, so a sent message never points at a missing file and no
  * transaction waits on S3.
@@ -28,10 +30,11 @@ export class AgentFiles {
       orgId: string;
       storage: AttachmentStorage;
       messages: AgentMessages;
+      links: FileLinks;
     },
   ) {}
 
-  async send(conversationIdentifier: string, file: AgentFile, downloadUrl: (attachmentId: string) => string): Promise<AgentSendResult> {
+  async send(conversationIdentifier: string, file: AgentFile): Promise<AgentSendResult> {
     const conversation = await this.deps.db
       .selectFrom('conversations')
       .select(['channel_address_identifier', 'end_user_client_identifier'])
@@ -63,7 +66,7 @@ export class AgentFiles {
     return inTransaction(this.deps.db, async (tx) => {
       const sent = await this.deps.messages.sendMessageIn(tx, conversationIdentifier, {
         text: file.text,
-        attachments: [{ id, url: downloadUrl(id), name: file.name, mimeType: file.mimeType }],
+        attachments: [{ id, url: this.deps.links.urlFor(id), name: file.name, mimeType: file.mimeType }],
       });
       await insertAttachmentRecord(tx, {
         orgId: this.deps.orgId,

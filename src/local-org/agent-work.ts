@@ -6,8 +6,9 @@ import type { Tx } from '../store/transactions.ts';
 import type { LifecycleEventName } from '../integrations/lifecycle.ts';
 import type { LocalOrgLifecycle } from './lifecycle-events.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
-import type { RoutingEvents, RoutingWorkType } from './routing-events.ts';
+import { agentAuthor, agentParticipant, type RoutingEvents, type RoutingWorkType } from './routing-events.ts';
 import { checkChannelContext } from './channels.ts';
+import { joinConversation, leaveConversation } from './participants.ts';
 import { eventTarget, openSessionOf } from './routing-lookups.ts';
 import { isSalesforceId, KeyPrefix, newSalesforceId, toEighteenCharId } from '../contract/salesforce-ids.ts';
 
@@ -78,6 +79,7 @@ export class LocalOrgAgentWork {
         .set({ status: 'Assigned', open_key: null, closed_at: now })
         .where('psr_id', '=', psr.psr_id)
         .execute();
+      await this.events.queuePositions(tx, psr.queue_id, { leftCreatedAt: psr.created_at });
     }
     await this.sessions.refreshStatus(tx, session.session_id);
     await this.lifecycle.raise(tx, {
@@ -164,6 +166,7 @@ export class LocalOrgAgentWork {
         routingCorrelationId: work.routing_correlation_id,
       });
     }
+    await this.changeParticipants(tx, call, work, request.status);
     if (ended) {
       // The agent closing the last work ends the session: published after the work result, as it follows from it.
       await this.events.sessionEnded(tx, eventTarget(work), {
@@ -173,6 +176,70 @@ export class LocalOrgAgentWork {
       });
     }
     return { status: 202, body: { success: true } };
+  }
+
+  /**
+   * The agent joins the conversation when it accepts the work and leaves when it closes or cancels work it
+   * had accepted. Accepting a transfer hands the conversation over: the agents who had it open leave (their
+   * work Transferred), and one ParticipantChanged says both.
+   */
+  private async changeParticipants(
+    tx: Tx,
+    call: CrmCall,
+    work: NonNullable<Awaited<ReturnType<LocalOrgAgentWork['workOf']>>>,
+    status: AgentWorkStatus,
+  ): Promise<void> {
+    const target = eventTarget(work);
+    const me = agentParticipant(work.user_id);
+    const author = agentAuthor({ userId: work.user_id, displayName: work.display_name });
+    if (status === 'Accept') {
+      const handedOver = work.routing_type === 'Transfer' ? await this.transferFrom(tx, call, work) : [];
+      await joinConversation(tx, work.conversation_identifier, me, call.requestId);
+      const changes = [
+        ...handedOver.map((w) => ({ operation: 'remove' as const, participant: agentParticipant(w.user_id), displayName: w.display_name })),
+        { operation: 'add' as const, participant: me, displayName: work.display_name },
+      ];
+      await this.events.participantsChanged(tx, target, changes, author);
+      return;
+    }
+    if ((status === 'Close' || status === 'Cancel') && work.status === 'Opened') {
+      await leaveConversation(tx, work.conversation_identifier, me, call.requestId);
+      await this.events.participantsChanged(tx, target, [{ operation: 'remove', participant: me, displayName: work.display_name }], author);
+    }
+  }
+
+  /** The other agents' open work on the session, marked Transferred (RoutingWorkResult Transferred) as they leave it. */
+  private async transferFrom(tx: Tx, call: CrmCall, work: NonNullable<Awaited<ReturnType<LocalOrgAgentWork['workOf']>>>) {
+    const previous = await tx
+      .selectFrom('agent_work as w')
+      .innerJoin('users as u', 'u.user_id', 'w.user_id')
+      .select(['w.work_id', 'w.user_id', 'w.psr_id', 'w.routing_type', 'w.routing_correlation_id', 'u.display_name'])
+      .where('w.session_id', '=', work.session_id)
+      .where('w.status', '=', 'Opened')
+      .where('w.work_id', '!=', work.work_id)
+      .execute();
+    const now = Date.now();
+    for (const w of previous) {
+      await tx
+        .updateTable('agent_work')
+        .set({ status: 'Transferred', active_key: null, closed_at: now, updated_at: now })
+        .where('work_id', '=', w.work_id)
+        .execute();
+      await leaveConversation(tx, work.conversation_identifier, agentParticipant(w.user_id), call.requestId);
+      if (work.routing_owner === 'Partner') {
+        await this.events.workChanged(tx, eventTarget(work), {
+          workType: 'Transferred',
+          workId: w.work_id,
+          sessionId: work.session_id,
+          userId: w.user_id,
+          agentName: w.display_name,
+          psrId: w.psr_id,
+          routingType: w.routing_type,
+          routingCorrelationId: w.routing_correlation_id,
+        });
+      }
+    }
+    return previous;
   }
 
   private async agentOf(tx: Tx, orgId: string, userId: string) {

@@ -7,7 +7,13 @@ import { resolveChannel } from './channels.ts';
 import { appendEntryOnce } from './conversation-operations.ts';
 import { findOrCreateConversation } from './conversations.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
+import type { RoutingEventTarget } from './routing-events.ts';
 
+export interface HistorySessions {
+  sessions: MessagingSessions;
+  /** Opens the conversation's session if none is open, as a first message does (published, Received). */
+  openSession: (tx: Tx, target: RoutingEventTarget) => Promise<{ sessionId: string }>;
+}
 /**
  * `POST /conversationHistory` in the local org: the end user's conversation on the channel (created if
  * none), its participants with the times they were in it, and the past entries, each entry id stored once
@@ -16,7 +22,7 @@ import type { MessagingSessions } from './messaging-sessions.ts';
  */
 export async function addConversationHistory(
   tx: Tx,
-  sessions: MessagingSessions,
+  { sessions, openSession }: HistorySessions,
   call: CrmCall,
   request: ConversationHistoryRequest,
 ): Promise<CrmResponse> {
@@ -41,7 +47,13 @@ export async function addConversationHistory(
   }
   let messagingSessionId: string | null = null;
   if (request.messagingSession?.type === 'EstablishMessagingSession') {
-    messagingSessionId = (await sessions.openIfNone(tx, call.orgId, conversationIdentifier)).sessionId;
+    const target = {
+      orgId: call.orgId,
+      channelAddressIdentifier: channel.channel_address_identifier,
+      conversationIdentifier,
+      endUserClientIdentifier: endUser.participant.subject,
+    };
+    messagingSessionId = (await openSession(tx, target)).sessionId;
   } else if (request.messagingSession?.type === 'AttachMessagingSession') {
     const { sessionId } = request.messagingSession;
     const open = await sessions.findOpen(tx, conversationIdentifier);

@@ -7,7 +7,8 @@ import type { Tx } from '../store/transactions.ts';
 import { resolveChannel } from './channels.ts';
 import { appendEntry, findOrCreateConversation } from './conversations.ts';
 import { isInConversation, joinConversation, leaveConversation } from './participants.ts';
-import { conversationOf } from './routing-lookups.ts';
+import { systemAuthor, type RoutingEvents } from './routing-events.ts';
+import { conversationOf, eventTarget } from './routing-lookups.ts';
 
 /**
  * `POST /conversation` in the local org: the end user's conversation on the channel, created if it has
@@ -32,8 +33,8 @@ export async function establishConversation(tx: Tx, call: CrmCall, request: Conv
   return { status: 202, body: { conversationIdentifier } };
 }
 
-/** `POST /participant` (operation Remove): the participant leaves the conversation. */
-export async function changeParticipant(tx: Tx, call: CrmCall, request: ParticipantRequest): Promise<CrmResponse> {
+/** `POST /participant` (operation Remove): the participant leaves the conversation, published as ParticipantChanged (remove). */
+export async function changeParticipant(tx: Tx, events: RoutingEvents, call: CrmCall, request: ParticipantRequest): Promise<CrmResponse> {
   const conversation = await conversationOf(tx, call, request.conversationIdentifier);
   const { participant } = request;
   // The conversation's own end user is in it without a row until it leaves: give it one to mark.
@@ -43,6 +44,13 @@ export async function changeParticipant(tx: Tx, call: CrmCall, request: Particip
   if (!(await leaveConversation(tx, conversation.conversation_identifier, participant, call.requestId))) {
     throw apiError('NotAParticipant', { role: participant.role, subject: participant.subject });
   }
+  const target = eventTarget(conversation);
+  await events.participantsChanged(
+    tx,
+    target,
+    [{ operation: 'remove', participant, displayName: participant.subject }],
+    systemAuthor(target),
+  );
   return { status: 200, body: { success: true } };
 }
 
@@ -56,7 +64,7 @@ export async function addConversationEntry(tx: Tx, call: CrmCall, request: Conve
   return { status: 202, body: { success: true } };
 }
 
-/** Appends an entry unless the conversation already holds its id (10073): an entry id is stored once. */
+/** Appends an entry from `sender`; an id the conversation already holds is refused (10073, see appendEntry). */
 export async function appendEntryOnce(
   tx: Tx,
   conversationIdentifier: string,
@@ -64,13 +72,6 @@ export async function appendEntryOnce(
   entry: ConversationEntryRequest['entry'],
   requestId: string,
 ): Promise<void> {
-  const existing = await tx
-    .selectFrom('conversation_entries')
-    .select('sequence')
-    .where('conversation_identifier', '=', conversationIdentifier)
-    .where('entry_id', '=', entry.entryId)
-    .executeTakeFirst();
-  if (existing) throw apiError('EntryIdAlreadyStored', { entryId: entry.entryId });
   await appendEntry(tx, conversationIdentifier, {
     entryId: entry.entryId,
     entryType: entry.entryType,

@@ -55,15 +55,13 @@ async function findConversation(
   return row?.conversation_identifier;
 }
 
+/**
+ * Stores an entry of the conversation. Entry ids are unique within a conversation (10073): the database's
+ * unique index on (conversation, entry id) refuses a second one, including one a concurrent request is
+ * storing this moment; the insert then stores nothing (no error that would end the transaction on
+ * PostgreSQL) and the refusal is the catalog's.
+ */
 export async function appendEntry(tx: Tx, conversationIdentifier: string, entry: NewEntry): Promise<number> {
-  // Entry ids are unique within a conversation (10073): a message is never stored twice.
-  const existing = await tx
-    .selectFrom('conversation_entries')
-    .select('entry_id')
-    .where('conversation_identifier', '=', conversationIdentifier)
-    .where('entry_id', '=', entry.entryId)
-    .executeTakeFirst();
-  if (existing) throw apiError('DuplicateMessageId', { entryId: entry.entryId });
   const row = await tx
     .insertInto('conversation_entries')
     .values({
@@ -78,8 +76,10 @@ export async function appendEntry(tx: Tx, conversationIdentifier: string, entry:
       request_id: entry.requestId,
       created_at: Date.now(),
     })
+    .onConflict((oc) => oc.columns(['conversation_identifier', 'entry_id']).doNothing())
     .returning('sequence')
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
+  if (!row) throw apiError('DuplicateMessageId', { entryId: entry.entryId });
   return row.sequence;
 }
 

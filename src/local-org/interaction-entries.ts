@@ -34,7 +34,8 @@ export function sessionStatusChangedEntry(s: {
   channelAddressIdentifier: string;
   conversationIdentifier: string;
   status: string;
-  previousStatus: string;
+  /** Null for a session just opened: it had no status before. */
+  previousStatus: string | null;
   startTime: number;
   endTime: number | null;
   endedByRole: string | null;
@@ -46,7 +47,7 @@ export function sessionStatusChangedEntry(s: {
       channelAddressIdentifier: s.channelAddressIdentifier,
       conversationIdentifier: s.conversationIdentifier,
       sessionStatus: s.status,
-      sessionStatusPrev: s.previousStatus,
+      ...(s.previousStatus === null ? {} : { sessionStatusPrev: s.previousStatus }),
       sessionStartTime: s.startTime,
       ...(s.endTime === null ? {} : { sessionEndTime: s.endTime }),
       ...(s.endedByRole === null ? {} : { sessionEndedByRole: s.endedByRole }),
@@ -102,4 +103,31 @@ export function progressIndicatorEntry(): InteractionEntry {
 
 export function queuePositionEntry(pendingServiceRoutingId: string, workItemId: string, position: number): InteractionEntry {
   return { entryType: 'QueuePosition', fields: { pendingServiceRoutingId, workItemId, position } };
+}
+
+/** How a routing ended (the contract's RoutingFailureType): None for a success. */
+export type RoutingFailureType = 'None' | 'Unknown' | 'SubmissionError' | 'RoutingError' | 'Cancelled';
+
+/** The result of a conversation's routing: routed (None), failed, or cancelled. */
+export function routingResultEntry(r: {
+  routingType: string;
+  failureType: RoutingFailureType;
+  errorMessages: string[];
+  pendingServiceRoutingId: string | null;
+  recordId: string;
+  isExternallyRouted: boolean;
+  cancelReason?: string;
+}): InteractionEntry {
+  return {
+    entryType: 'RoutingResult',
+    fields: {
+      routingType: r.routingType,
+      failureType: r.failureType,
+      errorMessages: r.errorMessages,
+      recordId: r.recordId,
+      isExternallyRouted: r.isExternallyRouted,
+      ...(r.pendingServiceRoutingId ? { pendingServiceRoutingId: r.pendingServiceRoutingId } : {}),
+      ...(r.cancelReason ? { cancelReason: r.cancelReason } : {}),
+    },
+  };
 }

@@ -26,7 +26,6 @@ import { conversationEntriesPage } from './conversation-entries-page.ts';
 import { addConversationEntry, changeParticipant, establishConversation } from './conversation-operations.ts';
 import { appendEntry, findOrCreateConversation } from './conversations.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
-import { changeSession } from './session-operations.ts';
 import { checkRoutingAttributeLengths, type LocalOrgRouting } from './routing.ts';
 
 /**
@@ -142,14 +141,19 @@ export class LocalOrgCrm implements CrmPort<Tx> {
   }
 
   addConversationHistory(tx: Tx, call: CrmCall, request: PortRequest<ConversationHistoryRequest>): Promise<CrmResponse> {
-    return addConversationHistory(tx, this.sessions, call, request.parsed);
+    return addConversationHistory(
+      tx,
+      { sessions: this.sessions, openSession: (t, target) => this.routing.openSession(t, target) },
+      call,
+      request.parsed,
+    );
   }
 
   changeParticipant(tx: Tx, call: CrmCall, request: PortRequest<ParticipantRequest>): Promise<CrmResponse> {
-    return changeParticipant(tx, call, request.parsed);
+    return changeParticipant(tx, this.routing.conversationEvents, call, request.parsed);
   }
 
   changeMessagingSession(tx: Tx, call: CrmCall, request: PortRequest<MessagingSessionRequest>): Promise<CrmResponse> {
-    return changeSession(tx, this.sessions, call, request.parsed);
+    return this.routing.changeSession(tx, call, request.parsed);
   }
 }

@@ -8,6 +8,8 @@ import { agentRoutes } from '../management/agent-routes.ts';
 import type { Db } from '../store/database.ts';
 import { AgentFiles } from './agent-files.ts';
 import { AgentMessages } from './agent-messages.ts';
+import { fileLinkDownloadRouter } from '../interaction-api/file-link-download.ts';
+import { FileLinks } from './file-links.ts';
 import type { LocalOrgLifecycle } from './lifecycle-events.ts';
 import type { OutboundEventLog } from './outbound-event-log.ts';
 import { CustomEventCodec } from './pubsub/custom-event-schema.ts';
@@ -35,7 +37,8 @@ export interface LocalOrgPublishingDeps {
  * The local org's publishing side, standing where a real org's agents and Pub/Sub API are: its agent
  * (answering from the management API) writes conversation entries and outbound events, and its Pub/Sub
  * API gRPC server serves the event log as the custom platform event topic. The outbound side subscribes
- * to it like to any org. `routers` go on the management API; `start()` runs once the token endpoint listens.
+ * to it like to any org. `routers` go on the management API, `interactionRouters` on the Interaction API's
+ * port (the signed links of the agent's files); `start()` runs once the token endpoint listens.
  */
 export function createLocalOrgPublishing(deps: LocalOrgPublishingDeps) {
   const { config, logger, db, log } = deps;
@@ -55,8 +58,11 @@ export function createLocalOrgPublishing(deps: LocalOrgPublishingDeps) {
     keepaliveMs: o.keepaliveSeconds * 1000,
     pollMs: o.pubSubPollMs,
   });
-  const agentFiles = new AgentFiles({ db, orgId: deps.org.orgId, storage: deps.attachmentStorage, messages: agentMessages });
+  const links = FileLinks.fromDataDir(config.dataDir, config.publicBaseUrl);
+  const agentFiles = new AgentFiles({ db, orgId: deps.org.orgId, storage: deps.attachmentStorage, messages: agentMessages, links });
   const routers: Router[] = [agentRoutes({ agentMessages, agentFiles, maxFileBytes: config.attachments.maxBytes })];
+  // The agent's files, for the partner holding a published link (on the Interaction API's port).
+  const interactionRouters: Router[] = [fileLinkDownloadRouter({ db, orgId: deps.org.orgId, storage: deps.attachmentStorage, links })];
 
   async function start() {
     const pubSubPort = await pubSub.listen(config.host, o.pubSubPort, {
@@ -79,5 +85,5 @@ export function createLocalOrgPublishing(deps: LocalOrgPublishingDeps) {
     };
   }
 
-  return { routers, start };
+  return { routers, interactionRouters, start };
 }

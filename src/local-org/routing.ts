@@ -9,8 +9,10 @@ import type { Tx } from '../store/transactions.ts';
 import type { ConversationValues } from '../integrations/conversation-values.ts';
 import type { LocalOrgLifecycle } from './lifecycle-events.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
-import type { RoutingEvents } from './routing-events.ts';
+import { systemAuthor, type RoutingEvents, type RoutingEventTarget } from './routing-events.ts';
 import { conversationOf, eventTarget, openSessionOf } from './routing-lookups.ts';
+import { changeSession } from './session-operations.ts';
+import type { MessagingSessionRequest } from '../contract/messaging-session-request.ts';
 import { isSalesforceId, KeyPrefix, newSalesforceId, toEighteenCharId, toFifteenCharId } from '../contract/salesforce-ids.ts';
 
 /**
@@ -43,20 +45,14 @@ export class LocalOrgRouting {
     },
   ): Promise<string[]> {
     if (inbound.entryType !== 'Message') return [];
-    const { sessionId, opened } = await this.sessions.openIfNone(tx, inbound.orgId, inbound.conversationIdentifier);
-    if (!opened) return [];
-    await this.lifecycle.raise(tx, {
-      event: 'Received',
-      cause: sessionId,
-      conversationIdentifier: inbound.conversationIdentifier,
-      sessionId,
+    const target = eventTarget({
+      ...inbound.channel,
+      conversation_identifier: inbound.conversationIdentifier,
+      end_user_client_identifier: inbound.endUserClientIdentifier,
     });
+    const { sessionId, opened } = await this.openSession(tx, target);
+    if (!opened) return [];
     if (inbound.channel.routing_owner === 'Partner') {
-      const target = eventTarget({
-        ...inbound.channel,
-        conversation_identifier: inbound.conversationIdentifier,
-        end_user_client_identifier: inbound.endUserClientIdentifier,
-      });
       await this.events.routingRequested(tx, target, {
         routingType: 'Initial',
         routingCorrelationId: randomUUID(),
@@ -68,26 +64,56 @@ export class LocalOrgRouting {
     return [toFifteenCharId(sessionId)];
   }
 
+  /**
+   * The conversation's open session, opened now if it has none: a new session is Received by the
+   * integrations and published as SessionStatusChanged (New), in the caller's transaction.
+   */
+  async openSession(tx: Tx, target: RoutingEventTarget): Promise<{ sessionId: string; opened: boolean }> {
+    const opened = await this.sessions.openIfNone(tx, target.orgId, target.conversationIdentifier);
+    if (!opened.opened) return opened;
+    const { sessionId } = opened;
+    await this.lifecycle.raise(tx, {
+      event: 'Received',
+      cause: sessionId,
+      conversationIdentifier: target.conversationIdentifier,
+      sessionId,
+    });
+    const session = await tx
+      .selectFrom('messaging_sessions')
+      .select(['status', 'opened_at'])
+      .where('session_id', '=', sessionId)
+      .executeTakeFirstOrThrow();
+    await this.events.sessionStatusChanged(
+      tx,
+      target,
+      { sessionId, status: session.status, previousStatus: null, openedAt: session.opened_at },
+      systemAuthor(target),
+    );
+    return opened;
+  }
+
+  /** `POST /messagingSession`: see session-operations.ts. */
+  changeSession(tx: Tx, call: CrmCall, request: MessagingSessionRequest): Promise<CrmResponse> {
+    return changeSession(tx, { sessions: this.sessions, events: this.events, lifecycle: this.lifecycle }, call, request);
+  }
+
+  /** Where the other operations publish their conversation events (participant changes). */
+  get conversationEvents(): RoutingEvents {
+    return this.events;
+  }
+
   async route(tx: Tx, call: CrmCall, request: RouteRequest): Promise<CrmResponse> {
     const conversation = await conversationOf(tx, call, request.conversationIdentifier);
     const steer = await this.steering?.steering(tx, conversation.conversation_identifier);
     const target = await this.resolveTarget(tx, call.orgId, conversation, request.target, steer?.queueId);
     checkRoutingAttributeLengths(request.routingAttributes, conversation.routing_attribute_max_length);
-    const { sessionId, opened } = await this.sessions.openIfNone(tx, call.orgId, conversation.conversation_identifier);
-    await this.sessions.lock(tx, sessionId);
     // A route on a conversation whose session ended starts a new one: it is received before it is queued.
-    if (opened) {
-      await this.lifecycle.raise(tx, {
-        event: 'Received',
-        cause: sessionId,
-        conversationIdentifier: conversation.conversation_identifier,
-        sessionId,
-      });
-    }
+    const { sessionId } = await this.openSession(tx, eventTarget(conversation));
+    await this.sessions.lock(tx, sessionId);
     const now = Date.now();
     const replaced = await tx
       .selectFrom('pending_service_routings')
-      .select(['psr_id', 'queue_id'])
+      .select(['psr_id', 'queue_id', 'created_at'])
       .where('open_key', '=', sessionId)
       .executeTakeFirst();
     // Attributes an integration set (too long ones left out) under those the request names.
@@ -136,6 +162,9 @@ export class LocalOrgRouting {
         flowId: target.flowId,
       });
     }
+    // The replaced routing leaves its queue (those behind it move up); the new one takes its place in its own.
+    if (replaced) await this.events.queuePositions(tx, replaced.queue_id, { leftCreatedAt: replaced.created_at });
+    await this.events.queuePositions(tx, target.queueId, { only: psrId });
     return {
       status: 202,
       body: {
@@ -157,13 +186,28 @@ export class LocalOrgRouting {
     const session = await this.sessions.findOpen(tx, conversation.conversation_identifier);
     if (!session) return { status: 202, body: { success: false } };
     await this.sessions.lock(tx, session.session_id);
-    const cancelled = await tx
+    const psr = await tx.selectFrom('pending_service_routings').selectAll().where('open_key', '=', session.session_id).executeTakeFirst();
+    if (!psr) return { status: 202, body: { success: false } };
+    const cancelReason = request.cancelReason ?? 'Cancel';
+    await tx
       .updateTable('pending_service_routings')
-      .set({ status: 'Cancelled', open_key: null, cancel_reason: request.cancelReason ?? 'Cancel', closed_at: Date.now() })
-      .where('open_key', '=', session.session_id)
-      .executeTakeFirst();
+      .set({ status: 'Cancelled', open_key: null, cancel_reason: cancelReason, closed_at: Date.now() })
+      .where('psr_id', '=', psr.psr_id)
+      .execute();
     await this.sessions.refreshStatus(tx, session.session_id);
-    return { status: 202, body: { success: Number(cancelled.numUpdatedRows) > 0 } };
+    if (conversation.routing_owner === 'Partner') {
+      await this.events.routingResult(tx, eventTarget(conversation), {
+        routingType: psr.routing_type,
+        failureType: 'Cancelled',
+        errorMessages: [],
+        pendingServiceRoutingId: psr.psr_id,
+        recordId: toFifteenCharId(session.session_id),
+        isExternallyRouted: false,
+        cancelReason,
+      });
+    }
+    await this.events.queuePositions(tx, psr.queue_id, { leftCreatedAt: psr.created_at });
+    return { status: 202, body: { success: true } };
   }
 
   async postRoutingResult(tx: Tx, call: CrmCall, request: RoutingResultRequest): Promise<CrmResponse> {
@@ -199,7 +243,45 @@ export class LocalOrgRouting {
       })
       .execute();
     await this.sessions.refreshStatus(tx, session.session_id);
+    const routingType = request.routingType ?? psr?.routing_type ?? 'Initial';
+    if (session.routing_owner === 'Partner') {
+      const target = eventTarget(session);
+      await this.events.routingResult(tx, target, {
+        routingType,
+        failureType: request.success ? 'None' : 'RoutingError',
+        errorMessages: request.errorMessage ? [request.errorMessage] : [],
+        pendingServiceRoutingId: psr?.psr_id ?? null,
+        recordId: toFifteenCharId(session.session_id),
+        isExternallyRouted: request.externallyRouted,
+      });
+      // A transfer that failed: the agent who asked for it keeps the work, and hears so.
+      if (!request.success && routingType === 'Transfer') await this.transferFailed(tx, target, session.session_id);
+    }
+    if (psr && closesRouting) await this.events.queuePositions(tx, psr.queue_id, { leftCreatedAt: psr.created_at });
     return { status: 202, body: { success: true } };
+  }
+
+  /** RoutingWorkResult TransferError for each work an agent still has open on the session. */
+  private async transferFailed(tx: Tx, target: RoutingEventTarget, sessionId: string): Promise<void> {
+    const open = await tx
+      .selectFrom('agent_work as w')
+      .innerJoin('users as u', 'u.user_id', 'w.user_id')
+      .select(['w.work_id', 'w.user_id', 'w.psr_id', 'w.routing_type', 'w.routing_correlation_id', 'u.display_name'])
+      .where('w.session_id', '=', sessionId)
+      .where('w.status', '=', 'Opened')
+      .execute();
+    for (const w of open) {
+      await this.events.workChanged(tx, target, {
+        workType: 'TransferError',
+        workId: w.work_id,
+        sessionId,
+        userId: w.user_id,
+        agentName: w.display_name,
+        psrId: w.psr_id,
+        routingType: 'Transfer',
+        routingCorrelationId: w.routing_correlation_id,
+      });
+    }
   }
 
   private async resolveTarget(

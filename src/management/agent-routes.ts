@@ -5,7 +5,6 @@ import { parseInput } from './parse-input.ts';
 import type { AgentFiles } from '../local-org/agent-files.ts';
 import type { AgentMessages } from '../local-org/agent-messages.ts';
 import { managementError } from '../contract/management-errors.ts';
-import { downloadUrl } from './attachment-routes.ts';
 import type { ManagementOperation } from './openapi/operation.ts';
 
 const shape = z.enum(PAYLOAD_SHAPES).optional();
@@ -257,11 +256,7 @@ export function agentRoutes(deps: { agentMessages: AgentMessages; agentFiles: Ag
         throw managementError('invalid_request', 'Send the file’s bytes as the request body (application/octet-stream for JSON files).');
       }
       const mimeType = query.mimeType ?? req.get('content-type')?.split(';')[0]?.trim() ?? 'application/octet-stream';
-      const sent = await deps.agentFiles.send(
-        req.params.conversationIdentifier,
-        { name: query.name, mimeType, bytes, text: query.text },
-        (id) => downloadUrl(req, id),
-      );
+      const sent = await deps.agentFiles.send(req.params.conversationIdentifier, { name: query.name, mimeType, bytes, text: query.text });
       res.status(201).json(sent);
     },
   );

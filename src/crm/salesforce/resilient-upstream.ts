@@ -42,7 +42,8 @@ class RetryableUpstreamError extends Error {
  * Sends requests to the org's Interaction Service with the bridge's own token: each attempt has a
  * timeout; failures worth retrying are retried with exponential backoff and jitter (same RequestId)
  * until the deadline; an org that keeps failing trips a circuit breaker that fails fast and probes it
- * back after a pause. A 401 refreshes the token once, transparently. When all that fails the partner
+ * back after a pause. A 401 refreshes the token once, transparently. A 429 or 503 carrying Retry-After is
+ * the org's own answer and goes back to the partner unchanged, unretried. When all that fails the partner
  * gets 503 with Retry-After, never a hang or a 500.
  */
 export class ResilientUpstream {
@@ -106,6 +107,9 @@ export class ResilientUpstream {
     }
     if (response.status >= 500 || response.status === 429) {
       this.observer.error(response.status === 429 ? 'status_429' : 'status_5xx');
+      // The org said when to come back: the partner hears it as the org said it (status, body, Retry-After),
+      // and the bridge does not call again before then.
+      if ((response.status === 429 || response.status === 503) && response.headers?.['Retry-After'] !== undefined) return response;
       throw new RetryableUpstreamError(`the org answered ${response.status}`, response);
     }
     return response;
