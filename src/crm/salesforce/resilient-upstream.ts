@@ -5,6 +5,7 @@ import { apiError } from '../../contract/interaction-errors.ts';
 import type { CrmResponse } from '../crm-port.ts';
 import { UpstreamTokenError, type UpstreamTokenClient } from '../../auth/upstream-token-client.ts';
 import { getWithBody } from './get-with-body.ts';
+import { upstreamRequest } from './upstream-http.ts';
 import type { SalesforceSettings } from './salesforce-settings.ts';
 import type { UpstreamObserver } from '../../metrics/bridge-metrics.ts';
 
@@ -15,14 +16,14 @@ export interface UpstreamRequest {
   requestId: string;
   authorizationContext: string;
   headers?: Record<string, string>;
-  body?: () => { contentType: string; data: BodyInit };
+  body?: () => { contentType: string; data: string | Uint8Array | ReadableStream<Uint8Array> };
 }
 
 /** The org's answer headers the partner may act on: when to retry, and what the body is. */
-function passedBackHeaders(headers: Headers): Record<string, string> {
+function passedBackHeaders(get: (name: string) => string | null): Record<string, string> {
   return Object.fromEntries(
     ['Retry-After', 'Content-Type'].flatMap((name) => {
-      const value = headers.get(name);
+      const value = get(name);
       return value === null ? [] : [[name, value]];
     }),
   );
@@ -113,7 +114,6 @@ export class ResilientUpstream {
 
   private async exchange(request: UpstreamRequest, token: string, signal: AbortSignal): Promise<CrmResponse> {
     const body = request.body?.();
-    let res: Response;
     const url = `${this.settings.scrtInstanceUrl}${request.path}`;
     const headers = {
       Authorization: `Bearer ${token}`,
@@ -124,31 +124,36 @@ export class ResilientUpstream {
       ...request.headers,
       ...(body ? { 'Content-Type': body.contentType } : {}),
     };
+    let status: number;
+    let text: string;
+    let answerHeaders: Record<string, string>;
     try {
-      res =
-        request.method === 'GET' && typeof body?.data === 'string'
-          ? await getWithBody(url, headers, body.data, signal)
-          : await fetch(url, {
-              method: request.method,
-              headers,
-              body: body?.data,
-              signal,
-              // Streams need half-duplex mode in Node's fetch.
-              ...(body && typeof (body.data as ReadableStream).getReader === 'function' ? { duplex: 'half' } : {}),
-            });
+      if (request.method === 'GET' && typeof body?.data === 'string') {
+        const res = await getWithBody(url, headers, body.data, signal);
+        status = res.status;
+        text = await res.text().catch(() => '');
+        answerHeaders = passedBackHeaders((name) => res.headers.get(name));
+      } else {
+        const res = await upstreamRequest(url, request.method, headers, body?.data, signal);
+        status = res.status;
+        text = res.text;
+        answerHeaders = passedBackHeaders((name) => {
+          const value = res.headers[name.toLowerCase()];
+          return typeof value === 'string' ? value : null;
+        });
+      }
     } catch (err) {
       const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
       this.observer.error('unreachable');
       throw new RetryableUpstreamError(`the org is unreachable or too slow: ${cause}`);
     }
-    const text = await res.text().catch(() => '');
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : null;
     } catch {
       /* keep the text */
     }
-    return { status: res.status, body: parsed, headers: passedBackHeaders(res.headers) };
+    return { status, body: parsed, headers: answerHeaders };
   }
 
   private toPartnerError(err: unknown, deadlinePassed: boolean): ApiError {
