@@ -14,6 +14,23 @@ const CONNECTIONS = Number(process.env.BENCH_BRIDGE_CONNECTIONS ?? 50);
 const DURATION_SECONDS = Number(process.env.BENCH_BRIDGE_SECONDS ?? 8);
 const WARM_UP_SECONDS = 2;
 
+// From `node --cpu-prof` of the bridge process under this load (BENCH_CPU_PROF=dir writes one).
+const WHERE_THE_TIME_GOES = `**Where the time goes** (CPU profile of the bridge under this load, after the changes of issue 13).
+The stand-in spends some 40 µs of CPU per request; the bridge over a thousand, so on 2 cores shared
+with the load generator the 70 % throughput target is out of reach for a process that checks, parses,
+records and forwards each request. About a quarter of the bridge's time is SQLite: the token lookup,
+the idempotency lookup, and the reservation and answer, each a commit (fsync on the event loop);
+reservations and answers of concurrent requests now share commits, where before each was a commit of
+its own (two fsyncs per request; in runs of this benchmark before and after the change the bridge's
+CPU per request went from about 7.7 ms to about 1.6 ms). Kysely building those queries adds ~10 %. The rest is spread thin: Express, helmet, pino-http
+and the metrics middleware, busboy's multipart parse and the zod validation of the json part, GC, and
+the call to the org (node:http over a bounded pool of kept-alive connections; a message's body goes
+with its length in one write instead of a chunked web stream through fetch).
+
+**What would lift it further.** Caching the token → caller lookup (shared with the inbound path,
+being changed there), statements prepared once without Kysely on the hot path, and on PostgreSQL,
+where commits do not block the event loop, more replicas.`;
+
 interface Figures {
   requestsPerSecond: number;
   p50: number;
@@ -159,6 +176,8 @@ export default async function bridgeBenchmark() {
       '| --- | ---: | ---: | ---: | ---: | ---: |',
       row('partner → org stand-in directly (baseline)', direct),
       row('partner → bridge → org stand-in', viaBridge),
+      '',
+      WHERE_THE_TIME_GOES,
     ].join('\n');
     return { title: 'Bridge mode: added latency and throughput', markdown, targets };
   } finally {
