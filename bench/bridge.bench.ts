@@ -11,8 +11,10 @@ import { processCpuMs } from './process-cpu.ts';
 import { profileArgs, targetTable, type TargetRow } from './target-rows.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_BRIDGE_CONNECTIONS ?? 50);
-const DURATION_SECONDS = Number(process.env.BENCH_BRIDGE_SECONDS ?? 8);
+const DURATION_SECONDS = Number(process.env.BENCH_BRIDGE_SECONDS ?? 5);
 const WARM_UP_SECONDS = 2;
+/** Direct and through the bridge alternate this many times; each figure is the median run's. */
+const ROUNDS = 3;
 
 // From `node --cpu-prof` of the bridge process under this load (BENCH_CPU_PROF=dir writes one).
 const WHERE_THE_TIME_GOES = `**Where the time goes** (CPU profile of the bridge under this load, after the changes of issue 13).
@@ -98,6 +100,19 @@ async function load(baseUrl: string, token: string, seconds: number, pids: numbe
   };
 }
 
+/** Each figure's median over the runs (the errors summed). */
+function medianOf(runs: Figures[]): Figures {
+  const median = (pick: (f: Figures) => number) => runs.map(pick).sort((a, b) => a - b)[Math.floor(runs.length / 2)]!;
+  return {
+    requestsPerSecond: median((f) => f.requestsPerSecond),
+    p50: median((f) => f.p50),
+    p99: median((f) => f.p99),
+    non2xx: runs.reduce((n, f) => n + f.non2xx, 0),
+    errors: runs.reduce((n, f) => n + f.errors, 0),
+    cpuPerRequest: runs[0]!.cpuPerRequest.map((_, i) => median((f) => f.cpuPerRequest[i]!)),
+  };
+}
+
 /** Bridge mode pointed at the stand-in; its Pub/Sub subscriber has no server to reach and backs off quietly. */
 async function bridgeModeEnvFor(standInUrl: string): Promise<Record<string, string>> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -125,9 +140,17 @@ export default async function bridgeBenchmark() {
     const standInOnly = [standIn.pid];
     const both = [bridge.pid(), standIn.pid];
     await load(standIn.url, 'stand-in', WARM_UP_SECONDS, standInOnly);
-    const direct = await load(standIn.url, 'stand-in', DURATION_SECONDS, standInOnly);
     await load(bridge.baseUrl, token, WARM_UP_SECONDS, both);
-    const viaBridge = await load(bridge.baseUrl, token, DURATION_SECONDS, both);
+    // The machine is shared: alternating runs, each figure the median, keep a burst of other work from
+    // landing on one side only.
+    const directRuns: Figures[] = [];
+    const bridgeRuns: Figures[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      directRuns.push(await load(standIn.url, 'stand-in', DURATION_SECONDS, standInOnly));
+      bridgeRuns.push(await load(bridge.baseUrl, token, DURATION_SECONDS, both));
+    }
+    const direct = medianOf(directRuns);
+    const viaBridge = medianOf(bridgeRuns);
 
     const addedP50 = viaBridge.p50 - direct.p50;
     const addedP99 = viaBridge.p99 - direct.p99;
@@ -163,7 +186,7 @@ export default async function bridgeBenchmark() {
     const row = (name: string, f: Figures) =>
       `| ${name} | ${f.requestsPerSecond.toFixed(0)} | ${f.p50} | ${f.p99} | ${f.non2xx + f.errors} | ${f.cpuPerRequest.map((c) => c.toFixed(0)).join(' + ')} |`;
     const markdown = [
-      `Text Message interactions (multipart), ${CONNECTIONS} connections, ${DURATION_SECONDS} s each after ${WARM_UP_SECONDS} s of warm-up. ` +
+      `Text Message interactions (multipart), ${CONNECTIONS} connections, ${ROUNDS} alternating runs of ${DURATION_SECONDS} s per path after ${WARM_UP_SECONDS} s of warm-up; each figure is the median run's. ` +
         'The org is a stand-in process that reads each request and answers 202 at once, so the difference is the bridge’s own cost: token check, ' +
         'multipart parse and validation, the idempotency record (SQLite, WAL, synchronous=FULL), the call to the org and the answer. ' +
         `Load generator, stand-in and bridge share this machine’s ${os.cpus().length} cores with other work (load average at the end: ${os
@@ -177,6 +200,8 @@ export default async function bridgeBenchmark() {
       '| --- | ---: | ---: | ---: | ---: | ---: |',
       row('partner → org stand-in directly (baseline)', direct),
       row('partner → bridge → org stand-in', viaBridge),
+      '',
+      `Each run, requests/s: directly ${directRuns.map((f) => f.requestsPerSecond.toFixed(0)).join(', ')}; through the bridge ${bridgeRuns.map((f) => f.requestsPerSecond.toFixed(0)).join(', ')}.`,
       '',
       WHERE_THE_TIME_GOES,
     ].join('\n');
