@@ -48,15 +48,6 @@ export async function publishInteractions(bridge: BridgeProcess, count: number, 
   return firstReplayId;
 }
 
-/** Time from starting `publish` until `count` more webhook receipts arrived. */
-export async function timeToReceive(receiver: { received: unknown[] }, count: number, publish: () => Promise<number>) {
-  const target = receiver.received.length + count;
-  const started = performance.now();
-  const firstReplayId = await publish();
-  while (receiver.received.length < target) await new Promise((r) => setTimeout(r, 5));
-  return { count, ms: performance.now() - started, firstReplayId };
-}
-
 export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;

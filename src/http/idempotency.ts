@@ -4,6 +4,7 @@ import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmResponse, NoTransaction } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import { inTransaction, type Tx } from '../store/transactions.ts';
+import { GroupedWrites } from './grouped-writes.ts';
 
 /** Thrown out of a refused operation's transaction to roll it back; the refusal is answered as it is. */
 class Refused extends Error {
@@ -67,13 +68,15 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
 
 /**
  * Bridge mode, where the operation is an HTTP call that must not hold a transaction open: the key is
- * reserved first (its own commit) and the answer stored after.
+ * reserved first (committed before the call) and the answer stored after. Reservations and answers of
+ * concurrent requests share commits (GroupedWrites).
  */
 export class ReservingIdempotency implements Idempotency<NoTransaction> {
   private readonly records: IdempotencyRecords;
 
   constructor(db: Db, ttlSeconds: number) {
-    this.records = new IdempotencyRecords(db, ttlSeconds);
+    const grouped = new GroupedWrites(db);
+    this.records = new IdempotencyRecords(db, ttlSeconds, (work) => grouped.run(work));
   }
 
   run(key: IdempotencyKey, log: Logger, operation: (scope: NoTransaction) => Promise<CrmResponse>): Promise<IdempotentOutcome> {
@@ -89,11 +92,15 @@ export async function deleteExpiredIdempotencyRecords(db: Db, now = Date.now()):
 
 const succeeded = (response: CrmResponse) => response.status >= 200 && response.status < 300;
 
+/** Runs one write: on the handle itself, or grouped with others into a shared commit. */
+type Writes = <T>(work: (db: Db) => Promise<T>) => Promise<T>;
+
 /** The idempotency_keys table, read and written through one handle: the operation's transaction or the store. */
 class IdempotencyRecords {
   constructor(
     private readonly db: Db,
     private readonly ttlSeconds: number,
+    private readonly write: Writes = (work) => work(db),
   ) {}
 
   async runOnce(key: IdempotencyKey, log: Logger, operation: () => Promise<CrmResponse>): Promise<IdempotentOutcome> {
@@ -127,11 +134,13 @@ class IdempotencyRecords {
       throw err;
     }
     if (succeeded(response)) {
-      await this.db
-        .updateTable('idempotency_keys')
-        .set({ status_code: response.status, response_body: JSON.stringify(response.body ?? null) })
-        .where('idempotency_key', '=', idempotencyKey)
-        .execute();
+      await this.write((db) =>
+        db
+          .updateTable('idempotency_keys')
+          .set({ status_code: response.status, response_body: JSON.stringify(response.body ?? null) })
+          .where('idempotency_key', '=', idempotencyKey)
+          .execute(),
+      );
     } else {
       await this.release(idempotencyKey);
     }
@@ -150,28 +159,32 @@ class IdempotencyRecords {
     const now = Date.now();
     if (existing) {
       if (now - existing.created_at < ABANDONED_AFTER_MS) return false;
-      const taken = await this.db
-        .updateTable('idempotency_keys')
-        .set({ created_at: now })
-        .where('idempotency_key', '=', idempotencyKey)
-        .where('created_at', '=', existing.created_at)
-        .where('status_code', 'is', null)
-        .executeTakeFirst();
+      const taken = await this.write((db) =>
+        db
+          .updateTable('idempotency_keys')
+          .set({ created_at: now })
+          .where('idempotency_key', '=', idempotencyKey)
+          .where('created_at', '=', existing.created_at)
+          .where('status_code', 'is', null)
+          .executeTakeFirst(),
+      );
       return Number(taken.numUpdatedRows) === 1;
     }
-    const inserted = await this.db
-      .insertInto('idempotency_keys')
-      .values({
-        idempotency_key: idempotencyKey,
-        request_id: key.requestId,
-        operation: key.operation,
-        status_code: null,
-        response_body: null,
-        created_at: now,
-        expires_at: now + this.ttlSeconds * 1000,
-      })
-      .onConflict((oc) => oc.column('idempotency_key').doNothing())
-      .executeTakeFirst();
+    const inserted = await this.write((db) =>
+      db
+        .insertInto('idempotency_keys')
+        .values({
+          idempotency_key: idempotencyKey,
+          request_id: key.requestId,
+          operation: key.operation,
+          status_code: null,
+          response_body: null,
+          created_at: now,
+          expires_at: now + this.ttlSeconds * 1000,
+        })
+        .onConflict((oc) => oc.column('idempotency_key').doNothing())
+        .executeTakeFirst(),
+    );
     return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
@@ -180,7 +193,9 @@ class IdempotencyRecords {
   }
 
   private async release(idempotencyKey: string) {
-    await this.db.deleteFrom('idempotency_keys').where('idempotency_key', '=', idempotencyKey).where('status_code', 'is', null).execute();
+    await this.write((db) =>
+      db.deleteFrom('idempotency_keys').where('idempotency_key', '=', idempotencyKey).where('status_code', 'is', null).execute(),
+    );
   }
 
   /**

@@ -74,9 +74,16 @@ export async function freePort(): Promise<number> {
  * `compiled`: runs `dist/main.js` with plain node instead, as `npm run start:prod` does (built when stale).
  */
 export async function startBridge(
-  options: { store?: StoreKind; env?: Record<string, string>; tmpRoot?: string; compiled?: boolean } = {},
+  options: {
+    store?: StoreKind;
+    env?: Record<string, string>;
+    tmpRoot?: string;
+    compiled?: boolean;
+    /** Extra node flags, e.g. `--cpu-prof` for a benchmark's profile (not allowed in NODE_OPTIONS). */
+    nodeArgs?: string[];
+  } = {},
 ): Promise<BridgeProcess> {
-  const entry = options.compiled ? [await compiledMain()] : ['--import', 'tsx', 'src/main.ts'];
+  const entry = [...(options.nodeArgs ?? []), ...(options.compiled ? [await compiledMain()] : ['--import', 'tsx', 'src/main.ts'])];
   const root = fs.mkdtempSync(path.join(options.tmpRoot ?? os.tmpdir(), 'byoc-test-'));
   const dataDir = path.join(root, 'data');
   const certsDir = path.join(root, 'certs');

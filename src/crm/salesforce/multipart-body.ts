@@ -8,16 +8,25 @@ export interface MultipartPart {
   value: string | Uint8Array | (() => AsyncIterable<Uint8Array>);
 }
 
-/** A multipart/form-data body streamed part by part, so files are never held in memory whole. */
-export function multipartBody(parts: MultipartPart[]): { contentType: string; data: ReadableStream<Uint8Array> } {
+/**
+ * A multipart/form-data body: built in one piece when it has no file streams (a message: sent with its
+ * length, as one write), else streamed part by part, so files are never held in memory whole.
+ */
+export function multipartBody(parts: MultipartPart[]): { contentType: string; data: Uint8Array | ReadableStream<Uint8Array> } {
   const boundary = `----byoc-bridge-${randomUUID()}`;
+  const contentType = `multipart/form-data; boundary=${boundary}`;
+  if (parts.every((p) => typeof p.value !== 'function')) {
+    const pieces = parts.flatMap((part) => [
+      Buffer.from(partHeader(boundary, part)),
+      typeof part.value === 'string' ? Buffer.from(part.value) : (part.value as Uint8Array),
+      Buffer.from('\r\n'),
+    ]);
+    return { contentType, data: Buffer.concat([...pieces, Buffer.from(`--${boundary}--\r\n`)]) };
+  }
   const encoder = new TextEncoder();
   async function* generate(): AsyncGenerator<Uint8Array, void> {
     for (const part of parts) {
-      const disposition = `form-data; name="${escapeQuoted(part.name)}"${part.filename !== undefined ? `; filename="${escapeQuoted(part.filename)}"` : ''}`;
-      yield encoder.encode(
-        `--${boundary}\r\nContent-Disposition: ${disposition}\r\n${part.contentType ? `Content-Type: ${part.contentType}\r\n` : ''}\r\n`,
-      );
+      yield encoder.encode(partHeader(boundary, part));
       if (typeof part.value === 'string') yield encoder.encode(part.value);
       else if (part.value instanceof Uint8Array) yield part.value;
       else for await (const chunk of part.value()) yield chunk;
@@ -36,7 +45,12 @@ export function multipartBody(parts: MultipartPart[]): { contentType: string; da
       await iterator.return(undefined);
     },
   });
-  return { contentType: `multipart/form-data; boundary=${boundary}`, data };
+  return { contentType, data };
+}
+
+function partHeader(boundary: string, part: MultipartPart): string {
+  const disposition = `form-data; name="${escapeQuoted(part.name)}"${part.filename !== undefined ? `; filename="${escapeQuoted(part.filename)}"` : ''}`;
+  return `--${boundary}\r\nContent-Disposition: ${disposition}\r\n${part.contentType ? `Content-Type: ${part.contentType}\r\n` : ''}\r\n`;
 }
 
 const escapeQuoted = (s: string) => s.replace(/["\\\r\n]/g, (c) => encodeURIComponent(c));
