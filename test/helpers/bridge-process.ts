@@ -74,9 +74,10 @@ export async function freePort(): Promise<number> {
  * `compiled`: runs `dist/main.js` with plain node instead, as `npm run start:prod` does (built when stale).
  */
 export async function startBridge(
-  options: { store?: StoreKind; env?: Record<string, string>; tmpRoot?: string; compiled?: boolean } = {},
+  options: { store?: StoreKind; env?: Record<string, string>; tmpRoot?: string; compiled?: boolean; nodeArgs?: string[] } = {},
 ): Promise<BridgeProcess> {
-  const entry = options.compiled ? [await compiledMain()] : ['--import', 'tsx', 'src/main.ts'];
+  // nodeArgs: flags for node itself (the benchmark's --cpu-prof, which NODE_OPTIONS does not accept).
+  const entry = [...(options.nodeArgs ?? []), ...(options.compiled ? [await compiledMain()] : ['--import', 'tsx', 'src/main.ts'])];
   const root = fs.mkdtempSync(path.join(options.tmpRoot ?? os.tmpdir(), 'byoc-test-'));
   const dataDir = path.join(root, 'data');
   const certsDir = path.join(root, 'certs');
