@@ -6,6 +6,12 @@ import { collectCommitHooks, type Tx } from './transactions.ts';
 /** A group stops taking members at this size, so a steady stream of requests still gets commits. */
 const MAX_MEMBERS = 256;
 
+/**
+ * Members run one at a time and each releases its savepoint before the next begins, so one name serves
+ * them all, and its statements keep the same text (and stay prepared).
+ */
+const SAVEPOINT = 'operation';
+
 interface Member {
   committed(): void;
   failed(err: unknown): void;
@@ -46,7 +52,7 @@ export class GroupCommit {
     if (group.joined >= MAX_MEMBERS) this.open = undefined;
     return new Promise<T>((resolve, reject) => {
       group.queue = group.queue
-        .then(() => this.member(group, `m${group.joined}`, work, resolve, reject))
+        .then(() => this.member(group, work, resolve, reject))
         .finally(() => {
           if (--group.running === 0) setImmediate(() => void this.flush(group));
         });
@@ -62,15 +68,14 @@ export class GroupCommit {
 
   private async member<T>(
     group: Group,
-    name: string,
     work: (tx: Tx) => Promise<T>,
     resolve: (value: T) => void,
     reject: (err: unknown) => void,
   ): Promise<void> {
-    let savepoint: ControlledTransaction<Tables, [string]>;
+    let savepoint: ControlledTransaction<Tables, [typeof SAVEPOINT]>;
     try {
       if (group.broken) throw group.broken;
-      savepoint = await (await group.transaction).savepoint(name).execute();
+      savepoint = await (await group.transaction).savepoint(SAVEPOINT).execute();
     } catch (err) {
       group.broken ??= asError(err);
       reject(err);
@@ -82,8 +87,8 @@ export class GroupCommit {
       result = await work(savepoint);
     } catch (err) {
       try {
-        await savepoint.rollbackToSavepoint(name).execute();
-        await savepoint.releaseSavepoint(name).execute();
+        await savepoint.rollbackToSavepoint(SAVEPOINT).execute();
+        await savepoint.releaseSavepoint(SAVEPOINT).execute();
       } catch (undo) {
         group.broken ??= asError(undo);
       }
@@ -91,7 +96,7 @@ export class GroupCommit {
       return;
     }
     try {
-      await savepoint.releaseSavepoint(name).execute();
+      await savepoint.releaseSavepoint(SAVEPOINT).execute();
     } catch (err) {
       group.broken ??= asError(err);
       reject(err);

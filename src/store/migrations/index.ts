@@ -7,6 +7,7 @@ import { attachments } from './0004-attachments.ts';
 import { outboundDelivery } from './0005-outbound-delivery.ts';
 import { integrations } from './0006-integrations.ts';
 import { interactionOperations } from './0007-interaction-operations.ts';
+import { entryIdIndex } from './0008-entry-id-index.ts';
 
 /**
  * Every schema change, in order, one file each. Written once for both dialects: only column types
@@ -21,6 +22,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0005_outbound_delivery': outboundDelivery(dialect),
     '0006_integrations': integrations(dialect),
     '0007_interaction_operations': interactionOperations(),
+    '0008_entry_id_index': entryIdIndex(),
   };
 }
 
