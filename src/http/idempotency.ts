@@ -171,31 +171,38 @@ class IdempotencyRecords {
   }
 
   /**
-   * The record for this exact key and, when there is none, whether another body already came with this
-   * RequestId (worth a warning). Two index lookups, each reading at most one row however many requests a
-   * client sent with one constant RequestId.
+   * The record for this exact key and, in the same query, whether another body already came with this
+   * RequestId (worth a warning): two index lookups, at most two rows however many requests a client sent
+   * with one constant RequestId.
    */
   private async lookupWithSiblings(idempotencyKey: string, key: { operation: string; requestId: string }) {
-    const [exact] = (await recordByKey(this.db, idempotencyKey)).rows;
-    if (exact) return { exact, other: false };
-    const [sibling] = (await siblingOf(this.db, key.requestId, key.operation, idempotencyKey)).rows;
-    return { exact: undefined, other: sibling !== undefined };
+    const { rows } = await recordAndSibling(this.db, idempotencyKey, key.requestId, key.operation, idempotencyKey);
+    const exact = rows.find((r) => r.idempotency_key === idempotencyKey);
+    return { exact, other: rows.some((r) => r.idempotency_key !== idempotencyKey) };
   }
 }
 
 // The statements every request runs, built once (see preparedQuery).
-const recordByKey = preparedQuery((db, idempotencyKey: string) =>
-  db.selectFrom('idempotency_keys').selectAll().where('idempotency_key', '=', idempotencyKey),
-);
-
-const siblingOf = preparedQuery((db, requestId: string, operation: string, notKey: string) =>
+const recordAndSibling = preparedQuery((db, idempotencyKey: string, requestId: string, operation: string, notKey: string) =>
   db
     .selectFrom('idempotency_keys')
-    .select('idempotency_key')
-    .where('request_id', '=', requestId)
-    .where('operation', '=', operation)
-    .where('idempotency_key', '<>', notKey)
-    .limit(1),
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb('idempotency_key', '=', idempotencyKey),
+        eb(
+          'idempotency_key',
+          '=',
+          eb
+            .selectFrom('idempotency_keys as sibling')
+            .select('sibling.idempotency_key')
+            .where('sibling.request_id', '=', requestId)
+            .where('sibling.operation', '=', operation)
+            .where('sibling.idempotency_key', '<>', notKey)
+            .limit(1),
+        ),
+      ]),
+    ),
 );
 
 const insertReservation = preparedQuery(
