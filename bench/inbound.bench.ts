@@ -191,7 +191,9 @@ The full path is: bearer token (cached for ${TOKEN_CACHE_MS / 1000} s), header a
 streaming multipart parse, staged validation, and the idempotency record, conversation, messaging session
 and entry written in one transaction. On SQLite (WAL, synchronous=FULL) the requests that arrive while a
 transaction is open share it (group commit): each runs in its own savepoint and is answered only once the
-shared commit has been fsync'd. On PostgreSQL each request has its own transaction (durable commits). The
+shared commit has been fsync'd. That fsync of the WAL runs on the thread pool: the group's COMMIT itself
+runs with synchronous=NORMAL, which plus that fsync is what FULL does, so the event loop goes on with the
+next group meanwhile (\`src/store/group-commit.ts\`). On PostgreSQL each request has its own transaction. The
 statements every message runs are built and compiled once (\`src/store/prepared-query.ts\`). Each request
 has its own RequestId and message id, so none is an idempotent replay; the end users are ${END_USERS} numbers
 picked at random, so after the warm-up the messages land in existing conversations. The bare endpoint is Express +

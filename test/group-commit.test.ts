@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
+import { sql } from 'kysely';
 import { OutboundEventWriter, type OutboundEventInput } from '../src/local-org/outbound-event-log.ts';
 import { afterCommit } from '../src/store/transactions.ts';
 import { Wakeup } from '../src/util/wakeup.ts';
@@ -97,6 +98,14 @@ for (const kind of storeKinds()) {
         sequences,
         [...sequences].sort((a, b) => a - b),
       );
+    });
+
+    // A group commits with synchronous=NORMAL and fsyncs the WAL itself, off the event loop, before it
+    // answers; every other commit on the connection must still sync (FULL) on its own.
+    test('after a group, the connection is back to synchronous=FULL', { skip: kind !== 'sqlite' }, async () => {
+      await Promise.all([1, 2, 3].map((i) => store.store.runTransaction((tx) => writer.append(tx, event(`sync-${i}`)))));
+      const { rows } = await sql<{ synchronous: number }>`pragma synchronous`.execute(store.store.db);
+      assert.deepEqual(rows, [{ synchronous: 2 }]);
     });
 
     test('an operation started while others commit gets its own, later commit', async () => {

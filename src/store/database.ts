@@ -74,7 +74,42 @@ function openSqlite(dataDir: string, log: QueryLog): Store {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), log });
-  return { db, dialect: 'sqlite', location: file, runTransaction: new GroupCommit(db).run, close: () => db.destroy() };
+  const wal = walSync(`${file}-wal`);
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    runTransaction: new GroupCommit(db, wal.sync).run,
+    close: async () => {
+      await db.destroy();
+      await wal.close();
+    },
+  };
+}
+
+/**
+ * fsync of the WAL file on the thread pool: what synchronous=FULL does after each commit, without
+ * holding up the event loop (GroupCommit answers its members after it). The file exists from the first
+ * write on and keeps its inode while the database is open.
+ */
+function walSync(walFile: string) {
+  let handle: Promise<fs.promises.FileHandle> | undefined;
+  return {
+    sync: async () => {
+      handle ??= fs.promises.open(walFile, 'r');
+      try {
+        await (await handle).sync();
+      } catch (err) {
+        handle = undefined;
+        throw err;
+      }
+    },
+    close: async () => {
+      const open = handle;
+      handle = undefined;
+      await (await open?.catch(() => undefined))?.close();
+    },
+  };
 }
 
 /**

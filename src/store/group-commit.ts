@@ -1,4 +1,4 @@
-import type { ControlledTransaction } from 'kysely';
+import { sql, type ControlledTransaction } from 'kysely';
 import type { Db } from './database.ts';
 import type { Tables } from './tables.ts';
 import { collectCommitHooks, type Tx } from './transactions.ts';
@@ -19,6 +19,8 @@ interface Member {
 
 interface Group {
   transaction: Promise<ControlledTransaction<Tables>>;
+  /** Lets go of the connection once the transaction has ended (see begin()); resolves when it has. */
+  release(): Promise<void>;
   /** Members run one after another: savepoints nest, so two members' statements must not interleave. */
   queue: Promise<void>;
   joined: number;
@@ -39,11 +41,22 @@ interface Group {
  * event loop's check phase, which lets the requests read in the same turn join it first.
  *
  * The contract is inTransaction()'s: `run(work)` resolves with what `work` resolved with, once committed.
+ *
+ * `syncLog` moves the group's fsync off the event loop: the group's COMMIT runs with synchronous=NORMAL
+ * (the WAL frames are written, not synced) and `syncLog` then fsyncs the WAL file on the thread pool;
+ * only after that are the members answered. SQLite's synchronous=FULL in WAL mode is exactly NORMAL plus
+ * that sync after each commit, so an answer stands for the same durable writes, while the event loop goes
+ * on with the next group during the sync. Every other transaction on the connection keeps FULL: the
+ * setting is switched on the group's own connection, before its BEGIN and back after its COMMIT, while
+ * nothing else can use the connection.
  */
 export class GroupCommit {
   private open: Group | undefined;
 
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly syncLog?: () => Promise<void>,
+  ) {}
 
   readonly run = <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
     const group = (this.open ??= this.begin());
@@ -60,10 +73,29 @@ export class GroupCommit {
   };
 
   private begin(): Group {
-    const transaction = this.db.startTransaction().execute();
+    let release = (): Promise<void> => Promise.resolve();
+    const transaction = new Promise<ControlledTransaction<Tables>>((resolve, reject) => {
+      let ended = () => {};
+      const transactionEnded = new Promise<void>((r) => (ended = r));
+      // Holds the store's connection from before BEGIN until after COMMIT (and the setting restored).
+      const held = this.db.connection().execute(async (connection) => {
+        if (this.syncLog) await sql`pragma synchronous = NORMAL`.execute(connection);
+        try {
+          resolve(await connection.startTransaction().execute());
+          await transactionEnded;
+        } finally {
+          if (this.syncLog) await sql`pragma synchronous = FULL`.execute(connection);
+        }
+      });
+      held.catch(reject);
+      release = () => {
+        ended();
+        return held;
+      };
+    });
     // Each member awaits it and answers its failure; this only keeps it from being reported unhandled.
     transaction.catch(() => {});
-    return { transaction, queue: Promise.resolve(), joined: 0, running: 0, succeeded: [], flushing: false };
+    return { transaction, release: () => release(), queue: Promise.resolve(), joined: 0, running: 0, succeeded: [], flushing: false };
   }
 
   private async member<T>(
@@ -128,11 +160,16 @@ export class GroupCommit {
     try {
       if (group.broken) throw group.broken;
       await transaction.commit().execute();
+      await group.release();
+      await this.syncLog?.();
     } catch (err) {
-      await transaction
-        .rollback()
-        .execute()
-        .catch(() => {});
+      if (!transaction.isCommitted) {
+        await transaction
+          .rollback()
+          .execute()
+          .catch(() => {});
+      }
+      await group.release().catch(() => {});
       for (const member of group.succeeded) member.failed(err);
       return;
     }
