@@ -71,7 +71,12 @@ export function parseSummary(markdown: string): SummaryRow[] {
   return block
     .split('\n')
     .filter((line) => line.startsWith('| ') && !line.startsWith('| target ') && !line.startsWith('| ---'))
-    .map((line) => line.slice(2, -2).split(' | '))
+    .map((line) =>
+      line
+        .slice(2, -2)
+        .split(' | ')
+        .map((c) => c.trim()),
+    )
     .filter((c) => c.length === COLUMNS.length)
     .map(([name, value, baseline, ratio, threshold, result, section, measuredAt]) => ({
       name: name!,
