@@ -160,13 +160,14 @@ async function main(config: Config) {
           { log: outboundEvents.writer, shape: config.outbound.localEventShape },
           sessions,
         ),
-        idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds),
+        idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds, store.runTransaction),
       });
   const managementApp = createManagementApp({
     logger,
     metrics,
     adminKey: adminKey.key,
     db: store.db,
+    tokens,
     orgId: org.orgId,
     conversations,
     attachmentRecords,

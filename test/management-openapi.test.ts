@@ -98,6 +98,7 @@ describe('OpenAPI document of the management API', () => {
       orgId: 'none',
       describe: () => ({}),
       db: none,
+      tokens: none,
       conversations: none,
       routingViews: none,
       attachmentRecords: none,

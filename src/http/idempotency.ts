@@ -3,7 +3,8 @@ import type { Logger } from 'pino';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmResponse, NoTransaction } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
-import { inTransaction, type Tx } from '../store/transactions.ts';
+import { preparedQuery } from '../store/prepared-query.ts';
+import { inTransaction, type TransactionRunner, type Tx } from '../store/transactions.ts';
 import { GroupedWrites } from './grouped-writes.ts';
 
 /** Thrown out of a refused operation's transaction to roll it back; the refusal is answered as it is. */
@@ -50,11 +51,13 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
   constructor(
     private readonly db: Db,
     private readonly ttlSeconds: number,
+    /** How the transaction is run: on SQLite the store's GroupCommit, so requests share commits. */
+    private readonly runTransaction: TransactionRunner = (work) => inTransaction(db, work),
   ) {}
 
   async run(key: IdempotencyKey, log: Logger, operation: (tx: Tx) => Promise<CrmResponse>): Promise<IdempotentOutcome> {
     try {
-      return await inTransaction(this.db, async (tx) => {
+      return await this.runTransaction(async (tx) => {
         const outcome = await new IdempotencyRecords(tx, this.ttlSeconds).runOnce(key, log, () => operation(tx));
         if (!outcome.replayed && !succeeded(outcome)) throw new Refused(outcome);
         return outcome;
@@ -134,13 +137,7 @@ class IdempotencyRecords {
       throw err;
     }
     if (succeeded(response)) {
-      await this.write((db) =>
-        db
-          .updateTable('idempotency_keys')
-          .set({ status_code: response.status, response_body: JSON.stringify(response.body ?? null) })
-          .where('idempotency_key', '=', idempotencyKey)
-          .execute(),
-      );
+      await this.write((db) => storeAnswer(db, response.status, JSON.stringify(response.body ?? null), idempotencyKey));
     } else {
       await this.release(idempotencyKey);
     }
@@ -171,21 +168,9 @@ class IdempotencyRecords {
       return Number(taken.numUpdatedRows) === 1;
     }
     const inserted = await this.write((db) =>
-      db
-        .insertInto('idempotency_keys')
-        .values({
-          idempotency_key: idempotencyKey,
-          request_id: key.requestId,
-          operation: key.operation,
-          status_code: null,
-          response_body: null,
-          created_at: now,
-          expires_at: now + this.ttlSeconds * 1000,
-        })
-        .onConflict((oc) => oc.column('idempotency_key').doNothing())
-        .executeTakeFirst(),
+      insertReservation(db, idempotencyKey, key.requestId, key.operation, now, now + this.ttlSeconds * 1000),
     );
-    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1;
+    return Number(inserted.numAffectedRows ?? 0n) === 1;
   }
 
   private async lookup(idempotencyKey: string) {
@@ -200,22 +185,61 @@ class IdempotencyRecords {
 
   /**
    * The record for this exact key and, in the same query, whether another body already came with this
-   * RequestId (worth a warning). The exact match sorts first; at most two rows are read however many
-   * requests a client sent with one constant RequestId.
+   * RequestId (worth a warning): two index lookups, at most two rows however many requests a client sent
+   * with one constant RequestId.
    */
   private async lookupWithSiblings(idempotencyKey: string, key: { operation: string; requestId: string }) {
-    const rows = await this.db
-      .selectFrom('idempotency_keys')
-      .selectAll()
-      .where('request_id', '=', key.requestId)
-      .where('operation', '=', key.operation)
-      .orderBy((eb) => eb.case().when('idempotency_key', '=', idempotencyKey).then(0).else(1).end())
-      .limit(2)
-      .execute();
+    const { rows } = await recordAndSibling(this.db, idempotencyKey, key.requestId, key.operation, idempotencyKey);
     const exact = rows.find((r) => r.idempotency_key === idempotencyKey);
     return { exact, other: rows.some((r) => r.idempotency_key !== idempotencyKey) };
   }
 }
+
+// The statements every request runs, built once (see preparedQuery).
+const recordAndSibling = preparedQuery((db, idempotencyKey: string, requestId: string, operation: string, notKey: string) =>
+  db
+    .selectFrom('idempotency_keys')
+    .selectAll()
+    .where((eb) =>
+      eb.or([
+        eb('idempotency_key', '=', idempotencyKey),
+        eb(
+          'idempotency_key',
+          '=',
+          eb
+            .selectFrom('idempotency_keys as sibling')
+            .select('sibling.idempotency_key')
+            .where('sibling.request_id', '=', requestId)
+            .where('sibling.operation', '=', operation)
+            .where('sibling.idempotency_key', '<>', notKey)
+            .limit(1),
+        ),
+      ]),
+    ),
+);
+
+const insertReservation = preparedQuery(
+  (db, idempotencyKey: string, requestId: string, operation: string, createdAt: number, expiresAt: number) =>
+    db
+      .insertInto('idempotency_keys')
+      .values({
+        idempotency_key: idempotencyKey,
+        request_id: requestId,
+        operation,
+        status_code: null,
+        response_body: null,
+        created_at: createdAt,
+        expires_at: expiresAt,
+      })
+      .onConflict((oc) => oc.column('idempotency_key').doNothing()),
+);
+
+const storeAnswer = preparedQuery((db, statusCode: number, responseBody: string, idempotencyKey: string) =>
+  db
+    .updateTable('idempotency_keys')
+    .set({ status_code: statusCode, response_body: responseBody })
+    .where('idempotency_key', '=', idempotencyKey),
+);
 
 function replay(row: { status_code: number | null; response_body: string | null }): IdempotentOutcome {
   return { status: row.status_code!, body: JSON.parse(row.response_body ?? 'null'), replayed: true };

@@ -57,9 +57,6 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   app.use(helmet());
   app.use(refuseNulInUrl(() => apiError('NulInInput', { where: 'The URL' })));
 
-  app.use(tokenEndpointRouter(deps.tokenEndpoint));
-  for (const router of deps.orgRouters ?? []) app.use(router);
-
   const api = express.Router();
   api.use(interactionGuard({ tokens: deps.tokens, crm: deps.crm, defaultAuthorizationContext: deps.defaultAuthorizationContext }));
   api.use(jsonBodyParser(deps.jsonBodyLimitBytes, (problem) => jsonLimitRefusal(problem, 'The request body')));
@@ -76,6 +73,9 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   api.use(participantRoutes(deps));
   api.use(messagingSessionRoutes(deps));
   app.use('/api/v1', rememberMountPath, api);
+  // After the Interaction API, whose calls are most of the traffic: they need not walk these routers' routes.
+  app.use(tokenEndpointRouter(deps.tokenEndpoint));
+  for (const router of deps.orgRouters ?? []) app.use(router);
 
   app.use(interactionNotFound);
   app.use(interactionErrorHandler);

@@ -1,16 +1,12 @@
 import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmCall } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
+import { preparedQuery } from '../store/prepared-query.ts';
 import type { Tx } from '../store/transactions.ts';
 
 /** The channel a request addresses, checked against the caller's org (10017), its state (10031) and AuthorizationContext (10001). */
 export async function resolveChannel(tx: Tx, call: CrmCall, channelAddressIdentifier: string) {
-  const channel = await tx
-    .selectFrom('channels')
-    .selectAll()
-    .where('channel_address_identifier', '=', channelAddressIdentifier)
-    .where('org_id', '=', call.orgId)
-    .executeTakeFirst();
+  const [channel] = (await channelOfOrg(tx, channelAddressIdentifier, call.orgId)).rows;
   if (!channel) {
     throw apiError('UnknownChannel', { channelAddressIdentifier });
   }
@@ -20,6 +16,11 @@ export async function resolveChannel(tx: Tx, call: CrmCall, channelAddressIdenti
   checkChannelContext(call, channel);
   return channel;
 }
+
+// Every inbound message reads its channel: built once.
+const channelOfOrg = preparedQuery((db, channelAddressIdentifier: string, orgId: string) =>
+  db.selectFrom('channels').selectAll().where('channel_address_identifier', '=', channelAddressIdentifier).where('org_id', '=', orgId),
+);
 
 /** A channel configured with another AuthorizationContext, and anything on it, is not the caller's to touch (10001). */
 export function checkChannelContext(call: CrmCall, channel: { authorization_context: string; channel_address_identifier: string }) {

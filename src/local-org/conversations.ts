@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { Db } from '../store/database.ts';
+import { preparedQuery } from '../store/prepared-query.ts';
 import type { Tx } from '../store/transactions.ts';
 import { acknowledgementsByEntry } from './acknowledgements.ts';
 import { participantsOf } from './participants.ts';
@@ -45,15 +46,51 @@ async function findConversation(
   tx: Tx,
   key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string },
 ): Promise<string | undefined> {
-  const row = await tx
-    .selectFrom('conversations')
-    .select('conversation_identifier')
-    .where('org_id', '=', key.orgId)
-    .where('channel_address_identifier', '=', key.channelAddressIdentifier)
-    .where('end_user_client_identifier', '=', key.endUserClientIdentifier)
-    .executeTakeFirst();
+  const [row] = (await conversationByKey(tx, key.orgId, key.channelAddressIdentifier, key.endUserClientIdentifier)).rows;
   return row?.conversation_identifier;
 }
+
+// The statements every inbound message runs, built once (see preparedQuery).
+const conversationByKey = preparedQuery((db, orgId: string, channelAddressIdentifier: string, endUserClientIdentifier: string) =>
+  db
+    .selectFrom('conversations')
+    .select('conversation_identifier')
+    .where('org_id', '=', orgId)
+    .where('channel_address_identifier', '=', channelAddressIdentifier)
+    .where('end_user_client_identifier', '=', endUserClientIdentifier),
+);
+
+const insertEntry = preparedQuery(
+  (
+    db,
+    conversationIdentifier: string,
+    entryId: string,
+    entryType: string,
+    senderRole: string,
+    senderSubject: string,
+    clientTimestamp: number | null,
+    payload: string,
+    routingAttributes: string | null,
+    requestId: string | null,
+    createdAt: number,
+  ) =>
+    db
+      .insertInto('conversation_entries')
+      .values({
+        conversation_identifier: conversationIdentifier,
+        entry_id: entryId,
+        entry_type: entryType,
+        sender_role: senderRole,
+        sender_subject: senderSubject,
+        client_timestamp: clientTimestamp,
+        payload,
+        routing_attributes: routingAttributes,
+        request_id: requestId,
+        created_at: createdAt,
+      })
+      .onConflict((oc) => oc.columns(['conversation_identifier', 'entry_id']).doNothing())
+      .returning('sequence'),
+);
 
 /**
  * Stores an entry of the conversation. Entry ids are unique within a conversation (10073): the database's
@@ -62,23 +99,21 @@ async function findConversation(
  * PostgreSQL) and the refusal is the catalog's.
  */
 export async function appendEntry(tx: Tx, conversationIdentifier: string, entry: NewEntry): Promise<number> {
-  const row = await tx
-    .insertInto('conversation_entries')
-    .values({
-      conversation_identifier: conversationIdentifier,
-      entry_id: entry.entryId,
-      entry_type: entry.entryType,
-      sender_role: entry.senderRole,
-      sender_subject: entry.senderSubject,
-      client_timestamp: entry.clientTimestamp,
-      payload: JSON.stringify(entry.payload),
-      routing_attributes: entry.routingAttributes ? JSON.stringify(entry.routingAttributes) : null,
-      request_id: entry.requestId,
-      created_at: Date.now(),
-    })
-    .onConflict((oc) => oc.columns(['conversation_identifier', 'entry_id']).doNothing())
-    .returning('sequence')
-    .executeTakeFirst();
+  const [row] = (
+    await insertEntry(
+      tx,
+      conversationIdentifier,
+      entry.entryId,
+      entry.entryType,
+      entry.senderRole,
+      entry.senderSubject,
+      entry.clientTimestamp,
+      JSON.stringify(entry.payload),
+      entry.routingAttributes ? JSON.stringify(entry.routingAttributes) : null,
+      entry.requestId,
+      Date.now(),
+    )
+  ).rows;
   if (!row) throw apiError('DuplicateMessageId', { entryId: entry.entryId });
   return row.sequence;
 }

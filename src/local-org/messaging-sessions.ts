@@ -1,5 +1,11 @@
+import { preparedQuery } from '../store/prepared-query.ts';
 import type { Tx } from '../store/transactions.ts';
 import { KeyPrefix, newSalesforceId } from '../contract/salesforce-ids.ts';
+
+// Every inbound message looks for its conversation's open session: built once.
+const openSessionOf = preparedQuery((db, conversationIdentifier: string) =>
+  db.selectFrom('messaging_sessions').selectAll().where('open_key', '=', conversationIdentifier),
+);
 
 /**
  * Messaging sessions: the work item the routing state hangs off. At most one is open per conversation
@@ -7,7 +13,8 @@ import { KeyPrefix, newSalesforceId } from '../contract/salesforce-ids.ts';
  */
 export class MessagingSessions {
   async findOpen(tx: Tx, conversationIdentifier: string) {
-    return tx.selectFrom('messaging_sessions').selectAll().where('open_key', '=', conversationIdentifier).executeTakeFirst();
+    const [session] = (await openSessionOf(tx, conversationIdentifier)).rows;
+    return session;
   }
 
   /** The conversation's open session, opened now if it has none. */

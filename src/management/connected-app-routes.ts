@@ -52,7 +52,7 @@ const view = (a: { consumer_key: string; scopes: string; active: number; created
  * Connected apps partners authenticate with (JWT bearer: consumer key + the certificate whose key signs
  * their assertions). `GET/POST /api/connected-apps`, `DELETE /api/connected-apps/{consumerKey}`.
  */
-export function connectedAppRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>): Router {
+export function connectedAppRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId' | 'tokens'>): Router {
   const router = express.Router();
 
   router.get('/connected-apps', async (_req, res) => {
@@ -99,6 +99,7 @@ export function connectedAppRoutes(deps: Pick<ManagementAppDeps, 'db' | 'orgId'>
       await trx.deleteFrom('access_tokens').where('consumer_key', '=', consumerKey).execute();
       return trx.deleteFrom('connected_apps').where('consumer_key', '=', consumerKey).where('org_id', '=', deps.orgId).executeTakeFirst();
     });
+    deps.tokens.forgetConsumerKey(consumerKey);
     if (Number(deleted.numDeletedRows) !== 1) throw managementError('not_found', `No connected app "${consumerKey}".`);
     res.status(204).end();
   });

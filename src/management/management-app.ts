@@ -25,6 +25,7 @@ import { orgRoutes } from './org-routes.ts';
 import { buildOpenApiDocument } from './openapi/openapi-document.ts';
 import { managementOperations } from './openapi/management-operations.ts';
 import { webPages } from './web-pages.ts';
+import type { AccessTokens } from '../auth/access-tokens.ts';
 
 const PACKAGE_VERSION = (
   JSON.parse(fs.readFileSync(path.resolve(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string }
@@ -34,6 +35,8 @@ export interface ManagementAppDeps {
   logger: Logger;
   adminKey: string;
   db: Db;
+  /** Told when a connected app's tokens are revoked, so the cache of recent tokens forgets them. */
+  tokens: Pick<AccessTokens, 'forgetConsumerKey'>;
   orgId: string;
   conversations: Conversations;
   routingViews: RoutingViews;

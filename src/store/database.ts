@@ -3,8 +3,10 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, type LogEvent, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { GroupCommit } from './group-commit.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Tables } from './tables.ts';
+import { inTransaction, type TransactionRunner } from './transactions.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Tables>;
@@ -14,6 +16,12 @@ export interface Store {
   dialect: Dialect;
   /** Where the data lives, for the banner (a file path or a redacted URL). */
   location: string;
+  /**
+   * How a request's transaction is run: on SQLite a GroupCommit (concurrent requests share one commit and
+   * its fsync, each answered only once it has committed); on PostgreSQL one transaction each, whose
+   * commits wait off the event loop and which PostgreSQL flushes together itself.
+   */
+  runTransaction: TransactionRunner;
   close(): Promise<void>;
 }
 
@@ -66,7 +74,42 @@ function openSqlite(dataDir: string, log: QueryLog): Store {
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), log });
-  return { db, dialect: 'sqlite', location: file, close: () => db.destroy() };
+  const wal = walSync(`${file}-wal`);
+  return {
+    db,
+    dialect: 'sqlite',
+    location: file,
+    runTransaction: new GroupCommit(db, wal.sync).run,
+    close: async () => {
+      await db.destroy();
+      await wal.close();
+    },
+  };
+}
+
+/**
+ * fsync of the WAL file on the thread pool: what synchronous=FULL does after each commit, without
+ * holding up the event loop (GroupCommit answers its members after it). The file exists from the first
+ * write on and keeps its inode while the database is open.
+ */
+function walSync(walFile: string) {
+  let handle: Promise<fs.promises.FileHandle> | undefined;
+  return {
+    sync: async () => {
+      handle ??= fs.promises.open(walFile, 'r');
+      try {
+        await (await handle).sync();
+      } catch (err) {
+        handle = undefined;
+        throw err;
+      }
+    },
+    close: async () => {
+      const open = handle;
+      handle = undefined;
+      await (await open?.catch(() => undefined))?.close();
+    },
+  };
 }
 
 /**
@@ -94,5 +137,11 @@ function openPostgres(databaseUrl: string, log: QueryLog): Store {
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), log });
   const url = new URL(databaseUrl);
   if (url.password) url.password = '***';
-  return { db, dialect: 'postgres', location: url.toString(), close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    location: url.toString(),
+    runTransaction: (work) => inTransaction(db, work),
+    close: () => db.destroy(),
+  };
 }

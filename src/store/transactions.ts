@@ -17,13 +17,28 @@ const afterCommitHooks = new WeakMap<Tx, (() => void)[]>();
  * registered with afterCommit() run once the commit has returned, and never after a rollback.
  */
 export async function inTransaction<T>(db: Db, work: (tx: Tx) => Promise<T>): Promise<T> {
-  const hooks: (() => void)[] = [];
+  let runHooks = () => {};
   const result = await db.transaction().execute((tx) => {
-    afterCommitHooks.set(tx, hooks);
+    runHooks = collectCommitHooks(tx);
     return work(tx);
   });
-  for (const hook of hooks) hook();
+  runHooks();
   return result;
+}
+
+/** How an operation's transaction is run: inTransaction() of one store, or its GroupCommit. */
+export type TransactionRunner = <T>(work: (tx: Tx) => Promise<T>) => Promise<T>;
+
+/**
+ * Lets afterCommit() take hooks for `tx` (a transaction, or a savepoint standing for one) and answers
+ * the function that runs them: to be called only once the work done through `tx` has committed.
+ */
+export function collectCommitHooks(tx: Tx): () => void {
+  const hooks: (() => void)[] = [];
+  afterCommitHooks.set(tx, hooks);
+  return () => {
+    for (const hook of hooks) hook();
+  };
 }
 
 /**
