@@ -115,6 +115,31 @@ describe('the console in a real browser (Debian chromium via playwright-core)', 
     assert.deepEqual(Buffer.from(await bytes.arrayBuffer()), fs.readFileSync(PHOTO));
   });
 
+  test('a rich message picked from the format list reaches the webhook as the agent sent it', async () => {
+    const hook = await receiver;
+    await page.getByText('Send a rich message').click();
+    await page.getByLabel('Format (fills in a starting point)').selectOption('QuickReplies');
+    const template = JSON.parse(await page.getByLabel('Message (the abstractMessage, JSON)').inputValue());
+    assert.equal(template.choices.formatType, 'QuickReplies', 'choosing a format fills in its template');
+    template.choices.text = 'Which one suits you?';
+    await page.getByLabel('Message (the abstractMessage, JSON)').fill(JSON.stringify(template));
+    await page.getByRole('button', { name: 'Send rich message' }).click();
+    const sent = await waitFor('the quick replies at the webhook', () =>
+      hook.delivered().find((r) => JSON.stringify(r.json).includes('Which one suits you?')),
+    );
+    const message = sent.json.data.payload.abstractMessage;
+    assert.equal(message.messageType, 'ChoicesMessage');
+    assert.deepEqual(
+      message.choices.optionItems.map((o: any) => o.optionIdentifier),
+      template.choices.optionItems.map((o: any) => o.optionIdentifier),
+    );
+    await page.locator('#entries li.agent', { hasText: '(QuickReplies) Which one suits you?' }).waitFor();
+
+    await page.getByLabel('Message (the abstractMessage, JSON)').fill('{"messageType": ');
+    await page.getByRole('button', { name: 'Send rich message' }).click();
+    await page.locator('#status', { hasText: 'The message is not JSON' }).waitFor();
+  });
+
   test('a file an end user uploads is previewed in the conversation', async () => {
     const photo = fs.readFileSync(PHOTO);
     const res = await streamInteraction(

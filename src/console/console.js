@@ -1,6 +1,8 @@
 // The console: plain DOM, no framework. Every action is a call to the management API, the same one a
 // script would use, with the admin key from this tab's sessionStorage (never in a URL).
 
+import { RICH_MESSAGE_TEMPLATES } from './rich-message-templates.js';
+
 const KEY_ITEM = 'byoc-admin-key';
 const POLL_MS = 2000;
 
@@ -257,6 +259,12 @@ function entryText(entry) {
   const content = p.abstractMessage?.staticContent;
   if (content?.text) return content.text;
   if (content?.formatType && content.formatType !== 'Attachments') return `(${content.formatType})`;
+  const rich = p.abstractMessage?.choices ?? p.abstractMessage?.form;
+  if (rich?.formatType) {
+    const words = rich.text ?? rich.title ?? rich.formTitle?.title ?? rich.calendarEvent?.title;
+    const options = (rich.optionItems ?? []).map((o) => o.titleItem?.title).filter(Boolean);
+    return `(${rich.formatType}) ${words ?? ''}${options.length ? ` [${options.join(' / ')}]` : ''}`.trim();
+  }
   if (p.abstractMessage?.messageType) return `(${p.abstractMessage.messageType})`;
   return '';
 }
@@ -315,6 +323,14 @@ function conversationView(view, conversationIdentifier) {
   const fileInput = h('input', { id: 'agent-file', name: 'file', type: 'file' });
   const mimeInput = h('input', { id: 'agent-attachment-type', name: 'mimeType', placeholder: 'image/png' });
   const path = `/api/conversations/${encodeURIComponent(conversationIdentifier)}`;
+  const templateOf = (format) => JSON.stringify(RICH_MESSAGE_TEMPLATES[format], null, 2);
+  const richFormat = h(
+    'select',
+    { id: 'rich-format', onchange: () => (richJson.value = templateOf(richFormat.value)) },
+    Object.keys(RICH_MESSAGE_TEMPLATES).map((f) => h('option', { value: f }, f)),
+  );
+  const richJson = h('textarea', { id: 'rich-json', rows: 12, spellcheck: 'false', class: 'code' });
+  richJson.value = templateOf(richFormat.value);
 
   const agentPanel =
     org.mode === 'local-org'
@@ -347,6 +363,31 @@ function conversationView(view, conversationIdentifier) {
               h('label', { for: 'agent-attachment-type' }, 'MIME type (optional)', mimeInput),
             ),
             h('p', {}, h('button', { type: 'submit' }, 'Send as agent')),
+          ),
+          h(
+            'details',
+            {},
+            h('summary', {}, 'Send a rich message'),
+            h(
+              'form',
+              {
+                id: 'agent-rich-form',
+                onsubmit: async (e) => {
+                  e.preventDefault();
+                  let message;
+                  try {
+                    message = JSON.parse(richJson.value);
+                  } catch (err) {
+                    say(`The message is not JSON: ${err.message}`, true);
+                    return;
+                  }
+                  await act(`Send ${richFormat.value}`, () => api('POST', `${path}/messages`, { message }));
+                },
+              },
+              h('label', { for: 'rich-format' }, 'Format (fills in a starting point)', richFormat),
+              h('label', { for: 'rich-json' }, 'Message (the abstractMessage, JSON)', richJson),
+              h('p', {}, h('button', { type: 'submit' }, 'Send rich message')),
+            ),
           ),
           h(
             'form',
@@ -400,7 +441,7 @@ function conversationView(view, conversationIdentifier) {
           h(
             'p',
             { class: 'muted' },
-            'Text and attachments (a file sent here, or one by URL) are the agent message formats the local org publishes today.',
+            'Text, attachments (a file sent here, or one by URL) and the rich formats above go out as the agent’s Message events.',
           ),
           h(
             'div',
