@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
-import { startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
+import { printLogOnFailure, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
 import { startIntegrationServer } from './helpers/integration-server.ts';
 import { callJson } from './helpers/json-api.ts';
 import { managementRequest, waitFor } from './helpers/outbound.ts';
@@ -32,6 +32,8 @@ for (const store of storeKinds()) {
     let alwaysFailing = true;
     const cleanup: (() => Promise<unknown>)[] = [];
 
+    // The tests poll the call log: those requests would fill the tail.
+    printLogOnFailure(() => bridge, 150, /"url":"\/api\/integration-calls/);
     before(async () => {
       dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-integrations-'));
       service = await startIntegrationServer({

@@ -154,7 +154,9 @@ export class IntegrationDispatcher {
       .selectFrom('integration_calls')
       .select([
         sql<number | null>`min(case when next_attempt_at > ${now} then next_attempt_at end)`.as('retry'),
-        sql<number | null>`min(case when lease_until > ${now} then lease_until end)`.as('lease'),
+        // >=, not >: a lease ending at this very millisecond is not lapsed yet for the query above (which
+        // wants lease_until < now), and leaving it out here too would leave it to the slow safety poll.
+        sql<number | null>`min(case when lease_until >= ${now} then lease_until end)`.as('lease'),
       ])
       .where('status', '=', 'pending')
       .executeTakeFirst();

@@ -266,12 +266,17 @@ export function bridgeModeEnv(org: BridgeProcess, overrides: Record<string, stri
  * Prints the tail of the bridge's own log after each failed test of the enclosing suite: a failure seen
  * only in CI must say what the server was doing, not just what the client saw.
  */
-export function printLogOnFailure(bridge: () => BridgeProcess | undefined, lines = 80): void {
+export function printLogOnFailure(bridge: () => BridgeProcess | undefined, lines = 80, skip?: RegExp): void {
   afterEach((t) => {
     const b = bridge();
     // `passed` is on Node 20's TestContext, though @types/node does not declare it yet.
     if ((t as { passed?: boolean }).passed !== false || !b) return;
-    const tail = b.output().trimEnd().split('\n').slice(-lines).join('\n');
+    const kept = b
+      .output()
+      .trimEnd()
+      .split('\n')
+      .filter((line) => !skip?.test(line));
+    const tail = kept.slice(-lines).join('\n');
     console.error(`--- last ${lines} lines of the bridge log after "${t.name}" failed ---\n${tail}\n--- end of bridge log ---`);
   });
 }
