@@ -31,7 +31,8 @@ const files = process.argv.slice(2).length
       .filter((f) => f.endsWith('.test.ts'))
       .sort()
       .map((f) => path.join('test', f));
-const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
+// A test that hangs fails after ten minutes (the longest pass in a minute) instead of stalling the run.
+const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files], {
   stdio: 'inherit',
   env: { ...process.env, BRIDGE_TEST_POSTGRES_URL: postgres },
 });

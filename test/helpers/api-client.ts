@@ -10,6 +10,7 @@ export async function requestToken(bridge: BridgeProcess, assertion: string) {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: JWT_BEARER, assertion }),
+    signal: AbortSignal.timeout(30_000),
   });
   return { status: res.status, body: (await res.json()) as Record<string, string> };
 }

@@ -127,7 +127,8 @@ export async function startBridge(
     while (Date.now() < deadline) {
       if (proc.exitCode !== null) throw new Error(`bridge exited with ${proc.exitCode} before it was ready:\n${log}`);
       try {
-        const res = await fetch(`http://127.0.0.1:${env.MANAGEMENT_PORT}/api/ready`);
+        // Bounded: a probe that never gets an answer must not hold the start (and the suite) forever.
+        const res = await fetch(`http://127.0.0.1:${env.MANAGEMENT_PORT}/api/ready`, { signal: AbortSignal.timeout(5000) });
         if (res.ok) return;
       } catch {
         /* not listening yet */
