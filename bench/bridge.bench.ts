@@ -25,7 +25,7 @@ the idempotency lookup, and the reservation and answer, each a commit (fsync on 
 reservations and answers of concurrent requests now share commits, where before each was a commit of
 its own (two fsyncs per request; in runs of this benchmark before and after the change the bridge's
 CPU per request went from about 7.7 ms to about 1.6 ms). Kysely building those queries adds ~10 %. The rest is spread thin: Express, helmet, pino-http
-and the metrics middleware, busboy's multipart parse and the zod validation of the json part, GC, and
+and the metrics middleware, multer's multipart parse (busboy) and the zod validation of the json part, GC, and
 the call to the org (node:http over a bounded pool of kept-alive connections; a message's body goes
 with its length in one write instead of a chunked web stream through fetch; its deadline and attempt
 timeout are plain timers, not AbortSignal.timeout/any, which on Node 20 cost over 100 µs per call).

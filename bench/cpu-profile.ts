@@ -29,8 +29,8 @@ const CATEGORIES: Array<[name: string, matches: (leaf: string, stack: string[]) 
   ],
   ['Kysely (building queries, executor plumbing)', (leaf) => leaf.includes('node_modules/kysely/')],
   [
-    'multipart parsing (busboy) and request validation (zod, src/contract)',
-    (leaf) => /busboy|streamsearch|node_modules\/zod|\/src\/contract\//.test(leaf),
+    'multipart parsing (multer, busboy) and request validation (zod, src/contract)',
+    (leaf) => /multer|append-field|busboy|streamsearch|node_modules\/zod|\/src\/contract\//.test(leaf),
   ],
   [
     'HTTP, Express and middleware (helmet, logging, metrics, guard)',

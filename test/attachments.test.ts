@@ -371,6 +371,32 @@ for (const store of storeKinds()) {
           parts: () => [filePart(pngLike(60 * MB)), jsonPart(attachmentRequest([{ contentLength: LIMIT }]))],
         },
         {
+          name: 'a part without a name (RFC 7578 requires one), after a file was stored',
+          code: 10089,
+          parts: () => [
+            jsonPart(attachmentRequest([{ contentLength: 6000 }])),
+            filePart(pngLike(6000)),
+            { kind: 'file', name: '', filename: '', contentType: undefined, content: Buffer.from('x'), disposition: 'form-data' },
+          ],
+        },
+        {
+          name: 'a file part without a name, after a file that came before the json part',
+          code: 10089,
+          parts: () => [
+            filePart(pngLike(6000)),
+            { ...filePart(pngLike(6000), 'nameless.png'), disposition: 'form-data; filename="nameless.png"' },
+            jsonPart(attachmentRequest([{ contentLength: 6000 }])),
+          ],
+        },
+        {
+          name: 'an attachments file part without a file name (a browser\'s "no file chosen")',
+          code: 10009,
+          parts: () => [
+            jsonPart(attachmentRequest([{ contentLength: 6000 }])),
+            { ...filePart(pngLike(6000)), disposition: 'form-data; name="attachments"' },
+          ],
+        },
+        {
           name: 'a file before the json part, for an unknown channel (refused by the org)',
           code: 10017,
           parts: () => [filePart(pngLike(6000)), jsonPart(attachmentRequest([{ contentLength: 6000 }], { to: 'no-such-channel' }))],
@@ -395,6 +421,64 @@ for (const store of storeKinds()) {
           assert.deepEqual(await bridge.management('/api/conversations'), conversationsBefore, 'no entry recorded');
         });
       }
+    });
+
+    test('at most 16 parts: 8 fields and 8 file parts are accepted; one part more is 413, and nothing is kept', async () => {
+      const file = pngLike(7000);
+      const sixteen: Part[] = [
+        jsonPart(attachmentRequest([{ contentLength: file.length }])),
+        ...Array.from({ length: 7 }, (_, i): Part => ({ kind: 'field', name: `note${i}`, value: `ignored ${i}` })),
+        filePart(file, 'sixteen.png'),
+        ...Array.from({ length: 7 }, (_, i) => ({
+          ...filePart(Buffer.from(`ignored ${i}`), `other${i}.txt`, 'text/plain'),
+          name: `other${i}`,
+        })),
+      ];
+      assert.equal(sixteen.length, 16);
+      await assertStored(await streamInteraction(bridge, sixteen, { token }), file, { name: 'sixteen.png', mimeType: 'image/png' });
+      const keysBefore = await bucket.keys();
+      for (const extra of [
+        { kind: 'field', name: 'one-more', value: 'a ninth field' } satisfies Part,
+        { ...filePart(Buffer.from('a ninth file'), 'more.txt', 'text/plain'), name: 'one-more' },
+      ]) {
+        const res = await streamInteraction(bridge, [...sixteen, extra], { token });
+        assert.deepEqual([res.status, res.body.code], [413, 413], JSON.stringify(res.body));
+        assert.deepEqual(await bucket.keys(), keysBefore, 'the stored file was removed');
+      }
+    });
+
+    test("a file name with the form encoding's %22, %0D and %0A gets them decoded and is stored safely; other escapes stay as sent", async () => {
+      const text = Buffer.from('plain text\n');
+      const sent = ['say%22hi%22%0D%0A.txt', '100%25 sure.txt'];
+      const stored: Array<{ name: string; key: string }> = [];
+      for (const name of sent) {
+        const res = await streamInteraction(
+          bridge,
+          [
+            jsonPart(attachmentRequest([{ contentLength: text.length }])),
+            { ...filePart(text, name, 'text/plain'), disposition: `form-data; name="attachments"; filename="${name}"` },
+          ],
+          { token },
+        );
+        assert.equal(res.status, 202, JSON.stringify(res.body));
+        const entry = (await conversation(res.body.conversationIdentifier)).entries.find((e: any) => e.entryId === res.body.id);
+        const [attachment] = entry.attachments;
+        stored.push({
+          name: attachment.name,
+          key: keyOf(attachment.url)
+            .split('/')
+            .pop()!
+            .replace(/^0-[0-9a-f-]{36}-/, ''),
+        });
+        const downloaded = await download(attachment.downloadUrl);
+        assert.equal(downloaded.status, 200);
+        assert.match(downloaded.headers.get('content-disposition')!, /^attachment; filename=/);
+      }
+      // The quote is kept in the name (the download header escapes it); CR and LF go with the control characters.
+      assert.deepEqual(stored, [
+        { name: 'say"hi".txt', key: 'say_hi_.txt' },
+        { name: '100%25 sure.txt', key: '100_25 sure.txt' },
+      ]);
     });
 
     test('a client that disconnects in the middle of a file leaves no object behind', async () => {

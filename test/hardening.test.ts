@@ -4,7 +4,7 @@ import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { signAssertion } from '../src/auth/assertion-signer.ts';
 import { accessToken, JWT_BEARER, postInteraction, requestToken, textMessage } from './helpers/api-client.ts';
-import { attachmentRequest, filePart, jsonPart, streamInteraction } from './helpers/attachments.ts';
+import { attachmentRequest, filePart, jsonPart, streamInteraction, type Part } from './helpers/attachments.ts';
 import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
 import { callApi, callJson } from './helpers/json-api.ts';
 
@@ -91,6 +91,24 @@ for (const store of storeKinds()) {
       assert.equal(exact.status, 202, JSON.stringify(exact.body));
       const over = await postInteraction(bridge, undefined, { token, rawJson: padded.replace('"padding":"', '"padding":"p') });
       assert.deepEqual([over.status, over.body.code], [400, 10089]);
+    });
+
+    test('a json part sent as a file part is held to the same limit: exactly the limit is accepted, one byte more is 400 10089', async () => {
+      const body = textMessage('exact file');
+      const base = JSON.stringify(body);
+      const padded = JSON.stringify({ ...body, padding: 'p'.repeat(JSON_LIMIT - base.length - ',"padding":""'.length) });
+      assert.equal(Buffer.byteLength(padded), JSON_LIMIT);
+      const asFile = (text: string): Part => ({
+        kind: 'file',
+        name: 'json',
+        filename: 'body.json',
+        contentType: 'application/json',
+        content: Buffer.from(text),
+      });
+      const exact = await streamInteraction(bridge, [asFile(padded)], { token });
+      assert.equal(exact.status, 202, JSON.stringify(exact.body));
+      const over = await streamInteraction(bridge, [asFile(padded.replace('"padding":"', '"padding":"p'))], { token });
+      assert.deepEqual([over.status, (over.body as { code: number }).code], [400, 10089], JSON.stringify(over.body));
     });
 
     test('a NUL character anywhere is 400, never 500, and changes nothing', async () => {

@@ -1,9 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import type { Readable } from 'node:stream';
-import busboy, { type FileInfo } from 'busboy';
-import type { Request } from 'express';
+import type { Readable, Writable } from 'node:stream';
+import type { Request, Response } from 'express';
+import multer from 'multer';
 import type { Logger } from 'pino';
+import { ApiError } from '../contract/api-error.ts';
 import { apiError } from '../contract/interaction-errors.ts';
 import {
   attachmentInteractionsOf,
@@ -11,9 +10,18 @@ import {
   type AttachmentInteraction,
   type InteractionRequest,
 } from '../contract/interaction-request.ts';
-import type { AttachmentStorage, ObjectUpload } from './attachment-storage.ts';
-import { MIME_SAMPLE_BYTES, resolveMimeType } from './mime-type.ts';
-import { attachmentObjectKey, baseFileName, unclaimedObjectKey } from './object-keys.ts';
+import type { AttachmentStorage } from './attachment-storage.ts';
+import { attachmentObjectKey } from './object-keys.ts';
+import {
+  contentLengthMismatch,
+  fileTooLarge,
+  objectMetadata,
+  partChunks,
+  S3StorageEngine,
+  streamIntoBucket,
+  type FileParts,
+  type UnclaimedFile,
+} from './s3-storage-engine.ts';
 import type { StoredAttachment } from './stored-attachment.ts';
 
 export interface ReceivedInteraction {
@@ -28,32 +36,19 @@ export interface UploadLimits {
   jsonPartLimitBytes: number;
 }
 
-/** A file that came before the `json` part: written under an unclaimed key, not yet an object. */
-interface UnclaimedFile {
-  index: number;
-  id: string;
-  name: string;
-  mimeType: string;
-  size: number;
-  sha256: string;
-  key: string;
-  upload: { complete(): Promise<void>; abort(): Promise<void> };
-}
-
-/** Where a file's bytes go while they are counted: a sized upload (json known) or an unsized one. */
-interface FileSink {
-  write(chunk: Buffer): Promise<void>;
-  complete(): Promise<void>;
-  abort(): Promise<void>;
-}
+/** At most this many parts, of which at most MAX_FILES file parts and MAX_FIELDS plain fields (multer's limits: "at most"). */
+const MAX_PARTS = 16;
+const MAX_FILES = 8;
+const MAX_FIELDS = 8;
 
 /**
  * Reads a multipart `POST /interactions` as it arrives, its parts in any order (the contract states none,
- * and Salesforce's own sample clients send the file first). Every `attachments` file part is streamed
- * straight into the bucket while its size and SHA-256 are computed. A file that comes after the `json`
- * part is checked against its AttachmentInteraction on the way; one that comes before it is written
- * under an unclaimed key and checked, then moved to its key, when the `json` part arrives. The `json`
- * part may be a plain field or a file part (`curl -F json=@body.json`, FormData with a Blob).
+ * and Salesforce's own sample clients send the file first). multer parses the body; its storage engine
+ * (s3-storage-engine.ts) streams every `attachments` file part straight into the bucket while its size and
+ * SHA-256 are computed. A file that comes after the `json` part is checked against its AttachmentInteraction
+ * on the way; one that comes before it is written under an unclaimed key and checked, then moved to its
+ * key, when the `json` part arrives. The `json` part may be a plain field or a file part
+ * (`curl -F json=@body.json`, FormData with a Blob).
  *
  * The first problem ends the reading: the promise rejects at once with the precise ApiError, without
  * waiting for the rest of the body, after deleting every object this request had stored.
@@ -64,180 +59,264 @@ export class InteractionUpload {
     private readonly limits: UploadLimits,
   ) {}
 
-  receive(req: Request, orgId: string): Promise<ReceivedInteraction> {
+  /** `res` only tells when a refusal has been answered (multer is told of it then, see UploadSession.fail). */
+  receive(req: Request, res: Response, orgId: string): Promise<ReceivedInteraction> {
     return new Promise((resolve, reject) => {
-      let parser: busboy.Busboy;
-      try {
-        parser = busboy({
-          headers: req.headers,
-          // RFC 7578: a filename="..." is sent as UTF-8 bytes (busboy's default reads Latin-1, garbling
-          // "café.txt"); a filename*=UTF-8''... (RFC 5987) takes precedence and is decoded as it says.
-          defParamCharset: 'utf8',
-          // busboy flags a field as truncated once it reaches fieldSize: one byte more lets a part of exactly the limit through.
-          limits: { fieldSize: this.limits.jsonPartLimitBytes + 1, fields: 8, parts: 16, files: 8 },
-        });
-      } catch (err) {
-        reject(apiError('UnreadableRequest', { problem: (err as Error).message }));
-        return;
-      }
-      const stored: StoredAttachment[] = [];
-      const unclaimed: UnclaimedFile[] = [];
-      let jsonSeen = false;
-      let request: ReturnType<typeof parseInteractionJsonPart> | undefined;
-      let fileCount = 0;
-      let currentFile: Readable | undefined;
-      let work: Promise<void> = Promise.resolve();
-      let failure: unknown;
-      let settled = false;
-
-      const fail = (err: unknown) => {
-        if (failure !== undefined || settled) return;
-        failure = err;
-        req.unpipe(parser);
-        currentFile?.destroy();
-        // The file in progress removes its own partial object; then everything stored before it goes.
-        void work
-          .catch(() => {})
-          .then(() => Promise.all([this.discard(stored, req.log), this.abandon(unclaimed.splice(0), req.log)]))
-          .then(() => {
-            settled = true;
-            reject(err instanceof Error ? err : new Error(String(err)));
-          });
-      };
-      /** Queues a step after every earlier part's, so parts take effect in the order they came. */
-      const then = (step: () => Promise<void>) => {
-        work = work.then(async () => {
-          if (failure !== undefined) return;
-          try {
-            await step();
-          } catch (err) {
-            fail(err);
-          }
-        });
-      };
-      const jsonPart = (text: string) => {
-        if (jsonSeen) throw apiError('MalformedBody', { problem: 'the request has more than one "json" part' });
-        jsonSeen = true;
-        const parsed = parseInteractionJsonPart(text);
-        this.checkDeclaredSizes(parsed);
-        request = parsed;
-        // Files that came first are checked now; each is moved to its key or the request is refused.
-        then(() => this.claim(unclaimed, parsed, orgId, stored));
-      };
-
-      parser.on('field', (name, value, info) => {
-        if (failure !== undefined) return;
-        if (info.valueTruncated || info.nameTruncated) {
-          fail(apiError('BodyTooLarge', { what: `The "${name}" part`, limitBytes: this.limits.jsonPartLimitBytes }));
-          return;
-        }
-        if (name === 'attachments') {
-          fail(apiError('FilePartWithoutFile'));
-          return;
-        }
-        if (name !== 'json') return;
-        try {
-          jsonPart(value);
-        } catch (err) {
-          fail(err);
-        }
-      });
-
-      parser.on('file', (name, stream, info) => {
-        stream.on('error', () => {}); // failures surface through the reader below, once
-        if (failure !== undefined || (name !== 'attachments' && name !== 'json')) {
-          stream.resume();
-          return;
-        }
-        const index = name === 'attachments' ? fileCount++ : -1;
-        work = work.then(async () => {
-          if (failure !== undefined) {
-            stream.resume();
-            return;
-          }
-          currentFile = stream;
-          try {
-            if (name === 'json') jsonPart(await this.readJsonFile(stream));
-            else if (request) {
-              const target = this.fileTarget(request, index);
-              stored.push(await this.storeFile(stream, info, { orgId, ...target, index }, req.log));
-            } else {
-              const file = await this.storeFile(stream, info, { orgId, index }, req.log);
-              unclaimed.push(file);
-            }
-          } catch (err) {
-            stream.resume();
-            fail(err);
-          } finally {
-            currentFile = undefined;
-          }
-        });
-      });
-
-      /** Settles once every queued step has, including steps queued by steps (a json part queues its claim). */
-      const idle = async () => {
-        for (let seen = work; ; seen = work) {
-          await seen;
-          if (seen === work) return;
-        }
-      };
-
-      parser.on('close', () => {
-        void idle().then(() => {
-          if (failure !== undefined) return;
-          try {
-            if (request === undefined) throw apiError('MissingJsonPart');
-            const expected = attachmentInteractionsOf(request).length;
-            if (fileCount === 0 && expected > 0) {
-              throw apiError('MissingFiles');
-            }
-            if (fileCount !== expected) {
-              throw apiError('AttachmentCountMismatch', { interactions: expected, files: fileCount });
-            }
-          } catch (err) {
-            fail(err);
-            return;
-          }
-          settled = true;
-          resolve({ jsonText: request.jsonText, request, attachments: stored });
-        });
-      });
-
-      parser.on('error', (err) =>
-        fail(apiError('UnreadableRequest', { problem: `the multipart body is malformed: ${(err as Error).message}` })),
-      );
-      const tooMany = () => fail(apiError('RequestTooLarge', { what: 'The number of parts' }));
-      parser.on('partsLimit', tooMany);
-      parser.on('filesLimit', tooMany);
-      parser.on('fieldsLimit', tooMany);
-      req.on('close', () => {
-        if (!req.complete)
-          fail(apiError('UnreadableRequest', { problem: 'the client closed the connection before the request was complete' }));
-      });
-      req.pipe(parser);
+      new UploadSession(this, this.storage, this.limits, req, res, orgId, resolve, reject).start();
     });
   }
 
-  /** The text of a `json` part sent as a file, held to the same limit as a plain `json` field. */
-  private async readJsonFile(stream: Readable): Promise<string> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of stream as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > this.limits.jsonPartLimitBytes) {
-        throw apiError('RequestTooLarge', { what: `The "json" part (limit ${this.limits.jsonPartLimitBytes} bytes)` });
+  /** Removes objects that will not be referenced (a refused, failed or replayed request). */
+  async discard(attachments: readonly StoredAttachment[], log: Logger): Promise<void> {
+    await Promise.all(
+      attachments.map((a) =>
+        this.storage
+          .delete(a.objectKey)
+          .catch((err: unknown) => log.error({ err, key: a.objectKey }, 'could not delete an unreferenced attachment object')),
+      ),
+    );
+  }
+}
+
+/** The parser multer hands to `streamHandler` (busboy), as far as the session listens to it. */
+type MultipartParser = Writable;
+
+/** One request being read: the order of its parts, what it has stored, and its first problem. */
+class UploadSession implements FileParts {
+  private readonly stored: StoredAttachment[] = [];
+  private readonly unclaimed: UnclaimedFile[] = [];
+  private request: ReturnType<typeof parseInteractionJsonPart> | undefined;
+  private jsonSeen = false;
+  private fileCount = 0;
+  private currentFile: Readable | undefined;
+  private work: Promise<void> = Promise.resolve();
+  private removing: Promise<unknown> = Promise.resolve();
+  private failure: unknown;
+  private settled = false;
+  private parser: MultipartParser | undefined;
+  private multerDone = false;
+  /** Settles once the answer has been sent (or the connection is gone). */
+  private readonly answered: Promise<void>;
+
+  constructor(
+    private readonly upload: InteractionUpload,
+    private readonly storage: AttachmentStorage,
+    private readonly limits: UploadLimits,
+    private readonly req: Request,
+    private readonly res: Response,
+    private readonly orgId: string,
+    private readonly resolve: (received: ReceivedInteraction) => void,
+    private readonly reject: (err: Error) => void,
+  ) {
+    this.answered = new Promise((done) => {
+      this.res.once('finish', done).once('close', done);
+    });
+  }
+
+  start(): void {
+    // Registered before multer's own listener, so a client that goes away is told apart from a malformed body.
+    this.req.on('close', () => {
+      if (!this.req.complete) {
+        this.fail(apiError('UnreadableRequest', { problem: 'the client closed the connection before the request was complete' }));
       }
-      chunks.push(chunk);
+    });
+    // streamHandler is multer 2's (its type package does not list it yet).
+    const options: multer.Options & { streamHandler: (req: Request, parser: MultipartParser) => void } = {
+      storage: new S3StorageEngine(this),
+      // RFC 7578: a filename="..." is sent as UTF-8 bytes (multer's default reads Latin-1, garbling "café.txt");
+      // a filename*=UTF-8''... (RFC 5987) takes precedence and is decoded as it says.
+      defParamCharset: 'utf8',
+      // multer's limits are "at most": a json field of exactly jsonPartLimitBytes passes, one byte more does not.
+      // No fileSize: once a part reaches it, busboy discards the rest of the part as fast as it arrives (no
+      // backpressure), so the body would be read to the part's end before the refusal; the engine counts
+      // each file instead and refuses it at the first byte over the limit, with reading held there.
+      limits: {
+        fieldSize: this.limits.jsonPartLimitBytes,
+        parts: MAX_PARTS,
+        files: MAX_FILES,
+        fields: MAX_FIELDS,
+      },
+      // File parts with other names are ignored (multer reads past them).
+      fileFilter: (_req, file, accept) => {
+        accept(null, file.fieldname === 'attachments' || file.fieldname === 'json');
+      },
+      streamHandler: (req, parser) => {
+        this.watch(parser);
+        req.pipe(parser);
+      },
+    };
+    multer(options).any()(this.req, this.res, (err?: unknown) => {
+      this.multerDone = true;
+      if (err === undefined) void this.finish();
+      // What multer refuses by itself is seen at once in `watch`; what reaches here first is what it found
+      // before reading (no boundary).
+      else this.fail(err instanceof ApiError ? err : apiError('UnreadableRequest', { problem: (err as Error).message }));
+    });
+  }
+
+  /**
+   * Multer has no hook for a plain field as it arrives, and reports its own refusals (its limits, a part
+   * without a name) only after reading the rest of the body. So the session also listens to the parser
+   * multer feeds: for the `json` field, and for those problems, to answer them at once.
+   */
+  private watch(parser: MultipartParser): void {
+    this.parser = parser;
+    parser.on('field', (name: string | undefined, value: string, info: { valueTruncated: boolean }) => {
+      this.fieldArrived(name, value, info.valueTruncated);
+    });
+    parser.on('file', (name: string | undefined, _stream: Readable, info: { filename?: string }) => {
+      if (name === undefined) this.fail(namelessPart());
+      // A part without a file name is "no file chosen" to a browser; multer skips it.
+      else if (name === 'attachments' && !info.filename) this.fail(apiError('FilePartWithoutFile'));
+    });
+    const tooMany = () => {
+      this.fail(
+        apiError('RequestTooLarge', {
+          what: `The number of parts (at most ${MAX_PARTS}: ${MAX_FILES} file parts and ${MAX_FIELDS} fields)`,
+        }),
+      );
+    };
+    parser.on('partsLimit', tooMany);
+    parser.on('filesLimit', tooMany);
+    parser.on('fieldsLimit', tooMany);
+    parser.on('error', (err: Error) => {
+      this.fail(apiError('UnreadableRequest', { problem: `the multipart body is malformed: ${err.message}` }));
+    });
+  }
+
+  private fieldArrived(name: string | undefined, value: string, truncated: boolean): void {
+    if (this.failure !== undefined) return;
+    if (name === undefined) this.fail(namelessPart());
+    else if (truncated) this.fail(apiError('BodyTooLarge', { what: `The "${name}" part`, limitBytes: this.limits.jsonPartLimitBytes }));
+    else if (name === 'attachments') this.fail(apiError('FilePartWithoutFile'));
+    else if (name === 'json') {
+      try {
+        this.jsonPart(value);
+      } catch (err) {
+        this.fail(err);
+      }
     }
-    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  /** The storage engine's `_handleFile`: the part takes effect after every earlier part's. */
+  async fileArrived(file: Express.Multer.File): Promise<Partial<Express.Multer.File>> {
+    const index = file.fieldname === 'attachments' ? this.fileCount++ : -1;
+    let info: Partial<Express.Multer.File> = {};
+    await this.then(async () => {
+      this.currentFile = file.stream;
+      try {
+        if (file.fieldname === 'json') {
+          this.jsonPart(await readJsonFilePart(file.stream, this.limits.jsonPartLimitBytes));
+          return;
+        }
+        const deps = { storage: this.storage, maxFileBytes: this.limits.maxFileBytes, log: this.req.log };
+        let attachment: StoredAttachment | UnclaimedFile;
+        if (this.request) {
+          attachment = await streamIntoBucket(deps, file, { orgId: this.orgId, index, ...this.fileTarget(this.request, index) });
+          this.stored.push(attachment);
+        } else {
+          attachment = await streamIntoBucket(deps, file, { orgId: this.orgId, index });
+          this.unclaimed.push(attachment);
+        }
+        info = { size: attachment.size };
+      } finally {
+        this.currentFile = undefined;
+      }
+    });
+    if (this.failure !== undefined) {
+      // Called back with an error, multer reads the rest of the body before it lets go: hold it until the
+      // refusal is out, so the client is not kept sending what the answer is meant to stop.
+      await this.answered;
+      throw asError(this.failure);
+    }
+    return info;
+  }
+
+  /** Multer abandons the request (the storage engine's `_removeFile`): each object this request holds goes, once. */
+  removeAll(): Promise<void> {
+    const removing = Promise.all([this.upload.discard(this.stored.splice(0), this.req.log), this.abandon(this.unclaimed.splice(0))]);
+    this.removing = Promise.all([this.removing, removing]);
+    return this.removing.then(() => undefined);
+  }
+
+  /**
+   * The first problem: reading stops at once (the rest of the body stays unread until the answer is out),
+   * the file in progress aborts its upload, every object stored so far goes, then the promise rejects.
+   * Multer is told only once the refusal has been answered: told earlier, it would read the whole body
+   * before letting go.
+   */
+  private fail(err: unknown): void {
+    if (this.failure !== undefined || this.settled) return;
+    this.failure = err;
+    if (this.parser) this.req.unpipe(this.parser);
+    this.currentFile?.destroy();
+    void this.idle()
+      .then(() => this.removeAll())
+      .then(() => {
+        this.settled = true;
+        this.reject(asError(err));
+      });
+    void this.answered.then(() => {
+      if (!this.multerDone) this.parser?.destroy(asError(err));
+    });
+  }
+
+  /** The body has been read and every file part handled: the request as a whole is checked. */
+  private async finish(): Promise<void> {
+    await this.idle();
+    if (this.failure !== undefined) return;
+    const request = this.request;
+    try {
+      if (request === undefined) throw apiError('MissingJsonPart');
+      const expected = attachmentInteractionsOf(request).length;
+      if (this.fileCount === 0 && expected > 0) throw apiError('MissingFiles');
+      if (this.fileCount !== expected) throw apiError('AttachmentCountMismatch', { interactions: expected, files: this.fileCount });
+    } catch (err) {
+      this.fail(err);
+      return;
+    }
+    this.settled = true;
+    this.resolve({ jsonText: request.jsonText, request, attachments: this.stored });
+  }
+
+  /** Queues a step after every earlier part's, so parts take effect in the order they came; a throw refuses the request. */
+  private then(step: () => Promise<void>): Promise<void> {
+    this.work = this.work.then(async () => {
+      if (this.failure !== undefined) return;
+      try {
+        await step();
+      } catch (err) {
+        this.fail(err);
+      }
+    });
+    return this.work;
+  }
+
+  /** Settles once every queued step has, including steps queued by steps (a json part queues its claim). */
+  private async idle(): Promise<void> {
+    for (let seen = this.work; ; seen = this.work) {
+      await seen;
+      if (seen === this.work) return;
+    }
+  }
+
+  private jsonPart(text: string): void {
+    if (this.jsonSeen) throw apiError('MalformedBody', { problem: 'the request has more than one "json" part' });
+    this.jsonSeen = true;
+    const parsed = parseInteractionJsonPart(text);
+    this.checkDeclaredSizes(parsed);
+    this.request = parsed;
+    // Files that came first are checked now; each is moved to its key or the request is refused.
+    void this.then(() => this.claim(parsed));
   }
 
   /** Checks the files that came before the `json` part against it and moves each to its key. */
-  private async claim(files: UnclaimedFile[], request: InteractionRequest, orgId: string, stored: StoredAttachment[]) {
+  private async claim(request: InteractionRequest): Promise<void> {
+    const files = this.unclaimed;
     // Every check first, so a refusal moves nothing.
     const targets = files.map((file) => {
       const { interaction } = this.fileTarget(request, file.index);
-      if (file.size !== interaction.contentLength) throw this.wrongSize(file.name, interaction.contentLength, String(file.size));
+      if (file.size !== interaction.contentLength) throw contentLengthMismatch(file.name, interaction.contentLength, String(file.size));
       return interaction;
     });
     for (const interaction of targets) {
@@ -249,7 +328,7 @@ export class InteractionUpload {
         throw err;
       }
       const objectKey = attachmentObjectKey({
-        orgId,
+        orgId: this.orgId,
         channelAddressIdentifier: request.to,
         endUserClientIdentifier: request.from,
         entryId: interaction.id,
@@ -260,13 +339,13 @@ export class InteractionUpload {
       try {
         await this.storage.move(file.key, objectKey, {
           contentType: file.mimeType,
-          metadata: { ...this.metadataOf(file.name, interaction.id), sha256: file.sha256 },
+          metadata: { ...objectMetadata(file.name, interaction.id), sha256: file.sha256 },
         });
       } catch (err) {
         await this.storage.delete(file.key).catch(() => {});
         throw err;
       }
-      stored.push({
+      this.stored.push({
         id: file.id,
         interactionId: interaction.id,
         attachmentIndex: file.index,
@@ -282,27 +361,16 @@ export class InteractionUpload {
   }
 
   /** Unclaimed files of a refused request: their uploads were never completed, so aborting leaves nothing. */
-  private async abandon(files: readonly UnclaimedFile[], log: Logger): Promise<void> {
+  private async abandon(files: readonly UnclaimedFile[]): Promise<void> {
     await Promise.all(
       files.map((f) =>
-        f.upload.abort().catch((err: unknown) => log.warn({ err, key: f.key }, 'could not abort an unclaimed attachment upload')),
-      ),
-    );
-  }
-
-  /** Removes objects that will not be referenced (a refused, failed or replayed request). */
-  async discard(attachments: readonly StoredAttachment[], log: Logger): Promise<void> {
-    await Promise.all(
-      attachments.map((a) =>
-        this.storage
-          .delete(a.objectKey)
-          .catch((err: unknown) => log.error({ err, key: a.objectKey }, 'could not delete an unreferenced attachment object')),
+        f.upload.abort().catch((err: unknown) => this.req.log.warn({ err, key: f.key }, 'could not abort an unclaimed attachment upload')),
       ),
     );
   }
 
   /** Refuses before any byte of a file is read when a declared size is already over the limit. */
-  private checkDeclaredSizes(request: InteractionRequest) {
+  private checkDeclaredSizes(request: InteractionRequest): void {
     const seen = new Set<number>();
     for (const interaction of attachmentInteractionsOf(request)) {
       if (seen.has(interaction.attachmentIndex)) {
@@ -312,18 +380,12 @@ export class InteractionUpload {
         });
       }
       seen.add(interaction.attachmentIndex);
-      if (interaction.contentLength > this.limits.maxFileBytes) throw this.tooLarge(interaction.id);
+      if (interaction.contentLength > this.limits.maxFileBytes) throw fileTooLarge(interaction.id, this.limits.maxFileBytes);
     }
   }
 
   /** The AttachmentInteraction the file at `index` belongs to, with the request that declared it. */
-  private fileTarget(
-    request: InteractionRequest | undefined,
-    index: number,
-  ): { request: InteractionRequest; interaction: AttachmentInteraction } {
-    if (!request) {
-      throw apiError('MalformedBody', { problem: 'the "json" part must come before the "attachments" file parts' });
-    }
+  private fileTarget(request: InteractionRequest, index: number): { request: InteractionRequest; interaction: AttachmentInteraction } {
     const interactions = attachmentInteractionsOf(request);
     if (index >= interactions.length) {
       throw apiError('AttachmentCountMismatch', { interactions: interactions.length, files: 'more' });
@@ -334,135 +396,25 @@ export class InteractionUpload {
     }
     return { request, interaction };
   }
-
-  private metadataOf(name: string, interactionId?: string): Record<string, string> {
-    return {
-      'original-name': encodeURIComponent(name),
-      ...(interactionId === undefined ? {} : { 'interaction-id': encodeURIComponent(interactionId) }),
-    };
-  }
-
-  /**
-   * Streams one file into the bucket, counting and hashing it. With its AttachmentInteraction known, it is
-   * checked on the way and completed as a checked object; without, it is written under an unclaimed key and
-   * left uncompleted for `claim`.
-   */
-  private async storeFile(
-    stream: Readable,
-    info: FileInfo,
-    p: { orgId: string; request: InteractionRequest; interaction: AttachmentInteraction; index: number },
-    log: Logger,
-  ): Promise<StoredAttachment>;
-  private async storeFile(stream: Readable, info: FileInfo, p: { orgId: string; index: number }, log: Logger): Promise<UnclaimedFile>;
-  private async storeFile(
-    stream: Readable,
-    info: FileInfo,
-    p: { orgId: string; request?: InteractionRequest; interaction?: AttachmentInteraction; index: number },
-    log: Logger,
-  ): Promise<StoredAttachment | UnclaimedFile> {
-    const expected = p.interaction?.contentLength;
-    const name = baseFileName(info.filename) || `attachment-${p.index}`;
-    const id = randomUUID();
-    const objectKey =
-      p.request && p.interaction
-        ? attachmentObjectKey({
-            orgId: p.orgId,
-            channelAddressIdentifier: p.request.to,
-            endUserClientIdentifier: p.request.from,
-            entryId: p.interaction.id,
-            attachmentIndex: p.index,
-            attachmentId: id,
-            fileName: name,
-          })
-        : unclaimedObjectKey({ orgId: p.orgId, attachmentId: id, fileName: name });
-    const metadata = this.metadataOf(name, p.interaction?.id);
-    const sha256 = createHash('sha256');
-    const head: Buffer[] = [];
-    let size = 0;
-    let started: { sink: FileSink; mimeType: string } | undefined;
-    let completed = false;
-
-    const start = async () => {
-      const mimeType = await resolveMimeType(info.mimeType, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
-      if (!mimeType) {
-        throw apiError('UndeterminableMimeType', { name });
-      }
-      const description = { contentType: mimeType, metadata };
-      const sink =
-        expected === undefined
-          ? await this.storage.startUnsizedUpload(objectKey, description)
-          : sizedSink(await this.storage.startUpload(objectKey, expected, description));
-      started = { sink, mimeType };
-      for (const chunk of head.splice(0)) await sink.write(chunk);
-      return started;
-    };
-
-    try {
-      for await (const chunk of stream as AsyncIterable<Buffer>) {
-        size += chunk.length;
-        if (size > this.limits.maxFileBytes) throw this.tooLarge(p.interaction?.id ?? `file ${p.index}`);
-        if (expected !== undefined && size > expected) throw this.wrongSize(name, expected, `more than ${expected}`);
-        sha256.update(chunk);
-        if (started) await started.sink.write(chunk);
-        else {
-          head.push(chunk);
-          if (size >= MIME_SAMPLE_BYTES) await start();
-        }
-      }
-      if (size === 0) throw apiError('EmptyFile', { name });
-      if (expected !== undefined && size !== expected) throw this.wrongSize(name, expected, String(size));
-      const { sink, mimeType } = started ?? (await start());
-      const digest = sha256.digest('hex');
-      if (expected === undefined) {
-        return { index: p.index, id, name, mimeType, size, sha256: digest, key: objectKey, upload: sink };
-      }
-      await sink.complete();
-      completed = true;
-      await this.storage.replaceMetadata(objectKey, { contentType: mimeType, metadata: { ...metadata, sha256: digest } });
-      return {
-        id,
-        interactionId: p.interaction?.id ?? '',
-        attachmentIndex: p.index,
-        name,
-        mimeType,
-        size,
-        sha256: digest,
-        bucket: this.storage.bucket,
-        objectKey,
-        url: this.storage.objectUrl(objectKey),
-      };
-    } catch (err) {
-      if (completed) {
-        // Only the metadata step failed: the object exists, and nothing will reference it.
-        await this.storage
-          .delete(objectKey)
-          .catch((e: unknown) => log.error({ err: e, key: objectKey }, 'could not delete an unreferenced attachment object'));
-      } else {
-        // Not completed, so not an object: aborting leaves nothing in the bucket.
-        await started?.sink
-          .abort()
-          .catch((e: unknown) => log.warn({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
-      }
-      throw err;
-    }
-  }
-
-  private tooLarge(interactionId: string) {
-    return apiError('FileTooLarge', { interactionId, limitBytes: this.limits.maxFileBytes });
-  }
-
-  private wrongSize(name: string, expected: number, received: string) {
-    return apiError('ContentLengthMismatch', { name, received, expected });
-  }
 }
 
-/** A sized upload as a sink: each write waits for the upload to take the bytes (backpressure). */
-function sizedSink(upload: ObjectUpload): FileSink {
-  return {
-    write: async (chunk) => {
-      if (!upload.body.write(chunk)) await Promise.race([once(upload.body, 'drain'), upload.received]);
-    },
-    complete: () => upload.complete(),
-    abort: () => upload.abort(),
-  };
+/** RFC 7578: every part names its field; multer refuses a part without a name, and so does the bridge. */
+function namelessPart(): ApiError {
+  return apiError('UnreadableRequest', { problem: 'a part has no name (each part needs Content-Disposition: form-data; name="...")' });
+}
+
+/** The text of a `json` part sent as a file part, held to the same limit (and refusal) as a plain `json` field. */
+async function readJsonFilePart(stream: Readable, limitBytes: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of partChunks(stream)) {
+    size += chunk.length;
+    if (size > limitBytes) throw apiError('BodyTooLarge', { what: 'The "json" part', limitBytes });
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }

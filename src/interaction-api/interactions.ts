@@ -30,7 +30,7 @@ export function interactionsRoute<Scope>(deps: {
       const call = callOf(res);
       let received: ReceivedInteraction;
       try {
-        received = await deps.upload.receive(req, call.orgId);
+        received = await deps.upload.receive(req, res, call.orgId);
       } catch (err) {
         if (!req.complete) {
           // Too much is still coming: answer now. Otherwise read the little that is left, so the client

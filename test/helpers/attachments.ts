@@ -26,7 +26,11 @@ export const jsonFilePart = (body: unknown, filename = 'body.json', contentType 
   contentType,
   content: Buffer.from(JSON.stringify(body)),
 });
-export const filePart = (content: Buffer, filename = 'file.bin', contentType: string | undefined = 'application/octet-stream'): Part => ({
+export const filePart = (
+  content: Buffer,
+  filename = 'file.bin',
+  contentType: string | undefined = 'application/octet-stream',
+): Extract<Part, { kind: 'file' }> => ({
   kind: 'file',
   name: 'attachments',
   filename,
