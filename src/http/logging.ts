@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { RequestHandler } from 'express';
 import pino, { type Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
+
+declare module 'node:http' {
+  interface IncomingMessage {
+    /** The client's RequestId header, or an id generated for a request that sent none. */
+    id: string;
+    /** Logs with this request's fields (`req`: requestId, method, url) bound. */
+    log: Logger;
+  }
+}
 
 /** Structured JSON logs; human-readable when stdout is a terminal (or LOG_FORMAT=pretty). */
 export function createLogger(options: { level: string; format: 'auto' | 'json' | 'pretty' }): Logger {
@@ -13,26 +21,43 @@ export function createLogger(options: { level: string; format: 'auto' | 'json' |
   });
 }
 
-/** One log line per request, carrying the client's RequestId (or a generated id when it sent none). */
-export function requestLogger(logger: Logger, name: string) {
-  return pinoHttp({
-    logger: logger.child({ server: name }),
-    genReqId: (req: IncomingMessage) => {
-      const header = req.headers['requestid'];
-      return (Array.isArray(header) ? header[0] : header) || randomUUID();
-    },
-    // The refusal's Interaction API code goes on the request's one line rather than a line of its own.
-    customProps: (_req: IncomingMessage, res: ServerResponse) => {
-      const refusal = (res as ServerResponse & { locals?: { refusal?: unknown } }).locals?.refusal;
-      return refusal ? { refusal } : {};
-    },
-    serializers: {
-      req: (req: { id: unknown; method: string; url: string }) => ({ requestId: req.id, method: req.method, url: req.url }),
-      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-    },
-    customLogLevel: (_req: IncomingMessage, res: ServerResponse, err?: Error) =>
-      err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info',
-    customSuccessMessage: (req: IncomingMessage, res: ServerResponse) => `${req.method} ${req.url} ${res.statusCode}`,
-    customErrorMessage: (req: IncomingMessage, res: ServerResponse) => `${req.method} ${req.url} ${res.statusCode}`,
-  });
+/**
+ * One log line per request, carrying the client's RequestId (or a generated id when it sent none): the
+ * line pino-http wrote (`req`, `refusal`, `res`, `err`, `responseTime`, "METHOD url status"), without
+ * its per-request serializers and second child logger, and with nothing built when the level is off.
+ */
+export function requestLogger(logger: Logger, name: string): RequestHandler {
+  const server = logger.child({ server: name });
+  return (req, res, next) => {
+    const started = Date.now();
+    const header = req.headers['requestid'];
+    const requestId = (Array.isArray(header) ? header[0] : header) || randomUUID();
+    req.id = requestId;
+    const log = server.child({ req: { requestId, method: req.method, url: req.originalUrl || req.url } });
+    req.log = log;
+    // The first of these ends the request's line: 'close' alone when the client went away before the answer.
+    const done = (err?: Error) => {
+      res.off('close', done);
+      res.off('finish', done);
+      res.off('error', done);
+      const failure = err || res.statusCode >= 500;
+      const level = failure ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+      if (!log.isLevelEnabled(level)) return;
+      // The refusal's Interaction API code goes on the request's one line rather than a line of its own.
+      const refusal: unknown = res.locals.refusal;
+      const line = refusal ? log.child({ refusal }) : log;
+      const fields = failure
+        ? {
+            res: { statusCode: res.statusCode },
+            err: err || new Error(`failed with status code ${res.statusCode}`),
+            responseTime: Date.now() - started,
+          }
+        : { res: { statusCode: res.statusCode }, responseTime: Date.now() - started };
+      line[level](fields, `${req.method} ${req.url} ${res.statusCode}`);
+    };
+    res.on('close', done);
+    res.on('finish', done);
+    res.on('error', done);
+    next();
+  };
 }
