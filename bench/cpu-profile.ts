@@ -25,7 +25,8 @@ const CATEGORIES: Array<[name: string, matches: (leaf: string, stack: string[]) 
   ],
   [
     'SQL statements run by the database (better-sqlite3, or pg protocol)',
-    (leaf) => /sqlite-driver\.js|better-sqlite3|node_modules\/pg(-protocol)?\//.test(leaf),
+    (leaf) =>
+      /sqlite-driver\.js|better-sqlite3|node_modules\/pg(-protocol)?\/|^runOnConnection .*\/src\/store\/prepared-query\.ts/.test(leaf),
   ],
   ['Kysely (building queries, executor plumbing)', (leaf) => leaf.includes('node_modules/kysely/')],
   [
