@@ -58,8 +58,18 @@ interface SqliteRun {
   lastInsertRowid: number | bigint;
 }
 
+/** Runs one statement on a SQLite store's connection (see runPreparedQueriesDirectly). */
+export interface SqliteConnection {
+  runOnConnection<R>(sql: string, parameters: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
 /** SQLite stores, by their Kysely handle's adapter, which every transaction of the handle shares. */
-const sqliteStores = new WeakMap<object, { runOnConnection<R>(sql: string, parameters: readonly unknown[]): Promise<QueryResult<R>> }>();
+const sqliteStores = new WeakMap<object, SqliteConnection>();
+
+/** The store's connection when `db` is a handle of a SQLite store set up by runPreparedQueriesDirectly. */
+export function sqliteConnectionOf(db: Handle): SqliteConnection | undefined {
+  return sqliteStores.get(db.getExecutor().adapter);
+}
 
 /**
  * On this SQLite store, a prepared query given a transaction runs its statement on the connection itself,
