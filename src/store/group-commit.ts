@@ -1,6 +1,6 @@
 import { sql, type ControlledTransaction } from 'kysely';
 import type { Db } from './database.ts';
-import { sqliteConnectionOf, type SqliteConnection } from './prepared-query.ts';
+import { sqliteConnectionOf } from './prepared-query.ts';
 import type { Tables } from './tables.ts';
 import { collectCommitHooks, type Tx } from './transactions.ts';
 
@@ -60,13 +60,19 @@ export class GroupCommit {
    * itself, rather than in a Kysely savepoint object built for it. Members run one at a time, so the
    * transaction's after-commit hooks are collected for one member at a time.
    */
-  private readonly connection: SqliteConnection | undefined;
+  private readonly onConnection:
+    { begin: () => Promise<unknown>; rollBack: () => Promise<unknown>; release: () => Promise<unknown> } | undefined;
 
   constructor(
     private readonly db: Db,
     private readonly syncLog?: () => Promise<void>,
   ) {
-    this.connection = sqliteConnectionOf(db);
+    const connection = sqliteConnectionOf(db);
+    this.onConnection = connection && {
+      begin: () => connection.runOnConnection(`savepoint "${SAVEPOINT}"`, []),
+      rollBack: () => connection.runOnConnection(`rollback to "${SAVEPOINT}"`, []),
+      release: () => connection.runOnConnection(`release "${SAVEPOINT}"`, []),
+    };
   }
 
   readonly run = <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
@@ -160,14 +166,10 @@ export class GroupCommit {
 
   /** A member's savepoint in the group's transaction: the handle it works through, and how it ends. */
   private async savepoint(transaction: ControlledTransaction<Tables>): Promise<Savepoint> {
-    const connection = this.connection;
-    if (connection) {
-      await connection.runOnConnection(`savepoint "${SAVEPOINT}"`, []);
-      return {
-        tx: transaction,
-        rollBack: () => connection.runOnConnection(`rollback to "${SAVEPOINT}"`, []),
-        release: () => connection.runOnConnection(`release "${SAVEPOINT}"`, []),
-      };
+    const direct = this.onConnection;
+    if (direct) {
+      await direct.begin();
+      return { tx: transaction, rollBack: direct.rollBack, release: direct.release };
     }
     const savepoint = await transaction.savepoint(SAVEPOINT).execute();
     return {
@@ -209,8 +211,8 @@ export class GroupCommit {
 
 interface Savepoint {
   tx: Tx;
-  rollBack(): Promise<unknown>;
-  release(): Promise<unknown>;
+  rollBack: () => Promise<unknown>;
+  release: () => Promise<unknown>;
 }
 
 const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
