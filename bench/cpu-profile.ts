@@ -34,7 +34,7 @@ const CATEGORIES: Array<[name: string, matches: (leaf: string, stack: string[]) 
     (leaf) => /busboy|streamsearch|node_modules\/zod|\/src\/contract\//.test(leaf),
   ],
   [
-    'HTTP, Express and middleware (helmet, logging, metrics, guard)',
+    'HTTP, Express and middleware (security headers, logging, metrics, guard)',
     (leaf) =>
       /node:_http|node:net|express|router|helmet|pino|prom-client|on-finished|body-parser|\/src\/http\/|\/src\/metrics\//.test(leaf),
   ],
