@@ -24,8 +24,8 @@ records and forwards each request. About a quarter of the bridge's time is SQLit
 the idempotency lookup, and the reservation and answer, each a commit (fsync on the event loop);
 reservations and answers of concurrent requests now share commits, where before each was a commit of
 its own (two fsyncs per request; in runs of this benchmark before and after the change the bridge's
-CPU per request went from about 7.7 ms to about 1.6 ms). Kysely building those queries adds ~10 %. The rest is spread thin: Express, helmet, pino-http
-and the metrics middleware, multer's multipart parse (busboy) and the zod validation of the json part, GC, and
+CPU per request went from about 7.7 ms to about 1.6 ms). Kysely building those queries adds ~10 %. The rest is spread thin: Express, the security headers, the request
+log and the metrics middleware, multer's multipart parse (busboy) and the zod validation of the json part, GC, and
 the call to the org (node:http over a bounded pool of kept-alive connections; a message's body goes
 with its length in one write instead of a chunked web stream through fetch; its deadline and attempt
 timeout are plain timers, not AbortSignal.timeout/any, which on Node 20 cost over 100 µs per call).

@@ -25,7 +25,8 @@ const CATEGORIES: Array<[name: string, matches: (leaf: string, stack: string[]) 
   ],
   [
     'SQL statements run by the database (better-sqlite3, or pg protocol)',
-    (leaf) => /sqlite-driver\.js|better-sqlite3|node_modules\/pg(-protocol)?\//.test(leaf),
+    (leaf) =>
+      /sqlite-driver\.js|better-sqlite3|node_modules\/pg(-protocol)?\/|^runOnConnection .*\/src\/store\/prepared-query\.ts/.test(leaf),
   ],
   ['Kysely (building queries, executor plumbing)', (leaf) => leaf.includes('node_modules/kysely/')],
   [
@@ -33,7 +34,7 @@ const CATEGORIES: Array<[name: string, matches: (leaf: string, stack: string[]) 
     (leaf) => /multer|append-field|busboy|streamsearch|node_modules\/zod|\/src\/contract\//.test(leaf),
   ],
   [
-    'HTTP, Express and middleware (helmet, logging, metrics, guard)',
+    'HTTP, Express and middleware (security headers, logging, metrics, guard)',
     (leaf) =>
       /node:_http|node:net|express|router|helmet|pino|prom-client|on-finished|body-parser|\/src\/http\/|\/src\/metrics\//.test(leaf),
   ],

@@ -194,7 +194,8 @@ transaction is open share it (group commit): each runs in its own savepoint and 
 shared commit has been fsync'd. That fsync of the WAL runs on the thread pool: the group's COMMIT itself
 runs with synchronous=NORMAL, which plus that fsync is what FULL does, so the event loop goes on with the
 next group meanwhile (\`src/store/group-commit.ts\`). On PostgreSQL each request has its own transaction. The
-statements every message runs are built and compiled once (\`src/store/prepared-query.ts\`). Each request
+statements every message runs are built and compiled once (\`src/store/prepared-query.ts\`) and, on SQLite, run
+straight on the connection rather than through Kysely's executor. Each request
 has its own RequestId and message id, so none is an idempotent replay; the end users are ${END_USERS} numbers
 picked at random, so after the warm-up the messages land in existing conversations. The bare endpoint is Express +
 \`multer().none()\` answering 202 with nothing else. Both log at \`warn\` (no per-request log line).
@@ -209,11 +210,12 @@ main thread's samples by what was running:
 ${where.map((w) => `| ${(w.share * 100).toFixed(1)} % | ${w.category} |`).join('\n')}
 
 No single part dominates: after group commit (one COMMIT per group, its fsync off the event loop), the
-caches (no token or AuthorizationContext read) and the statements compiled once, ten statements per
-message remain (savepoint, idempotency record with its sibling, reservation, channel, conversation, entry
-check and insert, open session, answer, release), and the rest is the cost of an Express request with
-the bridge's middleware (helmet, request log, metrics, guard), the multipart parse and validation, and
-garbage. The durable path ${diskShare(sqlite, tmpfsResult)} the same bridge on tmpfs, so the disk no longer bounds it; the CPU
+caches (no token or AuthorizationContext read) and the statements compiled once and run straight on the
+connection, eight statements per message remain on SQLite (savepoint, idempotency record with its
+sibling, channel, conversation, entry insert, open session, the idempotency record with its answer,
+release), and the rest is the cost of an Express request with the bridge's middleware (security headers,
+request log, metrics, guard), the multipart parse and validation, and garbage. The COMMIT on the event
+loop includes SQLite's automatic checkpoints, which copy the WAL into the database file and fsync it. The durable path ${diskShare(sqlite, tmpfsResult)} the same bridge on tmpfs, so the disk no longer bounds it; the CPU
 per message does. On PostgreSQL each message is a transaction of about eleven round trips through the
 pool (10 connections), and PostgreSQL's own processes share the same two cores.
 

@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Db } from '../store/database.ts';
 import { ExpiringCache } from '../util/expiring-cache.ts';
+import { sha256 } from '../util/sha256.ts';
 
 export interface AccessTokenGrant {
   orgId: string;
@@ -11,7 +12,7 @@ export interface AccessTokenGrant {
   expiresAt: number;
 }
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
+const hashToken = (token: string) => sha256(token, 'base64url');
 
 /**
  * How long a process goes on accepting a token another replica revoked (by deleting its connected app);

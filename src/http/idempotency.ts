@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmResponse, NoTransaction } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import { preparedQuery } from '../store/prepared-query.ts';
 import { inTransaction, type TransactionRunner, type Tx } from '../store/transactions.ts';
+import { sha256 } from '../util/sha256.ts';
 import { GroupedWrites } from './grouped-writes.ts';
 
 /** Thrown out of a refused operation's transaction to roll it back; the refusal is answered as it is. */
@@ -53,12 +53,19 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
     private readonly ttlSeconds: number,
     /** How the transaction is run: on SQLite the store's GroupCommit, so requests share commits. */
     private readonly runTransaction: TransactionRunner = (work) => inTransaction(db, work),
+    /**
+     * The store runs one transaction (or group member) at a time, as SQLite's one connection does: no other
+     * request can write a record between this one's lookup and its own write, so the record is written
+     * once, with its answer, instead of reserved first and answered after (one statement less per request).
+     */
+    private readonly oneWriterAtATime = false,
   ) {}
 
   async run(key: IdempotencyKey, log: Logger, operation: (tx: Tx) => Promise<CrmResponse>): Promise<IdempotentOutcome> {
     try {
       return await this.runTransaction(async (tx) => {
-        const outcome = await new IdempotencyRecords(tx, this.ttlSeconds).runOnce(key, log, () => operation(tx));
+        const records = new IdempotencyRecords(tx, this.ttlSeconds, undefined, this.oneWriterAtATime);
+        const outcome = await records.runOnce(key, log, () => operation(tx));
         if (!outcome.replayed && !succeeded(outcome)) throw new Refused(outcome);
         return outcome;
       });
@@ -104,10 +111,12 @@ class IdempotencyRecords {
     private readonly db: Db,
     private readonly ttlSeconds: number,
     private readonly write: Writes = (work) => work(db),
+    /** Write a new record only with its answer (TransactionalIdempotency's `oneWriterAtATime`). */
+    private readonly answerOnly = false,
   ) {}
 
   async runOnce(key: IdempotencyKey, log: Logger, operation: () => Promise<CrmResponse>): Promise<IdempotentOutcome> {
-    const idempotencyKey = createHash('sha256').update(`${key.operation}\n${key.requestId}\n${key.fingerprint}`).digest('base64url');
+    const idempotencyKey = sha256(`${key.operation}\n${key.requestId}\n${key.fingerprint}`, 'base64url');
     const { exact, other } = await this.lookupWithSiblings(idempotencyKey, key);
     let stored = exact;
     if (stored && stored.expires_at <= Date.now()) {
@@ -122,6 +131,7 @@ class IdempotencyRecords {
     if (!stored && other) {
       log.warn({ operation: key.operation }, 'RequestId reused with a different body: processing it as a new request');
     }
+    if (!stored && this.answerOnly) return this.runAnsweredOnce(idempotencyKey, key, operation);
     if (!(await this.reserve(idempotencyKey, key, stored))) {
       // Another request with the same key won the reservation a moment ago.
       const winner = await this.lookup(idempotencyKey);
@@ -140,6 +150,36 @@ class IdempotencyRecords {
       await this.write((db) => storeAnswer(db, response.status, JSON.stringify(response.body ?? null), idempotencyKey));
     } else {
       await this.release(idempotencyKey);
+    }
+    return { ...response, replayed: false };
+  }
+
+  /**
+   * Runs the operation and records its answer in one insert. Only where nothing else writes meanwhile
+   * (`answerOnly`), and inside the operation's transaction: a refusal or failure writes no record, and the
+   * transaction rolls the operation's writes back.
+   */
+  private async runAnsweredOnce(
+    idempotencyKey: string,
+    key: { operation: string; requestId: string },
+    operation: () => Promise<CrmResponse>,
+  ): Promise<IdempotentOutcome> {
+    const response = await operation();
+    if (succeeded(response)) {
+      const now = Date.now();
+      const inserted = await insertAnswered(
+        this.db,
+        idempotencyKey,
+        key.requestId,
+        key.operation,
+        response.status,
+        JSON.stringify(response.body ?? null),
+        now,
+        now + this.ttlSeconds * 1000,
+      );
+      // Cannot happen with one writer at a time; if it ever did, the error rolls this request back and the
+      // client's retry gets the stored answer, as a concurrent duplicate would.
+      if (Number(inserted.numAffectedRows ?? 0n) !== 1) throw apiError('RequestInProgress').withHeaders({ 'Retry-After': '1' });
     }
     return { ...response, replayed: false };
   }
@@ -228,6 +268,31 @@ const insertReservation = preparedQuery(
         operation,
         status_code: null,
         response_body: null,
+        created_at: createdAt,
+        expires_at: expiresAt,
+      })
+      .onConflict((oc) => oc.column('idempotency_key').doNothing()),
+);
+
+const insertAnswered = preparedQuery(
+  (
+    db,
+    idempotencyKey: string,
+    requestId: string,
+    operation: string,
+    statusCode: number,
+    responseBody: string,
+    createdAt: number,
+    expiresAt: number,
+  ) =>
+    db
+      .insertInto('idempotency_keys')
+      .values({
+        idempotency_key: idempotencyKey,
+        request_id: requestId,
+        operation,
+        status_code: statusCode,
+        response_body: responseBody,
         created_at: createdAt,
         expires_at: expiresAt,
       })

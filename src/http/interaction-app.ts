@@ -1,5 +1,4 @@
 import express, { type Express, type Router } from 'express';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { AccessTokens } from '../auth/access-tokens.ts';
 import { tokenEndpointRouter, type TokenEndpointDeps } from '../auth/token-endpoint.ts';
@@ -24,6 +23,7 @@ import type { Idempotency } from './idempotency.ts';
 import { interactionGuard } from './interaction-guard.ts';
 import { jsonBodyParser, refuseNulInUrl } from './json-body.ts';
 import { requestLogger } from './logging.ts';
+import { securityHeaders } from './security-headers.ts';
 import { rememberMountPath, type BridgeMetrics } from '../metrics/bridge-metrics.ts';
 import type { Readiness } from './readiness.ts';
 
@@ -54,7 +54,7 @@ export function createInteractionApp<Scope>(deps: InteractionAppDeps<Scope>): Ex
   // Before the request log: a balancer probes every few seconds, and that is not news.
   app.get('/readyz', deps.readiness.probe);
   app.use(requestLogger(deps.logger, 'interaction-api'));
-  app.use(helmet());
+  app.use(securityHeaders());
   app.use(refuseNulInUrl(() => apiError('NulInInput', { where: 'The URL' })));
 
   const api = express.Router();

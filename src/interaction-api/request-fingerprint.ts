@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { CrmCall } from '../crm/crm-port.ts';
+import { sha256 } from '../util/sha256.ts';
 
 /**
  * What makes two requests "the same" for idempotency: the caller (org, connected app, user and
@@ -8,7 +8,9 @@ import type { CrmCall } from '../crm/crm-port.ts';
  * first caller's stored answer.
  */
 export function requestFingerprint(call: CrmCall, ...bodyParts: string[]): string {
-  const hash = createHash('sha256').update(JSON.stringify([call.orgId, call.consumerKey, call.userId, call.authorizationContext]));
-  for (const part of bodyParts) hash.update(`\n${part}`);
-  return hash.digest('hex');
+  let text = JSON.stringify([call.orgId, call.consumerKey, call.userId, call.authorizationContext]);
+  // The same bytes as hashing the parts one after another: each starts with a line break, so no UTF-16
+  // surrogate pair spans two of them.
+  for (const part of bodyParts) text += `\n${part}`;
+  return sha256(text, 'hex');
 }

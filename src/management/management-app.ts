@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Express, type Router } from 'express';
-import helmet from 'helmet';
 import type { Logger } from 'pino';
 import type { AttachmentRecords } from '../attachments/attachment-records.ts';
 import type { AttachmentStorage } from '../attachments/attachment-storage.ts';
@@ -11,6 +10,7 @@ import { describeJsonLimitProblem } from '../contract/json-limits.ts';
 import { managementError } from '../contract/management-errors.ts';
 import { jsonBodyParser, refuseNulInUrl } from '../http/json-body.ts';
 import { requestLogger } from '../http/logging.ts';
+import { securityHeaders } from '../http/security-headers.ts';
 import type { Readiness } from '../http/readiness.ts';
 import { rememberMountPath, type BridgeMetrics } from '../metrics/bridge-metrics.ts';
 import type { Conversations } from '../local-org/conversations.ts';
@@ -62,7 +62,7 @@ export function createManagementApp(deps: ManagementAppDeps): Express {
   app.get('/api/ready', deps.readiness.probe);
   app.use(requestLogger(deps.logger, 'management'));
   app.use(
-    helmet({
+    securityHeaders({
       contentSecurityPolicy: {
         directives: {
           // The console shows attachment previews from blob: URLs (fetched with the admin key, which an <img> cannot send).

@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, type LogEvent, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { GroupCommit } from './group-commit.ts';
+import { runPreparedQueriesDirectly } from './prepared-query.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Tables } from './tables.ts';
 import { inTransaction, type TransactionRunner } from './transactions.ts';
@@ -35,7 +36,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
  */
 export async function openStore(options: { databaseUrl?: string; dataDir: string; onQueryError?: () => void }): Promise<Store> {
   const log = queryErrorLog(options.onQueryError);
-  const store = options.databaseUrl ? openPostgres(options.databaseUrl, log) : openSqlite(options.dataDir, log);
+  const store = options.databaseUrl ? openPostgres(options.databaseUrl, log) : openSqlite(options.dataDir, log, options.onQueryError);
   try {
     // Kysely looks for its migration tables in every schema unless told which one: pin it to the
     // connection's own, or a second bridge (or test) in another schema of the database breaks this one.
@@ -65,7 +66,7 @@ function queryErrorLog(onQueryError?: () => void): QueryLog {
   return onQueryError ? (event) => event.level === 'error' && onQueryError() : undefined;
 }
 
-function openSqlite(dataDir: string, log: QueryLog): Store {
+function openSqlite(dataDir: string, log: QueryLog, onQueryError?: () => void): Store {
   fs.mkdirSync(dataDir, { recursive: true });
   const file = path.join(dataDir, 'bridge.sqlite');
   const database = new SqliteDatabase(file);
@@ -73,7 +74,9 @@ function openSqlite(dataDir: string, log: QueryLog): Store {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: withStatementCache(database) }), log });
+  const statements = withStatementCache(database);
+  const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statements }), log });
+  runPreparedQueriesDirectly(db, statements, onQueryError);
   const wal = walSync(`${file}-wal`);
   return {
     db,

@@ -1,5 +1,6 @@
 import { sql, type ControlledTransaction } from 'kysely';
 import type { Db } from './database.ts';
+import { sqliteConnectionOf } from './prepared-query.ts';
 import type { Tables } from './tables.ts';
 import { collectCommitHooks, type Tx } from './transactions.ts';
 
@@ -53,10 +54,26 @@ interface Group {
 export class GroupCommit {
   private open: Group | undefined;
 
+  /**
+   * Where the store lets statements run straight on its connection (runPreparedQueriesDirectly): each
+   * member's savepoint is taken and released there, and the member works in the group's transaction
+   * itself, rather than in a Kysely savepoint object built for it. Members run one at a time, so the
+   * transaction's after-commit hooks are collected for one member at a time.
+   */
+  private readonly onConnection:
+    { begin: () => Promise<unknown>; rollBack: () => Promise<unknown>; release: () => Promise<unknown> } | undefined;
+
   constructor(
     private readonly db: Db,
     private readonly syncLog?: () => Promise<void>,
-  ) {}
+  ) {
+    const connection = sqliteConnectionOf(db);
+    this.onConnection = connection && {
+      begin: () => connection.runOnConnection(`savepoint "${SAVEPOINT}"`, []),
+      rollBack: () => connection.runOnConnection(`rollback to "${SAVEPOINT}"`, []),
+      release: () => connection.runOnConnection(`release "${SAVEPOINT}"`, []),
+    };
+  }
 
   readonly run = <T>(work: (tx: Tx) => Promise<T>): Promise<T> => {
     const group = (this.open ??= this.begin());
@@ -104,23 +121,23 @@ export class GroupCommit {
     resolve: (value: T) => void,
     reject: (err: unknown) => void,
   ): Promise<void> {
-    let savepoint: ControlledTransaction<Tables, [typeof SAVEPOINT]>;
+    let savepoint: Savepoint;
     try {
       if (group.broken) throw group.broken;
-      savepoint = await (await group.transaction).savepoint(SAVEPOINT).execute();
+      savepoint = await this.savepoint(await group.transaction);
     } catch (err) {
       group.broken ??= asError(err);
       reject(err);
       return;
     }
-    const runHooks = collectCommitHooks(savepoint);
+    const runHooks = collectCommitHooks(savepoint.tx);
     let result: T;
     try {
-      result = await work(savepoint);
+      result = await work(savepoint.tx);
     } catch (err) {
       try {
-        await savepoint.rollbackToSavepoint(SAVEPOINT).execute();
-        await savepoint.releaseSavepoint(SAVEPOINT).execute();
+        await savepoint.rollBack();
+        await savepoint.release();
       } catch (undo) {
         group.broken ??= asError(undo);
       }
@@ -128,7 +145,7 @@ export class GroupCommit {
       return;
     }
     try {
-      await savepoint.releaseSavepoint(SAVEPOINT).execute();
+      await savepoint.release();
     } catch (err) {
       group.broken ??= asError(err);
       reject(err);
@@ -145,6 +162,21 @@ export class GroupCommit {
       },
       failed: reject,
     });
+  }
+
+  /** A member's savepoint in the group's transaction: the handle it works through, and how it ends. */
+  private async savepoint(transaction: ControlledTransaction<Tables>): Promise<Savepoint> {
+    const direct = this.onConnection;
+    if (direct) {
+      await direct.begin();
+      return { tx: transaction, rollBack: direct.rollBack, release: direct.release };
+    }
+    const savepoint = await transaction.savepoint(SAVEPOINT).execute();
+    return {
+      tx: savepoint,
+      rollBack: () => savepoint.rollbackToSavepoint(SAVEPOINT).execute(),
+      release: () => savepoint.releaseSavepoint(SAVEPOINT).execute(),
+    };
   }
 
   private async flush(group: Group): Promise<void> {
@@ -175,6 +207,12 @@ export class GroupCommit {
     }
     for (const member of group.succeeded) member.committed();
   }
+}
+
+interface Savepoint {
+  tx: Tx;
+  rollBack: () => Promise<unknown>;
+  release: () => Promise<unknown>;
 }
 
 const asError = (err: unknown) => (err instanceof Error ? err : new Error(String(err)));
