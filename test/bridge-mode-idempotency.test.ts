@@ -89,7 +89,7 @@ for (const store of storeKinds()) {
       assert.equal(org.received.get(requestId), 1);
     });
 
-    test('many different requests at once, their reservations and answers sharing commits, each reach the org once', async () => {
+    test('many different requests at once, their records sharing commits, each reach the org once', async () => {
       const requests = Array.from({ length: 40 }, (_, i) => ({ requestId: randomUUID(), body: textMessage(`message ${i}`) }));
       const send = () => Promise.all(requests.map((r) => postInteraction(bridge!, r.body, { token, headers: { RequestId: r.requestId } })));
       const answers = await send();
