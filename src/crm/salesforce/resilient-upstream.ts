@@ -23,8 +23,8 @@ function passedBackHeaders(headers: UpstreamAnswer['headers']): Record<string, s
   const passed: Record<string, string> = {};
   const retryAfter = headers['retry-after'];
   const contentType = headers['content-type'];
-  if (retryAfter !== undefined) passed['Retry-After'] = retryAfter;
-  if (contentType !== undefined) passed['Content-Type'] = contentType;
+  if (typeof retryAfter === 'string') passed['Retry-After'] = retryAfter;
+  if (typeof contentType === 'string') passed['Content-Type'] = contentType;
   return passed;
 }
 
