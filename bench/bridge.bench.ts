@@ -22,14 +22,15 @@ const WHERE_THE_TIME_GOES = `**Where the time goes** (CPU profile of the bridge 
 The stand-in spends some 30–40 µs of CPU per request; the bridge about 0.6 ms on a quiet machine (over a
 millisecond when other work shares the cores), so on 2 cores shared with the load generator the 70 %
 throughput target is out of reach for a process that checks, parses, records and forwards each request.
-In a partial run on the shared machine (load 6–7 on 2 cores), after the changes below: Node's internals
-~35 % (the socket writes to the partner and to the org, streams, events, hashing), Express and the shared
-middleware ~30 % (router, helmet, pino-http, metrics, the guard), SQLite ~15 % (the commit's fsync on the
-event loop ~9 %, the statements ~5 %, Kysely ~1.5 %), the bridge's own code ~8 %, busboy and zod ~6 %,
-GC ~6 %. Before them: SQLite ~17 %, busboy and zod ~8 %, the rest alike.
+In a partial run on the shared machine (load 7 on 2 cores), after the changes below: Node's internals
+and undici ~40 % (the socket writes to the partner and to the org, streams, events, hashing), Express
+and the shared middleware ~26 % (router, helmet, pino-http, metrics, the guard), SQLite ~16 % (the
+commit's fsync on the event loop ~10 %, the statements ~5 %, Kysely ~1.5 %), the bridge's own code ~7 %,
+busboy and zod ~6 %, GC ~6 %. Before them, in the same run: ~35 %, ~32 %, ~16 %, ~6 %, ~6 %, ~6 %.
+These are shares: a part that got cheaper makes the others' grow.
 
-**Changes for issue 13 in bridge mode** (partial runs on the shared machine, to be confirmed by a full
-run on a quiet one; figures from \`bench/bridge/side-by-side.ts\`: the versions before and after against
+**Changes for issue 13 in bridge mode, made after the full run of 2026-11-30 09:11** (partial runs on
+the shared machine, to be confirmed by a full run on a quiet one; figures from \`bench/bridge/side-by-side.ts\`: the versions before and after against
 one stand-in, taking turns, 10–12 rounds each, medians):
 - On SQLite one idempotency write per forwarded request instead of two. The store is this process's
   alone, so a repeat of a request still in flight is caught in memory, and only the answer is written,
@@ -46,12 +47,17 @@ Together, the whole bridge at 50 connections: 1,057 µs of CPU per request inste
 467 requests/s instead of 397, p50 90 ms instead of 108 (load 6–7); in a later run, 1,052 µs instead of
 1,156 (−9 %), 780 requests/s instead of 737, p99 167 ms instead of 340 (load 4–6); in a third, no
 difference (1,165 µs against 1,133). At a fixed 250 requests/s: 1,307 µs instead of 1,460 (−10 %) in
-one run, no difference in another (1,410 against 1,350). The machine's other work moves these figures
-by as much as the changes do; the parts measured alone (above) show the changes more clearly.
+one run, no difference in another (1,410 against 1,350). With the call to the org through undici too,
+at 50 connections: 1,264 µs instead of 1,470 (−14 %), 678 requests/s instead of 590, p50 68 ms instead
+of 80 (load 7, profiled); 1,319 µs instead of 1,442 (−9 %) in another run. The machine's other work
+moves these figures by as much as the changes do; the parts measured alone (above) show them more
+clearly.
 
 **What bounds it.** Most of what is left is not the bridge-mode path: Express and its middleware, Node's
 HTTP server and client (one socket write each way per request is ~10 % of the time alone), busboy and
-zod, all shared with local-org mode. The SQLite commit's fsync still blocks the event loop: the store's
+zod, all shared with local-org mode. Writing one record instead of two saved statements, not commits:
+reservations and answers queued in the same turn of the event loop already shared one commit, and a
+commit per turn is what remains. Its fsync still blocks the event loop: the store's
 GroupCommit can fsync on the thread pool instead, but for these one-statement writes its savepoints and
 settings switches cost more CPU than the blocking saved (the idempotency step alone: ~125 µs per request
 instead of ~90, and fewer per second), so bridge mode keeps plain grouped commits. The lookup of the
