@@ -16,23 +16,57 @@ const WARM_UP_SECONDS = 2;
 /** Direct and through the bridge alternate this many times; each figure is the median run's. */
 const ROUNDS = 3;
 
-// From `node --cpu-prof` of the bridge process under this load (BENCH_CPU_PROF=dir writes one).
-const WHERE_THE_TIME_GOES = `**Where the time goes** (CPU profile of the bridge under this load, after the changes of issue 13).
-The stand-in spends some 40 µs of CPU per request; the bridge over a thousand, so on 2 cores shared
-with the load generator the 70 % throughput target is out of reach for a process that checks, parses,
-records and forwards each request. About a quarter of the bridge's time is SQLite: the token lookup,
-the idempotency lookup, and the reservation and answer, each a commit (fsync on the event loop);
-reservations and answers of concurrent requests now share commits, where before each was a commit of
-its own (two fsyncs per request; in runs of this benchmark before and after the change the bridge's
-CPU per request went from about 7.7 ms to about 1.6 ms). Kysely building those queries adds ~10 %. The rest is spread thin: Express, the security headers, the request
-log and the metrics middleware, multer's multipart parse (busboy) and the zod validation of the json part, GC, and
-the call to the org (node:http over a bounded pool of kept-alive connections; a message's body goes
-with its length in one write instead of a chunked web stream through fetch; its deadline and attempt
-timeout are plain timers, not AbortSignal.timeout/any, which on Node 20 cost over 100 µs per call).
+// From `node --cpu-prof` of the bridge process under this load (BENCH_CPU_PROF=dir writes one;
+// bench/bridge/side-by-side.ts compares two versions, with PROFILE=1 their profiles).
+const WHERE_THE_TIME_GOES = `**Where the time goes** (CPU profile of the bridge under this load, busy time only).
+The stand-in spends some 30–40 µs of CPU per request; the bridge about 0.6 ms on a quiet machine (over a
+millisecond when other work shares the cores), so on 2 cores shared with the load generator the 70 %
+throughput target is out of reach for a process that checks, parses, records and forwards each request.
+In a partial run on the shared machine (load 7 on 2 cores), after the changes below: Node's internals
+and undici ~40 % (the socket writes to the partner and to the org, streams, events, hashing), Express
+and the shared middleware ~26 % (router, security headers, request log, metrics, the guard), SQLite ~16 % (the
+commit's fsync on the event loop ~10 %, the statements ~5 %, Kysely ~1.5 %), the bridge's own code ~7 %,
+multer/busboy and zod ~6 %, GC ~6 %. Before them, in the same run: ~35 %, ~32 %, ~16 %, ~6 %, ~6 %, ~6 %.
+These are shares: a part that got cheaper makes the others' grow.
 
-**What would lift it further.** Caching the token → caller lookup (shared with the inbound path,
-being changed there), statements prepared once without Kysely on the hot path, and on PostgreSQL,
-where commits do not block the event loop, more replicas.`;
+**Changes for issue 13 in bridge mode, made after the full run of 2026-11-30 09:11** (partial runs on
+the shared machine, to be confirmed by a full run on a quiet one; figures from \`bench/bridge/side-by-side.ts\`: the versions before and after against
+one stand-in, taking turns, 10–12 rounds each, medians):
+- On SQLite one idempotency write per forwarded request instead of two. The store is this process's
+  alone, so a repeat of a request still in flight is caught in memory, and only the answer is written,
+  in a commit shared with concurrent answers; PostgreSQL, shared by replicas, keeps the reservation.
+  The idempotency step alone: ~90 µs of CPU per request instead of ~120.
+- The call to the org goes through undici's connection pool instead of node:http's agent, with one
+  timer per attempt instead of AbortControllers linked by listeners (~10 % of the call's CPU) and the
+  org's base URL parsed once: ~150 µs of CPU per call instead of ~330 (node:http with the other
+  changes: ~220), the three measured in turns in one process against the stand-in.
+- The answer to the partner is written as JSON text instead of through Express's res.json, which hashed
+  every body for an ETag and checked freshness: ~60 µs less per request (server and load generator).
+
+Together, the whole bridge at 50 connections: 1,057 µs of CPU per request instead of 1,226 (−14 %),
+467 requests/s instead of 397, p50 90 ms instead of 108 (load 6–7); in a later run, 1,052 µs instead of
+1,156 (−9 %), 780 requests/s instead of 737, p99 167 ms instead of 340 (load 4–6); in a third, no
+difference (1,165 µs against 1,133). At a fixed 250 requests/s: 1,307 µs instead of 1,460 (−10 %) in
+one run, no difference in another (1,410 against 1,350). With the call to the org through undici too,
+at 50 connections: 1,264 µs instead of 1,470 (−14 %), 678 requests/s instead of 590, p50 68 ms instead
+of 80 (load 7, profiled); 1,319 µs instead of 1,442 (−9 %) in another run. The machine's other work
+moves these figures by as much as the changes do; the parts measured alone (above) show them more
+clearly.
+
+**What bounds it.** Most of what is left is not the bridge-mode path: Express and its middleware, Node's
+HTTP server and client (one socket write each way per request is ~10 % of the time alone), busboy and
+zod, all shared with local-org mode. Writing one record instead of two saved statements, not commits:
+reservations and answers queued in the same turn of the event loop already shared one commit, and a
+commit per turn is what remains. Its fsync still blocks the event loop: the store's
+GroupCommit can fsync on the thread pool instead, but for these one-statement writes its savepoints and
+settings switches cost more CPU than the blocking saved (the idempotency step alone: ~125 µs per request
+instead of ~90, and fewer per second), so bridge mode keeps plain grouped commits. The lookup of the
+idempotency record (one indexed SELECT) stays: a replay must be known before the call.
+
+**What would lift it further.** More bridge processes (replicas on PostgreSQL); a leaner HTTP stack
+than Express with helmet and pino-http for /api/v1; and forwarding the partner's multipart bytes as
+they came instead of parsing and rebuilding them, which needs the upload step (shared with local-org
+mode) to keep them.`;
 
 interface Figures {
   requestsPerSecond: number;
@@ -44,12 +78,14 @@ interface Figures {
   cpuPerRequest: number[];
 }
 
-async function load(baseUrl: string, token: string, seconds: number, pids: number[]): Promise<Figures> {
+/** `rate`: requests per second in all, for a load below saturation (default: as fast as answered). */
+export async function load(baseUrl: string, token: string, seconds: number, pids: number[], rate?: number): Promise<Figures> {
   const cpuBefore = pids.map(processCpuMs);
   const result = await autocannon({
     url: `${baseUrl.replace('localhost', '127.0.0.1')}/api/v1/interactions`,
     connections: CONNECTIONS,
     duration: seconds,
+    ...(rate ? { overallRate: rate } : {}),
     requests: [
       {
         method: 'POST',
@@ -114,7 +150,7 @@ function medianOf(runs: Figures[]): Figures {
 }
 
 /** Bridge mode pointed at the stand-in; its Pub/Sub subscriber has no server to reach and backs off quietly. */
-async function bridgeModeEnvFor(standInUrl: string): Promise<Record<string, string>> {
+export async function bridgeModeEnvFor(standInUrl: string): Promise<Record<string, string>> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   return {
     SF_SCRT_INSTANCE_URL: standInUrl,

@@ -15,7 +15,12 @@ import { curlEnvValues } from './curl-env-values.ts';
 import { ResilientUpstream } from './crm/salesforce/resilient-upstream.ts';
 import { SalesforceCrm } from './crm/salesforce/salesforce-crm.ts';
 import type { SalesforceSettings } from './crm/salesforce/salesforce-settings.ts';
-import { deleteExpiredIdempotencyRecords, ReservingIdempotency, TransactionalIdempotency } from './http/idempotency.ts';
+import {
+  deleteExpiredIdempotencyRecords,
+  InProcessIdempotency,
+  ReservingIdempotency,
+  TransactionalIdempotency,
+} from './http/idempotency.ts';
 import { installGracefulShutdown } from './http/graceful-shutdown.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
@@ -144,12 +149,17 @@ async function main(config: Config) {
     tokenEndpoint: { db: store.db, tokens, policy: config.tokens, publicBaseUrl: config.publicBaseUrl },
   };
   // Local org: the idempotency step opens each request's transaction and hands it to the operation, so
-  // the effect and its idempotency record are one commit. Bridge mode: the operation is an HTTP call.
+  // the effect and its idempotency record are one commit. Bridge mode: the operation is an HTTP call;
+  // on SQLite, which no other process writes, duplicates in flight are caught in memory and only the
+  // answer is written; on PostgreSQL, shared by replicas, the key is reserved before the call.
   const interactionApp = sf
     ? createInteractionApp({
         ...interactionDeps,
         crm: await connectToOrg(sf, logger, attachmentStorage, metrics),
-        idempotency: new ReservingIdempotency(store.db, config.idempotencyTtlSeconds),
+        idempotency:
+          store.dialect === 'sqlite'
+            ? new InProcessIdempotency(store.db, config.idempotencyTtlSeconds)
+            : new ReservingIdempotency(store.db, config.idempotencyTtlSeconds),
       })
     : createInteractionApp({
         ...interactionDeps,

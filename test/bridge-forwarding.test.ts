@@ -5,10 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import type { RouteRequest } from '../src/contract/route-request.ts';
 import type { PortRequest } from '../src/crm/crm-port.ts';
-import { getWithBody } from '../src/crm/salesforce/get-with-body.ts';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
 import { LOCAL_ORG, bridgeModeEnv, startBridge, type BridgeProcess } from './helpers/bridge-process.ts';
-import { callApi, callJson } from './helpers/json-api.ts';
+import { callApi, callJson, getWithBody } from './helpers/json-api.ts';
 import { sendAgentMessage } from './helpers/outbound.ts';
 
 // A type-level check: a request reaches the port with both forms or not at all. tsc (npm run typecheck)
@@ -43,7 +42,7 @@ async function startRecordingProxy(target: string) {
       const url = `${target}${req.url}`;
       const method = req.method ?? 'GET';
       (method === 'GET' && body.length
-        ? getWithBody(url, headers, body.toString('utf8'), AbortSignal.timeout(10_000))
+        ? getWithBody(url, headers, body.toString('utf8'))
         : fetch(url, { method, headers, body: body.length ? body : undefined })
       )
         .then(async (answer) => {

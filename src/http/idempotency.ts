@@ -77,9 +77,10 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
 }
 
 /**
- * Bridge mode, where the operation is an HTTP call that must not hold a transaction open: the key is
- * reserved first (committed before the call) and the answer stored after. Reservations and answers of
- * concurrent requests share commits (GroupedWrites).
+ * Bridge mode on a shared store (PostgreSQL, where replicas may take the same request at once): the
+ * operation is an HTTP call that must not hold a transaction open, so the key is reserved first
+ * (committed before the call, which makes the other replicas' duplicates wait) and the answer stored
+ * after. Reservations and answers of concurrent requests share commits (GroupedWrites).
  */
 export class ReservingIdempotency implements Idempotency<NoTransaction> {
   private readonly records: IdempotencyRecords;
@@ -91,6 +92,55 @@ export class ReservingIdempotency implements Idempotency<NoTransaction> {
 
   run(key: IdempotencyKey, log: Logger, operation: (scope: NoTransaction) => Promise<CrmResponse>): Promise<IdempotentOutcome> {
     return this.records.runOnce(key, log, () => operation(undefined));
+  }
+}
+
+/**
+ * Bridge mode on a store no other process writes (SQLite: one process's file): concurrent duplicates
+ * can only meet in this process, so a set of the keys being forwarded right now guards them instead of
+ * a committed reservation, and a forwarded request costs one write, its answer, instead of two.
+ *
+ * Across a crash it keeps what the reservation gave. A request is answered only once its record has
+ * committed, so an answer the partner received is replayed, never forwarded again, and nothing accepted
+ * is lost. A crash after the org took the request but before its record committed leaves no record: the
+ * partner, with no answer, retries, and the retry reaches the org again with the same RequestId. With a
+ * reservation the same happened once the reservation was taken to be abandoned (after 30 s of answering
+ * RequestInProgress); either way the org had the request.
+ */
+export class InProcessIdempotency implements Idempotency<NoTransaction> {
+  private readonly inFlight = new Set<string>();
+  private readonly grouped: GroupedWrites;
+
+  constructor(
+    private readonly db: Db,
+    private readonly ttlSeconds: number,
+  ) {
+    this.grouped = new GroupedWrites(db);
+  }
+
+  async run(key: IdempotencyKey, log: Logger, operation: (scope: NoTransaction) => Promise<CrmResponse>): Promise<IdempotentOutcome> {
+    const idempotencyKey = keyOf(key);
+    // Checked and taken in one step, before any await: two requests cannot both get past it.
+    if (this.inFlight.has(idempotencyKey)) throw apiError('RequestInProgress').withHeaders({ 'Retry-After': '1' });
+    this.inFlight.add(idempotencyKey);
+    try {
+      const { exact, other } = await recordAndSiblings(this.db, idempotencyKey, key);
+      // A record without an answer is a reservation left by a version that reserved before forwarding.
+      if (exact?.status_code != null && exact.expires_at > Date.now()) return replay(exact);
+      if (!exact && other) log.warn({ operation: key.operation }, 'RequestId reused with a different body: processing it as a new request');
+      const response = await operation(undefined);
+      if (succeeded(response)) {
+        const now = Date.now();
+        const body = JSON.stringify(response.body ?? null);
+        const expiresAt = now + this.ttlSeconds * 1000;
+        await this.grouped.run((tx) =>
+          storeAnswered(tx, idempotencyKey, key.requestId, key.operation, response.status, body, now, expiresAt),
+        );
+      }
+      return { ...response, replayed: false };
+    } finally {
+      this.inFlight.delete(idempotencyKey);
+    }
   }
 }
 
@@ -116,8 +166,8 @@ class IdempotencyRecords {
   ) {}
 
   async runOnce(key: IdempotencyKey, log: Logger, operation: () => Promise<CrmResponse>): Promise<IdempotentOutcome> {
-    const idempotencyKey = sha256(`${key.operation}\n${key.requestId}\n${key.fingerprint}`, 'base64url');
-    const { exact, other } = await this.lookupWithSiblings(idempotencyKey, key);
+    const idempotencyKey = keyOf(key);
+    const { exact, other } = await recordAndSiblings(this.db, idempotencyKey, key);
     let stored = exact;
     if (stored && stored.expires_at <= Date.now()) {
       await this.db
@@ -167,7 +217,7 @@ class IdempotencyRecords {
     const response = await operation();
     if (succeeded(response)) {
       const now = Date.now();
-      const inserted = await insertAnswered(
+      await storeAnswered(
         this.db,
         idempotencyKey,
         key.requestId,
@@ -177,9 +227,6 @@ class IdempotencyRecords {
         now,
         now + this.ttlSeconds * 1000,
       );
-      // Cannot happen with one writer at a time; if it ever did, the error rolls this request back and the
-      // client's retry gets the stored answer, as a concurrent duplicate would.
-      if (Number(inserted.numAffectedRows ?? 0n) !== 1) throw apiError('RequestInProgress').withHeaders({ 'Retry-After': '1' });
     }
     return { ...response, replayed: false };
   }
@@ -222,17 +269,22 @@ class IdempotencyRecords {
       db.deleteFrom('idempotency_keys').where('idempotency_key', '=', idempotencyKey).where('status_code', 'is', null).execute(),
     );
   }
+}
 
-  /**
-   * The record for this exact key and, in the same query, whether another body already came with this
-   * RequestId (worth a warning): two index lookups, at most two rows however many requests a client sent
-   * with one constant RequestId.
-   */
-  private async lookupWithSiblings(idempotencyKey: string, key: { operation: string; requestId: string }) {
-    const { rows } = await recordAndSibling(this.db, idempotencyKey, key.requestId, key.operation, idempotencyKey);
-    const exact = rows.find((r) => r.idempotency_key === idempotencyKey);
-    return { exact, other: rows.some((r) => r.idempotency_key !== idempotencyKey) };
-  }
+/** The stored key of a request: operation, RequestId and fingerprint, hashed to a fixed length. */
+function keyOf(key: IdempotencyKey): string {
+  return sha256(`${key.operation}\n${key.requestId}\n${key.fingerprint}`, 'base64url');
+}
+
+/**
+ * The record for this exact key and, in the same query, whether another body already came with this
+ * RequestId (worth a warning): two index lookups, at most two rows however many requests a client sent
+ * with one constant RequestId.
+ */
+async function recordAndSiblings(db: Db, idempotencyKey: string, key: { operation: string; requestId: string }) {
+  const { rows } = await recordAndSibling(db, idempotencyKey, key.requestId, key.operation, idempotencyKey);
+  const exact = rows.find((r) => r.idempotency_key === idempotencyKey);
+  return { exact, other: rows.some((r) => r.idempotency_key !== idempotencyKey) };
 }
 
 // The statements every request runs, built once (see preparedQuery).
@@ -274,7 +326,19 @@ const insertReservation = preparedQuery(
       .onConflict((oc) => oc.column('idempotency_key').doNothing()),
 );
 
-const insertAnswered = preparedQuery(
+const storeAnswer = preparedQuery((db, statusCode: number, responseBody: string, idempotencyKey: string) =>
+  db
+    .updateTable('idempotency_keys')
+    .set({ status_code: statusCode, response_body: responseBody })
+    .where('idempotency_key', '=', idempotencyKey),
+);
+
+/**
+ * An answered record in one statement: a leftover reservation or an expired record of the key is
+ * overwritten. Used where no other writer can hold the key meanwhile (one writer at a time, or a key
+ * guarded in memory), so there is nothing newer to overwrite.
+ */
+const storeAnswered = preparedQuery(
   (
     db,
     idempotencyKey: string,
@@ -296,14 +360,14 @@ const insertAnswered = preparedQuery(
         created_at: createdAt,
         expires_at: expiresAt,
       })
-      .onConflict((oc) => oc.column('idempotency_key').doNothing()),
-);
-
-const storeAnswer = preparedQuery((db, statusCode: number, responseBody: string, idempotencyKey: string) =>
-  db
-    .updateTable('idempotency_keys')
-    .set({ status_code: statusCode, response_body: responseBody })
-    .where('idempotency_key', '=', idempotencyKey),
+      .onConflict((oc) =>
+        oc.column('idempotency_key').doUpdateSet((eb) => ({
+          status_code: eb.ref('excluded.status_code'),
+          response_body: eb.ref('excluded.response_body'),
+          created_at: eb.ref('excluded.created_at'),
+          expires_at: eb.ref('excluded.expires_at'),
+        })),
+      ),
 );
 
 function replay(row: { status_code: number | null; response_body: string | null }): IdempotentOutcome {

@@ -55,7 +55,7 @@ export async function callJson(bridge: BridgeProcess, method: string, path: stri
 }
 
 /** A GET with a body, answered in fetch's terms (status, headers, text). */
-function getWithBody(url: string, headers: Record<string, string>, body: string): Promise<Response> {
+export function getWithBody(url: string, headers: Record<string, string>, body: string): Promise<Response> {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method: 'GET', headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } }, (res) => {
       const chunks: Buffer[] = [];

@@ -9,12 +9,21 @@ export interface MultipartPart {
 }
 
 /**
- * A multipart/form-data body: built in one piece when it has no file streams (a message: sent with its
- * length, as one write), else streamed part by part, so files are never held in memory whole.
+ * A multipart/form-data body: text when every part is text (a message: sent with its length, in the
+ * same write as the request's headers), in one piece when it has no file streams, else streamed part by
+ * part, so files are never held in memory whole.
  */
-export function multipartBody(parts: MultipartPart[]): { contentType: string; data: Uint8Array | ReadableStream<Uint8Array> } {
+export function multipartBody(parts: MultipartPart[]): {
+  contentType: string;
+  data: string | Uint8Array | ReadableStream<Uint8Array>;
+} {
   const boundary = `----byoc-bridge-${randomUUID()}`;
   const contentType = `multipart/form-data; boundary=${boundary}`;
+  if (parts.every((p) => typeof p.value === 'string')) {
+    let text = '';
+    for (const part of parts) text += `${partHeader(boundary, part)}${part.value as string}\r\n`;
+    return { contentType, data: `${text}--${boundary}--\r\n` };
+  }
   if (parts.every((p) => typeof p.value !== 'function')) {
     const pieces = parts.flatMap((part) => [
       Buffer.from(partHeader(boundary, part)),

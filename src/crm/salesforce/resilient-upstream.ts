@@ -4,8 +4,7 @@ import { ApiError } from '../../contract/api-error.ts';
 import { apiError } from '../../contract/interaction-errors.ts';
 import type { CrmResponse } from '../crm-port.ts';
 import { UpstreamTokenError, type UpstreamTokenClient } from '../../auth/upstream-token-client.ts';
-import { getWithBody } from './get-with-body.ts';
-import { upstreamRequest } from './upstream-http.ts';
+import { upstreamOrigin, upstreamRequest, type UpstreamAnswer, type UpstreamOrigin } from './upstream-http.ts';
 import type { SalesforceSettings } from './salesforce-settings.ts';
 import type { UpstreamObserver } from '../../metrics/bridge-metrics.ts';
 
@@ -20,33 +19,24 @@ export interface UpstreamRequest {
 }
 
 /** The org's answer headers the partner may act on: when to retry, and what the body is. */
-function passedBackHeaders(get: (name: string) => string | null): Record<string, string> {
-  return Object.fromEntries(
-    ['Retry-After', 'Content-Type'].flatMap((name) => {
-      const value = get(name);
-      return value === null ? [] : [[name, value]];
-    }),
-  );
+function passedBackHeaders(headers: UpstreamAnswer['headers']): Record<string, string> {
+  const passed: Record<string, string> = {};
+  const retryAfter = headers['retry-after'];
+  const contentType = headers['content-type'];
+  if (typeof retryAfter === 'string') passed['Retry-After'] = retryAfter;
+  if (typeof contentType === 'string') passed['Content-Type'] = contentType;
+  return passed;
 }
 
 /**
- * A signal that aborts after `ms` or with `outer`, and clear() to drop its timer once the work is done.
- * Not AbortSignal.timeout/any: those keep every timer alive until it fires (the deadline is 25 s), and on
- * Node 20 cost over 100 µs per request between them (measured with thousands of deadlines pending).
+ * A signal that aborts after `ms`, and clear() to drop its timer once the work is done. Not
+ * AbortSignal.timeout: that keeps its timer alive until it fires (the deadline is 25 s), and on Node 20
+ * costs tens of µs per request (measured with thousands of deadlines pending).
  */
-function abortAfter(ms: number, outer?: AbortSignal): { signal: AbortSignal; clear: () => void } {
+function abortAfter(ms: number): { signal: AbortSignal; clear: () => void } {
   const controller = new AbortController();
-  const onOuter = () => controller.abort(outer?.reason);
   const timer = setTimeout(() => controller.abort(new DOMException('The operation timed out', 'TimeoutError')), ms);
-  if (outer?.aborted) onOuter();
-  else outer?.addEventListener('abort', onOuter, { once: true });
-  return {
-    signal: controller.signal,
-    clear: () => {
-      clearTimeout(timer);
-      outer?.removeEventListener('abort', onOuter);
-    },
-  };
+  return { signal: controller.signal, clear: () => clearTimeout(timer) };
 }
 
 /** A failure worth another attempt: the org timed out, was unreachable, or answered 5xx / 429. */
@@ -70,6 +60,7 @@ class RetryableUpstreamError extends Error {
 export class ResilientUpstream {
   private readonly breaker;
   private readonly policy;
+  private readonly origin: UpstreamOrigin;
 
   constructor(
     private readonly settings: SalesforceSettings,
@@ -77,6 +68,7 @@ export class ResilientUpstream {
     private readonly log: Logger,
     private readonly observer: UpstreamObserver = { error() {}, circuit() {} },
   ) {
+    this.origin = upstreamOrigin(settings.scrtInstanceUrl);
     const retryable = handleWhen((err) => err instanceof RetryableUpstreamError);
     this.breaker = circuitBreaker(retryable, {
       halfOpenAfter: settings.breakerHalfOpenAfterMs,
@@ -102,9 +94,15 @@ export class ResilientUpstream {
   }
 
   async send(request: UpstreamRequest): Promise<CrmResponse> {
+    // The signal tells the retry policy to stop once the deadline has passed; each attempt's own timer
+    // stops at the deadline too, so an attempt in flight then ends with it.
     const deadline = abortAfter(this.settings.deadlineMs);
+    const deadlineAt = Date.now() + this.settings.deadlineMs;
     try {
-      return await this.policy.execute(({ signal }) => this.attempt(request, signal), deadline.signal);
+      return await this.policy.execute(
+        () => this.attempt(request, Math.min(Date.now() + this.settings.attemptTimeoutMs, deadlineAt)),
+        deadline.signal,
+      );
     } catch (err) {
       throw this.toPartnerError(err, deadline.signal.aborted);
     } finally {
@@ -112,16 +110,8 @@ export class ResilientUpstream {
     }
   }
 
-  private async attempt(request: UpstreamRequest, outer: AbortSignal): Promise<CrmResponse> {
-    const limit = abortAfter(this.settings.attemptTimeoutMs, outer);
-    try {
-      return await this.attemptWithin(request, limit.signal);
-    } finally {
-      limit.clear();
-    }
-  }
-
-  private async attemptWithin(request: UpstreamRequest, signal: AbortSignal): Promise<CrmResponse> {
+  /** One attempt, over by `endsAt` (epoch ms): the call, and the second one after a token refresh. */
+  private async attempt(request: UpstreamRequest, endsAt: number): Promise<CrmResponse> {
     let token: string;
     try {
       token = (await this.tokens.token()).accessToken;
@@ -130,11 +120,11 @@ export class ResilientUpstream {
       if (err instanceof UpstreamTokenError && err.retryable) throw new RetryableUpstreamError(err.message);
       throw err;
     }
-    let response = await this.exchange(request, token, signal);
+    let response = await this.exchange(request, token, endsAt);
     if (response.status === 401) {
       this.log.info({ requestId: request.requestId }, 'org refused the access token: refreshing it once');
       token = (await this.tokens.refresh(token)).accessToken;
-      response = await this.exchange(request, token, signal);
+      response = await this.exchange(request, token, endsAt);
     }
     if (response.status >= 500 || response.status === 429) {
       this.observer.error(response.status === 429 ? 'status_429' : 'status_5xx');
@@ -146,9 +136,8 @@ export class ResilientUpstream {
     return response;
   }
 
-  private async exchange(request: UpstreamRequest, token: string, signal: AbortSignal): Promise<CrmResponse> {
+  private async exchange(request: UpstreamRequest, token: string, endsAt: number): Promise<CrmResponse> {
     const body = request.body?.();
-    const url = `${this.settings.scrtInstanceUrl}${request.path}`;
     const headers = {
       Authorization: `Bearer ${token}`,
       OrgId: this.settings.orgId,
@@ -158,29 +147,16 @@ export class ResilientUpstream {
       ...request.headers,
       ...(body ? { 'Content-Type': body.contentType } : {}),
     };
-    let status: number;
-    let text: string;
-    let answerHeaders: Record<string, string>;
+    let answer: UpstreamAnswer;
     try {
-      if (request.method === 'GET' && typeof body?.data === 'string') {
-        const res = await getWithBody(url, headers, body.data, signal);
-        status = res.status;
-        text = await res.text().catch(() => '');
-        answerHeaders = passedBackHeaders((name) => res.headers.get(name));
-      } else {
-        const res = await upstreamRequest(url, request.method, headers, body?.data, signal);
-        status = res.status;
-        text = res.text;
-        answerHeaders = passedBackHeaders((name) => {
-          const value = res.headers[name.toLowerCase()];
-          return typeof value === 'string' ? value : null;
-        });
-      }
+      answer = await upstreamRequest(this.origin, request.path, request.method, headers, body?.data, Math.max(0, endsAt - Date.now()));
     } catch (err) {
       const cause = (err as Error & { cause?: Error }).cause?.message ?? (err as Error).message;
       this.observer.error('unreachable');
       throw new RetryableUpstreamError(`the org is unreachable or too slow: ${cause}`);
     }
+    const { status, text } = answer;
+    const answerHeaders = passedBackHeaders(answer.headers);
     let parsed: unknown = text;
     try {
       parsed = text ? JSON.parse(text) : null;

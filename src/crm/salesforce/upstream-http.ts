@@ -1,53 +1,58 @@
-import http from 'node:http';
-import https from 'node:https';
 import { Readable } from 'node:stream';
+import { Pool } from 'undici';
 
 /** Connections kept open to the org per process; requests beyond them queue for a free one. */
-const MAX_SOCKETS = 64;
+const MAX_CONNECTIONS = 64;
 
-const agentOptions = { keepAlive: true, maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_SOCKETS, scheduling: 'lifo' as const };
-const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+/** Where the org is: a pool of kept-alive connections to its origin, and the path its URL starts with. */
+export interface UpstreamOrigin {
+  pool: Pool;
+  basePath: string;
+}
+
+export function upstreamOrigin(baseUrl: string): UpstreamOrigin {
+  const url = new URL(baseUrl);
+  return { pool: new Pool(url.origin, { connections: MAX_CONNECTIONS }), basePath: url.pathname.replace(/\/+$/, '') };
+}
 
 export interface UpstreamAnswer {
   status: number;
-  headers: http.IncomingHttpHeaders;
+  /** Header names in lower case. */
+  headers: Record<string, string | string[] | undefined>;
   text: string;
 }
 
 /**
- * One request to the org over a pool of kept-alive connections (bounded per process). Node's http
- * client rather than fetch: per request it costs much less (no web streams, one abort listener), and
- * a body known in full goes with a Content-Length instead of chunked. A stream body is piped as it comes.
+ * One request to the org over the origin's pool of kept-alive connections. undici's pool rather than
+ * node:http's client: per request it costs about half the CPU (measured side by side against an org
+ * stand-in). A body known in full goes with a Content-Length; a GET may carry one, as GET
+ * /conversationEntry's does; a stream body is sent as it comes.
+ *
+ * `timeoutMs` bounds the whole exchange, the answer's body included.
  */
-export function upstreamRequest(
-  url: string,
+export async function upstreamRequest(
+  origin: UpstreamOrigin,
+  path: string,
   method: string,
   headers: Record<string, string>,
   body: string | Uint8Array | ReadableStream<Uint8Array> | undefined,
-  signal: AbortSignal,
+  timeoutMs: number,
 ): Promise<UpstreamAnswer> {
-  const secure = url.startsWith('https:');
-  return new Promise((resolve, reject) => {
-    const sized = typeof body === 'string' || body instanceof Uint8Array;
-    const req = (secure ? https : http).request(url, {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new DOMException('The operation timed out', 'TimeoutError')), timeoutMs);
+  try {
+    const answer = await origin.pool.request({
+      path: `${origin.basePath}${path}`,
       method,
-      agent: secure ? agents.https : agents.http,
-      headers: sized ? { ...headers, 'Content-Length': String(Buffer.byteLength(body)) } : headers,
-      signal,
+      headers,
+      body:
+        body === undefined || typeof body === 'string' || body instanceof Uint8Array
+          ? body
+          : Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>),
+      signal: controller.signal,
     });
-    req.on('error', reject);
-    req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-    });
-    if (body === undefined) req.end();
-    else if (sized) req.end(body);
-    else {
-      const source = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>);
-      source.on('error', (err) => req.destroy(err));
-      source.pipe(req);
-    }
-  });
+    return { status: answer.statusCode, headers: answer.headers, text: await answer.body.text() };
+  } finally {
+    clearTimeout(timer);
+  }
 }
