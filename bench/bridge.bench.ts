@@ -64,7 +64,7 @@ instead of ~90, and fewer per second), so bridge mode keeps plain grouped commit
 idempotency record (one indexed SELECT) stays: a replay must be known before the call.
 
 **What would lift it further.** More bridge processes (replicas on PostgreSQL); a leaner HTTP stack
-than Express with helmet and pino-http for /api/v1; and forwarding the partner's multipart bytes as
+than Express and its middleware for /api/v1; and forwarding the partner's multipart bytes as
 they came instead of parsing and rebuilding them, which needs the upload step (shared with local-org
 mode) to keep them.`;
 
