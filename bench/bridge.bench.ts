@@ -8,7 +8,8 @@ import { accessToken, multipartField } from '../test/helpers/api-client.ts';
 import { freePort, LOCAL_ORG, startBridge, type BridgeProcess } from '../test/helpers/bridge-process.ts';
 import { startOrgStandIn } from './bridge/start-stand-in.ts';
 import { processCpuMs } from './process-cpu.ts';
-import { profileArgs, targetTable, type TargetRow } from './target-rows.ts';
+import { profileArgs } from './cpu-profile.ts';
+import { targetTable, type BenchTarget } from './targets.ts';
 
 const CONNECTIONS = Number(process.env.BENCH_BRIDGE_CONNECTIONS ?? 50);
 const DURATION_SECONDS = Number(process.env.BENCH_BRIDGE_SECONDS ?? 5);
@@ -193,7 +194,7 @@ export default async function bridgeBenchmark() {
     const throughput = viaBridge.requestsPerSecond / direct.requestsPerSecond;
     const clean = viaBridge.non2xx + viaBridge.errors === 0;
     const rps = (n: number) => `${Math.round(n).toLocaleString('en-US')} requests/s`;
-    const targets: TargetRow[] = [
+    const targets: BenchTarget[] = [
       {
         name: `Bridge overhead: added p50 at ${CONNECTIONS} connections`,
         value: `+${addedP50.toFixed(1)} ms`,

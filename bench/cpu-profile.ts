@@ -73,3 +73,9 @@ export function mainThreadProfile(dir: string): string | undefined {
     .map((f) => path.join(dir, f));
   return files.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
 }
+
+/** Node flags that make a benchmarked server write a CPU profile into BENCH_CPU_PROF (a directory) when it stops. */
+export function profileArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}

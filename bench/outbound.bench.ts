@@ -8,7 +8,8 @@ import { connectPubSubClient, managementRequest, startConversation, TOPIC } from
 import { publishInteractions, percentile } from './outbound/measure.ts';
 import { orderKept, startBenchReceiver, type Receipt } from './outbound/receiver.ts';
 import { processCpuMs } from './process-cpu.ts';
-import { profileArgs, targetTable, type TargetRow } from './target-rows.ts';
+import { profileArgs } from './cpu-profile.ts';
+import { targetTable, type BenchTarget } from './targets.ts';
 
 const EVENTS = Number(process.env.BENCH_OUTBOUND_EVENTS ?? 3000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_OUTBOUND_LATENCY_SAMPLES ?? 200);
@@ -138,7 +139,7 @@ export default async function outboundBench() {
     const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
     const ratio = spread.rate / bare.rate;
     const complete = spread.distinct === spread.count && single.distinct === single.count;
-    const targets: TargetRow[] = [
+    const targets: BenchTarget[] = [
       {
         name: 'Outbound: Publish → signed webhook (20 conversations, order per conversation kept)',
         value: `${fmt(spread.rate)} events/s`,

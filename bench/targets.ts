@@ -39,6 +39,17 @@ export function summaryRows(sections: BenchSection[], measuredAt: string): Summa
   return sections.flatMap((s) => (s.targets ?? []).map((t) => ({ ...t, section: s.title, measuredAt })));
 }
 
+/** A section's own targets as a markdown table, printed inside the section beside its figures. */
+export function targetTable(targets: BenchTarget[]): string {
+  return [
+    '| target | value | baseline (same run) | ratio | threshold | result |',
+    '| --- | ---: | ---: | ---: | --- | --- |',
+    ...targets.map(
+      (t) => `| ${[t.name, t.value, t.baseline || '–', percent(t.ratio), t.threshold, t.pass ? 'PASS' : 'FAIL'].map(cell).join(' | ')} |`,
+    ),
+  ].join('\n');
+}
+
 /** The summary table as markdown. */
 export function summaryMarkdown(rows: SummaryRow[]): string {
   const lines = [
