@@ -3,27 +3,18 @@ import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import type { CrmResponse } from '../src/crm/crm-port.ts';
 import { TransactionalIdempotency } from '../src/http/idempotency.ts';
-import { OutboundEventWriter, type OutboundEventInput } from '../src/local-org/outbound-event-log.ts';
+import { OutboundEventWriter } from '../src/local-org/outbound-event-log.ts';
 import type { Db } from '../src/store/database.ts';
 import { afterCommit, inTransaction, type Tx } from '../src/store/transactions.ts';
 import { Wakeup } from '../src/util/wakeup.ts';
 import { storeKinds } from './helpers/bridge-process.ts';
+import { outboundEventInput } from './helpers/outbound-event-input.ts';
 import { openTestStore } from './helpers/test-store.ts';
 
 const log = pino({ level: 'silent' });
 const writer = new OutboundEventWriter(new Wakeup());
 
-function event(conversationIdentifier: string): OutboundEventInput {
-  return {
-    orgId: '00D5g000004ByocEAC',
-    eventType: 'Interaction',
-    channelAddressIdentifier: 'channel',
-    conversationIdentifier,
-    recipient: null,
-    content: { text: conversationIdentifier },
-    shape: 'spring24',
-  };
-}
+const event = (conversationIdentifier: string) => outboundEventInput(conversationIdentifier);
 
 const eventsOf = (db: Db, conversationIdentifier: string) =>
   db.selectFrom('outbound_events').select('sequence').where('conversation_identifier', '=', conversationIdentifier).execute();

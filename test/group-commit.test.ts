@@ -2,25 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { sql } from 'kysely';
-import { OutboundEventWriter, type OutboundEventInput } from '../src/local-org/outbound-event-log.ts';
+import { OutboundEventWriter } from '../src/local-org/outbound-event-log.ts';
 import { afterCommit } from '../src/store/transactions.ts';
 import { Wakeup } from '../src/util/wakeup.ts';
 import { storeKinds } from './helpers/bridge-process.ts';
+import { outboundEventInput } from './helpers/outbound-event-input.ts';
 import { openTestStore } from './helpers/test-store.ts';
 
 const writer = new OutboundEventWriter(new Wakeup());
 
-function event(conversationIdentifier: string): OutboundEventInput {
-  return {
-    orgId: '00D5g000004ByocEAC',
-    eventType: 'Interaction',
-    channelAddressIdentifier: 'channel',
-    conversationIdentifier,
-    recipient: null,
-    content: { text: conversationIdentifier },
-    shape: 'spring24',
-  };
-}
+const event = (conversationIdentifier: string) => outboundEventInput(conversationIdentifier);
 
 // store.runTransaction is how every Interaction API operation's transaction runs: a group commit on SQLite,
 // one transaction each on PostgreSQL. Either way each caller sees inTransaction()'s contract.

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { sql } from 'kysely';
-import { OutboundEventLog, type OutboundEventInput } from '../src/local-org/outbound-event-log.ts';
+import { OutboundEventLog } from '../src/local-org/outbound-event-log.ts';
 import type { Db } from '../src/store/database.ts';
 import { inTransaction } from '../src/store/transactions.ts';
 import { storeKinds } from './helpers/bridge-process.ts';
+import { outboundEventInput } from './helpers/outbound-event-input.ts';
 import { openTestStore } from './helpers/test-store.ts';
 
 /**
@@ -13,15 +14,12 @@ import { openTestStore } from './helpers/test-store.ts';
  */
 const SIGNAL_TIMEOUT_MS = 30_000;
 
-const event = (conversationIdentifier: string): OutboundEventInput => ({
-  orgId: '00D5g000004ByocEAC',
-  eventType: 'RoutingRequested',
-  channelAddressIdentifier: 'channel',
-  conversationIdentifier,
-  recipient: { appType: 'custom', subject: 'end-user', role: 'EndUser' },
-  content: { conversationIdentifier },
-  shape: 'spring24',
-});
+const event = (conversationIdentifier: string) =>
+  outboundEventInput(conversationIdentifier, {
+    eventType: 'RoutingRequested',
+    recipient: { appType: 'custom', subject: 'end-user', role: 'EndUser' },
+    content: { conversationIdentifier },
+  });
 
 /** Lets every pending promise callback run: a signal already given has been seen by then. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
