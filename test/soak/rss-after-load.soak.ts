@@ -17,10 +17,11 @@ const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 6);
 const ALLOWED_GROWTH_MB = Number(process.env.SOAK_RSS_GROWTH_MB ?? 120);
 /**
  * The second half of the load may add this much over the first: a plateau, where a leak keeps growing. Settled
- * readings of a leak-free run differ by up to ~50 MB (allocator arenas kept after 1 MB uploads); a leak that
- * matters adds more than that per 15 s of this load, and the baseline bound above still holds it.
+ * readings of leak-free runs differed by up to 49 MB (SQLite, allocator arenas kept after 1 MB uploads) and
+ * 42 MB (PostgreSQL, where a larger heap settles more slowly); a leak that matters adds more than that per 15 s
+ * of this load, and the baseline bound above still holds it.
  */
-const ALLOWED_SECOND_HALF_GROWTH_MB = Number(process.env.SOAK_RSS_SECOND_HALF_GROWTH_MB ?? 60);
+const ALLOWED_SECOND_HALF_GROWTH_MB = Number(process.env.SOAK_RSS_SECOND_HALF_GROWTH_MB ?? 80);
 
 /** Idle seconds sampled after each half; see settledRss. */
 const SETTLE_SECONDS = Number(process.env.SOAK_SETTLE_SECONDS ?? 15);
