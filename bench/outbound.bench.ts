@@ -15,7 +15,7 @@ const EVENTS = Number(process.env.BENCH_OUTBOUND_EVENTS ?? 3000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_OUTBOUND_LATENCY_SAMPLES ?? 200);
 const CONVERSATIONS = 20;
 
-type Receiver = Awaited<ReturnType<typeof startBenchReceiver>>;
+export type Receiver = Awaited<ReturnType<typeof startBenchReceiver>>;
 
 // From `node --cpu-prof` of the bridge process during the catch-up (BENCH_CPU_PROF=dir writes one).
 const WHERE_THE_TIME_GOES = `**Where the time goes** (CPU profile of the bridge during the catch-up, after the changes of
@@ -55,7 +55,7 @@ function steadyRate(receipts: Receipt[]): number {
  * starts again, resumes after its checkpoint and works through them. Timed from the first webhook to
  * the last, so neither the org's publishing nor the bridge's start-up counts.
  */
-async function catchUp(bridge: BridgeProcess, org: BridgeProcess, receiver: Receiver, count: number, conversations: number) {
+export async function catchUp(bridge: BridgeProcess, org: BridgeProcess, receiver: Receiver, count: number, conversations: number) {
   await bridge.stop();
   const firstReplayId = await publishInteractions(org, count, conversations);
   const from = receiver.receipts.length;
