@@ -15,27 +15,40 @@ const EVENTS = Number(process.env.BENCH_OUTBOUND_EVENTS ?? 3000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_OUTBOUND_LATENCY_SAMPLES ?? 200);
 const CONVERSATIONS = 20;
 
-type Receiver = Awaited<ReturnType<typeof startBenchReceiver>>;
+export type Receiver = Awaited<ReturnType<typeof startBenchReceiver>>;
 
 // From `node --cpu-prof` of the bridge process during the catch-up (BENCH_CPU_PROF=dir writes one).
-const WHERE_THE_TIME_GOES = `**Where the time goes** (CPU profile of the bridge during the catch-up, after the changes of
-issue 13). About a quarter of the bridge's time is spent blocked in SQLite commits: each delivery's
-outcome is committed (fsync, synchronous=FULL, on the event loop) before the next event of its
-conversation is sent, which is what keeps order and limits re-sends after a crash to one per
-conversation. Outcomes of all busy conversations now share one commit (successes in one statement),
-and a conversation's next deliveries are read 64 at a time and leased in the same commit, so the
-20-conversation run commits roughly once per 15 events; the 1-conversation row still commits once per
-event, which bounds it. Another ~15 % is Kysely building queries and SQLite running them (storing
-each batch of received events with its deliveries and checkpoint, recording outcomes, leasing);
-~10 % is the Pub/Sub client decoding, of which most is the client serializing every raw event for a
-debug log line (the bare client pays the same); ~10 % is the webhook POST itself (node:http over
-kept-alive connections, one writev per request). Signing (HMAC) and normalizing are a few % each.
+const WHERE_THE_TIME_GOES = `**Where the time goes** (CPU profiles of the bridge during the catch-up, after the changes of
+issue 13). Conversations are pipelined (\`WEBHOOK_PIPELINE_DEPTH\`, 32): a conversation's next event
+goes out as soon as the previous one is answered 2xx and outcomes are committed behind, in groups, so
+the 1-conversation row commits about once per 32 events instead of once per event; a crash may re-send
+up to 32 events per conversation (same webhook-id; docs/outbound.md). Commits of outcomes and of
+received batches go through the store's group commit, whose fsync waits off the event loop, where it
+used to block the loop for about a quarter of the time. What is left is spread out: the Pub/Sub client
+decoding (about 15 %, most of it the client serializing every raw event for a debug log line, which the
+bare client pays too), the webhook POST (node:http over kept-alive connections, about 15 %), SQLite
+inserting each event and its delivery and updating each outcome with their indexes (about 15 %, with
+the WAL pages each commit writes about 5 % more), reading a conversation's next deliveries with their
+bodies (about 8 %); Kysely building queries, signing and normalizing are a few % each. Each catch-up
+starts a fresh bridge process, so its CPU per event includes the JIT warming up.
 
-**What would lift it further.** (1) Pipelining a conversation: send its next event as soon as the
-previous one is answered and commit outcomes behind, in groups; a crash could then re-send the events
-of one commit window per conversation instead of one, a change to the documented guarantee.
-(2) Several events per webhook POST: a change to the contract partners verify. (3) Statements
-prepared once instead of built by Kysely on each call.`;
+Side by side (bench/outbound/side-by-side.ts: the same catch-up, 1500 events, this version and the one
+before pipelining in alternating rounds, each with its own org process, on the 2-core machine with three
+other helpers' work, load 11–17; medians of 4–5 rounds): 20 conversations 365 against 249 events/s,
+with the same CPU per event (1,087 against 1,074 µs); 1 conversation 639 against 96 events/s, 1,101
+against 2,348 µs CPU per event. The group commit alone (pipelining in both): 325 against 302 events/s,
+921 against 1,014 µs. The bridge's own part in one warm process (bench/outbound/store-and-deliver.ts:
+stored in batches of 100 and delivered, no Pub/Sub, 3000 events): 20 conversations 276–289 against
+397–554 µs CPU per event (1,511–1,772 against 647–828 events/s); 1 conversation 373–469 against
+1,111–1,176 µs (942–1,188 against 160–188 events/s).
+
+**What would lift it further.** Several events per webhook POST would spare most of the POST's share,
+but changes the contract partners verify, and alone would not reach the target: not made. Fewer
+SQLite writes per event (the delivery row is inserted, then rewritten with its outcome, each time with
+two indexes that hold its status). The Pub/Sub client's per-event debug serialization (in the library;
+the bare client pays it too). Statements prepared once instead of built by Kysely: measured for
+storing received batches (one prepared insert per event and per delivery on SQLite) and it did not pay
+(70–85 µs per event either way: the cost is SQLite's, not Kysely's), so it was left out.`;
 
 async function until(what: string, check: () => boolean, timeoutMs = 180_000) {
   const deadline = Date.now() + timeoutMs;
@@ -55,7 +68,7 @@ function steadyRate(receipts: Receipt[]): number {
  * starts again, resumes after its checkpoint and works through them. Timed from the first webhook to
  * the last, so neither the org's publishing nor the bridge's start-up counts.
  */
-async function catchUp(bridge: BridgeProcess, org: BridgeProcess, receiver: Receiver, count: number, conversations: number) {
+export async function catchUp(bridge: BridgeProcess, org: BridgeProcess, receiver: Receiver, count: number, conversations: number) {
   await bridge.stop();
   const firstReplayId = await publishInteractions(org, count, conversations);
   const from = receiver.receipts.length;
@@ -163,7 +176,7 @@ export default async function outboundBench() {
       '| measure | events | result | CPU µs per event | order per conversation kept |',
       '| --- | ---: | ---: | ---: | --- |',
       `| catch-up: published while the bridge was stopped, first → last webhook, ${CONVERSATIONS} conversations | ${spread.count} | ${fmt(spread.rate)} events/s | ${fmt(spread.cpuPerEvent)} (bridge) | ${yes(spread.ordered)} |`,
-      `| catch-up, 1 conversation (strictly sequential: each outcome committed before the next is sent) | ${single.count} | ${fmt(single.rate)} events/s | ${fmt(single.cpuPerEvent)} (bridge) | ${yes(single.ordered)} |`,
+      `| catch-up, 1 conversation (strictly in order, pipelined: outcomes committed behind, up to 32 ahead) | ${single.count} | ${fmt(single.rate)} events/s | ${fmt(single.cpuPerEvent)} (bridge) | ${yes(single.ordered)} |`,
       `| bare salesforce-pubsub-api-client decode of the same ${spread.count} events, first → last | ${spread.count} | ${fmt(bare.rate)} events/s | ${fmt(bare.cpuPerEvent)} (client) | — |`,
       `| live: Publish (org) → signed webhook (bridge), publishing included, ${CONVERSATIONS} conversations | ${EVENTS / 2} | ${fmt(live)} events/s | — | ${yes(liveOrdered)} |`,
       `| agent message (org management API) → webhook received, p50 | ${latencies.length} | ${percentile(latencies, 50).toFixed(1)} ms | — | — |`,

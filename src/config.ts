@@ -133,6 +133,7 @@ const envSchema = z.object({
   WEBHOOK_RETRY_SCHEDULE_SECONDS: secondsList.default([5, 30, 120, 600, 1800, 3600, 10800, 21600]),
   WEBHOOK_TIMEOUT_MS: positiveSeconds.default(10_000),
   WEBHOOK_CONCURRENCY: positiveSeconds.default(16),
+  WEBHOOK_PIPELINE_DEPTH: z.coerce.number().int().min(1).max(1000).default(32),
   INTEGRATION_RETRY_SCHEDULE_SECONDS: secondsList.default([5, 30, 120, 600, 1800]),
   INTEGRATION_TIMEOUT_MS: positiveSeconds.default(10_000),
   INTEGRATION_CONCURRENCY: positiveSeconds.default(8),
@@ -275,6 +276,7 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
         retryScheduleSeconds: e.WEBHOOK_RETRY_SCHEDULE_SECONDS,
         timeoutMs: e.WEBHOOK_TIMEOUT_MS,
         concurrency: e.WEBHOOK_CONCURRENCY,
+        pipelineDepth: e.WEBHOOK_PIPELINE_DEPTH,
       },
     },
     integrations: {

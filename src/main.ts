@@ -115,6 +115,7 @@ async function main(config: Config) {
     config,
     logger,
     db: store.db,
+    runTransaction: store.runTransaction,
     latestPublishedReplayId: publishing && (() => outboundEvents.latestReplayId()),
     ending: readiness.listenersClosing,
     // The local org tells its lifecycle itself; a real org's shows in its outbound events.

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
 import {
@@ -152,6 +154,51 @@ for (const store of storeKinds()) {
         assert.equal(delivery.lastStatusCode, 200);
       } finally {
         await receiver.close();
+      }
+    });
+
+    test('a failed attempt holds its conversation: nothing after it is sent before it succeeds', async () => {
+      // The first answer waits until every message is stored, so the line sends the rest pipelined;
+      // the third message fails twice.
+      let stored!: () => void;
+      const allStored = new Promise<void>((resolve) => (stored = resolve));
+      const log: { text: string; status: number }[] = [];
+      const attempts = new Map<string, number>();
+      const server = http.createServer((req, res) => {
+        let body = '';
+        req.setEncoding('utf8');
+        req.on('data', (d: string) => (body += d));
+        req.on('end', () => {
+          const text = String(JSON.parse(body).data.payload?.abstractMessage?.staticContent?.text ?? '');
+          const attempt = (attempts.get(text) ?? 0) + 1;
+          attempts.set(text, attempt);
+          const status = text === 'held 3' && attempt <= 2 ? 500 : 200;
+          log.push({ text, status });
+          void (log.length === 1 ? allStored : Promise.resolve()).then(() => res.writeHead(status).end());
+        });
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/held`;
+        await managementRequest(bridge, 'POST', '/api/webhooks', { url, eventTypes: ['Message'] });
+        const conversation = await startConversation(bridge, 'held-user');
+        for (let i = 1; i <= 8; i++) await sendAgentMessage(bridge, conversation, { text: `held ${i}` });
+        stored();
+        await waitFor('every message delivered', () => log.filter((l) => l.status === 200).length === 8);
+        const firstOf = (text: string) => log.findIndex((l) => l.text === text);
+        const success3 = log.findIndex((l) => l.text === 'held 3' && l.status === 200);
+        assert.deepEqual(
+          log.filter((l) => l.text === 'held 3').map((l) => l.status),
+          [500, 500, 200],
+        );
+        for (let i = 4; i <= 8; i++) assert.ok(firstOf(`held ${i}`) > success3, `held ${i} sent only after held 3 succeeded`);
+        assert.deepEqual(
+          log.filter((l) => l.status === 200).map((l) => l.text),
+          Array.from({ length: 8 }, (_, i) => `held ${i + 1}`),
+        );
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
       }
     });
 

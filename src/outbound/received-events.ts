@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.ts';
 import { OrderedLogReader } from '../store/ordered-log.ts';
-import { inTransaction, type Tx } from '../store/transactions.ts';
+import type { TransactionRunner, Tx } from '../store/transactions.ts';
 import type { NormalizedEvent } from '../contract/outbound-event.ts';
 import { orderingKeyOf } from './normalizer.ts';
 import { matchesEventTypes } from './event-type-filter.ts';
@@ -27,6 +27,8 @@ export class ReceivedEvents {
 
   constructor(
     private readonly db: Db,
+    /** How the batches are written: the store's runner (GroupCommit on SQLite, off-loop fsync). */
+    private readonly runTransaction: TransactionRunner,
     private readonly onStoredInTransaction?: StoredEventsHook,
   ) {
     this.ordered = new OrderedLogReader(db, { table: 'normalized_events', idColumn: 'sequence' });
@@ -48,8 +50,8 @@ export class ReceivedEvents {
    */
   async storeBatch(topicName: string, items: ReceivedItem[]): Promise<NormalizedEvent[]> {
     if (items.length === 0) return [];
-    // inTransaction: the hook's writers may run work after the commit (afterCommit).
-    return inTransaction(this.db, async (trx) => {
+    // The store's runner: the hook's writers may run work after the commit (afterCommit).
+    return this.runTransaction(async (trx) => {
       const now = Date.now();
       const endpoints = (await trx.selectFrom('webhook_endpoints').selectAll().execute()).map((ep) => ({
         id: ep.endpoint_id,

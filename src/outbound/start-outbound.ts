@@ -6,6 +6,7 @@ import { outboundStatusRoutes } from '../management/outbound-status-routes.ts';
 import { webhookRoutes } from '../management/webhook-routes.ts';
 import type { BridgeMetrics } from '../metrics/bridge-metrics.ts';
 import type { Db } from '../store/database.ts';
+import type { TransactionRunner } from '../store/transactions.ts';
 import { exclusiveLock } from '../store/exclusive-lock.ts';
 import { Wakeup } from '../util/wakeup.ts';
 import { readOutboundStatus } from './outbound-status.ts';
@@ -19,6 +20,11 @@ export interface OutboundDeps {
   config: Config;
   logger: Logger;
   db: Db;
+  /**
+   * The store's transactions for the outbound path's writes (on SQLite a GroupCommit, whose fsync waits
+   * off the event loop while deliveries go on).
+   */
+  runTransaction: TransactionRunner;
   /** The latest replay id the org behind the topic has published, when it is the local org; for the status page. */
   latestPublishedReplayId?: () => Promise<number>;
   /** Fires when the process stops: the SSE streams end. */
@@ -39,10 +45,11 @@ export function createOutbound(deps: OutboundDeps) {
   const { config, logger, db } = deps;
   const o = config.outbound;
   const stored = new Wakeup();
-  const received = new ReceivedEvents(db, deps.onStoredInTransaction);
+  const received = new ReceivedEvents(db, deps.runTransaction, deps.onStoredInTransaction);
   const webhooks = new WebhookEndpoints(db);
   const delivery = new WebhookDelivery({
     db,
+    runTransaction: deps.runTransaction,
     logger: logger.child({ component: 'webhooks' }),
     wakeup: stored,
     policy: o.webhooks,
