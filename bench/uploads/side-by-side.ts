@@ -6,7 +6,8 @@
 //   BASE=/tmp/base npx tsx bench/uploads/side-by-side.ts     # ROUNDS=6 AMOUNT=16 CONNECTIONS=4 SIZE_MB=25; PROFILE=dir
 //
 // Prints each run, then per endpoint the median MB/s, its share of the bare endpoint's, the process CPU
-// (user + system, all threads, from /proc) per upload and the peak RSS growth per concurrent upload.
+// (user + system, all threads, from /proc) per upload, that of its main thread (the event loop, which the
+// uploads share), and the peak RSS growth per concurrent upload.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -27,13 +28,19 @@ interface Side {
   token: string;
   mbPerSecond: number[];
   cpuMsPerUpload: number[];
+  mainThreadMsPerUpload: number[];
   growthMbPerUpload: number[];
   failed: number;
 }
 
-/** User + system CPU of a process, all its threads, in ms. */
-function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+function newSide(name: string, target: Target, token: string): Side {
+  return { name, target, token, mbPerSecond: [], cpuMsPerUpload: [], mainThreadMsPerUpload: [], growthMbPerUpload: [], failed: 0 };
+}
+
+/** User + system CPU in ms of a process, all its threads (`/proc/<pid>/stat`), or of its main thread alone. */
+function cpuMs(pid: number, mainThread = false): number {
+  const stat = fs.readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
+  const fields = stat.split(') ')[1]!.split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
@@ -53,19 +60,11 @@ try {
     const bridge = await start({ env: { LOG_LEVEL: 'warn' }, nodeArgs });
     disposers.push(() => bridge.dispose());
     const target: Target = { name, port: Number(bridge.env.PORT), pid: bridge.pid(), stop: () => bridge.stop() };
-    sides.push({ name, target, token: await accessToken(bridge), mbPerSecond: [], cpuMsPerUpload: [], growthMbPerUpload: [], failed: 0 });
+    sides.push(newSide(name, target, await accessToken(bridge)));
   }
   const bare = await startBaseline('disk', path.join(work, 'uploads'));
   disposers.push(() => bare.stop());
-  sides.push({
-    name: bare.name,
-    target: bare,
-    token: sides[0]!.token,
-    mbPerSecond: [],
-    cpuMsPerUpload: [],
-    growthMbPerUpload: [],
-    failed: 0,
-  });
+  sides.push(newSide(bare.name, bare, sides[0]!.token));
 
   const file = pngLike(SIZE);
   const run = async (side: Side, amount: number, record: boolean) => {
@@ -73,17 +72,20 @@ try {
     const rssBefore = memory(pid).rssKb;
     resetPeak(pid);
     const cpuBefore = cpuMs(pid);
+    const mainBefore = cpuMs(pid, true);
     const r = await load(side.target, uploadRequest(side.token, file), { connections: CONNECTIONS, amount });
     const cpu = (cpuMs(pid) - cpuBefore) / Math.max(1, r.ok);
+    const main = (cpuMs(pid, true) - mainBefore) / Math.max(1, r.ok);
     const growth = Math.max(0, memory(pid).peakKb - rssBefore) / 1024 / CONNECTIONS;
     const mbPerSecond = (r.ok * SIZE) / (1024 * 1024) / r.seconds;
     if (!record) return;
     side.mbPerSecond.push(mbPerSecond);
     side.cpuMsPerUpload.push(cpu);
+    side.mainThreadMsPerUpload.push(main);
     side.growthMbPerUpload.push(growth);
     side.failed += r.failed;
     console.log(
-      `${side.name}: ${mbPerSecond.toFixed(1)} MB/s, ${cpu.toFixed(0)} ms CPU per upload, +${growth.toFixed(1)} MB RSS per upload, ${r.ok}/${amount} (load ${os.loadavg()[0]!.toFixed(1)})`,
+      `${side.name}: ${mbPerSecond.toFixed(1)} MB/s, ${cpu.toFixed(0)} ms CPU per upload (main thread ${main.toFixed(0)}), +${growth.toFixed(1)} MB RSS per upload, ${r.ok}/${amount} (load ${os.loadavg()[0]!.toFixed(1)})`,
     );
   };
   for (const side of sides) await run(side, CONNECTIONS, false);
@@ -98,7 +100,7 @@ try {
   for (const s of sides) {
     const shares = s.mbPerSecond.map((v, i) => v / sides.at(-1)!.mbPerSecond[i]!);
     console.log(
-      `\n${s.name}: median ${median(s.mbPerSecond).toFixed(1)} MB/s (bare ${bareMedian.toFixed(1)}), median share of bare in its round ${(median(shares) * 100).toFixed(0)} %, ${median(s.cpuMsPerUpload).toFixed(0)} ms CPU per upload, +${median(s.growthMbPerUpload).toFixed(1)} MB RSS per concurrent upload, ${s.failed} failed`,
+      `\n${s.name}: median ${median(s.mbPerSecond).toFixed(1)} MB/s (bare ${bareMedian.toFixed(1)}), median share of bare in its round ${(median(shares) * 100).toFixed(0)} %, ${median(s.cpuMsPerUpload).toFixed(0)} ms CPU per upload (main thread ${median(s.mainThreadMsPerUpload).toFixed(0)}), +${median(s.growthMbPerUpload).toFixed(1)} MB RSS per concurrent upload, ${s.failed} failed`,
     );
   }
 } finally {
