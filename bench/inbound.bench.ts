@@ -35,7 +35,7 @@ const BOUNDARY = '----byoc-bench-boundary';
 const END_USERS = 100;
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.BRIDGE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-interface Target {
+export interface Target {
   name: string;
   port: number;
   pid: number;
@@ -230,11 +230,11 @@ under DATA_DIR) while hashing it, checks its size and type, and records the entr
 Express + multer's disk storage writing the file to a temporary directory. Peak RSS is the process's
 VmHWM, reset before each run; for the bridge it includes the in-process S3 server.
 
-Per file the bridge makes four S3 requests: CreateMultipartUpload, one streamed UploadPart,
-CompleteMultipartUpload (so that a refused file never becomes an object), and a metadata-only copy to
-record the SHA-256. s3rver completes a multipart upload by copying the part into the object, so here
-each byte is written to disk twice; on AWS S3 or MinIO completion does not move the bytes through the
-bridge's machine.
+Per file the bridge makes two S3 requests: one PutObject streamed as the file arrives, its last chunk
+held back until the file has been checked (so that a refused file never becomes an object), and a
+metadata-only copy to record the SHA-256. The embedded server writes each file once, to a staging file
+that it renames into place when the body is complete, and computes no MD5
+(\`src/attachments/embedded-s3-store.ts\`).
 `;
     return { title: 'Inbound: messages and attachments', markdown, targets };
   } finally {
@@ -347,7 +347,7 @@ function textRequest(token: string): RequestFactory {
   };
 }
 
-function uploadRequest(token: string, file: Buffer): RequestFactory {
+export function uploadRequest(token: string, file: Buffer): RequestFactory {
   return () => {
     const json = {
       to: LOCAL_ORG.channel,
@@ -366,7 +366,7 @@ function uploadRequest(token: string, file: Buffer): RequestFactory {
   };
 }
 
-async function load(target: Target, next: RequestFactory, options: { connections: number; duration?: number; amount?: number }) {
+export async function load(target: Target, next: RequestFactory, options: { connections: number; duration?: number; amount?: number }) {
   const result = await autocannon({
     url: `http://127.0.0.1:${target.port}`,
     connections: options.connections,
@@ -384,7 +384,7 @@ async function load(target: Target, next: RequestFactory, options: { connections
   };
 }
 
-async function startBaseline(mode: 'none' | 'disk', dir: string): Promise<Target> {
+export async function startBaseline(mode: 'none' | 'disk', dir: string): Promise<Target> {
   fs.mkdirSync(dir, { recursive: true });
   const child: ChildProcess = spawn(
     process.execPath,
@@ -428,13 +428,13 @@ function durableCommitsPerSecond(dir: string): number {
   }
 }
 
-function memory(pid: number) {
+export function memory(pid: number) {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN);
   return { rssKb: kb('VmRSS'), peakKb: kb('VmHWM') };
 }
 
 /** Sets the process's peak RSS (VmHWM) back to its current RSS. */
-function resetPeak(pid: number) {
+export function resetPeak(pid: number) {
   fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
 }

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import {
   AbortMultipartUploadCommand,
@@ -114,6 +115,43 @@ describe('the raw byte comparison the attachment tests rely on', () => {
 });
 
 describe('the embedded S3 server', () => {
+  test('a PutObject cut short leaves no object and no staging file; a complete one is stored, with an ETag that is no MD5', async () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-embedded-s3-'));
+    const s3 = await startEmbeddedS3({
+      directory,
+      credentialsFile: path.join(directory, 'credentials.json'),
+      port: await freePort(),
+      bucket: 'atomic',
+    });
+    try {
+      const bucket = bucketAt(s3.endpoint, 'atomic', s3.credentials);
+      const file = pngLike(2 * 1024 * 1024);
+      const body = new PassThrough();
+      const stop = new AbortController();
+      const put = bucket.client.send(new PutObjectCommand({ Bucket: 'atomic', Key: 'cut', Body: body, ContentLength: file.length }), {
+        abortSignal: stop.signal,
+      });
+      await new Promise<void>((resolve) => body.write(file.subarray(0, file.length / 2), () => resolve()));
+      const uploads = path.join(directory, 'atomic', '._S3rver_uploads');
+      for (let i = 0; i < 100 && !fs.existsSync(uploads); i++) await new Promise((r) => setTimeout(r, 20));
+      stop.abort();
+      await assert.rejects(put);
+      for (let i = 0; i < 100 && fs.readdirSync(uploads).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      assert.deepEqual(fs.readdirSync(uploads), [], 'the staging file is removed');
+      assert.deepEqual(await bucket.keys(), [], 'no object, complete or partial');
+
+      const { ETag } = await bucket.client.send(
+        new PutObjectCommand({ Bucket: 'atomic', Key: 'whole', Body: file, ContentLength: file.length }),
+      );
+      assert.equal(sha256((await bucket.rawGet('whole')).bytes), sha256(file));
+      assert.match(ETag ?? '', /^"[0-9a-f]{32}-1"$/);
+      assert.notEqual(ETag, `"${createHash('md5').update(file).digest('hex')}-1"`);
+    } finally {
+      await s3.close();
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
   test('the sweep removes the parts of aborted multipart uploads, which s3rver keeps', async () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-embedded-s3-'));
     const s3 = await startEmbeddedS3({

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import S3rver from 's3rver';
+import { useEmbeddedStore } from './embedded-s3-store.ts';
 import { hasValidSignature, type S3Credentials } from './s3-request-signature.ts';
 
 export interface EmbeddedS3 {
@@ -16,7 +17,8 @@ export interface EmbeddedS3 {
    * Deletes the parts of multipart uploads started more than `olderThanMs` ago and never completed: what
    * an S3 lifecycle rule (AbortIncompleteMultipartUpload) does. s3rver does not implement
    * AbortMultipartUpload (405), so the parts of a refused upload stay in a directory of its own, not
-   * listed as objects, until this removes them.
+   * listed as objects, until this removes them. So are the staging files of PutObjects cut short by the
+   * death of the process (embedded-s3-store.ts).
    */
   sweepIncompleteUploads(olderThanMs: number): Promise<number>;
   close(): Promise<void>;
@@ -41,6 +43,7 @@ export async function startEmbeddedS3(options: {
   const accounts = createRequire(import.meta.url)('s3rver/lib/models/account') as S3rverAccounts;
   accounts.DUMMY_ACCOUNT.createKeyPair(credentials.accessKeyId, credentials.secretAccessKey);
   const s3rver = new S3rver({ directory: options.directory, silent: true, configureBuckets: [{ name: options.bucket }] });
+  useEmbeddedStore(s3rver, options.directory);
   await s3rver.configureBuckets();
   const handle = s3rver.callback();
   const server = http.createServer((req, res) => {
@@ -62,10 +65,12 @@ export async function startEmbeddedS3(options: {
       const entries = await fs.promises.readdir(uploadsDir, { withFileTypes: true }).catch(() => []);
       let removed = 0;
       for (const entry of entries) {
-        const dir = path.join(uploadsDir, entry.name);
-        const { mtimeMs } = await fs.promises.stat(dir);
-        if (entry.isDirectory() && Date.now() - mtimeMs > olderThanMs) {
-          await fs.promises.rm(dir, { recursive: true, force: true });
+        // A directory per multipart upload, a file per PutObject still arriving (embedded-s3-store.ts).
+        const upload = path.join(uploadsDir, entry.name);
+        // Gone meanwhile: a PutObject that has just completed.
+        const stat = await fs.promises.stat(upload).catch(() => undefined);
+        if (stat && Date.now() - stat.mtimeMs > olderThanMs) {
+          await fs.promises.rm(upload, { recursive: true, force: true });
           removed++;
         }
       }

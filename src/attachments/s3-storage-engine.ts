@@ -1,5 +1,4 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { Request } from 'express';
 import type multer from 'multer';
@@ -63,13 +62,6 @@ export type FilePlacement =
   | { orgId: string; index: number; request: InteractionRequest; interaction: AttachmentInteraction }
   | { orgId: string; index: number; request?: undefined; interaction?: undefined };
 
-/** Where a file's bytes go while they are counted: a sized upload (json known) or an unsized one. */
-interface FileSink {
-  write(chunk: Buffer): Promise<void>;
-  complete(): Promise<void>;
-  abort(): Promise<void>;
-}
-
 export function objectMetadata(name: string, interactionId?: string): Record<string, string> {
   return {
     'original-name': encodeURIComponent(name),
@@ -125,7 +117,7 @@ export async function streamIntoBucket(
   const sha256 = createHash('sha256');
   const head: Buffer[] = [];
   let size = 0;
-  let started: { sink: FileSink; mimeType: string } | undefined;
+  let started: { sink: ObjectUpload; mimeType: string } | undefined;
   let completed = false;
 
   const start = async () => {
@@ -137,7 +129,7 @@ export async function streamIntoBucket(
     const sink =
       expected === undefined
         ? await storage.startUnsizedUpload(objectKey, description)
-        : sizedSink(await storage.startUpload(objectKey, expected, description));
+        : storage.startUpload(objectKey, expected, description);
     started = { sink, mimeType };
     for (const chunk of head.splice(0)) await sink.write(chunk);
     return started;
@@ -191,17 +183,6 @@ export async function streamIntoBucket(
     }
     throw err;
   }
-}
-
-/** A sized upload as a sink: each write waits for the upload to take the bytes (backpressure). */
-function sizedSink(upload: ObjectUpload): FileSink {
-  return {
-    write: async (chunk) => {
-      if (!upload.body.write(chunk)) await Promise.race([once(upload.body, 'drain'), upload.received]);
-    },
-    complete: () => upload.complete(),
-    abort: () => upload.abort(),
-  };
 }
 
 /**

@@ -52,12 +52,12 @@ export class AgentFiles {
       fileName: file.name,
     });
     const sha256 = createHash('sha256').update(file.bytes).digest('hex');
-    const upload = await this.deps.storage.startUpload(objectKey, file.bytes.length, {
+    const upload = this.deps.storage.startUpload(objectKey, file.bytes.length, {
       contentType: file.mimeType,
       metadata: { sha256, 'file-name': encodeURIComponent(file.name) },
     });
     try {
-      upload.body.write(file.bytes);
+      await upload.write(file.bytes);
       await upload.complete();
     } catch (err) {
       await upload.abort().catch(() => {});
