@@ -35,7 +35,7 @@ const BOUNDARY = '----byoc-bench-boundary';
 const END_USERS = 100;
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.BRIDGE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-interface Target {
+export interface Target {
   name: string;
   port: number;
   pid: number;
@@ -321,7 +321,7 @@ const headers = (token: string) => ({
 
 type RequestFactory = () => { headers: Record<string, string>; body: Buffer };
 
-function textRequest(token: string): RequestFactory {
+export function textRequest(token: string): RequestFactory {
   return () => {
     const id = randomUUID();
     const json = {
@@ -366,7 +366,7 @@ function uploadRequest(token: string, file: Buffer): RequestFactory {
   };
 }
 
-async function load(target: Target, next: RequestFactory, options: { connections: number; duration?: number; amount?: number }) {
+export async function load(target: Target, next: RequestFactory, options: { connections: number; duration?: number; amount?: number }) {
   const result = await autocannon({
     url: `http://127.0.0.1:${target.port}`,
     connections: options.connections,
