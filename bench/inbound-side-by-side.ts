@@ -4,7 +4,10 @@
 // machine rates move by tens of percent from one run to the next; CPU per message and medians of many
 // short runs let a difference between versions show through.
 //
-//   BASE=/tmp/base npx tsx bench/inbound-side-by-side.ts     # ROUNDS=8 RUN_SECONDS=6 CONNECTIONS=50
+//   BASE=/tmp/base npx tsx bench/inbound-side-by-side.ts     # ROUNDS=8 RUN_SECONDS=6 CONNECTIONS=50; RATE=n
+//
+// RATE: messages per second in all, below saturation, where the CPU per message varies less. PROFILE=1:
+// each bridge runs under --cpu-prof, and where its main thread's busy time went is printed at the end.
 //
 // Per run: messages/s, p50 and p99 latency, the bridge's CPU µs per message (the whole process, and its
 // main thread alone), its event loop's delay (p99 and max) and the wall time its COMMITs held the event
@@ -16,11 +19,14 @@ import path from 'node:path';
 import { accessToken } from '../test/helpers/api-client.ts';
 import { startBridge } from '../test/helpers/bridge-process.ts';
 import { load, textRequest, type Target } from './inbound.bench.ts';
+import { mainThreadProfile, profileShares } from './cpu-profile.ts';
 import { processCpuMs } from './process-cpu.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 8);
 const SECONDS = Number(process.env.RUN_SECONDS ?? 6);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
+const RATE = process.env.RATE ? Number(process.env.RATE) : undefined;
+const PROFILE = process.env.PROFILE === '1';
 const MB = 1024 * 1024;
 
 interface Run {
@@ -47,7 +53,17 @@ if (process.env.BASE) {
   };
   versions.push([`BASE ${process.env.BASE}`, other.startBridge, {}]);
 }
-const sides: Array<{ name: string; bridge: Awaited<ReturnType<typeof startBridge>>; target: Target; token: string; runs: Run[] }> = [];
+interface Side {
+  name: string;
+  bridge: Awaited<ReturnType<typeof startBridge>>;
+  target: Target;
+  token: string;
+  runs: Run[];
+  profileDir: string;
+  startedAt: number;
+  warmedAt: number;
+}
+const sides: Side[] = [];
 
 interface Delays {
   loop: { p99: number; max: number };
@@ -82,21 +98,30 @@ function describe(r: Run): string {
 
 try {
   for (const [name, start, env] of versions) {
+    const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-side-by-side-'));
+    const startedAt = Date.now();
     const bridge = await start({
       env: { LOG_LEVEL: 'warn', ELD_DIR: delayDir, ...env },
-      nodeArgs: ['--import', path.join(import.meta.dirname, 'event-loop-delay.mjs')],
+      nodeArgs: [
+        '--import',
+        path.join(import.meta.dirname, 'event-loop-delay.mjs'),
+        ...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ],
     });
     const target = { name, port: Number(bridge.env.PORT), pid: bridge.pid(), stop: () => bridge.stop() };
-    sides.push({ name, bridge, target, token: await accessToken(bridge), runs: [] });
+    sides.push({ name, bridge, target, token: await accessToken(bridge), runs: [], profileDir, startedAt, warmedAt: 0 });
   }
-  for (const side of sides) await load(side.target, textRequest(side.token), { connections: CONNECTIONS, duration: 3 });
+  for (const side of sides) {
+    await load(side.target, textRequest(side.token), { connections: CONNECTIONS, duration: 3 });
+    side.warmedAt = Date.now();
+  }
   for (let round = 0; round < ROUNDS; round++) {
     for (const side of round % 2 ? [...sides].reverse() : sides) {
       const pid = side.bridge.pid();
       await delays(pid);
       const cpuBefore = processCpuMs(pid);
       const mainBefore = mainThreadCpuMs(pid);
-      const r = await load(side.target, textRequest(side.token), { connections: CONNECTIONS, duration: SECONDS });
+      const r = await load(side.target, textRequest(side.token), { connections: CONNECTIONS, duration: SECONDS, overallRate: RATE });
       const perMessage = (ms: number) => (ms * 1000) / Math.max(1, r.ok);
       const cpuUs = perMessage(processCpuMs(pid) - cpuBefore);
       const mainCpuUs = perMessage(mainThreadCpuMs(pid) - mainBefore);
@@ -130,7 +155,22 @@ try {
     ) as unknown as Run;
     console.log(`\n${s.name}, medians: ${describe(medians)}; largest WAL ${Math.max(...s.runs.map((r) => r.walMb)).toFixed(1)} MB`);
   }
+  if (PROFILE) {
+    for (const s of sides) {
+      await s.bridge.stop();
+      const file = mainThreadProfile(s.profileDir);
+      if (!file) continue;
+      // Busy time only: while the other version is loaded this one idles.
+      const shares = profileShares(file, s.warmedAt - s.startedAt).filter((c) => !c.category.startsWith('idle'));
+      const busy = shares.reduce((x, c) => x + c.share, 0);
+      console.log(`\nwhere ${s.name}'s busy time went:`);
+      for (const c of shares) console.log(`${((c.share / busy) * 100).toFixed(1).padStart(5)} %  ${c.category}`);
+    }
+  }
 } finally {
-  for (const s of sides) await s.bridge.dispose();
+  for (const s of sides) {
+    await s.bridge.dispose();
+    fs.rmSync(s.profileDir, { recursive: true, force: true });
+  }
   fs.rmSync(delayDir, { recursive: true, force: true });
 }

@@ -366,11 +366,16 @@ function uploadRequest(token: string, file: Buffer): RequestFactory {
   };
 }
 
-export async function load(target: Target, next: RequestFactory, options: { connections: number; duration?: number; amount?: number }) {
+export async function load(
+  target: Target,
+  next: RequestFactory,
+  options: { connections: number; duration?: number; amount?: number; overallRate?: number },
+) {
   const result = await autocannon({
     url: `http://127.0.0.1:${target.port}`,
     connections: options.connections,
     ...(options.amount ? { amount: options.amount } : { duration: options.duration! }),
+    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
     timeout: 60,
     requests: [{ method: 'POST', path: '/api/v1/interactions', setupRequest: (req) => ({ ...req, ...next() }) }],
   });

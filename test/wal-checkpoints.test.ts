@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { OutboundEventWriter } from '../src/local-org/outbound-event-log.ts';
 import { Wakeup } from '../src/util/wakeup.ts';
@@ -67,6 +70,24 @@ describe('SQLite checkpoints on a worker thread', () => {
       assert.equal(inFileAlone(file, 'closed'), 200);
     } finally {
       fs.rmSync(path.dirname(file), { recursive: true, force: true });
+    }
+  });
+
+  // The worker does not hold the process open, so close() must: a process whose last work is closing its
+  // store would otherwise end with the close unfinished (exit code 13) and the WAL left beside the file.
+  test('closing the store in a process with nothing else to do finishes the close', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-store-'));
+    try {
+      const script = `
+        import { openStore } from ${JSON.stringify(path.resolve('src/store/database.ts'))};
+        const store = await openStore({ dataDir: ${JSON.stringify(dataDir)} });
+        await store.close();
+        console.log('closed');`;
+      const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+      assert.equal(stdout.trim(), 'closed');
+      assert.equal(fs.existsSync(path.join(dataDir, 'bridge.sqlite-wal')), false);
+    } finally {
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

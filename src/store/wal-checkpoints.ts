@@ -64,6 +64,8 @@ export function walCheckpoints(
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
     close: async () => {
+      // Held again until it has closed its connection, or a process with nothing else to do would exit first.
+      worker.ref();
       worker.postMessage('close');
       await exited;
     },
