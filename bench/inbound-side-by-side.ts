@@ -12,7 +12,7 @@
 // Per run: messages/s, p50 and p99 latency, the bridge's CPU µs per message (the whole process, and its
 // main thread alone), its event loop's delay (p99 and max) and the wall time its COMMITs held the event
 // loop (per message, and the longest), both from bench/event-loop-delay.mjs loaded into it, and the size
-// of its SQLite WAL file after the run; then per version the medians.
+// of its SQLite WAL file and its RSS after the run; then per version the medians.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -41,6 +41,7 @@ interface Run {
   loopP99: number;
   loopMax: number;
   walMb: number;
+  rssMb: number;
 }
 
 const delayDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-loop-delay-'));
@@ -92,7 +93,7 @@ function describe(r: Run): string {
     `CPU/msg ${r.cpuUs.toFixed(0)} µs (main thread ${r.mainCpuUs.toFixed(0)})`,
     `COMMIT ${r.commitUs.toFixed(0)} µs/msg (each: p99 ${r.commitP99}, longest ${r.commitMax} ms)`,
     `loop delay p99 ${r.loopP99} max ${r.loopMax} ms`,
-    `WAL ${r.walMb.toFixed(1)} MB`,
+    `WAL ${r.walMb.toFixed(1)} MB, RSS ${r.rssMb.toFixed(0)} MB`,
   ].join(', ');
 }
 
@@ -128,6 +129,7 @@ try {
       const d = await delays(pid);
       const wal = path.join(side.bridge.dataDir, 'bridge.sqlite-wal');
       const walMb = fs.existsSync(wal) ? fs.statSync(wal).size / MB : 0;
+      const rssMb = Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
       const run: Run = {
         rps: r.rps,
         p50: r.p50,
@@ -140,6 +142,7 @@ try {
         loopP99: d?.loop.p99 ?? NaN,
         loopMax: d?.loop.max ?? NaN,
         walMb,
+        rssMb,
       };
       side.runs.push(run);
       console.log(`${side.name}: ${describe(run)}, ${r.failed} failed (load ${os.loadavg()[0]!.toFixed(1)})`);
