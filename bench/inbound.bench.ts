@@ -396,7 +396,8 @@ async function startBaseline(mode: 'none' | 'disk', dir: string): Promise<Target
   fs.mkdirSync(dir, { recursive: true });
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(import.meta.dirname, 'baseline-server.ts'), mode, dir],
+    // The same V8 setting as the bridge (package.json's "//scripts"), so that the ratio compares the code.
+    ['--max-semi-space-size=32', '--import', 'tsx', path.join(import.meta.dirname, 'baseline-server.ts'), mode, dir],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },
