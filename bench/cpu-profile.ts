@@ -20,7 +20,7 @@ const CATEGORIES: Array<[name: string, matches: (leaf: string, stack: string[]) 
   ['idle (waiting for I/O)', (leaf) => leaf.startsWith('(idle)')],
   ['garbage collection', (leaf) => leaf.startsWith('(garbage collector)')],
   [
-    'SQLite COMMIT on the event loop (WAL writes; checkpoints, which fsync)',
+    'SQLite COMMIT on the event loop (WAL writes; a checkpoint when the WAL reaches its bound)',
     (leaf, stack) => stack.some((f) => f.startsWith('commitTransaction ')) && /sqlite/.test(leaf),
   ],
   [

@@ -1,6 +1,7 @@
 // Inbound: text Message interactions through the full path, and attachment uploads, each side by side with
 // a bare Express + multer endpoint receiving the same multipart request. Load from autocannon at fixed
-// concurrency on 127.0.0.1; every run is bounded.
+// concurrency on 127.0.0.1; every run is bounded. To compare two versions of the SQLite path in the same
+// minutes, use bench/inbound-side-by-side.ts instead.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -214,8 +215,10 @@ caches (no token or AuthorizationContext read) and the statements compiled once 
 connection, eight statements per message remain on SQLite (savepoint, idempotency record with its
 sibling, channel, conversation, entry insert, open session, the idempotency record with its answer,
 release), and the rest is the cost of an Express request with the bridge's middleware (security headers,
-request log, metrics, guard), the multipart parse and validation, and garbage. The COMMIT on the event
-loop includes SQLite's automatic checkpoints, which copy the WAL into the database file and fsync it. The durable path ${diskShare(sqlite, tmpfsResult)} the same bridge on tmpfs, so the disk no longer bounds it; the CPU
+request log, metrics, guard), the multipart parse and validation, and garbage. SQLite's checkpoints
+(the WAL copied into the database file, which is then fsync'd) run on a worker thread with a connection of
+its own, every 100 ms (\`src/store/wal-checkpoints.ts\`); a COMMIT on the event loop checkpoints only when
+the WAL reaches its bound of 10,000 pages, with little left to copy by then. The durable path ${diskShare(sqlite, tmpfsResult)} the same bridge on tmpfs, so the disk no longer bounds it; the CPU
 per message does. On PostgreSQL each message is a transaction of about eleven round trips through the
 pool (10 connections), and PostgreSQL's own processes share the same two cores.
 
@@ -321,7 +324,7 @@ const headers = (token: string) => ({
 
 type RequestFactory = () => { headers: Record<string, string>; body: Buffer };
 
-function textRequest(token: string): RequestFactory {
+export function textRequest(token: string): RequestFactory {
   return () => {
     const id = randomUUID();
     const json = {
@@ -366,11 +369,16 @@ export function uploadRequest(token: string, file: Buffer): RequestFactory {
   };
 }
 
-export async function load(target: Target, next: RequestFactory, options: { connections: number; duration?: number; amount?: number }) {
+export async function load(
+  target: Target,
+  next: RequestFactory,
+  options: { connections: number; duration?: number; amount?: number; overallRate?: number },
+) {
   const result = await autocannon({
     url: `http://127.0.0.1:${target.port}`,
     connections: options.connections,
     ...(options.amount ? { amount: options.amount } : { duration: options.duration! }),
+    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
     timeout: 60,
     requests: [{ method: 'POST', path: '/api/v1/interactions', setupRequest: (req) => ({ ...req, ...next() }) }],
   });
@@ -388,7 +396,8 @@ export async function startBaseline(mode: 'none' | 'disk', dir: string): Promise
   fs.mkdirSync(dir, { recursive: true });
   const child: ChildProcess = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(import.meta.dirname, 'baseline-server.ts'), mode, dir],
+    // The same V8 setting as the bridge (package.json's "//scripts"), so that the ratio compares the code.
+    ['--max-semi-space-size=32', '--import', 'tsx', path.join(import.meta.dirname, 'baseline-server.ts'), mode, dir],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
     },

@@ -8,6 +8,7 @@ import { runPreparedQueriesDirectly } from './prepared-query.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Tables } from './tables.ts';
 import { inTransaction, type TransactionRunner } from './transactions.ts';
+import { walCheckpoints } from './wal-checkpoints.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 export type Db = Kysely<Tables>;
@@ -78,12 +79,17 @@ function openSqlite(dataDir: string, log: QueryLog, onQueryError?: () => void): 
   const db = new Kysely<Tables>({ dialect: new SqliteDialect({ database: statements }), log });
   runPreparedQueriesDirectly(db, statements, onQueryError);
   const wal = walSync(`${file}-wal`);
+  const checkpoints = walCheckpoints(database, file, (message) => {
+    onQueryError?.();
+    process.emitWarning(`SQLite checkpoint on the worker thread failed: ${message}`);
+  });
   return {
     db,
     dialect: 'sqlite',
     location: file,
     runTransaction: new GroupCommit(db, wal.sync).run,
     close: async () => {
+      await checkpoints.close();
       await db.destroy();
       await wal.close();
     },

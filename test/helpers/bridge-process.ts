@@ -83,7 +83,12 @@ export async function startBridge(
     nodeArgs?: string[];
   } = {},
 ): Promise<BridgeProcess> {
-  const entry = [...(options.nodeArgs ?? []), ...(options.compiled ? [await compiledMain()] : ['--import', 'tsx', 'src/main.ts'])];
+  const entry = [
+    ...(options.nodeArgs ?? []),
+    // The V8 setting `npm start` and `npm run start:prod` give the server (package.json's "//scripts").
+    '--max-semi-space-size=32',
+    ...(options.compiled ? [await compiledMain()] : ['--import', 'tsx', 'src/main.ts']),
+  ];
   const root = fs.mkdtempSync(path.join(options.tmpRoot ?? os.tmpdir(), 'byoc-test-'));
   const dataDir = path.join(root, 'data');
   const certsDir = path.join(root, 'certs');
