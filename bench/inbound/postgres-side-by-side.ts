@@ -4,7 +4,9 @@
 // hits both alike. Besides the bridge process's CPU per message it counts the CPU of the PostgreSQL
 // backends serving it (found by application_name), since both share the same cores.
 //
-//   BASE=/tmp/base npx tsx bench/inbound/postgres-side-by-side.ts   # ROUNDS=8 RUN_SECONDS=5 CONNECTIONS=50; PROFILE=1
+//   BASE=/tmp/base npx tsx bench/inbound/postgres-side-by-side.ts   # ROUNDS=8 RUN_SECONDS=5 CONNECTIONS=50; RATE=n; PROFILE=1
+//
+// SQLITE=1 adds this checkout on SQLite as a third side, for what the store itself costs.
 //
 // Prints each run, then per version the median messages/s, p99, and CPU µs per message (bridge, backends);
 // with PROFILE=1 also where each bridge's busy time went (bench/cpu-profile.ts categories).
@@ -23,6 +25,8 @@ const ROUNDS = Number(process.env.ROUNDS ?? 8);
 const SECONDS = Number(process.env.RUN_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const PROFILE = process.env.PROFILE === '1';
+/** Messages per second in all (RATE=...), below saturation, where the CPU per message varies less. */
+const RATE = process.env.RATE ? Number(process.env.RATE) : undefined;
 const END_USERS = 100;
 const url = (process.env.BRIDGE_TEST_POSTGRES_URL ||= 'postgres://postgres@127.0.0.1:5432/test');
 const BOUNDARY = '----byoc-bench-boundary';
@@ -48,6 +52,7 @@ if (process.env.BASE) {
   };
   versions.push([`BASE ${process.env.BASE}`, other.startBridge]);
 }
+if (process.env.SQLITE === '1') versions.push(['this checkout on SQLite', (options) => startBridge({ ...options, store: 'sqlite' })]);
 const admin = new pg.Client({ connectionString: url });
 await admin.connect();
 const sides: Side[] = [];
@@ -117,6 +122,7 @@ async function run(side: Side, seconds: number) {
     url: `http://127.0.0.1:${side.bridge.env.PORT}`,
     connections: CONNECTIONS,
     duration: seconds,
+    ...(RATE ? { overallRate: RATE } : {}),
     timeout: 60,
     requests: [{ method: 'POST', path: '/api/v1/interactions', setupRequest: (req) => ({ ...req, ...textRequest(side.token) }) }],
   });
