@@ -1,6 +1,6 @@
 // Two versions of the local org on PostgreSQL, side by side: text Message interactions into this checkout
 // and another (BASE=/path/to/a/copy: `git archive <commit> | tar -x -C dir` and a symlink to this
-// checkout's node_modules), in turns (A B B A ...), each run short, so that the load of a shared machine
+// checkout's node_modules; several, comma-separated), in turns (A B B A ...), each run short, so that the load of a shared machine
 // hits both alike. Besides the bridge process's CPU per message it counts the CPU of the PostgreSQL
 // backends serving it (found by application_name), since both share the same cores.
 //
@@ -46,11 +46,11 @@ interface Side {
 }
 
 const versions: [string, typeof startBridge][] = [['this checkout', startBridge]];
-if (process.env.BASE) {
-  const other = (await import(path.join(path.resolve(process.env.BASE), 'test/helpers/bridge-process.ts'))) as {
+for (const base of process.env.BASE?.split(',') ?? []) {
+  const other = (await import(path.join(path.resolve(base), 'test/helpers/bridge-process.ts'))) as {
     startBridge: typeof startBridge;
   };
-  versions.push([`BASE ${process.env.BASE}`, other.startBridge]);
+  versions.push([`BASE ${base}`, other.startBridge]);
 }
 if (process.env.SQLITE === '1') versions.push(['this checkout on SQLite', (options) => startBridge({ ...options, store: 'sqlite' })]);
 const admin = new pg.Client({ connectionString: url });
