@@ -121,15 +121,16 @@ export async function appendEntry(tx: Tx, conversationIdentifier: string, entry:
 /**
  * Stores an entry of the conversation between a channel and an end user, created on first contact: what
  * findOrCreateConversation and appendEntry do, with the common case, an existing conversation, in one
- * statement that finds the conversation and inserts the entry. Without a row from it (no conversation
- * yet, or an entry with this id there already) the two steps run as they are, and appendEntry refuses a
- * duplicate (10073).
+ * statement that finds the conversation, inserts the entry and reads the conversation's open messaging
+ * session (`openSessionId`, null when it has none), which the inbound path looks at next. Without a row
+ * from it (no conversation yet, or an entry with this id there already) the two steps run as they are,
+ * appendEntry refusing a duplicate (10073), and the open session is left unread (undefined).
  */
 export async function appendToConversation(
   tx: Tx,
   key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string },
   entry: NewEntry,
-): Promise<{ conversationIdentifier: string; created: boolean }> {
+): Promise<{ conversationIdentifier: string; created: boolean; openSessionId?: string | null }> {
   const [row] = (
     await insertEntryOfConversation(
       tx,
@@ -147,7 +148,7 @@ export async function appendToConversation(
       Date.now(),
     )
   ).rows;
-  if (row) return { conversationIdentifier: row.conversation_identifier, created: false };
+  if (row) return { conversationIdentifier: row.conversation_identifier, created: false, openSessionId: row.open_session_id };
   const found = await findOrCreateConversation(tx, key);
   await appendEntry(tx, found.conversationIdentifier, entry);
   return found;
@@ -203,7 +204,15 @@ const insertEntryOfConversation = preparedQuery(
           .where('end_user_client_identifier', '=', endUserClientIdentifier),
       )
       .onConflict((oc) => oc.columns(['conversation_identifier', 'entry_id']).doNothing())
-      .returning(['conversation_identifier', 'sequence']),
+      .returning((eb) => [
+        'conversation_identifier',
+        'sequence',
+        eb
+          .selectFrom('messaging_sessions')
+          .select('session_id')
+          .whereRef('messaging_sessions.open_key', '=', 'conversation_entries.conversation_identifier')
+          .as('open_session_id'),
+      ]),
 );
 
 /**

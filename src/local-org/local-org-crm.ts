@@ -68,7 +68,7 @@ export class LocalOrgCrm implements CrmPort<Tx> {
         }),
       );
     }
-    const { conversationIdentifier } = await appendToConversation(
+    const { conversationIdentifier, openSessionId } = await appendToConversation(
       tx,
       { orgId: call.orgId, channelAddressIdentifier: channel.channel_address_identifier, endUserClientIdentifier: request.from },
       {
@@ -88,6 +88,7 @@ export class LocalOrgCrm implements CrmPort<Tx> {
       conversationIdentifier,
       endUserClientIdentifier: request.from,
       entryType: entryInteraction.entryType,
+      openSessionId,
     });
     return {
       status: 202,
