@@ -3,6 +3,10 @@ import pg from 'pg';
 /** Statements each connection keeps prepared, in the order first run; later ones are parsed each time. */
 const MAX_NAMED = 200;
 
+/** pg's own query(), whose overloads this class passes any of on unchanged. */
+// eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call(client)
+const clientQuery = pg.Client.prototype.query as (this: pg.Client, config: unknown, values?: unknown, callback?: unknown) => unknown;
+
 /**
  * A pg client that runs each parameterized statement as a named prepared statement of its connection:
  * PostgreSQL parses and plans it on the first run only, instead of on every run as it does an unnamed
@@ -19,8 +23,8 @@ export class PreparingClient extends pg.Client {
         name = `byoc_${this.names.size}`;
         this.names.set(config, name);
       }
-      if (name !== undefined) return super.query({ name, text: config, values }, callback as never) as never;
+      if (name !== undefined) return clientQuery.call(this, { name, text: config, values }, callback) as never;
     }
-    return super.query(config as never, values as never, callback as never) as never;
+    return clientQuery.call(this, config, values, callback) as never;
   }
 }
