@@ -232,13 +232,16 @@ ${where.map((w) => `| ${(w.share * 100).toFixed(1)} % | ${w.category} |`).join('
 
 No single part dominates: after group commit (one COMMIT per group, its fsync off the event loop), the
 caches (no token or AuthorizationContext read) and the statements compiled once and run straight on the
-connection, eight statements per message remain on SQLite (savepoint, idempotency record with its
-sibling, channel, conversation, entry insert, open session, the idempotency record with its answer,
-release), and the rest is the cost of an Express request with the bridge's middleware (security headers,
+connection, six statements per message remain on SQLite (savepoint, idempotency record with its
+sibling, channel, the entry inserted into its conversation with the open session read back, the
+idempotency record with its answer, release), and the rest is the cost of an Express request with the bridge's middleware (security headers,
 request log, metrics, guard), the multipart parse and validation, and garbage. The COMMIT on the event
 loop includes SQLite's automatic checkpoints, which copy the WAL into the database file and fsync it. The durable path ${diskShare(sqlite, tmpfsResult)} the same bridge on tmpfs, so the disk no longer bounds it; the CPU
-per message does. On PostgreSQL each message is a transaction of about eleven round trips through the
-pool (10 connections), and PostgreSQL's own processes share the same two cores.
+per message does. On PostgreSQL each message is a transaction of six round trips through the pool (10
+connections): BEGIN, the idempotency record reserved by the statement that looks for it, the channel, the
+entry inserted into its conversation with the open session read back, the record's answer, COMMIT; each
+statement runs as a named prepared statement of its connection (\`src/store/postgres-client.ts\`), parsed
+and planned once. PostgreSQL's own processes share the same two cores.
 `;
 }
 
