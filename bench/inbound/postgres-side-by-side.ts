@@ -6,7 +6,8 @@
 //
 //   BASE=/tmp/base npx tsx bench/inbound/postgres-side-by-side.ts   # ROUNDS=8 RUN_SECONDS=5 CONNECTIONS=50; RATE=n; PROFILE=1
 //
-// SQLITE=1 adds this checkout on SQLite as a third side, for what the store itself costs.
+// SQLITE=1 adds this checkout on SQLite as a further side, for what the store itself costs; STORE=sqlite
+// runs every side on SQLite instead (to check that a change for PostgreSQL costs SQLite nothing).
 //
 // Prints each run, then per version the median messages/s, p99, and CPU µs per message (bridge, backends);
 // with PROFILE=1 also where each bridge's busy time went (bench/cpu-profile.ts categories).
@@ -62,7 +63,8 @@ try {
     const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-side-by-side-'));
     const startedAt = Date.now();
     const nodeArgs = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    const bridge = await start({ store: 'postgres', env: { LOG_LEVEL: 'warn', PGAPPNAME: appName }, nodeArgs });
+    const store = process.env.STORE === 'sqlite' ? 'sqlite' : 'postgres';
+    const bridge = await start({ store, env: { LOG_LEVEL: 'warn', PGAPPNAME: appName }, nodeArgs });
     const token = await accessToken(bridge);
     sides.push({ name, appName, bridge, token, profileDir, startedAt, warmedAt: 0, rps: [], p99: [], bridgeCpu: [], backendCpu: [] });
   }
