@@ -1,7 +1,10 @@
 // Inbound: text Message interactions through the full path, and attachment uploads, each side by side with
 // a bare Express + multer endpoint receiving the same multipart request. Load from autocannon at fixed
 // concurrency on 127.0.0.1; every run is bounded. To compare two versions of the SQLite path in the same
-// minutes, use bench/inbound-side-by-side.ts instead.
+// minutes, use bench/inbound-side-by-side.ts instead (bench/inbound/postgres-side-by-side.ts for PostgreSQL).
+//
+// BENCH_INBOUND_ONLY=sqlite,postgres,uploads (any of them, comma-separated) runs only those parts, for
+// iterating on one; the bare endpoint always runs, for the ratios. Such a run's section holds only its parts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -34,6 +37,8 @@ const BOUNDARY = '----byoc-bench-boundary';
  * outbound side: a costlier path, which dominated slow runs when they spread over 1,000 end users.)
  */
 const END_USERS = 100;
+const ONLY = process.env.BENCH_INBOUND_ONLY?.split(',').map((part) => part.trim());
+const runs = (part: 'sqlite' | 'postgres' | 'uploads') => !ONLY || ONLY.includes(part);
 const POSTGRES_URL = process.env.BENCH_POSTGRES_URL ?? process.env.BRIDGE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 export interface Target {
@@ -82,25 +87,26 @@ export default async function inbound(): Promise<BenchSection> {
       }
     };
     const bareBefore = await measure(bareText, token, `${bareText.name} (before)`);
-    const sqlite = await measure(bridgeTarget, token);
+    const sqlite = runs('sqlite') ? await measure(bridgeTarget, token) : undefined;
     // PostgreSQL beside SQLite: the bridge on its own schema of DATABASE_URL's database.
-    const pgResult = (await postgresReachable(POSTGRES_URL))
-      ? await measureOwn(() => startOnPostgres(POSTGRES_URL), 'bridge, PostgreSQL (durable)')
-      : undefined;
+    const pgResult =
+      runs('postgres') && (await postgresReachable(POSTGRES_URL))
+        ? await measureOwn(() => startOnPostgres(POSTGRES_URL), 'bridge, PostgreSQL (durable)')
+        : undefined;
     // The same bridge with its data on tmpfs, where fsync costs nothing: not durable, only there to show
     // how much of the full path's cost is waiting for the disk.
-    const tmpfsResult = fs.existsSync('/dev/shm')
-      ? await measureOwn(() => startBridge({ env: { LOG_LEVEL: 'warn' }, tmpRoot: '/dev/shm' }), 'bridge, SQLite on tmpfs (not durable)')
-      : undefined;
+    const tmpfsResult =
+      sqlite && fs.existsSync('/dev/shm')
+        ? await measureOwn(() => startBridge({ env: { LOG_LEVEL: 'warn' }, tmpRoot: '/dev/shm' }), 'bridge, SQLite on tmpfs (not durable)')
+        : undefined;
     const bareAfter = await measure(bareText, token, `${bareText.name} (after)`);
     await bareText.stop();
     const bareRps = (bareBefore.rps + bareAfter.rps) / 2;
     const bareP99 = Math.max(bareBefore.p99, bareAfter.p99);
 
-    const where = await profiledShares();
+    const where = sqlite ? await profiledShares() : [];
 
     const textRows = text.map(({ name, r }) => `| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.ok} | ${r.failed} |`);
-    const ratio = sqlite.rps / bareRps;
     const targets: BenchTarget[] = [];
     const inboundTargets = (store: string, r: LoadResult) => {
       const storeRatio = r.rps / bareRps;
@@ -123,53 +129,55 @@ export default async function inbound(): Promise<BenchSection> {
         },
       );
     };
-    inboundTargets('SQLite', sqlite);
+    if (sqlite) inboundTargets('SQLite', sqlite);
     if (pgResult) inboundTargets('PostgreSQL', pgResult);
 
     const uploadRows: string[] = [];
-    const bareDisk = await startBaseline('disk', path.join(work, 'uploads'));
-    const uploads = new Map<string, { mbPerSecond: number; growthMb: number; ok: number }>();
-    try {
-      for (const upload of UPLOADS) {
-        const file = pngLike(upload.size);
-        for (const target of [bridgeTarget, bareDisk]) {
-          console.log(`${upload.label} uploads → ${target.name}`);
-          const rssBefore = memory(target.pid).rssKb;
-          resetPeak(target.pid);
-          const r = await load(target, uploadRequest(token, file), { connections: upload.connections, amount: upload.amount });
-          const peak = memory(target.pid).peakKb;
-          const mbPerSecond = (r.ok * upload.size) / MB / r.seconds;
-          const growthMb = Math.max(0, peak - rssBefore) / 1024;
-          uploads.set(`${upload.label} ${target.name}`, { mbPerSecond, growthMb, ok: r.ok });
-          uploadRows.push(
-            `| ${upload.label} | ${target.name} | ${upload.connections} | ${r.ok}/${upload.amount} | ${mbPerSecond.toFixed(1)} | ${r.p50} | ${(peak / 1024).toFixed(0)} | +${growthMb.toFixed(0)} | ${(growthMb / upload.connections).toFixed(1)} |`,
-          );
+    if (runs('uploads')) {
+      const bareDisk = await startBaseline('disk', path.join(work, 'uploads'));
+      const uploads = new Map<string, { mbPerSecond: number; growthMb: number; ok: number }>();
+      try {
+        for (const upload of UPLOADS) {
+          const file = pngLike(upload.size);
+          for (const target of [bridgeTarget, bareDisk]) {
+            console.log(`${upload.label} uploads → ${target.name}`);
+            const rssBefore = memory(target.pid).rssKb;
+            resetPeak(target.pid);
+            const r = await load(target, uploadRequest(token, file), { connections: upload.connections, amount: upload.amount });
+            const peak = memory(target.pid).peakKb;
+            const mbPerSecond = (r.ok * upload.size) / MB / r.seconds;
+            const growthMb = Math.max(0, peak - rssBefore) / 1024;
+            uploads.set(`${upload.label} ${target.name}`, { mbPerSecond, growthMb, ok: r.ok });
+            uploadRows.push(
+              `| ${upload.label} | ${target.name} | ${upload.connections} | ${r.ok}/${upload.amount} | ${mbPerSecond.toFixed(1)} | ${r.p50} | ${(peak / 1024).toFixed(0)} | +${growthMb.toFixed(0)} | ${(growthMb / upload.connections).toFixed(1)} |`,
+            );
+          }
         }
+      } finally {
+        await bareDisk.stop();
       }
-    } finally {
-      await bareDisk.stop();
+      const big = UPLOADS.at(-1)!;
+      const bridgeBig = uploads.get(`${big.label} ${bridgeTarget.name}`)!;
+      const bareBig = uploads.get(`${big.label} ${bareDisk.name}`)!;
+      targets.push(
+        {
+          name: `Attachments, ${big.label} uploads at ${big.connections} connections: throughput`,
+          value: `${bridgeBig.mbPerSecond.toFixed(1)} MB/s`,
+          baseline: `bare multer to disk ${bareBig.mbPerSecond.toFixed(1)} MB/s`,
+          ratio: bridgeBig.mbPerSecond / bareBig.mbPerSecond,
+          threshold: '≥ 50 % of bare',
+          pass: bridgeBig.mbPerSecond / bareBig.mbPerSecond >= 0.5 && bridgeBig.ok === big.amount,
+        },
+        {
+          name: `Attachments, ${big.label} uploads: peak RSS growth per concurrent upload`,
+          value: `${(bridgeBig.growthMb / big.connections).toFixed(1)} MB`,
+          baseline: `bare ${(bareBig.growthMb / big.connections).toFixed(1)} MB`,
+          ratio: null,
+          threshold: '< 40 MB',
+          pass: bridgeBig.growthMb / big.connections < 40,
+        },
+      );
     }
-    const big = UPLOADS.at(-1)!;
-    const bridgeBig = uploads.get(`${big.label} ${bridgeTarget.name}`)!;
-    const bareBig = uploads.get(`${big.label} ${bareDisk.name}`)!;
-    targets.push(
-      {
-        name: `Attachments, ${big.label} uploads at ${big.connections} connections: throughput`,
-        value: `${bridgeBig.mbPerSecond.toFixed(1)} MB/s`,
-        baseline: `bare multer to disk ${bareBig.mbPerSecond.toFixed(1)} MB/s`,
-        ratio: bridgeBig.mbPerSecond / bareBig.mbPerSecond,
-        threshold: '≥ 50 % of bare',
-        pass: bridgeBig.mbPerSecond / bareBig.mbPerSecond >= 0.5 && bridgeBig.ok === big.amount,
-      },
-      {
-        name: `Attachments, ${big.label} uploads: peak RSS growth per concurrent upload`,
-        value: `${(bridgeBig.growthMb / big.connections).toFixed(1)} MB`,
-        baseline: `bare ${(bareBig.growthMb / big.connections).toFixed(1)} MB`,
-        ratio: null,
-        threshold: '< 40 MB',
-        pass: bridgeBig.growthMb / big.connections < 40,
-      },
-    );
 
     const markdown = `
 ### Text Message interactions: ${TEXT.connections} connections, ${TEXT.seconds} s each after a ${TEXT.warmupSeconds} s warm-up
@@ -178,12 +186,15 @@ export default async function inbound(): Promise<BenchSection> {
 | --- | ---: | ---: | ---: | ---: | ---: |
 ${textRows.join('\n')}
 
-**SQLite (durable) / bare baseline: ${(ratio * 100).toFixed(0)} %**${
-      pgResult
-        ? `; **PostgreSQL (durable) / bare: ${((pgResult.rps / bareRps) * 100).toFixed(0)} %**`
-        : ' (PostgreSQL was not reachable: not measured)'
-    } of the bare endpoint's messages per second (the mean of its two runs, ${fmt(bareRps)}/s).${
-      tmpfsResult
+${[
+  sqlite && `**SQLite (durable) / bare baseline: ${((sqlite.rps / bareRps) * 100).toFixed(0)} %**`,
+  pgResult
+    ? `**PostgreSQL (durable) / bare: ${((pgResult.rps / bareRps) * 100).toFixed(0)} %**`
+    : runs('postgres') && '(PostgreSQL was not reachable: not measured)',
+]
+  .filter(Boolean)
+  .join('; ')} of the bare endpoint's messages per second (the mean of its two runs, ${fmt(bareRps)}/s).${
+      sqlite && tmpfsResult
         ? ` With its data on tmpfs (fsync free, not durable) the same bridge did ${fmt(tmpfsResult.rps)}/s, so waiting for the disk costs the durable path ${Math.max(0, (1 - sqlite.rps / tmpfsResult.rps) * 100).toFixed(0)} % of its throughput.`
         : ''
     } A single-row durable commit on this disk took ${(1000 / commitsPerSecond).toFixed(2)} ms when probed alone at the start (${fmt(commitsPerSecond)}/s).
@@ -200,7 +211,17 @@ straight on the connection rather than through Kysely's executor. Each request
 has its own RequestId and message id, so none is an idempotent replay; the end users are ${END_USERS} numbers
 picked at random, so after the warm-up the messages land in existing conversations. The bare endpoint is Express +
 \`multer().none()\` answering 202 with nothing else. Both log at \`warn\` (no per-request log line).
+${sqlite ? whereMarkdown(where, sqlite, tmpfsResult) : ''}${uploadRows.length > 0 ? uploadsMarkdown(uploadRows) : ''}`;
+    return { title: 'Inbound: messages and attachments', markdown, targets };
+  } finally {
+    for (const s of started.reverse()) await s.dispose();
+    await bridge.dispose();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+}
 
+function whereMarkdown(where: { category: string; share: number }[], sqlite: LoadResult, tmpfsResult: LoadResult | undefined | false) {
+  return `
 ### Where the time goes (SQLite, durable)
 
 The bridge again for ${PROFILE_SECONDS} s at ${TEXT.connections} connections under \`node --cpu-prof\` (after start-up), its
@@ -212,16 +233,23 @@ ${where.map((w) => `| ${(w.share * 100).toFixed(1)} % | ${w.category} |`).join('
 
 No single part dominates: after group commit (one COMMIT per group, its fsync off the event loop), the
 caches (no token or AuthorizationContext read) and the statements compiled once and run straight on the
-connection, eight statements per message remain on SQLite (savepoint, idempotency record with its
-sibling, channel, conversation, entry insert, open session, the idempotency record with its answer,
-release), and the rest is the cost of an Express request with the bridge's middleware (security headers,
+connection, six statements per message remain on SQLite (savepoint, idempotency record with its
+sibling, channel, the entry inserted into its conversation with the open session read back, the
+idempotency record with its answer, release), and the rest is the cost of an Express request with the bridge's middleware (security headers,
 request log, metrics, guard), the multipart parse and validation, and garbage. SQLite's checkpoints
 (the WAL copied into the database file, which is then fsync'd) run on a worker thread with a connection of
 its own, every 100 ms (\`src/store/wal-checkpoints.ts\`); a COMMIT on the event loop checkpoints only when
 the WAL reaches its bound of 10,000 pages, with little left to copy by then. The durable path ${diskShare(sqlite, tmpfsResult)} the same bridge on tmpfs, so the disk no longer bounds it; the CPU
-per message does. On PostgreSQL each message is a transaction of about eleven round trips through the
-pool (10 connections), and PostgreSQL's own processes share the same two cores.
+per message does. On PostgreSQL each message is a transaction of six round trips through the pool (10
+connections): BEGIN, the idempotency record reserved by the statement that looks for it, the channel, the
+entry inserted into its conversation with the open session read back, the record's answer, COMMIT; each
+statement runs as a named prepared statement of its connection (\`src/store/postgres-client.ts\`), parsed
+and planned once. PostgreSQL's own processes share the same two cores.
+`;
+}
 
+function uploadsMarkdown(uploadRows: string[]) {
+  return `
 ### Attachment uploads: AttachmentInteraction + one file, streamed as it arrives
 
 | file | endpoint | connections | completed | MB/s | p50 ms | peak RSS MB | peak − RSS before, MB | per concurrent upload, MB |
@@ -239,18 +267,12 @@ metadata-only copy to record the SHA-256. The embedded server writes each file o
 that it renames into place when the body is complete, and computes no MD5
 (\`src/attachments/embedded-s3-store.ts\`).
 `;
-    return { title: 'Inbound: messages and attachments', markdown, targets };
-  } finally {
-    for (const s of started.reverse()) await s.dispose();
-    await bridge.dispose();
-    fs.rmSync(work, { recursive: true, force: true });
-  }
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /** How the durable run compares with the one on tmpfs, in words. */
-function diskShare(durable: LoadResult, tmpfs: LoadResult | undefined): string {
+function diskShare(durable: LoadResult, tmpfs: LoadResult | undefined | false): string {
   if (!tmpfs) return 'was not compared with';
   const loss = (1 - durable.rps / tmpfs.rps) * 100;
   return loss < 1 ? 'is as fast as' : `is within ${loss.toFixed(0)} % of`;

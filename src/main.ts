@@ -171,13 +171,7 @@ async function main(config: Config) {
           { log: outboundEvents.writer, shape: config.outbound.localEventShape },
           sessions,
         ),
-        idempotency: new TransactionalIdempotency(
-          store.db,
-          config.idempotencyTtlSeconds,
-          store.runTransaction,
-          // SQLite: one connection, so one transaction (or GroupCommit member) at a time.
-          store.dialect === 'sqlite',
-        ),
+        idempotency: new TransactionalIdempotency(store.db, config.idempotencyTtlSeconds, store.runTransaction, store.dialect),
       });
   const managementApp = createManagementApp({
     logger,

@@ -36,8 +36,8 @@ for (const kind of storeKinds()) {
     let idempotency: TransactionalIdempotency;
     before(async () => {
       store = await openTestStore(kind);
-      // As main.ts builds it: on SQLite each record is written once, with its answer.
-      idempotency = new TransactionalIdempotency(store.store.db, 60, undefined, kind === 'sqlite');
+      // As main.ts builds it: on SQLite each record is written once, with its answer; on PostgreSQL reserved first.
+      idempotency = new TransactionalIdempotency(store.store.db, 60, undefined, kind);
     });
     after(() => store.dispose());
 

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { CrmResponse, NoTransaction } from '../crm/crm-port.ts';
-import type { Db } from '../store/database.ts';
+import type { Db, Dialect } from '../store/database.ts';
 import { preparedQuery } from '../store/prepared-query.ts';
 import { inTransaction, type TransactionRunner, type Tx } from '../store/transactions.ts';
 import { sha256 } from '../util/sha256.ts';
@@ -54,17 +54,24 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
     /** How the transaction is run: on SQLite the store's GroupCommit, so requests share commits. */
     private readonly runTransaction: TransactionRunner = (work) => inTransaction(db, work),
     /**
-     * The store runs one transaction (or group member) at a time, as SQLite's one connection does: no other
-     * request can write a record between this one's lookup and its own write, so the record is written
-     * once, with its answer, instead of reserved first and answered after (one statement less per request).
+     * SQLite runs one transaction (or group member) at a time on its one connection: no other request can
+     * write a record between this one's lookup and its own write, so the record is written once, with its
+     * answer, instead of reserved first and answered after (one statement less per request). PostgreSQL
+     * runs many at once, in this and other replicas: the record is reserved first, in the statement that
+     * also looks for one (a duplicate in flight waits there for the first one's commit), and answered after.
      */
-    private readonly oneWriterAtATime = false,
+    private readonly dialect: Dialect = 'postgres',
   ) {}
 
   async run(key: IdempotencyKey, log: Logger, operation: (tx: Tx) => Promise<CrmResponse>): Promise<IdempotentOutcome> {
     try {
       return await this.runTransaction(async (tx) => {
-        const records = new IdempotencyRecords(tx, this.ttlSeconds, undefined, this.oneWriterAtATime);
+        const records = new IdempotencyRecords(
+          tx,
+          this.ttlSeconds,
+          undefined,
+          this.dialect === 'sqlite' ? 'answer-only' : 'reserve-at-once',
+        );
         const outcome = await records.runOnce(key, log, () => operation(tx));
         if (!outcome.replayed && !succeeded(outcome)) throw new Refused(outcome);
         return outcome;
@@ -155,18 +162,35 @@ const succeeded = (response: CrmResponse) => response.status >= 200 && response.
 /** Runs one write: on the handle itself, or grouped with others into a shared commit. */
 type Writes = <T>(work: (db: Db) => Promise<T>) => Promise<T>;
 
+/**
+ * How a new record is written, where the records are written in the operation's transaction
+ * (TransactionalIdempotency): only with its answer (`answer-only`, one writer at a time), or reserved by
+ * the first statement, which also looks for the record (`reserve-at-once`, PostgreSQL). Otherwise
+ * (`lookup-first`) the record is looked up first and then reserved, each write through `write`.
+ */
+type NewRecords = 'lookup-first' | 'answer-only' | 'reserve-at-once';
+
 /** The idempotency_keys table, read and written through one handle: the operation's transaction or the store. */
 class IdempotencyRecords {
   constructor(
     private readonly db: Db,
     private readonly ttlSeconds: number,
     private readonly write: Writes = (work) => work(db),
-    /** Write a new record only with its answer (TransactionalIdempotency's `oneWriterAtATime`). */
-    private readonly answerOnly = false,
+    private readonly newRecords: NewRecords = 'lookup-first',
   ) {}
 
   async runOnce(key: IdempotencyKey, log: Logger, operation: () => Promise<CrmResponse>): Promise<IdempotentOutcome> {
     const idempotencyKey = keyOf(key);
+    if (this.newRecords === 'reserve-at-once') {
+      // The common case, a new request, in one statement; any other goes the way below.
+      const now = Date.now();
+      const [first] = (await reserveOrLookUp(this.db, idempotencyKey, key.requestId, key.operation, now, now + this.ttlSeconds * 1000))
+        .rows;
+      if (first?.reserved) {
+        if (first.other) warnReused(log, key);
+        return this.runReserved(idempotencyKey, operation);
+      }
+    }
     const { exact, other } = await recordAndSiblings(this.db, idempotencyKey, key);
     let stored = exact;
     if (stored && stored.expires_at <= Date.now()) {
@@ -178,35 +202,43 @@ class IdempotencyRecords {
       stored = undefined;
     }
     if (stored?.status_code != null) return replay(stored);
-    if (!stored && other) {
-      log.warn({ operation: key.operation }, 'RequestId reused with a different body: processing it as a new request');
-    }
-    if (!stored && this.answerOnly) return this.runAnsweredOnce(idempotencyKey, key, operation);
+    if (!stored && other) warnReused(log, key);
+    if (!stored && this.newRecords === 'answer-only') return this.runAnsweredOnce(idempotencyKey, key, operation);
     if (!(await this.reserve(idempotencyKey, key, stored))) {
       // Another request with the same key won the reservation a moment ago.
       const winner = await this.lookup(idempotencyKey);
       if (winner?.status_code != null) return replay(winner);
       throw apiError('RequestInProgress').withHeaders({ 'Retry-After': '1' });
     }
+    return this.runReserved(idempotencyKey, operation);
+  }
 
+  /**
+   * Runs the operation under this process's reservation of the key, then answers or releases it. In the
+   * operation's transaction (`reserve-at-once`) a failure or refusal rolls the reservation back with the
+   * rest, so it is not released by a statement of its own (which, after a failed statement, PostgreSQL
+   * would refuse in place of the failure's own error).
+   */
+  private async runReserved(idempotencyKey: string, operation: () => Promise<CrmResponse>): Promise<IdempotentOutcome> {
+    const release = this.newRecords === 'reserve-at-once' ? () => Promise.resolve() : () => this.release(idempotencyKey);
     let response: CrmResponse;
     try {
       response = await operation();
     } catch (err) {
-      await this.release(idempotencyKey);
+      await release();
       throw err;
     }
     if (succeeded(response)) {
       await this.write((db) => storeAnswer(db, response.status, JSON.stringify(response.body ?? null), idempotencyKey));
     } else {
-      await this.release(idempotencyKey);
+      await release();
     }
     return { ...response, replayed: false };
   }
 
   /**
    * Runs the operation and records its answer in one insert. Only where nothing else writes meanwhile
-   * (`answerOnly`), and inside the operation's transaction: a refusal or failure writes no record, and the
+   * (`answer-only`), and inside the operation's transaction: a refusal or failure writes no record, and the
    * transaction rolls the operation's writes back.
    */
   private async runAnsweredOnce(
@@ -271,6 +303,10 @@ class IdempotencyRecords {
   }
 }
 
+function warnReused(log: Logger, key: { operation: string }) {
+  log.warn({ operation: key.operation }, 'RequestId reused with a different body: processing it as a new request');
+}
+
 /** The stored key of a request: operation, RequestId and fingerprint, hashed to a fixed length. */
 function keyOf(key: IdempotencyKey): string {
   return sha256(`${key.operation}\n${key.requestId}\n${key.fingerprint}`, 'base64url');
@@ -324,6 +360,45 @@ const insertReservation = preparedQuery(
         expires_at: expiresAt,
       })
       .onConflict((oc) => oc.column('idempotency_key').doNothing()),
+);
+
+/**
+ * PostgreSQL: reserves the key if no record has it (`reserved`), and says whether another body already
+ * came with this RequestId (`other`), in one statement. A record in flight in another transaction makes
+ * the insert wait for that transaction's end; a record that is there (answered, expired, abandoned) is
+ * left for the lookup that follows.
+ */
+const reserveOrLookUp = preparedQuery(
+  (db, idempotencyKey: string, requestId: string, operation: string, createdAt: number, expiresAt: number) =>
+    db
+      .with('reserved', (db) =>
+        db
+          .insertInto('idempotency_keys')
+          .values({
+            idempotency_key: idempotencyKey,
+            request_id: requestId,
+            operation,
+            status_code: null,
+            response_body: null,
+            created_at: createdAt,
+            expires_at: expiresAt,
+          })
+          .onConflict((oc) => oc.column('idempotency_key').doNothing())
+          .returning('idempotency_key'),
+      )
+      .selectNoFrom((eb) => [
+        eb.exists(eb.selectFrom('reserved').select('idempotency_key')).as('reserved'),
+        eb
+          .exists(
+            eb
+              .selectFrom('idempotency_keys as sibling')
+              .select('sibling.idempotency_key')
+              .where('sibling.request_id', '=', requestId)
+              .where('sibling.operation', '=', operation)
+              .where('sibling.idempotency_key', '<>', idempotencyKey),
+          )
+          .as('other'),
+      ]),
 );
 
 const storeAnswer = preparedQuery((db, statusCode: number, responseBody: string, idempotencyKey: string) =>

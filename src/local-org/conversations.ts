@@ -119,6 +119,103 @@ export async function appendEntry(tx: Tx, conversationIdentifier: string, entry:
 }
 
 /**
+ * Stores an entry of the conversation between a channel and an end user, created on first contact: what
+ * findOrCreateConversation and appendEntry do, with the common case, an existing conversation, in one
+ * statement that finds the conversation, inserts the entry and reads the conversation's open messaging
+ * session (`openSessionId`, null when it has none), which the inbound path looks at next. Without a row
+ * from it (no conversation yet, or an entry with this id there already) the two steps run as they are,
+ * appendEntry refusing a duplicate (10073), and the open session is left unread (undefined).
+ */
+export async function appendToConversation(
+  tx: Tx,
+  key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string },
+  entry: NewEntry,
+): Promise<{ conversationIdentifier: string; created: boolean; openSessionId?: string | null }> {
+  const [row] = (
+    await insertEntryOfConversation(
+      tx,
+      key.orgId,
+      key.channelAddressIdentifier,
+      key.endUserClientIdentifier,
+      entry.entryId,
+      entry.entryType,
+      entry.senderRole,
+      entry.senderSubject,
+      entry.clientTimestamp,
+      JSON.stringify(entry.payload),
+      entry.routingAttributes ? JSON.stringify(entry.routingAttributes) : null,
+      entry.requestId,
+      Date.now(),
+    )
+  ).rows;
+  if (row) return { conversationIdentifier: row.conversation_identifier, created: false, openSessionId: row.open_session_id };
+  const found = await findOrCreateConversation(tx, key);
+  await appendEntry(tx, found.conversationIdentifier, entry);
+  return found;
+}
+
+const insertEntryOfConversation = preparedQuery(
+  (
+    db,
+    orgId: string,
+    channelAddressIdentifier: string,
+    endUserClientIdentifier: string,
+    entryId: string,
+    entryType: string,
+    senderRole: string,
+    senderSubject: string,
+    clientTimestamp: number | null,
+    payload: string,
+    routingAttributes: string | null,
+    requestId: string | null,
+    createdAt: number,
+  ) =>
+    db
+      .insertInto('conversation_entries')
+      .columns([
+        'conversation_identifier',
+        'entry_id',
+        'entry_type',
+        'sender_role',
+        'sender_subject',
+        'client_timestamp',
+        'payload',
+        'routing_attributes',
+        'request_id',
+        'created_at',
+      ])
+      .expression((eb) =>
+        eb
+          .selectFrom('conversations')
+          .select([
+            'conversation_identifier',
+            eb.val(entryId).as('entry_id'),
+            eb.val(entryType).as('entry_type'),
+            eb.val(senderRole).as('sender_role'),
+            eb.val(senderSubject).as('sender_subject'),
+            eb.val(clientTimestamp).as('client_timestamp'),
+            eb.val(payload).as('payload'),
+            eb.val(routingAttributes).as('routing_attributes'),
+            eb.val(requestId).as('request_id'),
+            eb.val(createdAt).as('created_at'),
+          ])
+          .where('org_id', '=', orgId)
+          .where('channel_address_identifier', '=', channelAddressIdentifier)
+          .where('end_user_client_identifier', '=', endUserClientIdentifier),
+      )
+      .onConflict((oc) => oc.columns(['conversation_identifier', 'entry_id']).doNothing())
+      .returning((eb) => [
+        'conversation_identifier',
+        'sequence',
+        eb
+          .selectFrom('messaging_sessions')
+          .select('session_id')
+          .whereRef('messaging_sessions.open_key', '=', 'conversation_entries.conversation_identifier')
+          .as('open_session_id'),
+      ]),
+);
+
+/**
  * Conversations and their entries as the management API shows them. Reads only: the writes above take
  * the operation's transaction.
  */

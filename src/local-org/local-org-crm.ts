@@ -24,7 +24,7 @@ import { resolveChannel } from './channels.ts';
 import { addConversationHistory } from './conversation-history.ts';
 import { conversationEntriesPage } from './conversation-entries-page.ts';
 import { addConversationEntry, changeParticipant, establishConversation } from './conversation-operations.ts';
-import { appendEntry, findOrCreateConversation } from './conversations.ts';
+import { appendToConversation } from './conversations.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import { checkRoutingAttributeLengths, type LocalOrgRouting } from './routing.ts';
 
@@ -68,27 +68,27 @@ export class LocalOrgCrm implements CrmPort<Tx> {
         }),
       );
     }
-    const { conversationIdentifier } = await findOrCreateConversation(tx, {
-      orgId: call.orgId,
-      channelAddressIdentifier: channel.channel_address_identifier,
-      endUserClientIdentifier: request.from,
-    });
-    await appendEntry(tx, conversationIdentifier, {
-      entryId: entryInteraction.entryId,
-      entryType: entryInteraction.entryType,
-      senderRole: 'EndUser',
-      senderSubject: request.from,
-      clientTimestamp: entryInteraction.timestamp,
-      payload: entryInteraction.payload,
-      routingAttributes: request.routingAttributes,
-      requestId: call.requestId,
-    });
+    const { conversationIdentifier, openSessionId } = await appendToConversation(
+      tx,
+      { orgId: call.orgId, channelAddressIdentifier: channel.channel_address_identifier, endUserClientIdentifier: request.from },
+      {
+        entryId: entryInteraction.entryId,
+        entryType: entryInteraction.entryType,
+        senderRole: 'EndUser',
+        senderSubject: request.from,
+        clientTimestamp: entryInteraction.timestamp,
+        payload: entryInteraction.payload,
+        routingAttributes: request.routingAttributes,
+        requestId: call.requestId,
+      },
+    );
     const workItemIds = await this.routing.onInboundEntry(tx, {
       orgId: call.orgId,
       channel,
       conversationIdentifier,
       endUserClientIdentifier: request.from,
       entryType: entryInteraction.entryType,
+      openSessionId,
     });
     return {
       status: 202,

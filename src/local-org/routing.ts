@@ -33,6 +33,7 @@ export class LocalOrgRouting {
   /**
    * Called for each inbound entry, inside the interaction's transaction: a message on a conversation with
    * no open session opens one (asking a Partner routing owner to route it). Returns the opened work item ids.
+   * `openSessionId`: the conversation's open session (null: none) if the caller read it in this transaction.
    */
   async onInboundEntry(
     tx: Tx,
@@ -42,9 +43,10 @@ export class LocalOrgRouting {
       conversationIdentifier: string;
       endUserClientIdentifier: string;
       entryType: string;
+      openSessionId?: string | null;
     },
   ): Promise<string[]> {
-    if (inbound.entryType !== 'Message') return [];
+    if (inbound.entryType !== 'Message' || inbound.openSessionId) return [];
     const target = eventTarget({
       ...inbound.channel,
       conversation_identifier: inbound.conversationIdentifier,

@@ -4,6 +4,7 @@ import SqliteDatabase from 'better-sqlite3';
 import { Kysely, type LogEvent, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { GroupCommit } from './group-commit.ts';
+import { PreparingClient } from './postgres-client.ts';
 import { runPreparedQueriesDirectly } from './prepared-query.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Tables } from './tables.ts';
@@ -142,7 +143,7 @@ function withStatementCache(database: SqliteDatabase.Database, max = 500) {
 }
 
 function openPostgres(databaseUrl: string, log: QueryLog): Store {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, Client: PreparingClient });
   const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), log });
   const url = new URL(databaseUrl);
   if (url.password) url.password = '***';
