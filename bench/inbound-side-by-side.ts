@@ -19,8 +19,8 @@ import path from 'node:path';
 import { accessToken } from '../test/helpers/api-client.ts';
 import { startBridge } from '../test/helpers/bridge-process.ts';
 import { load, textRequest, type Target } from './inbound.bench.ts';
-import { mainThreadProfile, profileShares } from './cpu-profile.ts';
-import { processCpuMs } from './process-cpu.ts';
+import { printBusyShares, withBaseVersions } from './side-by-side-versions.ts';
+import { mainThreadCpuMs, processCpuMs } from './process-cpu.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 8);
 const SECONDS = Number(process.env.RUN_SECONDS ?? 6);
@@ -47,13 +47,10 @@ interface Run {
 const delayDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-loop-delay-'));
 /** VARIANTS='{"name": {"ENV_VAR": "value"}, ...}': this checkout once per entry, with that environment added. */
 const variants = Object.entries(JSON.parse(process.env.VARIANTS ?? '{"this checkout": {}}') as Record<string, Record<string, string>>);
-const versions: [string, typeof startBridge, Record<string, string>][] = variants.map(([name, env]) => [name, startBridge, env]);
-if (process.env.BASE) {
-  const other = (await import(path.join(path.resolve(process.env.BASE), 'test/helpers/bridge-process.ts'))) as {
-    startBridge: typeof startBridge;
-  };
-  versions.push([`BASE ${process.env.BASE}`, other.startBridge, {}]);
-}
+const versions: [string, typeof startBridge, Record<string, string>][] = [
+  ...variants.map(([name, env]): [string, typeof startBridge, Record<string, string>] => [name, startBridge, env]),
+  ...(await withBaseVersions([])).map(([name, start]): [string, typeof startBridge, Record<string, string>] => [name, start, {}]),
+];
 interface Side {
   name: string;
   bridge: Awaited<ReturnType<typeof startBridge>>;
@@ -72,7 +69,6 @@ interface Delays {
 }
 
 /** CPU time the process's main thread has used so far, in ms (its task of the same id). */
-const mainThreadCpuMs = (pid: number) => processCpuMs(`${pid}/task/${pid}`);
 
 /** The event loop's delay and the COMMITs' wall time since the last call (the preload starts over on SIGUSR2). */
 async function delays(pid: number): Promise<Delays | undefined> {
@@ -158,18 +154,7 @@ try {
     ) as unknown as Run;
     console.log(`\n${s.name}, medians: ${describe(medians)}; largest WAL ${Math.max(...s.runs.map((r) => r.walMb)).toFixed(1)} MB`);
   }
-  if (PROFILE) {
-    for (const s of sides) {
-      await s.bridge.stop();
-      const file = mainThreadProfile(s.profileDir);
-      if (!file) continue;
-      // Busy time only: while the other version is loaded this one idles.
-      const shares = profileShares(file, s.warmedAt - s.startedAt).filter((c) => !c.category.startsWith('idle'));
-      const busy = shares.reduce((x, c) => x + c.share, 0);
-      console.log(`\nwhere ${s.name}'s busy time went:`);
-      for (const c of shares) console.log(`${((c.share / busy) * 100).toFixed(1).padStart(5)} %  ${c.category}`);
-    }
-  }
+  if (PROFILE) await printBusyShares(sides);
 } finally {
   for (const s of sides) {
     await s.bridge.dispose();

@@ -13,3 +13,6 @@ export function processCpuMs(pid: number | string): number {
     return 0;
   }
 }
+
+/** CPU time of a process's main thread alone (where the event loop runs), in ms. */
+export const mainThreadCpuMs = (pid: number) => processCpuMs(`${pid}/task/${pid}`);

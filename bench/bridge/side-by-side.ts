@@ -14,7 +14,7 @@ import path from 'node:path';
 import { accessToken } from '../../test/helpers/api-client.ts';
 import { startBridge, type BridgeProcess } from '../../test/helpers/bridge-process.ts';
 import { bridgeModeEnvFor, load } from '../bridge.bench.ts';
-import { mainThreadProfile, profileShares } from '../cpu-profile.ts';
+import { printBusyShares, withBaseVersions } from '../side-by-side-versions.ts';
 import { startOrgStandIn } from './start-stand-in.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 12);
@@ -38,13 +38,7 @@ interface Side {
 
 const standIn = await startOrgStandIn();
 const env = await bridgeModeEnvFor(standIn.url);
-const versions: [string, typeof startBridge][] = [['this checkout', startBridge]];
-if (process.env.BASE) {
-  const other = (await import(path.join(path.resolve(process.env.BASE), 'test/helpers/bridge-process.ts'))) as {
-    startBridge: typeof startBridge;
-  };
-  versions.push([`BASE ${process.env.BASE}`, other.startBridge]);
-}
+const versions = await withBaseVersions([['this checkout', startBridge]]);
 const sides: Side[] = [];
 try {
   for (const [name, start] of versions) {
@@ -76,18 +70,7 @@ try {
       `\n${s.name}: mean ${mean(s.rps).toFixed(0)} requests/s, ${mean(s.cpu).toFixed(0)} µs CPU per request; median ${median(s.rps).toFixed(0)} requests/s, ${median(s.cpu).toFixed(0)} µs, p50 ${median(s.p50)} ms, p99 ${median(s.p99)} ms`,
     );
   }
-  if (PROFILE) {
-    for (const s of sides) {
-      await s.bridge.stop();
-      const file = mainThreadProfile(s.profileDir);
-      if (!file) continue;
-      // Busy time only: while the other version is loaded this one idles.
-      const shares = profileShares(file, s.warmedAt - s.startedAt).filter((c) => !c.category.startsWith('idle'));
-      const busy = shares.reduce((x, c) => x + c.share, 0);
-      console.log(`\nwhere ${s.name}'s busy time went:`);
-      for (const c of shares) console.log(`${((c.share / busy) * 100).toFixed(1).padStart(5)} %  ${c.category}`);
-    }
-  }
+  if (PROFILE) await printBusyShares(sides);
 } finally {
   for (const s of sides) {
     await s.bridge.dispose();

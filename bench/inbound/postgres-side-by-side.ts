@@ -19,7 +19,7 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import { accessToken, textMessage } from '../../test/helpers/api-client.ts';
 import { LOCAL_ORG, startBridge, type BridgeProcess } from '../../test/helpers/bridge-process.ts';
-import { mainThreadProfile, profileShares } from '../cpu-profile.ts';
+import { printBusyShares, withBaseVersions } from '../side-by-side-versions.ts';
 import { processCpuMs } from '../process-cpu.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 8);
@@ -46,13 +46,7 @@ interface Side {
   backendCpu: number[];
 }
 
-const versions: [string, typeof startBridge][] = [['this checkout', startBridge]];
-for (const base of process.env.BASE?.split(',') ?? []) {
-  const other = (await import(path.join(path.resolve(base), 'test/helpers/bridge-process.ts'))) as {
-    startBridge: typeof startBridge;
-  };
-  versions.push([`BASE ${base}`, other.startBridge]);
-}
+const versions = await withBaseVersions([['this checkout', startBridge]]);
 if (process.env.SQLITE === '1') versions.push(['this checkout on SQLite', (options) => startBridge({ ...options, store: 'sqlite' })]);
 const admin = new pg.Client({ connectionString: url });
 await admin.connect();
@@ -90,18 +84,7 @@ try {
       `\n${s.name}: median ${median(s.rps).toFixed(0)} msg/s, p99 ${median(s.p99)} ms, CPU µs/msg bridge ${median(s.bridgeCpu).toFixed(0)} + backends ${median(s.backendCpu).toFixed(0)}`,
     );
   }
-  if (PROFILE) {
-    for (const s of sides) {
-      await s.bridge.stop();
-      const file = mainThreadProfile(s.profileDir);
-      if (!file) continue;
-      // Busy time only: while the other version is loaded this one idles.
-      const shares = profileShares(file, s.warmedAt - s.startedAt).filter((c) => !c.category.startsWith('idle'));
-      const busy = shares.reduce((x, c) => x + c.share, 0);
-      console.log(`\nwhere ${s.name}'s busy time went:`);
-      for (const c of shares) console.log(`${((c.share / busy) * 100).toFixed(1).padStart(5)} %  ${c.category}`);
-    }
-  }
+  if (PROFILE) await printBusyShares(sides);
 } finally {
   for (const s of sides) {
     await s.bridge.dispose();

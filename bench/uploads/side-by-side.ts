@@ -15,6 +15,8 @@ import { accessToken } from '../../test/helpers/api-client.ts';
 import { pngLike } from '../../test/helpers/attachments.ts';
 import { startBridge } from '../../test/helpers/bridge-process.ts';
 import { load, memory, resetPeak, startBaseline, uploadRequest, type Target } from '../inbound.bench.ts';
+import { mainThreadCpuMs, processCpuMs } from '../process-cpu.ts';
+import { withBaseVersions } from '../side-by-side-versions.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const AMOUNT = Number(process.env.AMOUNT ?? 16);
@@ -37,21 +39,8 @@ function newSide(name: string, target: Target, token: string): Side {
   return { name, target, token, mbPerSecond: [], cpuMsPerUpload: [], mainThreadMsPerUpload: [], growthMbPerUpload: [], failed: 0 };
 }
 
-/** User + system CPU in ms of a process, all its threads (`/proc/<pid>/stat`), or of its main thread alone. */
-function cpuMs(pid: number, mainThread = false): number {
-  const stat = fs.readFileSync(mainThread ? `/proc/${pid}/task/${pid}/stat` : `/proc/${pid}/stat`, 'utf8');
-  const fields = stat.split(') ')[1]!.split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-upload-sbs-'));
-const versions: [string, typeof startBridge][] = [['this checkout', startBridge]];
-if (process.env.BASE) {
-  const other = (await import(path.join(path.resolve(process.env.BASE), 'test/helpers/bridge-process.ts'))) as {
-    startBridge: typeof startBridge;
-  };
-  versions.push([`BASE ${process.env.BASE}`, other.startBridge]);
-}
+const versions = await withBaseVersions([['this checkout', startBridge]]);
 const sides: Side[] = [];
 const disposers: Array<() => Promise<unknown>> = [];
 try {
@@ -71,11 +60,11 @@ try {
     const pid = side.target.pid;
     const rssBefore = memory(pid).rssKb;
     resetPeak(pid);
-    const cpuBefore = cpuMs(pid);
-    const mainBefore = cpuMs(pid, true);
+    const cpuBefore = processCpuMs(pid);
+    const mainBefore = mainThreadCpuMs(pid);
     const r = await load(side.target, uploadRequest(side.token, file), { connections: CONNECTIONS, amount });
-    const cpu = (cpuMs(pid) - cpuBefore) / Math.max(1, r.ok);
-    const main = (cpuMs(pid, true) - mainBefore) / Math.max(1, r.ok);
+    const cpu = (processCpuMs(pid) - cpuBefore) / Math.max(1, r.ok);
+    const main = (mainThreadCpuMs(pid) - mainBefore) / Math.max(1, r.ok);
     const growth = Math.max(0, memory(pid).peakKb - rssBefore) / 1024 / CONNECTIONS;
     const mbPerSecond = (r.ok * SIZE) / (1024 * 1024) / r.seconds;
     if (!record) return;
