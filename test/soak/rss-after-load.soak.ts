@@ -13,8 +13,13 @@ import { callJson } from '../helpers/json-api.ts';
 
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 30);
 const CONCURRENCY = Number(process.env.SOAK_CONCURRENCY ?? 6);
-/** RSS may end this much above the warmed-up baseline: room for heap growth and allocator slack, not for a leak. */
-const ALLOWED_GROWTH_MB = Number(process.env.SOAK_RSS_GROWTH_MB ?? 120);
+/**
+ * RSS may end this much above the warmed-up baseline: room for heap growth and allocator slack, not for a leak.
+ * The server runs with --max-semi-space-size=32 (package.json), so V8's young generation may keep 2 × 32 MB
+ * instead of 2 × 16 MB committed after load: 120 MB before that flag, 30 more with it. Leak-free runs
+ * ended up to 89 MB above their baseline without it and 87 MB with it.
+ */
+const ALLOWED_GROWTH_MB = Number(process.env.SOAK_RSS_GROWTH_MB ?? 150);
 /**
  * The second half of the load may add this much over the first: a plateau, where a leak keeps growing. Settled
  * readings of leak-free runs differed by up to 49 MB (SQLite, allocator arenas kept after 1 MB uploads) and
