@@ -24,9 +24,11 @@ const ALLOWED_GROWTH_MB = Number(process.env.SOAK_RSS_GROWTH_MB ?? 150);
  * The second half of the load may add this much over the first: a plateau, where a leak keeps growing. Settled
  * readings of leak-free runs differed by up to 49 MB (SQLite, allocator arenas kept after 1 MB uploads) and
  * 42 MB (PostgreSQL, where a larger heap settles more slowly); a leak that matters adds more than that per 15 s
- * of this load, and the baseline bound above still holds it.
+ * of this load, and the baseline bound above still holds it. With the 32 MB semi-spaces up to 32 MB more of
+ * garbage may sit uncollected in the young generation at either reading (a PostgreSQL run: 256 then 321 MB),
+ * hence 80 + 30.
  */
-const ALLOWED_SECOND_HALF_GROWTH_MB = Number(process.env.SOAK_RSS_SECOND_HALF_GROWTH_MB ?? 80);
+const ALLOWED_SECOND_HALF_GROWTH_MB = Number(process.env.SOAK_RSS_SECOND_HALF_GROWTH_MB ?? 110);
 
 /** Idle seconds sampled after each half; see settledRss. */
 const SETTLE_SECONDS = Number(process.env.SOAK_SETTLE_SECONDS ?? 15);
