@@ -1,6 +1,4 @@
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
 import {
@@ -162,43 +160,34 @@ for (const store of storeKinds()) {
       // the third message fails twice.
       let stored!: () => void;
       const allStored = new Promise<void>((resolve) => (stored = resolve));
-      const log: { text: string; status: number }[] = [];
-      const attempts = new Map<string, number>();
-      const server = http.createServer((req, res) => {
-        let body = '';
-        req.setEncoding('utf8');
-        req.on('data', (d: string) => (body += d));
-        req.on('end', () => {
-          const text = String(JSON.parse(body).data.payload?.abstractMessage?.staticContent?.text ?? '');
-          const attempt = (attempts.get(text) ?? 0) + 1;
-          attempts.set(text, attempt);
-          const status = text === 'held 3' && attempt <= 2 ? 500 : 200;
-          log.push({ text, status });
-          void (log.length === 1 ? allStored : Promise.resolve()).then(() => res.writeHead(status).end());
-        });
+      const textOf = (json: any) => String(json.data.payload?.abstractMessage?.staticContent?.text ?? '');
+      let requests = 0;
+      const receiver = await startWebhookReceiver(async (attempt, _id, json) => {
+        if (++requests === 1) await allStored;
+        return textOf(json) === 'held 3' && attempt <= 2 ? 500 : 200;
       });
-      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      const log = () => receiver.received.map((r) => ({ text: textOf(r.json), status: r.status }));
       try {
-        const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/held`;
+        const url = receiver.url;
         await managementRequest(bridge, 'POST', '/api/webhooks', { url, eventTypes: ['Message'] });
         const conversation = await startConversation(bridge, 'held-user');
         for (let i = 1; i <= 8; i++) await sendAgentMessage(bridge, conversation, { text: `held ${i}` });
         stored();
-        await waitFor('every message delivered', () => log.filter((l) => l.status === 200).length === 8);
-        const firstOf = (text: string) => log.findIndex((l) => l.text === text);
-        const success3 = log.findIndex((l) => l.text === 'held 3' && l.status === 200);
+        await waitFor('every message delivered', () => log().filter((l) => l.status === 200).length === 8);
+        const answered = log();
+        const firstOf = (text: string) => answered.findIndex((l) => l.text === text);
+        const success3 = answered.findIndex((l) => l.text === 'held 3' && l.status === 200);
         assert.deepEqual(
-          log.filter((l) => l.text === 'held 3').map((l) => l.status),
+          answered.filter((l) => l.text === 'held 3').map((l) => l.status),
           [500, 500, 200],
         );
         for (let i = 4; i <= 8; i++) assert.ok(firstOf(`held ${i}`) > success3, `held ${i} sent only after held 3 succeeded`);
         assert.deepEqual(
-          log.filter((l) => l.status === 200).map((l) => l.text),
+          answered.filter((l) => l.status === 200).map((l) => l.text),
           Array.from({ length: 8 }, (_, i) => `held ${i + 1}`),
         );
       } finally {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await receiver.close();
       }
     });
 

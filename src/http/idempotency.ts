@@ -346,19 +346,22 @@ const recordAndSibling = preparedQuery((db, idempotencyKey: string, requestId: s
     ),
 );
 
+/** A reservation: the record of a request in flight, with no answer yet. */
+const reservationRow = (idempotencyKey: string, requestId: string, operation: string, createdAt: number, expiresAt: number) => ({
+  idempotency_key: idempotencyKey,
+  request_id: requestId,
+  operation,
+  status_code: null,
+  response_body: null,
+  created_at: createdAt,
+  expires_at: expiresAt,
+});
+
 const insertReservation = preparedQuery(
   (db, idempotencyKey: string, requestId: string, operation: string, createdAt: number, expiresAt: number) =>
     db
       .insertInto('idempotency_keys')
-      .values({
-        idempotency_key: idempotencyKey,
-        request_id: requestId,
-        operation,
-        status_code: null,
-        response_body: null,
-        created_at: createdAt,
-        expires_at: expiresAt,
-      })
+      .values(reservationRow(idempotencyKey, requestId, operation, createdAt, expiresAt))
       .onConflict((oc) => oc.column('idempotency_key').doNothing()),
 );
 
@@ -374,15 +377,7 @@ const reserveOrLookUp = preparedQuery(
       .with('reserved', (db) =>
         db
           .insertInto('idempotency_keys')
-          .values({
-            idempotency_key: idempotencyKey,
-            request_id: requestId,
-            operation,
-            status_code: null,
-            response_body: null,
-            created_at: createdAt,
-            expires_at: expiresAt,
-          })
+          .values(reservationRow(idempotencyKey, requestId, operation, createdAt, expiresAt))
           .onConflict((oc) => oc.column('idempotency_key').doNothing())
           .returning('idempotency_key'),
       )

@@ -129,8 +129,11 @@ export interface ReceivedWebhook {
   status: number;
 }
 
-/** A partner's webhook endpoint: answers with `respond(n)` (n counts requests per webhook-id from 1) and records everything. */
-export async function startWebhookReceiver(respond: (attempt: number, id: string) => number = () => 200) {
+/**
+ * A partner's webhook endpoint: answers with `respond(n)` (n counts requests per webhook-id from 1; a promise
+ * holds the answer back until it settles) and records everything, in the order answered.
+ */
+export async function startWebhookReceiver(respond: (attempt: number, id: string, json: any) => number | Promise<number> = () => 200) {
   const received: ReceivedWebhook[] = [];
   const attempts = new Map<string, number>();
   const server = http.createServer((req, res) => {
@@ -141,16 +144,18 @@ export async function startWebhookReceiver(respond: (attempt: number, id: string
       const id = String(req.headers['webhook-id']);
       const attempt = (attempts.get(id) ?? 0) + 1;
       attempts.set(id, attempt);
-      const status = respond(attempt, id);
-      received.push({
-        id,
-        timestamp: String(req.headers['webhook-timestamp']),
-        signature: String(req.headers['webhook-signature']),
-        body,
-        json: JSON.parse(body),
-        status,
+      const json = JSON.parse(body);
+      void Promise.resolve(respond(attempt, id, json)).then((status) => {
+        received.push({
+          id,
+          timestamp: String(req.headers['webhook-timestamp']),
+          signature: String(req.headers['webhook-signature']),
+          body,
+          json,
+          status,
+        });
+        res.writeHead(status).end();
       });
-      res.writeHead(status).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
