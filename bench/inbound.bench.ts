@@ -200,7 +200,9 @@ ${[
     } A single-row durable commit on this disk took ${(1000 / commitsPerSecond).toFixed(2)} ms when probed alone at the start (${fmt(commitsPerSecond)}/s).
 
 The full path is: bearer token (cached for ${TOKEN_CACHE_MS / 1000} s), header and AuthorizationContext checks,
-streaming multipart parse, staged validation, and the idempotency record, conversation, messaging session
+the multipart parse (a body of one \`json\` field already all received is read directly, any other goes
+through multer as it streams in, \`src/attachments/json-only-multipart.ts\`), staged validation (a plain
+text message checked by hand, anything else by the zod-based path), and the idempotency record, conversation, messaging session
 and entry written in one transaction. On SQLite (WAL, synchronous=FULL) the requests that arrive while a
 transaction is open share it (group commit): each runs in its own savepoint and is answered only once the
 shared commit has been fsync'd. That fsync of the WAL runs on the thread pool: the group's COMMIT itself
@@ -233,16 +235,17 @@ ${where.map((w) => `| ${(w.share * 100).toFixed(1)} % | ${w.category} |`).join('
 
 No single part dominates: after group commit (one COMMIT per group, its fsync off the event loop), the
 caches (no token or AuthorizationContext read) and the statements compiled once and run straight on the
-connection, six statements per message remain on SQLite (savepoint, idempotency record with its
-sibling, channel, the entry inserted into its conversation with the open session read back, the
-idempotency record with its answer, release), and the rest is the cost of an Express request with the bridge's middleware (security headers,
+connection, five statements per message remain on SQLite (savepoint, idempotency record with its
+sibling, the entry inserted into its conversation with the channel checked and the open session read
+back, the idempotency record with its answer, release), and the rest is the cost of an Express request with the bridge's middleware (security headers,
 request log, metrics, guard), the multipart parse and validation, and garbage. SQLite's checkpoints
 (the WAL copied into the database file, which is then fsync'd) run on a worker thread with a connection of
 its own, every 100 ms (\`src/store/wal-checkpoints.ts\`); a COMMIT on the event loop checkpoints only when
 the WAL reaches its bound of 10,000 pages, with little left to copy by then. The durable path ${diskShare(sqlite, tmpfsResult)} the same bridge on tmpfs, so the disk no longer bounds it; the CPU
-per message does. On PostgreSQL each message is a transaction of six round trips through the pool (10
-connections): BEGIN, the idempotency record reserved by the statement that looks for it, the channel, the
-entry inserted into its conversation with the open session read back, the record's answer, COMMIT; each
+per message does. On PostgreSQL each message is a transaction of five round trips through the pool (10
+connections): BEGIN, the idempotency record reserved by the statement that looks for it, the entry
+inserted into its conversation with the channel checked and the open session read back, the record's
+answer, COMMIT; each
 statement runs as a named prepared statement of its connection (\`src/store/postgres-client.ts\`), parsed
 and planned once. PostgreSQL's own processes share the same two cores.
 `;

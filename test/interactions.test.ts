@@ -134,6 +134,13 @@ for (const store of storeKinds()) {
         token,
       });
       assert.equal(fits.status, 202, JSON.stringify(fits.body));
+      // On the conversation now there, the entry is stored by the statement that checks the channel: the
+      // refusal that follows takes it back.
+      const again = await postInteraction(bridge, textMessage('x', { from, extra: { routingAttributes: { Topic: 'a'.repeat(256) } } }), {
+        token,
+      });
+      assert.deepEqual([again.status, again.body.code], [400, 10096]);
+      assert.equal((await entriesOf(fits.body.conversationIdentifier)).length, 1, 'the refused message was not kept');
     });
 
     test('an empty text is accepted (the contract sets no minimum length)', async () => {

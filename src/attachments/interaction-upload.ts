@@ -11,6 +11,7 @@ import {
   type InteractionRequest,
 } from '../contract/interaction-request.ts';
 import type { AttachmentStorage } from './attachment-storage.ts';
+import { bufferedJsonOnlyField } from './json-only-multipart.ts';
 import { attachmentObjectKey } from './object-keys.ts';
 import {
   contentLengthMismatch,
@@ -62,7 +63,10 @@ export class InteractionUpload {
   /** `res` only tells when a refusal has been answered (multer is told of it then, see UploadSession.fail). */
   receive(req: Request, res: Response, orgId: string): Promise<ReceivedInteraction> {
     return new Promise((resolve, reject) => {
-      new UploadSession(this, this.storage, this.limits, req, res, orgId, resolve, reject).start();
+      const session = new UploadSession(this, this.storage, this.limits, req, res, orgId, resolve, reject);
+      const json = bufferedJsonOnlyField(req, this.limits.jsonPartLimitBytes);
+      if (json === undefined) session.start();
+      else session.jsonOnly(json);
     });
   }
 
@@ -152,6 +156,15 @@ class UploadSession implements FileParts {
       // before reading (no boundary).
       else this.fail(err instanceof ApiError ? err : apiError('UnreadableRequest', { problem: (err as Error).message }));
     });
+  }
+
+  /** A body read whole without multer (json-only-multipart.ts): its one part, the `json` field, as multer would have had it. */
+  jsonOnly(value: string): void {
+    this.multerDone = true;
+    this.req.body = Object.assign(Object.create(null) as Record<string, string>, { json: value });
+    this.req.files = [];
+    this.fieldArrived('json', value, false);
+    void this.finish();
   }
 
   /**

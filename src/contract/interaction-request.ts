@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { apiError } from './interaction-errors.ts';
 import { lenientInteger } from './lenient-number.ts';
-import { checkJsonLimits, MAX_INT32 } from './json-limits.ts';
+import { checkJsonLimits, jsonTextWithinLimits, MAX_INT32 } from './json-limits.ts';
+import { plainTextInteraction } from './plain-text-interaction.ts';
 
 /*
  * The JSON part of `POST /api/v1/interactions`. Validation goes from the outside in, and each level has
@@ -212,8 +213,8 @@ export function parseInteractionJsonPart(text: string | undefined): InteractionR
   } catch {
     throw apiError('MalformedBody', { problem: 'the "json" part is not valid JSON' });
   }
-  checkJsonLimits(raw, 'The "json" part');
-  return { jsonText: text, ...validateInteractionRequest(raw) };
+  if (!jsonTextWithinLimits(text)) checkJsonLimits(raw, 'The "json" part');
+  return { jsonText: text, ...(plainTextInteraction(raw) ?? validateInteractionRequest(raw)) };
 }
 
 /**

@@ -51,6 +51,31 @@ export function jsonLimitRefusal(problem: JsonLimitProblem, where: string): ApiE
   return problem === 'nul' ? apiError('NulInInput', { where }) : apiError('BodyTooDeep', { where, maxDepth: MAX_JSON_DEPTH });
 }
 
+/**
+ * True when the JSON text `text` (valid JSON) cannot break a limit of jsonLimitProblem, so its parsed value
+ * need not be walked; false when it might. Why that holds:
+ * - NUL: JSON may not hold U+0000 raw (RFC 8259 §7: control characters in strings must be escaped, and
+ *   outside strings only whitespace and the grammar's tokens may appear), and the only escape that yields
+ *   it is the six characters `\u0000` (the `u` is lowercase by the grammar, and `0` has no case). Text
+ *   without them parses to keys and strings without NUL. (Text with them may hold `\\u0000`, an escaped
+ *   backslash: a false "might", which only costs the walk.)
+ * - Depth: jsonLimitProblem refuses a container at depth MAX_JSON_DEPTH (the root container is at depth
+ *   0), which sits at the end of a chain of MAX_JSON_DEPTH + 1 nested containers, each opened by its own `{`
+ *   or `[` and closed by its own `}` or `]`: text shorter than 2 × (MAX_JSON_DEPTH + 1) characters cannot
+ *   hold one, nor can text with at most MAX_JSON_DEPTH opening brackets anywhere (counting those inside
+ *   strings as well only overcounts).
+ */
+export function jsonTextWithinLimits(text: string): boolean {
+  if (text.includes('\\u0000')) return false;
+  if (text.length < 2 * (MAX_JSON_DEPTH + 1)) return true;
+  let opened = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c === 0x7b || c === 0x5b) && ++opened > MAX_JSON_DEPTH) return false;
+  }
+  return true;
+}
+
 /** Refuses (400, 10089) JSON of the Interaction API that breaks a limit of jsonLimitProblem. */
 export function checkJsonLimits(value: unknown, where = 'The request body'): void {
   const problem = jsonLimitProblem(value);

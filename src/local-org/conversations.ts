@@ -120,23 +120,38 @@ export async function appendEntry(tx: Tx, conversationIdentifier: string, entry:
 
 /**
  * Stores an entry of the conversation between a channel and an end user, created on first contact: what
- * findOrCreateConversation and appendEntry do, with the common case, an existing conversation, in one
- * statement that finds the conversation, inserts the entry and reads the conversation's open messaging
- * session (`openSessionId`, null when it has none), which the inbound path looks at next. Without a row
- * from it (no conversation yet, or an entry with this id there already) the two steps run as they are,
- * appendEntry refusing a duplicate (10073), and the open session is left unread (undefined).
+ * findOrCreateConversation and appendEntry do, appendEntry refusing a duplicate (10073).
  */
 export async function appendToConversation(
   tx: Tx,
   key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string },
   entry: NewEntry,
-): Promise<{ conversationIdentifier: string; created: boolean; openSessionId?: string | null }> {
+): Promise<{ conversationIdentifier: string; created: boolean }> {
+  const found = await findOrCreateConversation(tx, key);
+  await appendEntry(tx, found.conversationIdentifier, entry);
+  return found;
+}
+
+/**
+ * The inbound path's common case in one statement: on an active channel of the caller's org and
+ * AuthorizationContext, with a conversation already there and no entry of this id in it, inserts the entry
+ * and reads back the conversation's open messaging session (null when it has none) and the channel's
+ * longest routing attribute value. Undefined when any of that does not hold (unknown, inactive or another
+ * context's channel, no conversation yet, a duplicate id): nothing was stored, and the caller checks each
+ * in turn (resolveChannel, appendToConversation) so that a refusal keeps its precise code.
+ */
+export async function appendToActiveChannelConversation(
+  tx: Tx,
+  key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string; authorizationContext: string },
+  entry: NewEntry,
+): Promise<{ conversationIdentifier: string; openSessionId: string | null; routingAttributeMaxLength: number } | undefined> {
   const [row] = (
-    await insertEntryOfConversation(
+    await insertEntryOfActiveChannelConversation(
       tx,
       key.orgId,
       key.channelAddressIdentifier,
       key.endUserClientIdentifier,
+      key.authorizationContext,
       entry.entryId,
       entry.entryType,
       entry.senderRole,
@@ -148,18 +163,22 @@ export async function appendToConversation(
       Date.now(),
     )
   ).rows;
-  if (row) return { conversationIdentifier: row.conversation_identifier, created: false, openSessionId: row.open_session_id };
-  const found = await findOrCreateConversation(tx, key);
-  await appendEntry(tx, found.conversationIdentifier, entry);
-  return found;
+  if (!row) return undefined;
+  return {
+    conversationIdentifier: row.conversation_identifier,
+    openSessionId: row.open_session_id,
+    // Read in the same statement as the join that found the channel, so never null here.
+    routingAttributeMaxLength: Number(row.routing_attribute_max_length),
+  };
 }
 
-const insertEntryOfConversation = preparedQuery(
+const insertEntryOfActiveChannelConversation = preparedQuery(
   (
     db,
     orgId: string,
     channelAddressIdentifier: string,
     endUserClientIdentifier: string,
+    authorizationContext: string,
     entryId: string,
     entryType: string,
     senderRole: string,
@@ -187,8 +206,14 @@ const insertEntryOfConversation = preparedQuery(
       .expression((eb) =>
         eb
           .selectFrom('conversations')
+          // resolveChannel's checks (10017, 10031, 10001) as a filter: a channel failing any yields no row.
+          .innerJoin('channels', (join) =>
+            join
+              .onRef('channels.channel_address_identifier', '=', 'conversations.channel_address_identifier')
+              .onRef('channels.org_id', '=', 'conversations.org_id'),
+          )
           .select([
-            'conversation_identifier',
+            'conversations.conversation_identifier',
             eb.val(entryId).as('entry_id'),
             eb.val(entryType).as('entry_type'),
             eb.val(senderRole).as('sender_role'),
@@ -199,19 +224,25 @@ const insertEntryOfConversation = preparedQuery(
             eb.val(requestId).as('request_id'),
             eb.val(createdAt).as('created_at'),
           ])
-          .where('org_id', '=', orgId)
-          .where('channel_address_identifier', '=', channelAddressIdentifier)
-          .where('end_user_client_identifier', '=', endUserClientIdentifier),
+          .where('conversations.org_id', '=', orgId)
+          .where('conversations.channel_address_identifier', '=', channelAddressIdentifier)
+          .where('conversations.end_user_client_identifier', '=', endUserClientIdentifier)
+          .where('channels.active', '<>', 0)
+          .where('channels.authorization_context', '=', authorizationContext),
       )
       .onConflict((oc) => oc.columns(['conversation_identifier', 'entry_id']).doNothing())
       .returning((eb) => [
         'conversation_identifier',
-        'sequence',
         eb
           .selectFrom('messaging_sessions')
           .select('session_id')
           .whereRef('messaging_sessions.open_key', '=', 'conversation_entries.conversation_identifier')
           .as('open_session_id'),
+        eb
+          .selectFrom('channels')
+          .select('routing_attribute_max_length')
+          .where('channels.channel_address_identifier', '=', channelAddressIdentifier)
+          .as('routing_attribute_max_length'),
       ]),
 );
 

@@ -13,6 +13,8 @@ import { checkInteractionTimestamps, type InteractionRequest } from '../contract
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
 import type { CrmCall, CrmPort, CrmResponse, PortRequest } from '../crm/crm-port.ts';
+import type { Selectable } from 'kysely';
+import type { ChannelTable } from '../store/tables.ts';
 import type { Tx } from '../store/transactions.ts';
 import { recordAcknowledgements } from './acknowledgements.ts';
 import { registerCapabilities } from './capabilities.ts';
@@ -24,7 +26,7 @@ import { resolveChannel } from './channels.ts';
 import { addConversationHistory } from './conversation-history.ts';
 import { conversationEntriesPage } from './conversation-entries-page.ts';
 import { addConversationEntry, changeParticipant, establishConversation } from './conversation-operations.ts';
-import { appendToConversation } from './conversations.ts';
+import { appendToActiveChannelConversation, appendToConversation } from './conversations.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import { checkRoutingAttributeLengths, type LocalOrgRouting } from './routing.ts';
 
@@ -53,10 +55,10 @@ export class LocalOrgCrm implements CrmPort<Tx> {
     attachments: readonly StoredAttachment[],
   ): Promise<CrmResponse> {
     checkInteractionTimestamps(request);
-    const channel = await resolveChannel(tx, call, request.to);
-    checkRoutingAttributeLengths(request.routingAttributes, channel.routing_attribute_max_length);
     const entryInteraction = request.interactions.find((i) => i.interactionType === 'EntryInteraction');
     if (!entryInteraction) {
+      const channel = await resolveChannel(tx, call, request.to);
+      checkRoutingAttributeLengths(request.routingAttributes, channel.routing_attribute_max_length);
       // A file is an inbound Message: it opens a work item like a text message does.
       return recordAttachmentInteractions(tx, call, channel.channel_address_identifier, request, attachments, (conversationIdentifier) =>
         this.routing.onInboundEntry(tx, {
@@ -68,28 +70,41 @@ export class LocalOrgCrm implements CrmPort<Tx> {
         }),
       );
     }
-    const { conversationIdentifier, openSessionId } = await appendToConversation(
-      tx,
-      { orgId: call.orgId, channelAddressIdentifier: channel.channel_address_identifier, endUserClientIdentifier: request.from },
-      {
-        entryId: entryInteraction.entryId,
-        entryType: entryInteraction.entryType,
-        senderRole: 'EndUser',
-        senderSubject: request.from,
-        clientTimestamp: entryInteraction.timestamp,
-        payload: entryInteraction.payload,
-        routingAttributes: request.routingAttributes,
-        requestId: call.requestId,
-      },
-    );
-    const workItemIds = await this.routing.onInboundEntry(tx, {
-      orgId: call.orgId,
-      channel,
-      conversationIdentifier,
-      endUserClientIdentifier: request.from,
+    const key = { orgId: call.orgId, channelAddressIdentifier: request.to, endUserClientIdentifier: request.from };
+    const entry = {
+      entryId: entryInteraction.entryId,
       entryType: entryInteraction.entryType,
-      openSessionId,
-    });
+      senderRole: 'EndUser',
+      senderSubject: request.from,
+      clientTimestamp: entryInteraction.timestamp,
+      payload: entryInteraction.payload,
+      routingAttributes: request.routingAttributes,
+      requestId: call.requestId,
+    };
+    // The common case checks the channel in the statement that stores the entry; when that statement stores
+    // nothing, the checks run one by one, in the order the refusals take precedence. A refusal after the
+    // entry was stored rolls it back with the rest of the request's transaction.
+    const known = await appendToActiveChannelConversation(tx, { ...key, authorizationContext: call.authorizationContext }, entry);
+    let channel: Selectable<ChannelTable> | undefined;
+    if (known) checkRoutingAttributeLengths(request.routingAttributes, known.routingAttributeMaxLength);
+    else {
+      channel = await resolveChannel(tx, call, request.to);
+      checkRoutingAttributeLengths(request.routingAttributes, channel.routing_attribute_max_length);
+    }
+    const stored: { conversationIdentifier: string; openSessionId?: string | null } = known ?? (await appendToConversation(tx, key, entry));
+    const { conversationIdentifier, openSessionId } = stored;
+    // The channel's row is needed only to open a session (onInboundEntry does nothing for an open one).
+    const workItemIds =
+      entryInteraction.entryType === 'Message' && !openSessionId
+        ? await this.routing.onInboundEntry(tx, {
+            orgId: call.orgId,
+            channel: channel ?? (await resolveChannel(tx, call, request.to)),
+            conversationIdentifier,
+            endUserClientIdentifier: request.from,
+            entryType: entryInteraction.entryType,
+            openSessionId,
+          })
+        : [];
     return {
       status: 202,
       body: { conversationIdentifier, id: entryInteraction.entryId, workItemIds, success: true },
