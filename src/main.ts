@@ -1,4 +1,5 @@
-import http, { type RequestListener, type Server } from 'node:http';
+import type { Server } from 'node:http';
+import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { AddressInfo } from 'node:net';
 import { AttachmentRecords } from './attachments/attachment-records.ts';
@@ -22,6 +23,7 @@ import {
   TransactionalIdempotency,
 } from './http/idempotency.ts';
 import { installGracefulShutdown } from './http/graceful-shutdown.ts';
+import { createHttpServer } from './http/http-server.ts';
 import { createInteractionApp } from './http/interaction-app.ts';
 import { createLogger } from './http/logging.ts';
 import { Readiness } from './http/readiness.ts';
@@ -302,18 +304,15 @@ async function connectToOrg(sf: SalesforceSettings, logger: Logger, storage: Att
 
 class StartupError extends Error {}
 
-function listen(app: RequestListener, port: number, host: string, timeouts: Config['httpTimeouts']): Promise<Server> {
+function listen(app: Express, port: number, host: string, timeouts: Config['httpTimeouts']): Promise<Server> {
   // Node checks the headers and request timeouts every connectionsCheckingInterval (30 s by default);
   // a tighter interval makes them hold to within a second.
-  const server = http.createServer(
-    {
-      headersTimeout: timeouts.headersMs,
-      requestTimeout: timeouts.requestMs,
-      keepAliveTimeout: timeouts.keepAliveMs,
-      connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
-    },
-    app,
-  );
+  const server = createHttpServer(app, {
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionsCheckingInterval: Math.min(1000, timeouts.headersMs),
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
