@@ -157,7 +157,15 @@ export class OutboundSubscriber {
             // memory holds a few batches at most. What is not stored yet is received again after a restart
             // (the checkpoint moves with the stored events).
             const requested = !over && !queue.some((q) => q.kind === 'more');
-            if (requested) client.requestAdditionalEvents(this.o.topicName, BATCH);
+            if (requested) {
+              // Thrown here, it would reject the client's own stream handler, which nothing awaits.
+              try {
+                client.requestAdditionalEvents(this.o.topicName, BATCH);
+              } catch (err) {
+                finish(err);
+                return;
+              }
+            }
             enqueue({ kind: 'more', requested });
           } else if (type === 'error') {
             if (parseError) enqueue({ kind: 'undecodable', error: data as unknown as UndecodableEvent });
