@@ -26,7 +26,7 @@ up to 32 events per conversation (same webhook-id; docs/outbound.md). Commits of
 received batches go through the store's group commit, whose fsync waits off the event loop, where it
 used to block the loop for about a quarter of the time. What is left is spread out: the Pub/Sub client
 decoding (about 15 %, most of it the client serializing every raw event for a debug log line, which the
-bare client pays too), the webhook POST (node:http over kept-alive connections, about 15 %), SQLite
+bare client pays too), the webhook POST (undici's dispatch over kept-alive connections, about 15 %), SQLite
 inserting each event and its delivery and updating each outcome with their indexes (about 15 %, with
 the WAL pages each commit writes about 5 % more), reading a conversation's next deliveries with their
 bodies (about 8 %); Kysely building queries, signing and normalizing are a few % each. Each catch-up

@@ -1,7 +1,8 @@
-// Two versions of the outbound path side by side: this checkout and another (BASE=/path/to/a/copy of the
-// version to compare with, with its node_modules). Each side has its own org process, bridge and webhook
-// receiver; rounds of the benchmark's catch-up (publish with the bridge stopped, start it, time first →
-// last webhook) alternate between the sides (A B B A ...), so load from other work falls on both alike.
+// Versions of the outbound path side by side: this checkout and others (BASE=/path/to/a/copy of a version
+// to compare with, with its node_modules; several comma-separated). Each side has its own org process,
+// bridge and webhook receiver; rounds of the benchmark's catch-up (publish with the bridge stopped, start
+// it, time first → last webhook) alternate between the sides (A B B A ...), so load from other work falls
+// on all alike.
 //
 //   BASE=/tmp/base npx tsx bench/outbound/side-by-side.ts   # ROUNDS=6 EVENTS=1500 CONVERSATIONS=20
 //
@@ -13,6 +14,7 @@ import { managementRequest } from '../../test/helpers/outbound.ts';
 import { catchUp } from '../outbound.bench.ts';
 import { publishInteractions } from './measure.ts';
 import { startBenchReceiver } from './receiver.ts';
+import { withBaseVersions } from '../side-by-side-versions.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 6);
 const EVENTS = Number(process.env.EVENTS ?? 1500);
@@ -28,13 +30,7 @@ interface Side {
   runs: Map<number, { rate: number[]; cpu: number[] }>;
 }
 
-const versions: [string, typeof startBridge][] = [['this checkout', startBridge]];
-if (process.env.BASE) {
-  const other = (await import(path.join(path.resolve(process.env.BASE), 'test/helpers/bridge-process.ts'))) as {
-    startBridge: typeof startBridge;
-  };
-  versions.push([`BASE ${process.env.BASE}`, other.startBridge]);
-}
+const versions = await withBaseVersions([['this checkout', startBridge]]);
 const quiet = { LOG_LEVEL: 'warn' };
 const sides: Side[] = [];
 try {

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { Db } from '../store/database.ts';
 import { OrderedLogReader } from '../store/ordered-log.ts';
 import type { TransactionRunner, Tx } from '../store/transactions.ts';
 import type { NormalizedEvent } from '../contract/outbound-event.ts';
 import { orderingKeyOf } from './normalizer.ts';
 import { matchesEventTypes } from './event-type-filter.ts';
+import { timeOrderedId } from '../util/time-ordered-id.ts';
 
 /**
  * What the subscriber keeps: normalized events (with their webhook deliveries), parked malformed events,
@@ -105,7 +105,8 @@ export class ReceivedEvents {
           for (const ep of endpoints) {
             if (!matchesEventTypes(ep.types, event) || (ep.channel && ep.channel !== event.channelAddressIdentifier)) continue;
             deliveries.push({
-              delivery_id: `dlv_${randomUUID()}`,
+              // Time-ordered: the primary key's index grows at its end rather than at random places.
+              delivery_id: `dlv_${timeOrderedId()}`,
               event_sequence: sequence,
               event_id: event.eventId,
               endpoint_id: ep.id,

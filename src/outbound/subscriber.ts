@@ -121,13 +121,13 @@ export class OutboundSubscriber {
         // Everything queued while a transaction commits goes into the next one: one fsync per run of events.
         const drain = async () => {
           while (queue.length > 0 && !over) {
-            const cut = queue.findIndex((q) => q.kind === 'more');
-            const run = queue.splice(0, cut === -1 ? queue.length : cut + 1);
+            const run = queue.splice(0);
             const items = run.flatMap((q) => (q.kind === 'more' ? [] : [this.toItem(q)]));
             const stored = await this.o.received.storeBatch(this.o.topicName, items);
             connection.stored += items.length;
             for (const event of stored) this.o.onStored(event);
-            if (run.at(-1)?.kind === 'more' && !isOver()) client.requestAdditionalEvents(this.o.topicName, BATCH);
+            // A batch that came in while another waited to be stored asks for the next once it is stored.
+            if (run.some((q) => q.kind === 'more' && !q.requested) && !isOver()) client.requestAdditionalEvents(this.o.topicName, BATCH);
           }
         };
         const kick = () => {
@@ -151,8 +151,23 @@ export class OutboundSubscriber {
             if (closeWanted) client.close();
           }
           if (type === 'event') enqueue({ kind: 'event', parsed: data as ClientEvent });
-          else if (type === 'lastEvent') enqueue({ kind: 'more' });
-          else if (type === 'error') {
+          else if (type === 'lastEvent') {
+            // The next batch is asked for as this one is complete, so that it arrives while this one is
+            // stored; unless an earlier batch still waits for its transaction: then once that is stored, so
+            // memory holds a few batches at most. What is not stored yet is received again after a restart
+            // (the checkpoint moves with the stored events).
+            const requested = !over && !queue.some((q) => q.kind === 'more');
+            if (requested) {
+              // Thrown here, it would reject the client's own stream handler, which nothing awaits.
+              try {
+                client.requestAdditionalEvents(this.o.topicName, BATCH);
+              } catch (err) {
+                finish(err);
+                return;
+              }
+            }
+            enqueue({ kind: 'more', requested });
+          } else if (type === 'error') {
             if (parseError) enqueue({ kind: 'undecodable', error: data as unknown as UndecodableEvent });
             else finish(data);
           } else if (type === 'end') finish();
@@ -206,10 +221,14 @@ export class OutboundSubscriber {
   }
 }
 
-/** What the client hands over, in arrival order; `more` marks the end of a requested batch. */
 type ClientConfiguration = ConstructorParameters<typeof PubSubApiClient>[0];
 
-type Received = { kind: 'event'; parsed: ClientEvent } | { kind: 'undecodable'; error: UndecodableEvent } | { kind: 'more' };
+/** What the client hands over, in arrival order. */
+type Received =
+  | { kind: 'event'; parsed: ClientEvent }
+  | { kind: 'undecodable'; error: UndecodableEvent }
+  /** The end of a requested batch; `requested`: the next one was asked for then. */
+  | { kind: 'more'; requested: boolean };
 
 /** An event the client decoded. */
 interface ClientEvent {

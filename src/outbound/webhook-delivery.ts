@@ -139,7 +139,7 @@ export class WebhookDelivery {
     this.deps.wakeup.notify();
     await this.loop;
     await Promise.allSettled(this.inFlight.values());
-    this.sender.close();
+    await this.sender.close();
   }
 
   private async run() {
