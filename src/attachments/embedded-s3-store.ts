@@ -166,15 +166,18 @@ class StagedPut implements LocalPut {
       await this.writing;
       const file = await this.file;
       const directory = path.dirname(objectPath);
-      const [firstCreated] = await Promise.all([
-        fs.promises.mkdir(directory, { recursive: true }),
-        file.datasync().then(() => this.close()),
-      ]);
       // What s3rver's putObject would keep of the request's headers (putMetadata picks the same ones).
       const headers: Record<string, string> = { 'content-type': description.contentType };
       for (const [name, value] of Object.entries(description.metadata)) headers[`x-amz-meta-${name.toLowerCase()}`] = value;
-      // The metadata first, as in putObject above: without its object file, s3rver does not see it.
-      await Promise.all([writeDurably(md5Path, newEtag('-1')), writeDurably(metadataPath, JSON.stringify(headers, null, 2))]);
+      // The metadata first, as in putObject above: without its object file, s3rver does not see it. The
+      // three files are synced at once, so their fsyncs share the file system's journal commits.
+      const [firstCreated] = (await allSettled([
+        fs.promises.mkdir(directory, { recursive: true }).then(async (created) => {
+          await allSettled([writeDurably(md5Path, newEtag('-1')), writeDurably(metadataPath, JSON.stringify(headers, null, 2))]);
+          return created;
+        }),
+        file.datasync().then(() => this.close()),
+      ])) as [string | undefined, void];
       await fs.promises.rename(this.staging, objectPath);
       await syncDirectories(directory, firstCreated);
     } catch (err) {
@@ -217,6 +220,14 @@ async function writeAll(file: fs.promises.FileHandle, buffers: Buffer[]): Promis
     while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
     if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
   }
+}
+
+/** As Promise.all, but settles only once every promise has: the cleanup after a failure races no write. */
+async function allSettled(promises: Array<Promise<unknown>>): Promise<unknown[]> {
+  const results = await Promise.allSettled(promises);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<unknown>).value);
 }
 
 async function writeDurably(file: string, content: string): Promise<void> {
