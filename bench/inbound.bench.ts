@@ -256,16 +256,18 @@ function uploadsMarkdown(uploadRows: string[]) {
 | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 ${uploadRows.join('\n')}
 
-The bridge streams each file into the embedded S3-compatible server (s3rver, in the same process, files
-under DATA_DIR) while hashing it, checks its size and type, and records the entry; the bare endpoint is
-Express + multer's disk storage writing the file to a temporary directory. Peak RSS is the process's
-VmHWM, reset before each run; for the bridge it includes the in-process S3 server.
+The bridge streams each file into the embedded S3-compatible server's store (s3rver, in the same
+process, files under DATA_DIR) while hashing it, checks its size and type, and records the entry; the
+bare endpoint is Express + multer's disk storage writing the file to a temporary directory. Peak RSS is
+the process's VmHWM, reset before each run; for the bridge it includes the in-process S3 server.
 
-Per file the bridge makes two S3 requests: one PutObject streamed as the file arrives, its last chunk
-held back until the file has been checked (so that a refused file never becomes an object), and a
-metadata-only copy to record the SHA-256. The embedded server writes each file once, to a staging file
-that it renames into place when the body is complete, and computes no MD5
-(\`src/attachments/embedded-s3-store.ts\`).
+The embedded server runs in the bridge's process, so the bridge sends it no request: each file goes to a
+staging file of the server's in writes of 1 MiB, and once the file has been checked (so that a refused
+file never becomes an object) the bridge writes the metadata files a PutObject would leave (Content-Type,
+x-amz-meta-* with the SHA-256, an ETag with no MD5), fsyncs the file, those and their directories, and
+renames the staging file to the object's key (\`startLocalPut\` in
+\`src/attachments/embedded-s3-store.ts\`). The bare endpoint does not fsync. With S3_ENDPOINT set, each
+file is a PutObject streamed as it arrives plus a metadata-only copy to record the SHA-256.
 `;
 }
 
