@@ -177,7 +177,7 @@ class StagedPut implements LocalPut {
           return created;
         }),
         file.datasync().then(() => this.close()),
-      ])) as [string | undefined, void];
+      ])) as [string | undefined, unknown];
       await fs.promises.rename(this.staging, objectPath);
       await syncDirectories(directory, firstCreated);
     } catch (err) {
