@@ -83,7 +83,7 @@ async function main(config: Config) {
     bucket: s3.bucket,
     region: s3.region,
     forcePathStyle: s3.forcePathStyle,
-    ...(embeddedS3 ? { credentials: embeddedS3.credentials } : {}),
+    ...(embeddedS3 ? { credentials: embeddedS3.credentials, startLocalPut: () => embeddedS3.startLocalPut() } : {}),
     onError: (operation) => metrics.s3Error(operation),
   });
   await attachmentStorage.ensureBucket(logger);

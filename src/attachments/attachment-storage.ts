@@ -17,13 +17,25 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
+import type { LocalPut } from './embedded-s3-store.ts';
 
 /** An object being written, its bytes given in order: it exists only after `complete`, never after `abort`. */
 export interface ObjectUpload {
   /** Settles when the bytes have been taken (backpressure), or the upload has failed. */
   write(chunk: Buffer): Promise<void>;
-  complete(): Promise<void>;
+  /**
+   * Makes the bytes an object: by default the key and description the upload started with; `final` gives
+   * what is known only once every byte has been checked (the SHA-256, the key of a claimed file). After a
+   * failure, `abort` removes whatever of it was made.
+   */
+  complete(final?: FinalObject): Promise<void>;
+  /** Before `complete`, or after it failed: leaves no object. */
   abort(): Promise<void>;
+}
+
+export interface FinalObject {
+  key: string;
+  description: ObjectDescription;
 }
 
 /** S3's smallest part but the last: what an unsized upload holds in memory at most (plus one chunk). */
@@ -38,6 +50,11 @@ export interface S3Settings {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Told of every S3 request that failed, with its command name (for the metrics). */
   onError?: (operation: string) => void;
+  /**
+   * Set when the bucket is the embedded server's, in this process: uploads are written straight into its
+   * files (embedded-s3-store.ts), not sent to it over HTTP. Their failures count as PutObject's.
+   */
+  startLocalPut?: () => LocalPut;
 }
 
 export interface ObjectDescription {
@@ -122,6 +139,7 @@ export class AttachmentStorage {
    * the request short, and S3 stores nothing of a PutObject that did not get its declared Content-Length.
    */
   startUpload(key: string, contentLength: number, description: ObjectDescription): ObjectUpload {
+    if (this.settings.startLocalPut) return this.localUpload(this.settings.startLocalPut(), { key, description });
     const body = new PassThrough();
     const stop = new AbortController();
     const sent = this.client.send(
@@ -143,10 +161,11 @@ export class AttachmentStorage {
         held = chunk;
         if (ready && !body.write(ready)) await Promise.race([once(body, 'drain'), sent]);
       },
-      complete: async () => {
+      complete: async (final) => {
         body.end(held);
         held = undefined;
         await sent;
+        if (final) await this.describe(key, final);
       },
       abort: async () => {
         held = undefined;
@@ -165,6 +184,7 @@ export class AttachmentStorage {
    * declares it): a multipart upload, which holds up to one part (5 MiB) in memory while it is sent.
    */
   async startUnsizedUpload(key: string, description: ObjectDescription): Promise<ObjectUpload> {
+    if (this.settings.startLocalPut) return this.localUpload(this.settings.startLocalPut(), { key, description });
     const target = { Bucket: this.bucket, Key: key };
     const { UploadId } = await this.client.send(
       new CreateMultipartUploadCommand({ ...target, ContentType: description.contentType, Metadata: description.metadata }),
@@ -180,22 +200,55 @@ export class AttachmentStorage {
       const { ETag } = await this.client.send(new UploadPartCommand({ ...target, UploadId, PartNumber, Body, ContentLength: Body.length }));
       parts.push({ ETag, PartNumber });
     };
+    let completed = false;
     return {
       write: async (chunk) => {
         pending.push(chunk);
         pendingBytes += chunk.length;
         if (pendingBytes >= UNSIZED_PART_BYTES) await flush();
       },
-      complete: async () => {
+      complete: async (final) => {
         if (pendingBytes > 0 || parts.length === 0) await flush();
         await this.client.send(new CompleteMultipartUploadCommand({ ...target, UploadId, MultipartUpload: { Parts: parts } }));
+        completed = true;
+        if (final) await this.describe(key, final);
       },
       abort: async () => {
+        // Completed, then refused (its final step failed): the object is this upload's own.
+        if (completed) return this.delete(key);
         pending = [];
         await this.client.send(new AbortMultipartUploadCommand({ ...target, UploadId })).catch((err: unknown) => {
           if (!['MethodNotAllowed', 'NotImplemented'].includes((err as Error).name)) throw err;
         });
       },
+    };
+  }
+
+  /** Gives a just completed object its final key and description. */
+  private async describe(key: string, final: FinalObject): Promise<void> {
+    if (final.key === key) await this.replaceMetadata(key, final.description);
+    else await this.move(key, final.key, final.description);
+  }
+
+  /**
+   * An upload into the embedded server's files. A failure is counted once, as the PutObject it stands for
+   * would have been; the put itself leaves nothing behind (no staging file, no object).
+   */
+  private localUpload(put: LocalPut, start: FinalObject): ObjectUpload {
+    let failed = false;
+    const counted = async (step: Promise<void>) => {
+      try {
+        await step;
+      } catch (err) {
+        if (!failed) this.settings.onError?.('PutObject');
+        failed = true;
+        throw err;
+      }
+    };
+    return {
+      write: (chunk) => counted(put.write(chunk)),
+      complete: (final = start) => counted(put.complete(final.key, final.description)),
+      abort: () => put.abort(),
     };
   }
 

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import S3rver from 's3rver';
-import { useEmbeddedStore } from './embedded-s3-store.ts';
+import { useEmbeddedStore, type LocalPut } from './embedded-s3-store.ts';
 import { hasValidSignature, type S3Credentials } from './s3-request-signature.ts';
 
 export interface EmbeddedS3 {
@@ -21,6 +21,8 @@ export interface EmbeddedS3 {
    * death of the process (embedded-s3-store.ts).
    */
   sweepIncompleteUploads(olderThanMs: number): Promise<number>;
+  /** Writes an object into the bucket from this process, without a request to the server (embedded-s3-store.ts). */
+  startLocalPut(): LocalPut;
   close(): Promise<void>;
 }
 
@@ -43,7 +45,7 @@ export async function startEmbeddedS3(options: {
   const accounts = createRequire(import.meta.url)('s3rver/lib/models/account') as S3rverAccounts;
   accounts.DUMMY_ACCOUNT.createKeyPair(credentials.accessKeyId, credentials.secretAccessKey);
   const s3rver = new S3rver({ directory: options.directory, silent: true, configureBuckets: [{ name: options.bucket }] });
-  useEmbeddedStore(s3rver, options.directory);
+  const store = useEmbeddedStore(s3rver, options.directory);
   await s3rver.configureBuckets();
   const handle = s3rver.callback();
   const server = http.createServer((req, res) => {
@@ -76,6 +78,7 @@ export async function startEmbeddedS3(options: {
       }
       return removed;
     },
+    startLocalPut: () => store.startLocalPut(options.bucket),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

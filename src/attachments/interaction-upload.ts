@@ -334,12 +334,6 @@ class UploadSession implements FileParts {
     });
     for (const interaction of targets) {
       const file = files.shift() as UnclaimedFile;
-      try {
-        await file.upload.complete();
-      } catch (err) {
-        await file.upload.abort().catch(() => {});
-        throw err;
-      }
       const objectKey = attachmentObjectKey({
         orgId: this.orgId,
         channelAddressIdentifier: request.to,
@@ -350,12 +344,12 @@ class UploadSession implements FileParts {
         fileName: file.name,
       });
       try {
-        await this.storage.move(file.key, objectKey, {
-          contentType: file.mimeType,
-          metadata: { ...objectMetadata(file.name, interaction.id), sha256: file.sha256 },
+        await file.upload.complete({
+          key: objectKey,
+          description: { contentType: file.mimeType, metadata: { ...objectMetadata(file.name, interaction.id), sha256: file.sha256 } },
         });
       } catch (err) {
-        await this.storage.delete(file.key).catch(() => {});
+        await file.upload.abort().catch(() => {});
         throw err;
       }
       this.stored.push({

@@ -54,7 +54,8 @@ export interface UnclaimedFile {
   size: number;
   sha256: string;
   key: string;
-  upload: { complete(): Promise<void>; abort(): Promise<void> };
+  /** Completed with the key and description it is claimed under. */
+  upload: Pick<ObjectUpload, 'complete' | 'abort'>;
 }
 
 /** Where a file goes: with its AttachmentInteraction known (the `json` part came first), or not yet. */
@@ -80,8 +81,8 @@ export function contentLengthMismatch(name: string, expected: number, received: 
 /**
  * Streams one file part into the bucket, counting and hashing it. With its AttachmentInteraction known, it
  * is checked on the way and completed as a checked object; without, it is written under an unclaimed key
- * and left uncompleted for the `json` part to claim. On a refusal it leaves nothing behind: an uncompleted
- * upload is aborted, a completed one (only its metadata step failed) deleted.
+ * and left uncompleted for the `json` part to claim. On a refusal it leaves nothing behind: the upload is
+ * aborted (which removes a completed object whose final step failed).
  */
 export async function streamIntoBucket(
   deps: { storage: AttachmentStorage; maxFileBytes: number; log: Logger },
@@ -118,7 +119,6 @@ export async function streamIntoBucket(
   const head: Buffer[] = [];
   let size = 0;
   let started: { sink: ObjectUpload; mimeType: string } | undefined;
-  let completed = false;
 
   const start = async () => {
     const mimeType = await resolveMimeType(file.mimetype, Buffer.concat(head).subarray(0, MIME_SAMPLE_BYTES));
@@ -154,9 +154,7 @@ export async function streamIntoBucket(
     if (!p.request) {
       return { index: p.index, id, name, mimeType, size, sha256: digest, key: objectKey, upload: sink };
     }
-    await sink.complete();
-    completed = true;
-    await storage.replaceMetadata(objectKey, { contentType: mimeType, metadata: { ...metadata, sha256: digest } });
+    await sink.complete({ key: objectKey, description: { contentType: mimeType, metadata: { ...metadata, sha256: digest } } });
     return {
       id,
       interactionId: p.interaction.id,
@@ -170,17 +168,7 @@ export async function streamIntoBucket(
       url: storage.objectUrl(objectKey),
     };
   } catch (err) {
-    if (completed) {
-      // Only the metadata step failed: the object exists, and nothing will reference it.
-      await storage
-        .delete(objectKey)
-        .catch((e: unknown) => log.error({ err: e, key: objectKey }, 'could not delete an unreferenced attachment object'));
-    } else {
-      // Not completed, so not an object: aborting leaves nothing in the bucket.
-      await started?.sink
-        .abort()
-        .catch((e: unknown) => log.warn({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
-    }
+    await started?.sink.abort().catch((e: unknown) => log.error({ err: e, key: objectKey }, 'could not abort a refused attachment upload'));
     throw err;
   }
 }
