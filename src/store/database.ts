@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, type LogEvent, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import { Kysely, type LogEvent, Migrator, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { GroupCommit } from './group-commit.ts';
+import { OwnSchemaPostgresDialect } from './own-schema-introspection.ts';
 import { PreparingClient } from './postgres-client.ts';
 import { runPreparedQueriesDirectly } from './prepared-query.ts';
 import { migrationProvider } from './migrations/index.ts';
@@ -144,7 +145,7 @@ function withStatementCache(database: SqliteDatabase.Database, max = 500) {
 
 function openPostgres(databaseUrl: string, log: QueryLog): Store {
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, Client: PreparingClient });
-  const db = new Kysely<Tables>({ dialect: new PostgresDialect({ pool }), log });
+  const db = new Kysely<Tables>({ dialect: new OwnSchemaPostgresDialect({ pool }), log });
   const url = new URL(databaseUrl);
   if (url.password) url.password = '***';
   return {
