@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, sql, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, sql, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from '../src/store/migrations/index.ts';
+import { OwnSchemaPostgresDialect } from '../src/store/own-schema-introspection.ts';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
 import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess, type StoreKind } from './helpers/bridge-process.ts';
 import { callJson } from './helpers/json-api.ts';
@@ -145,7 +146,10 @@ async function bareDatabase(kind: StoreKind): Promise<{ db: Kysely<any>; schema?
   await admin.query(`create schema ${schema}`);
   const url = new URL(base);
   url.searchParams.set('options', `-c search_path=${schema}`);
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 2 }) }) });
+  // The store's dialect: Kysely's own introspection reads every schema, and fails when another test drops one meanwhile.
+  const db = new Kysely<any>({
+    dialect: new OwnSchemaPostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 2 }) }),
+  });
   return {
     db,
     schema,

@@ -12,6 +12,7 @@ import type { ParticipantRequest } from '../contract/participant-request.ts';
 import type { InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
+import type { Db } from '../store/database.ts';
 
 /** Who is calling, established by the guard from the access token and headers. */
 export interface CrmCall {
@@ -49,6 +50,25 @@ export interface CrmResponse {
   headers?: Readonly<Record<string, string>>;
 }
 
+/**
+ * The idempotency record of a request, for an adapter that writes it together with its answer in the
+ * operation's own statement (postInteractionAtOnce): every column but the answer, which the adapter knows.
+ */
+export interface AnswerRecord {
+  idempotencyKey: string;
+  requestId: string;
+  operation: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+/** What postInteractionAtOnce did: nothing (`undefined`), or all of it, with the record and its answer. */
+export interface AnsweredAtOnce {
+  response: CrmResponse;
+  /** Another body already came with this RequestId (worth the idempotency step's warning). */
+  otherBodyWithRequestId: boolean;
+}
+
 /** What a bridge-mode operation runs in: nothing, since an HTTP call to the org must not hold a transaction open. */
 export type NoTransaction = undefined;
 
@@ -71,6 +91,20 @@ export interface CrmPort<Scope> {
     request: PortRequest<InteractionRequest>,
     attachments: readonly StoredAttachment[],
   ): Promise<CrmResponse>;
+  /**
+   * Optional, for a store whose every statement is a round trip (PostgreSQL): the common case of
+   * postInteraction, an entry into a conversation that has an open session, stored with `record` and its
+   * answer in one statement that commits by itself (no transaction around it). Undefined when the case does
+   * not apply or anything differs from it (a replay, a new conversation, a refusal to come): then nothing
+   * was written, and the idempotency step runs postInteraction as usual.
+   */
+  postInteractionAtOnce?(
+    db: Db,
+    call: CrmCall,
+    request: PortRequest<InteractionRequest>,
+    attachments: readonly StoredAttachment[],
+    record: AnswerRecord,
+  ): Promise<AnsweredAtOnce | undefined>;
   /** `POST /route`: creates a pending service routing for the conversation's work item. */
   route(scope: Scope, call: CrmCall, request: PortRequest<RouteRequest>): Promise<CrmResponse>;
   /** `DELETE /route`: cancels the conversation's open pending service routing. */

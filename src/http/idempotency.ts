@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { apiError } from '../contract/interaction-errors.ts';
-import type { CrmResponse, NoTransaction } from '../crm/crm-port.ts';
+import type { AnsweredAtOnce, AnswerRecord, CrmResponse, NoTransaction } from '../crm/crm-port.ts';
 import type { Db, Dialect } from '../store/database.ts';
 import { preparedQuery } from '../store/prepared-query.ts';
 import { inTransaction, type TransactionRunner, type Tx } from '../store/transactions.ts';
@@ -39,8 +39,14 @@ export interface IdempotencyKey {
  * (TransactionalIdempotency), nothing for bridge mode (ReservingIdempotency).
  */
 export interface Idempotency<Scope> {
-  run(key: IdempotencyKey, log: Logger, operation: (scope: Scope) => Promise<CrmResponse>): Promise<IdempotentOutcome>;
+  run(key: IdempotencyKey, log: Logger, operation: (scope: Scope) => Promise<CrmResponse>, atOnce?: AtOnce): Promise<IdempotentOutcome>;
 }
+
+/**
+ * The operation's common case done in one statement with its record and answer, where the store makes that
+ * pay (see CrmPort.postInteractionAtOnce); undefined when it did nothing. A step may ignore it.
+ */
+export type AtOnce = (db: Db, record: AnswerRecord) => Promise<AnsweredAtOnce | undefined>;
 
 /**
  * The local org: this step opens the transaction and passes it to the operation, so the record and the
@@ -63,7 +69,16 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
     private readonly dialect: Dialect = 'postgres',
   ) {}
 
-  async run(key: IdempotencyKey, log: Logger, operation: (tx: Tx) => Promise<CrmResponse>): Promise<IdempotentOutcome> {
+  async run(key: IdempotencyKey, log: Logger, operation: (tx: Tx) => Promise<CrmResponse>, atOnce?: AtOnce): Promise<IdempotentOutcome> {
+    // On PostgreSQL every statement is a round trip, and a transaction of the common case takes five.
+    // SQLite's group commit already shares one commit among concurrent requests: it keeps the usual way.
+    if (atOnce && this.dialect === 'postgres') {
+      const done = await this.runAtOnce(key, atOnce);
+      if (done) {
+        if (done.otherBodyWithRequestId) warnReused(log, key);
+        return { ...done.response, replayed: false };
+      }
+    }
     try {
       return await this.runTransaction(async (tx) => {
         const records = new IdempotencyRecords(
@@ -81,7 +96,28 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
       throw err;
     }
   }
+
+  private async runAtOnce(key: IdempotencyKey, atOnce: AtOnce): Promise<AnsweredAtOnce | undefined> {
+    const now = Date.now();
+    const record = {
+      idempotencyKey: keyOf(key),
+      requestId: key.requestId,
+      operation: key.operation,
+      createdAt: now,
+      expiresAt: now + this.ttlSeconds * 1000,
+    };
+    try {
+      return await atOnce(this.db, record);
+    } catch (err) {
+      // A duplicate of this request committed its record meanwhile: the usual way replays its answer.
+      if ((err as { code?: unknown }).code === UNIQUE_VIOLATION) return undefined;
+      throw err;
+    }
+  }
 }
+
+/** PostgreSQL's SQLSTATE for a unique index refusing a row. */
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * Bridge mode on a shared store (PostgreSQL, where replicas may take the same request at once): the

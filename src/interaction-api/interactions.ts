@@ -44,11 +44,13 @@ export function interactionsRoute<Scope>(deps: {
       const { attachments } = received;
       let outcome;
       try {
+        const request = { parsed: received.request, raw: { body: received.jsonText, headers: {} } };
+        const atOnce = deps.crm.postInteractionAtOnce?.bind(deps.crm);
         outcome = await deps.idempotency.run(
           { operation: 'POST /interactions', requestId: call.requestId, fingerprint: fingerprint(call, received) },
           req.log,
-          (scope) =>
-            deps.crm.postInteraction(scope, call, { parsed: received.request, raw: { body: received.jsonText, headers: {} } }, attachments),
+          (scope) => deps.crm.postInteraction(scope, call, request, attachments),
+          atOnce && ((db, record) => atOnce(db, call, request, attachments, record)),
         );
       } catch (err) {
         await deps.upload.discard(attachments, req.log);

@@ -12,8 +12,9 @@ import type { ParticipantRequest } from '../contract/participant-request.ts';
 import { checkInteractionTimestamps, type InteractionRequest } from '../contract/interaction-request.ts';
 import type { CancelRouteRequest, RouteRequest } from '../contract/route-request.ts';
 import type { RoutingResultRequest } from '../contract/routing-result-request.ts';
-import type { CrmCall, CrmPort, CrmResponse, PortRequest } from '../crm/crm-port.ts';
+import type { AnsweredAtOnce, AnswerRecord, CrmCall, CrmPort, CrmResponse, PortRequest } from '../crm/crm-port.ts';
 import type { Selectable } from 'kysely';
+import type { Db } from '../store/database.ts';
 import type { ChannelTable } from '../store/tables.ts';
 import type { Tx } from '../store/transactions.ts';
 import { recordAcknowledgements } from './acknowledgements.ts';
@@ -27,6 +28,7 @@ import { addConversationHistory } from './conversation-history.ts';
 import { conversationEntriesPage } from './conversation-entries-page.ts';
 import { addConversationEntry, changeParticipant, establishConversation } from './conversation-operations.ts';
 import { appendToActiveChannelConversation, appendToConversation } from './conversations.ts';
+import { appendToOpenSessionAnswered } from './message-at-once.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import { checkRoutingAttributeLengths, type LocalOrgRouting } from './routing.ts';
 
@@ -105,9 +107,56 @@ export class LocalOrgCrm implements CrmPort<Tx> {
             openSessionId,
           })
         : [];
+    return { status: 202, body: accepted(conversationIdentifier, entryInteraction.entryId, workItemIds) };
+  }
+
+  /**
+   * postInteraction's common case in one statement (appendToOpenSessionAnswered): a lone entry, no files
+   * and no routing attributes, into a conversation whose session is open, which opens no work item. Any
+   * other request, and any the statement does not store, is left to postInteraction.
+   */
+  async postInteractionAtOnce(
+    db: Db,
+    call: CrmCall,
+    { parsed: request }: PortRequest<InteractionRequest>,
+    attachments: readonly StoredAttachment[],
+    record: AnswerRecord,
+  ): Promise<AnsweredAtOnce | undefined> {
+    const [entryInteraction, ...others] = request.interactions;
+    if (others.length > 0 || attachments.length > 0 || request.routingAttributes) return undefined;
+    if (entryInteraction?.interactionType !== 'EntryInteraction') return undefined;
+    try {
+      checkInteractionTimestamps(request);
+    } catch {
+      // Refused only after the idempotency record was looked for: a replay of an answered request wins.
+      return undefined;
+    }
+    const { entryId } = entryInteraction;
+    const stored = await appendToOpenSessionAnswered(
+      db,
+      {
+        orgId: call.orgId,
+        channelAddressIdentifier: request.to,
+        endUserClientIdentifier: request.from,
+        authorizationContext: call.authorizationContext,
+      },
+      {
+        entryId,
+        entryType: entryInteraction.entryType,
+        senderRole: 'EndUser',
+        senderSubject: request.from,
+        clientTimestamp: entryInteraction.timestamp,
+        payload: entryInteraction.payload,
+        requestId: call.requestId,
+      },
+      record,
+      202,
+      (conversationIdentifier) => accepted(conversationIdentifier, entryId, []),
+    );
+    if (!stored) return undefined;
     return {
-      status: 202,
-      body: { conversationIdentifier, id: entryInteraction.entryId, workItemIds, success: true },
+      response: { status: 202, body: accepted(stored.conversationIdentifier, entryId, []) },
+      otherBodyWithRequestId: stored.otherBodyWithRequestId,
     };
   }
 
@@ -171,4 +220,9 @@ export class LocalOrgCrm implements CrmPort<Tx> {
   changeMessagingSession(tx: Tx, call: CrmCall, request: PortRequest<MessagingSessionRequest>): Promise<CrmResponse> {
     return this.routing.changeSession(tx, call, request.parsed);
   }
+}
+
+/** The answer to an interaction the org took: its conversation, the entry and the work items it opened. */
+function accepted(conversationIdentifier: string, entryId: string, workItemIds: string[]) {
+  return { conversationIdentifier, id: entryId, workItemIds, success: true };
 }
