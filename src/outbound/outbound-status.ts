@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Db } from '../store/database.ts';
 import { DELIVERY_STATUSES } from './webhook-endpoints.ts';
 
@@ -38,7 +39,7 @@ export async function readOutboundStatus(deps: {
       .selectFrom('webhook_deliveries as d')
       .innerJoin('normalized_events as e', 'e.event_id', 'd.event_id')
       .select('e.received_at')
-      .where('d.status', '=', 'pending')
+      .where('d.status', '=', sql.lit('pending'))
       .orderBy('d.event_sequence', 'asc')
       .limit(1)
       .executeTakeFirst(),

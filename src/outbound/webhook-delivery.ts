@@ -168,7 +168,8 @@ export class WebhookDelivery {
     const window = await this.deps.db
       .selectFrom('webhook_deliveries')
       .select(['delivery_id', 'endpoint_id', 'ordering_key', 'next_attempt_at', 'lease_owner', 'lease_until'])
-      .where('status', '=', 'pending')
+      // A literal, not a parameter: so the databases see that the index of pending deliveries applies.
+      .where('status', '=', sql.lit('pending'))
       .orderBy('event_sequence', 'asc')
       .limit(PASS_WINDOW)
       .execute();

@@ -10,6 +10,7 @@ import { interactionOperations } from './0007-interaction-operations.ts';
 import { orderedLogIds } from './0008-ordered-log-ids.ts';
 import { integrationCallLines } from './0009-integration-call-lines.ts';
 import { uniqueEntryIds } from './0010-unique-entry-ids.ts';
+import { deliveryIndexes } from './0011-delivery-indexes.ts';
 
 /**
  * Every schema change, in order, one file each. Written once for both dialects: only column types
@@ -27,6 +28,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     '0008_ordered_log_ids': orderedLogIds(dialect),
     '0009_integration_call_lines': integrationCallLines(),
     '0010_unique_entry_ids': uniqueEntryIds(),
+    '0011_delivery_indexes': deliveryIndexes(),
   };
 }
 
