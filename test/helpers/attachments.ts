@@ -153,6 +153,9 @@ export function streamInteraction(
             });
           }
           if (req.destroyed) return;
+          // Let the answer be read between chunks: a server discarding the rest as fast as it comes makes
+          // every write succeed at once, and a loop that never yields would not see an early answer.
+          await new Promise<void>((resolve) => setImmediate(resolve));
         }
       }
       if (!state.answered) req.end();
