@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { ExpressionBuilder } from 'kysely';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { Db } from '../store/database.ts';
 import { preparedQuery } from '../store/prepared-query.ts';
+import type { Tables } from '../store/tables.ts';
 import type { Tx } from '../store/transactions.ts';
 import { acknowledgementsByEntry } from './acknowledgements.ts';
 import { participantsOf } from './participants.ts';
@@ -172,6 +174,29 @@ export async function appendToActiveChannelConversation(
   };
 }
 
+/**
+ * The end user's conversation on an active channel of the caller's org and AuthorizationContext:
+ * resolveChannel's checks (10017, 10031, 10001) as a filter, a channel failing any yielding no row. The
+ * statements that store an entry only where those hold select from it.
+ */
+export function conversationOnCallersActiveChannel(
+  eb: ExpressionBuilder<Tables, 'conversation_entries'>,
+  key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string; authorizationContext: string },
+) {
+  return eb
+    .selectFrom('conversations')
+    .innerJoin('channels', (join) =>
+      join
+        .onRef('channels.channel_address_identifier', '=', 'conversations.channel_address_identifier')
+        .onRef('channels.org_id', '=', 'conversations.org_id'),
+    )
+    .where('conversations.org_id', '=', key.orgId)
+    .where('conversations.channel_address_identifier', '=', key.channelAddressIdentifier)
+    .where('conversations.end_user_client_identifier', '=', key.endUserClientIdentifier)
+    .where('channels.active', '<>', 0)
+    .where('channels.authorization_context', '=', key.authorizationContext);
+}
+
 const insertEntryOfActiveChannelConversation = preparedQuery(
   (
     db,
@@ -204,31 +229,18 @@ const insertEntryOfActiveChannelConversation = preparedQuery(
         'created_at',
       ])
       .expression((eb) =>
-        eb
-          .selectFrom('conversations')
-          // resolveChannel's checks (10017, 10031, 10001) as a filter: a channel failing any yields no row.
-          .innerJoin('channels', (join) =>
-            join
-              .onRef('channels.channel_address_identifier', '=', 'conversations.channel_address_identifier')
-              .onRef('channels.org_id', '=', 'conversations.org_id'),
-          )
-          .select([
-            'conversations.conversation_identifier',
-            eb.val(entryId).as('entry_id'),
-            eb.val(entryType).as('entry_type'),
-            eb.val(senderRole).as('sender_role'),
-            eb.val(senderSubject).as('sender_subject'),
-            eb.val(clientTimestamp).as('client_timestamp'),
-            eb.val(payload).as('payload'),
-            eb.val(routingAttributes).as('routing_attributes'),
-            eb.val(requestId).as('request_id'),
-            eb.val(createdAt).as('created_at'),
-          ])
-          .where('conversations.org_id', '=', orgId)
-          .where('conversations.channel_address_identifier', '=', channelAddressIdentifier)
-          .where('conversations.end_user_client_identifier', '=', endUserClientIdentifier)
-          .where('channels.active', '<>', 0)
-          .where('channels.authorization_context', '=', authorizationContext),
+        conversationOnCallersActiveChannel(eb, { orgId, channelAddressIdentifier, endUserClientIdentifier, authorizationContext }).select([
+          'conversations.conversation_identifier',
+          eb.val(entryId).as('entry_id'),
+          eb.val(entryType).as('entry_type'),
+          eb.val(senderRole).as('sender_role'),
+          eb.val(senderSubject).as('sender_subject'),
+          eb.val(clientTimestamp).as('client_timestamp'),
+          eb.val(payload).as('payload'),
+          eb.val(routingAttributes).as('routing_attributes'),
+          eb.val(requestId).as('request_id'),
+          eb.val(createdAt).as('created_at'),
+        ]),
       )
       .onConflict((oc) => oc.columns(['conversation_identifier', 'entry_id']).doNothing())
       .returning((eb) => [

@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { AnswerRecord } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import { preparedQuery } from '../store/prepared-query.ts';
-import type { NewEntry } from './conversations.ts';
+import { conversationOnCallersActiveChannel, type NewEntry } from './conversations.ts';
 
 /** Stands for the conversation's identifier in an answer built before the statement finds it. */
 const CONVERSATION_MARK = '\u0000conversation\u0000';
@@ -98,13 +98,7 @@ const insertEntryAndAnsweredRecord = preparedQuery(
             'created_at',
           ])
           .expression((eb) =>
-            eb
-              .selectFrom('conversations')
-              .innerJoin('channels', (join) =>
-                join
-                  .onRef('channels.channel_address_identifier', '=', 'conversations.channel_address_identifier')
-                  .onRef('channels.org_id', '=', 'conversations.org_id'),
-              )
+            conversationOnCallersActiveChannel(eb, { orgId, channelAddressIdentifier, endUserClientIdentifier, authorizationContext })
               .select([
                 'conversations.conversation_identifier',
                 eb.val(entryId).as('entry_id'),
@@ -117,11 +111,6 @@ const insertEntryAndAnsweredRecord = preparedQuery(
                 eb.val(requestId).as('request_id'),
                 eb.val(createdAt).as('created_at'),
               ])
-              .where('conversations.org_id', '=', orgId)
-              .where('conversations.channel_address_identifier', '=', channelAddressIdentifier)
-              .where('conversations.end_user_client_identifier', '=', endUserClientIdentifier)
-              .where('channels.active', '<>', 0)
-              .where('channels.authorization_context', '=', authorizationContext)
               .where((w) =>
                 w.exists(
                   w
