@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ExpressionBuilder } from 'kysely';
+import type { ExpressionBuilder, QueryCreator } from 'kysely';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { Db } from '../store/database.ts';
 import { preparedQuery } from '../store/prepared-query.ts';
@@ -179,7 +179,7 @@ export async function appendToActiveChannelConversation(
  * resolveChannel's checks (10017, 10031, 10001) as a filter, a channel failing any yielding no row. The
  * statements that store an entry only where those hold select from it.
  */
-export function conversationOnCallersActiveChannel(
+function conversationOnCallersActiveChannel(
   eb: ExpressionBuilder<Tables, 'conversation_entries'>,
   key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string; authorizationContext: string },
 ) {
@@ -195,6 +195,75 @@ export function conversationOnCallersActiveChannel(
     .where('conversations.end_user_client_identifier', '=', key.endUserClientIdentifier)
     .where('channels.active', '<>', 0)
     .where('channels.authorization_context', '=', key.authorizationContext);
+}
+
+/**
+ * Inserts an entry into the end user's conversation where conversationOnCallersActiveChannel finds it, and
+ * no entry of this id is there yet; with `intoOpenSessionUnlessKey`, only while the conversation has an open
+ * session and no idempotency record has that key (appendToOpenSessionAnswered).
+ */
+export function insertEntryOfCallersConversation(
+  db: QueryCreator<Tables>,
+  key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string; authorizationContext: string },
+  entry: {
+    entryId: string;
+    entryType: string;
+    senderRole: string;
+    senderSubject: string;
+    clientTimestamp: number | null;
+    payload: string;
+    routingAttributes: string | null;
+    requestId: string | null;
+    createdAt: number;
+  },
+  intoOpenSessionUnlessKey?: string,
+) {
+  return db
+    .insertInto('conversation_entries')
+    .columns([
+      'conversation_identifier',
+      'entry_id',
+      'entry_type',
+      'sender_role',
+      'sender_subject',
+      'client_timestamp',
+      'payload',
+      'routing_attributes',
+      'request_id',
+      'created_at',
+    ])
+    .expression((eb) => {
+      let found = conversationOnCallersActiveChannel(eb, key);
+      if (intoOpenSessionUnlessKey !== undefined) {
+        found = found
+          .where((w) =>
+            w.exists(
+              w
+                .selectFrom('messaging_sessions')
+                .select('session_id')
+                .whereRef('messaging_sessions.open_key', '=', 'conversations.conversation_identifier'),
+            ),
+          )
+          .where((w) =>
+            w.not(
+              w.exists(w.selectFrom('idempotency_keys').select('idempotency_key').where('idempotency_key', '=', intoOpenSessionUnlessKey)),
+            ),
+          );
+      }
+      return found.select([
+        'conversations.conversation_identifier',
+        eb.val(entry.entryId).as('entry_id'),
+        eb.val(entry.entryType).as('entry_type'),
+        eb.val(entry.senderRole).as('sender_role'),
+        eb.val(entry.senderSubject).as('sender_subject'),
+        eb.val(entry.clientTimestamp).as('client_timestamp'),
+        eb.val(entry.payload).as('payload'),
+        eb.val(entry.routingAttributes).as('routing_attributes'),
+        eb.val(entry.requestId).as('request_id'),
+        eb.val(entry.createdAt).as('created_at'),
+      ]);
+    })
+    .onConflict((oc) => oc.columns(['conversation_identifier', 'entry_id']).doNothing());
 }
 
 const insertEntryOfActiveChannelConversation = preparedQuery(
@@ -214,48 +283,23 @@ const insertEntryOfActiveChannelConversation = preparedQuery(
     requestId: string | null,
     createdAt: number,
   ) =>
-    db
-      .insertInto('conversation_entries')
-      .columns([
-        'conversation_identifier',
-        'entry_id',
-        'entry_type',
-        'sender_role',
-        'sender_subject',
-        'client_timestamp',
-        'payload',
-        'routing_attributes',
-        'request_id',
-        'created_at',
-      ])
-      .expression((eb) =>
-        conversationOnCallersActiveChannel(eb, { orgId, channelAddressIdentifier, endUserClientIdentifier, authorizationContext }).select([
-          'conversations.conversation_identifier',
-          eb.val(entryId).as('entry_id'),
-          eb.val(entryType).as('entry_type'),
-          eb.val(senderRole).as('sender_role'),
-          eb.val(senderSubject).as('sender_subject'),
-          eb.val(clientTimestamp).as('client_timestamp'),
-          eb.val(payload).as('payload'),
-          eb.val(routingAttributes).as('routing_attributes'),
-          eb.val(requestId).as('request_id'),
-          eb.val(createdAt).as('created_at'),
-        ]),
-      )
-      .onConflict((oc) => oc.columns(['conversation_identifier', 'entry_id']).doNothing())
-      .returning((eb) => [
-        'conversation_identifier',
-        eb
-          .selectFrom('messaging_sessions')
-          .select('session_id')
-          .whereRef('messaging_sessions.open_key', '=', 'conversation_entries.conversation_identifier')
-          .as('open_session_id'),
-        eb
-          .selectFrom('channels')
-          .select('routing_attribute_max_length')
-          .where('channels.channel_address_identifier', '=', channelAddressIdentifier)
-          .as('routing_attribute_max_length'),
-      ]),
+    insertEntryOfCallersConversation(
+      db,
+      { orgId, channelAddressIdentifier, endUserClientIdentifier, authorizationContext },
+      { entryId, entryType, senderRole, senderSubject, clientTimestamp, payload, routingAttributes, requestId, createdAt },
+    ).returning((eb) => [
+      'conversation_identifier',
+      eb
+        .selectFrom('messaging_sessions')
+        .select('session_id')
+        .whereRef('messaging_sessions.open_key', '=', 'conversation_entries.conversation_identifier')
+        .as('open_session_id'),
+      eb
+        .selectFrom('channels')
+        .select('routing_attribute_max_length')
+        .where('channels.channel_address_identifier', '=', channelAddressIdentifier)
+        .as('routing_attribute_max_length'),
+    ]),
 );
 
 /**

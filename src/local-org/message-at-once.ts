@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { AnswerRecord } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import { preparedQuery } from '../store/prepared-query.ts';
-import { conversationOnCallersActiveChannel, type NewEntry } from './conversations.ts';
+import { insertEntryOfCallersConversation, type NewEntry } from './conversations.ts';
 
 /** Stands for the conversation's identifier in an answer built before the statement finds it. */
 const CONVERSATION_MARK = '\u0000conversation\u0000';
@@ -83,48 +83,12 @@ const insertEntryAndAnsweredRecord = preparedQuery(
   ) =>
     db
       .with('entry', (db) =>
-        db
-          .insertInto('conversation_entries')
-          .columns([
-            'conversation_identifier',
-            'entry_id',
-            'entry_type',
-            'sender_role',
-            'sender_subject',
-            'client_timestamp',
-            'payload',
-            'routing_attributes',
-            'request_id',
-            'created_at',
-          ])
-          .expression((eb) =>
-            conversationOnCallersActiveChannel(eb, { orgId, channelAddressIdentifier, endUserClientIdentifier, authorizationContext })
-              .select([
-                'conversations.conversation_identifier',
-                eb.val(entryId).as('entry_id'),
-                eb.val(entryType).as('entry_type'),
-                eb.val(senderRole).as('sender_role'),
-                eb.val(senderSubject).as('sender_subject'),
-                eb.val(clientTimestamp).as('client_timestamp'),
-                eb.val(payload).as('payload'),
-                sql<null>`null`.as('routing_attributes'),
-                eb.val(requestId).as('request_id'),
-                eb.val(createdAt).as('created_at'),
-              ])
-              .where((w) =>
-                w.exists(
-                  w
-                    .selectFrom('messaging_sessions')
-                    .select('session_id')
-                    .whereRef('messaging_sessions.open_key', '=', 'conversations.conversation_identifier'),
-                ),
-              )
-              .where((w) =>
-                w.not(w.exists(w.selectFrom('idempotency_keys').select('idempotency_key').where('idempotency_key', '=', idempotencyKey))),
-              ),
-          )
-          .onConflict((oc) => oc.columns(['conversation_identifier', 'entry_id']).doNothing())
-          .returning('conversation_identifier'),
+        insertEntryOfCallersConversation(
+          db,
+          { orgId, channelAddressIdentifier, endUserClientIdentifier, authorizationContext },
+          { entryId, entryType, senderRole, senderSubject, clientTimestamp, payload, routingAttributes: null, requestId, createdAt },
+          idempotencyKey,
+        ).returning('conversation_identifier'),
       )
       .with('answered', (db) =>
         db
