@@ -223,8 +223,8 @@ shared commit has been fsync'd. That fsync of the WAL runs on the thread pool: t
 runs with synchronous=NORMAL, which plus that fsync is what FULL does, so the event loop goes on with the
 next group meanwhile (\`src/store/group-commit.ts\`). On PostgreSQL a text message into a conversation whose
 session is open (after the warm-up, nearly every one here) is stored with its idempotency record and answer by
-one statement that commits by itself (\`src/local-org/message-at-once.ts\`); any other request has its own
-transaction. The
+one statement that commits by itself, shared with the messages of the requests that arrive with it (a group
+commit of statements, \`src/local-org/message-at-once.ts\`); any other request has its own transaction. The
 statements every message runs are built and compiled once (\`src/store/prepared-query.ts\`) and, on SQLite, run
 straight on the connection rather than through Kysely's executor. Each request
 has its own RequestId and message id, so none is an idempotent replay; the end users are ${END_USERS} numbers
@@ -265,15 +265,18 @@ request log, metrics, guard), the multipart parse and validation, and garbage. S
 (the WAL copied into the database file, which is then fsync'd) run on a worker thread with a connection of
 its own, every 100 ms (\`src/store/wal-checkpoints.ts\`); a COMMIT on the event loop checkpoints only when
 the WAL reaches its bound of 10,000 pages, with little left to copy by then. The durable path ${diskShare(sqlite, tmpfsResult)} the same bridge on tmpfs, so the disk no longer bounds it; the CPU
-per message does. On PostgreSQL such a message is one round trip through the pool (10 connections): a
-statement whose common table expressions insert the entry into its conversation (the channel checked, the
-open session and the absence of a record of this key required) and, only if that row went in, the
-idempotency record with its answer, the conversation's identifier filled in by the database. It commits by
-itself, so its 202 stands for a durable commit like any other. Where it stores nothing (a new conversation,
-no open session, a replay, a refusal) the request takes the usual transaction of five round trips: BEGIN,
-the record reserved by the statement that looks for it, the entry, the record's answer, COMMIT. Each
-statement runs as a named prepared statement of its connection (\`src/store/postgres-client.ts\`), parsed
-and planned once. PostgreSQL's own processes share the same two cores.
+per message does. On PostgreSQL such messages share round trips through the pool (10 connections): the
+messages of requests that arrive in one turn of the event loop, or while two such statements are running,
+go out together as one statement (\`src/store/statement-batches.ts\`), whose common table expressions unnest
+them into rows, insert each entry into its conversation (the channel checked, the open session and the
+absence of a record of its key required) and, for each row that went in, the idempotency record with its
+answer, the conversation's identifier filled in by the database. It commits by itself, so one round trip
+and one WAL flush serve the lot, and each 202 stands for that durable commit. Where it stores nothing for a
+message (a new conversation, no open session, a replay, a refusal) that request takes the usual
+transaction of five round trips: BEGIN, the record reserved by the statement that looks for it, the entry,
+the record's answer, COMMIT. Two messages with the same idempotency key or entry id never share a
+statement. Each statement runs as a named prepared statement of its connection
+(\`src/store/postgres-client.ts\`), parsed and planned once. PostgreSQL's own processes share the same two cores.
 `;
 }
 

@@ -5,7 +5,7 @@ import { Kysely } from 'kysely';
 import pg from 'pg';
 import pino from 'pino';
 import { TransactionalIdempotency } from '../src/http/idempotency.ts';
-import { appendToOpenSessionAnswered } from '../src/local-org/message-at-once.ts';
+import { appendToOpenSessionAnswered, MessagesAtOnce, type MessageAtOnce } from '../src/local-org/message-at-once.ts';
 import { OwnSchemaPostgresDialect } from '../src/store/own-schema-introspection.ts';
 import type { Tables } from '../src/store/tables.ts';
 import { accessToken, postInteraction, textMessage } from './helpers/api-client.ts';
@@ -17,6 +17,19 @@ import { openTestStore } from './helpers/test-store.ts';
 // that statement does not store, takes the usual transaction.
 
 const log = pino({ level: 'silent' });
+
+/** The statement for one message alone. */
+async function appendOne(db: Kysely<Tables>, ...[key, entry, record, status, answer]: Parameters<typeof oneMessage>) {
+  const [stored] = await appendToOpenSessionAnswered(db, [oneMessage(key, entry, record, status, answer)]);
+  return stored;
+}
+const oneMessage = (
+  key: MessageAtOnce['key'],
+  entry: MessageAtOnce['entry'],
+  record: MessageAtOnce['record'],
+  status: number,
+  answer: MessageAtOnce['answer'],
+): MessageAtOnce => ({ key, entry, record, status, answer });
 const postgres = storeKinds().includes('postgres');
 
 describe('one statement for a message into an open session (postgres)', { skip: !postgres && 'PostgreSQL not available' }, () => {
@@ -96,7 +109,7 @@ describe('one statement for a message into an open session (postgres)', { skip: 
     const conversation = await openConversation('+15550100002');
     const entryId = randomUUID();
     const r = record();
-    const done = await appendToOpenSessionAnswered(db, keyOf('+15550100002'), entry(entryId, '+15550100002'), r, 202, answer);
+    const done = await appendOne(db, keyOf('+15550100002'), entry(entryId, '+15550100002'), r, 202, answer);
     assert.deepEqual(done, { conversationIdentifier: conversation, otherBodyWithRequestId: false });
     assert.deepEqual(await entriesWithId(entryId), [{ conversation_identifier: conversation }]);
     const [stored] = await recordsOf(r.requestId);
@@ -109,15 +122,15 @@ describe('one statement for a message into an open session (postgres)', { skip: 
     const key = keyOf('+15550100003');
     // The record's key is taken already (a replay): no entry.
     const taken = record();
-    assert.ok(await appendToOpenSessionAnswered(db, key, entry(randomUUID(), '+15550100003'), taken, 202, answer));
+    assert.ok(await appendOne(db, key, entry(randomUUID(), '+15550100003'), taken, 202, answer));
     const lateEntry = randomUUID();
-    assert.equal(await appendToOpenSessionAnswered(db, key, entry(lateEntry, '+15550100003'), taken, 202, answer), undefined);
+    assert.equal(await appendOne(db, key, entry(lateEntry, '+15550100003'), taken, 202, answer), undefined);
     assert.equal((await entriesWithId(lateEntry)).length, 0);
     // The entry id is in the conversation already: no record.
     const twin = randomUUID();
-    assert.ok(await appendToOpenSessionAnswered(db, key, entry(twin, '+15550100003'), record(), 202, answer));
+    assert.ok(await appendOne(db, key, entry(twin, '+15550100003'), record(), 202, answer));
     const refused = record();
-    assert.equal(await appendToOpenSessionAnswered(db, key, entry(twin, '+15550100003'), refused, 202, answer), undefined);
+    assert.equal(await appendOne(db, key, entry(twin, '+15550100003'), refused, 202, answer), undefined);
     assert.deepEqual(await recordsOf(refused.requestId), []);
     // No conversation yet, another AuthorizationContext, an unknown channel: nothing.
     const cases = [
@@ -128,11 +141,7 @@ describe('one statement for a message into an open session (postgres)', { skip: 
     for (const other of cases) {
       const r = record();
       const id = randomUUID();
-      assert.equal(
-        await appendToOpenSessionAnswered(db, other, entry(id, '+15550100003'), r, 202, answer),
-        undefined,
-        JSON.stringify(other),
-      );
+      assert.equal(await appendOne(db, other, entry(id, '+15550100003'), r, 202, answer), undefined, JSON.stringify(other));
       assert.equal((await entriesWithId(id)).length, 0);
       assert.deepEqual(await recordsOf(r.requestId), []);
     }
@@ -142,7 +151,7 @@ describe('one statement for a message into an open session (postgres)', { skip: 
     const conversation = await openConversation('+15550100005');
     await db.updateTable('messaging_sessions').set({ open_key: null }).where('open_key', '=', conversation).execute();
     const id = randomUUID();
-    assert.equal(await appendToOpenSessionAnswered(db, keyOf('+15550100005'), entry(id, '+15550100005'), record(), 202, answer), undefined);
+    assert.equal(await appendOne(db, keyOf('+15550100005'), entry(id, '+15550100005'), record(), 202, answer), undefined);
     assert.equal((await entriesWithId(id)).length, 0);
   });
 
@@ -158,7 +167,7 @@ describe('one statement for a message into an open session (postgres)', { skip: 
         [r.idempotencyKey, r.requestId, r.operation, r.createdAt, r.expiresAt],
       );
       const id = randomUUID();
-      const racing = appendToOpenSessionAnswered(db, keyOf('+15550100006'), entry(id, '+15550100006'), r, 202, answer);
+      const racing = appendOne(db, keyOf('+15550100006'), entry(id, '+15550100006'), r, 202, answer);
       const settled = racing.then(
         () => 'resolved',
         () => 'rejected',
@@ -171,6 +180,73 @@ describe('one statement for a message into an open session (postgres)', { skip: 
     } finally {
       await holder.end();
     }
+  });
+
+  test('several messages in one statement: each is stored or not by its own conditions, in the given order', async () => {
+    const first = await openConversation('+15550100007');
+    const second = await openConversation('+15550100008');
+    const ids = Array.from({ length: 5 }, () => randomUUID());
+    const records = ids.map(() => record());
+    const messages = [
+      oneMessage(keyOf('+15550100007'), entry(ids[0]!, '+15550100007'), records[0]!, 202, answer),
+      oneMessage(keyOf('+15550100009'), entry(ids[1]!, '+15550100009'), records[1]!, 202, answer),
+      oneMessage(
+        { ...keyOf('+15550100007'), authorizationContext: 'SomeOtherContext' },
+        entry(ids[2]!, '+15550100007'),
+        records[2]!,
+        202,
+        answer,
+      ),
+      oneMessage(keyOf('+15550100008'), entry(ids[3]!, '+15550100008'), records[3]!, 202, answer),
+      oneMessage(keyOf('+15550100007'), entry(ids[4]!, '+15550100007'), records[4]!, 202, answer),
+    ];
+    const stored = await appendToOpenSessionAnswered(db, messages);
+    assert.deepEqual(stored, [
+      { conversationIdentifier: first, otherBodyWithRequestId: false },
+      undefined,
+      undefined,
+      { conversationIdentifier: second, otherBodyWithRequestId: false },
+      { conversationIdentifier: first, otherBodyWithRequestId: false },
+    ]);
+    for (const [i, conversation] of [first, undefined, undefined, second, first].entries()) {
+      const entries = await entriesWithId(ids[i]!);
+      const answered = await recordsOf(records[i]!.requestId);
+      if (conversation === undefined) {
+        assert.deepEqual([entries, answered], [[], []], `message ${i}`);
+      } else {
+        assert.deepEqual(entries, [{ conversation_identifier: conversation }], `message ${i}`);
+        assert.deepEqual(JSON.parse(answered[0]!.response_body!), answer(conversation), `message ${i}`);
+      }
+    }
+    const sequences = await db
+      .selectFrom('conversation_entries')
+      .select(['entry_id', 'sequence'])
+      .where('entry_id', 'in', [ids[0]!, ids[4]!])
+      .orderBy('sequence')
+      .execute();
+    assert.deepEqual(
+      sequences.map((e) => e.entry_id),
+      [ids[0], ids[4]],
+      'the entries of one conversation follow the order of their messages',
+    );
+  });
+
+  test('concurrent messages share statements, except two with the same entry id or key: the later is refused alone', async () => {
+    const conversation = await openConversation('+15550100010');
+    const atOnce = new MessagesAtOnce();
+    const key = keyOf('+15550100010');
+    const twin = randomUUID();
+    const sharedKey = record();
+    const [a, b, c, d] = await Promise.all([
+      atOnce.append(db, oneMessage(key, entry(twin, '+15550100010'), record(), 202, answer)),
+      atOnce.append(db, oneMessage(key, entry(twin, '+15550100010'), record(), 202, answer)),
+      atOnce.append(db, oneMessage(key, entry(randomUUID(), '+15550100010'), sharedKey, 202, answer)),
+      atOnce.append(db, oneMessage(key, entry(randomUUID(), '+15550100010'), sharedKey, 202, answer)),
+    ]);
+    const storedOne = { conversationIdentifier: conversation, otherBodyWithRequestId: false };
+    assert.deepEqual([a, b, c, d], [storedOne, undefined, storedOne, undefined]);
+    assert.equal((await entriesWithId(twin)).length, 1);
+    assert.equal((await recordsOf(sharedKey.requestId)).length, 1);
   });
 });
 
@@ -189,14 +265,15 @@ for (const kind of storeKinds()) {
 
     test(
       kind === 'postgres'
-        ? 'an answer at once is final; nothing done or a unique violation falls back to the usual way'
+        ? 'an answer at once is final; nothing done, a unique violation or a deadlock falls back to the usual way'
         : 'SQLite never takes it',
       async () => {
         const calls: string[] = [];
-        const atOnce = (what: 'answer' | 'nothing' | 'duplicate') => (_db: unknown, r: { idempotencyKey: string }) => {
+        const atOnce = (what: 'answer' | 'nothing' | 'duplicate' | 'deadlock') => (_db: unknown, r: { idempotencyKey: string }) => {
           calls.push(what);
           assert.ok(r.idempotencyKey.length > 0);
           if (what === 'duplicate') return Promise.reject(Object.assign(new Error('duplicate key'), { code: '23505' }));
+          if (what === 'deadlock') return Promise.reject(Object.assign(new Error('deadlock detected'), { code: '40P01' }));
           return Promise.resolve(
             what === 'answer' ? { response: { status: 202, body: 'at once' }, otherBodyWithRequestId: false } : undefined,
           );
@@ -204,8 +281,9 @@ for (const kind of storeKinds()) {
         const answered = await idempotency.run(key('a'), log, usual('usual'), atOnce('answer'));
         const nothing = await idempotency.run(key('b'), log, usual('usual'), atOnce('nothing'));
         const duplicate = await idempotency.run(key('c'), log, usual('usual'), atOnce('duplicate'));
+        const deadlock = await idempotency.run(key('e'), log, usual('usual'), atOnce('deadlock'));
         if (kind === 'postgres') {
-          assert.deepEqual(calls, ['answer', 'nothing', 'duplicate']);
+          assert.deepEqual(calls, ['answer', 'nothing', 'duplicate', 'deadlock']);
           assert.equal(answered.body, 'at once');
         } else {
           assert.deepEqual(calls, []);
@@ -213,6 +291,7 @@ for (const kind of storeKinds()) {
         }
         assert.equal(nothing.body, 'usual');
         assert.equal(duplicate.body, 'usual');
+        assert.equal(deadlock.body, 'usual');
         // Another error is the operation's failure, as it would be in the usual way.
         if (kind === 'postgres') {
           const failing = () => Promise.reject(Object.assign(new Error('connection lost'), { code: '08006' }));

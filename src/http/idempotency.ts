@@ -109,8 +109,11 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
     try {
       return await atOnce(this.db, record);
     } catch (err) {
-      // A duplicate of this request committed its record meanwhile: the usual way replays its answer.
-      if ((err as { code?: unknown }).code === UNIQUE_VIOLATION) return undefined;
+      // A duplicate of this request (or of another in the same statement) committed its record meanwhile:
+      // the usual way replays its answer. A deadlock: the statement, shared with other requests' messages,
+      // waited for a transaction that waited for it, and PostgreSQL undid it; the usual way stores it.
+      const code = (err as { code?: unknown }).code;
+      if (code === UNIQUE_VIOLATION || code === DEADLOCK_DETECTED) return undefined;
       throw err;
     }
   }
@@ -118,6 +121,8 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
 
 /** PostgreSQL's SQLSTATE for a unique index refusing a row. */
 const UNIQUE_VIOLATION = '23505';
+/** PostgreSQL's SQLSTATE for a statement undone to break a deadlock. */
+const DEADLOCK_DETECTED = '40P01';
 
 /**
  * Bridge mode on a shared store (PostgreSQL, where replicas may take the same request at once): the

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ExpressionBuilder, QueryCreator } from 'kysely';
+import { sql, type AliasedExpression, type Expression, type ExpressionBuilder, type QueryCreator } from 'kysely';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { Db } from '../store/database.ts';
 import { preparedQuery } from '../store/prepared-query.ts';
@@ -174,15 +174,23 @@ export async function appendToActiveChannelConversation(
   };
 }
 
+/** A value given as such, or as an expression: a column of the rows a statement inserts from. */
+export type Given<T> = T | Expression<T>;
+
+/** The end user, channel and caller an entry is stored for. */
+export interface CallersConversationKey {
+  orgId: Given<string>;
+  channelAddressIdentifier: Given<string>;
+  endUserClientIdentifier: Given<string>;
+  authorizationContext: Given<string>;
+}
+
 /**
  * The end user's conversation on an active channel of the caller's org and AuthorizationContext:
  * resolveChannel's checks (10017, 10031, 10001) as a filter, a channel failing any yielding no row. The
  * statements that store an entry only where those hold select from it.
  */
-function conversationOnCallersActiveChannel(
-  eb: ExpressionBuilder<Tables, 'conversation_entries'>,
-  key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string; authorizationContext: string },
-) {
+function conversationOnCallersActiveChannel(eb: ExpressionBuilder<Tables, 'conversation_entries'>, key: CallersConversationKey) {
   return eb
     .selectFrom('conversations')
     .innerJoin('channels', (join) =>
@@ -199,24 +207,26 @@ function conversationOnCallersActiveChannel(
 
 /**
  * Inserts an entry into the end user's conversation where conversationOnCallersActiveChannel finds it, and
- * no entry of this id is there yet; with `intoOpenSessionUnlessKey`, only while the conversation has an open
- * session and no idempotency record has that key (appendToOpenSessionAnswered).
+ * no entry of this id is there yet. With `intoOpenSessionUnlessKey`, only while the conversation has an
+ * open session and no idempotency record has that key (appendToOpenSessionAnswered). With `rows`, the
+ * key and entry are columns of those rows (a relation joined in, in the given order), one entry each.
  */
 export function insertEntryOfCallersConversation(
   db: QueryCreator<Tables>,
-  key: { orgId: string; channelAddressIdentifier: string; endUserClientIdentifier: string; authorizationContext: string },
+  key: CallersConversationKey,
   entry: {
-    entryId: string;
-    entryType: string;
-    senderRole: string;
-    senderSubject: string;
-    clientTimestamp: number | null;
-    payload: string;
-    routingAttributes: string | null;
-    requestId: string | null;
-    createdAt: number;
+    entryId: Given<string>;
+    entryType: Given<string>;
+    senderRole: Given<string>;
+    senderSubject: Given<string>;
+    clientTimestamp: Given<number | null>;
+    payload: Given<string>;
+    routingAttributes: Given<string | null>;
+    requestId: Given<string | null>;
+    createdAt: Given<number>;
   },
-  intoOpenSessionUnlessKey?: string,
+  intoOpenSessionUnlessKey?: Given<string>,
+  rows?: { from: AliasedExpression<unknown, string>; orderedBy: Expression<unknown> },
 ) {
   return db
     .insertInto('conversation_entries')
@@ -233,6 +243,8 @@ export function insertEntryOfCallersConversation(
       'created_at',
     ])
     .expression((eb) => {
+      // A value becomes a parameter, an expression is written in place.
+      const given = <T>(value: Given<T>) => sql<T>`${value}`;
       let found = conversationOnCallersActiveChannel(eb, key);
       if (intoOpenSessionUnlessKey !== undefined) {
         found = found
@@ -250,17 +262,18 @@ export function insertEntryOfCallersConversation(
             ),
           );
       }
+      if (rows) found = (found.crossJoin(rows.from as never) as unknown as typeof found).orderBy(rows.orderedBy);
       return found.select([
         'conversations.conversation_identifier',
-        eb.val(entry.entryId).as('entry_id'),
-        eb.val(entry.entryType).as('entry_type'),
-        eb.val(entry.senderRole).as('sender_role'),
-        eb.val(entry.senderSubject).as('sender_subject'),
-        eb.val(entry.clientTimestamp).as('client_timestamp'),
-        eb.val(entry.payload).as('payload'),
-        eb.val(entry.routingAttributes).as('routing_attributes'),
-        eb.val(entry.requestId).as('request_id'),
-        eb.val(entry.createdAt).as('created_at'),
+        given(entry.entryId).as('entry_id'),
+        given(entry.entryType).as('entry_type'),
+        given(entry.senderRole).as('sender_role'),
+        given(entry.senderSubject).as('sender_subject'),
+        given(entry.clientTimestamp).as('client_timestamp'),
+        given(entry.payload).as('payload'),
+        given(entry.routingAttributes).as('routing_attributes'),
+        given(entry.requestId).as('request_id'),
+        given(entry.createdAt).as('created_at'),
       ]);
     })
     .onConflict((oc) => oc.columns(['conversation_identifier', 'entry_id']).doNothing());

@@ -28,7 +28,7 @@ import { addConversationHistory } from './conversation-history.ts';
 import { conversationEntriesPage } from './conversation-entries-page.ts';
 import { addConversationEntry, changeParticipant, establishConversation } from './conversation-operations.ts';
 import { appendToActiveChannelConversation, appendToConversation } from './conversations.ts';
-import { appendToOpenSessionAnswered } from './message-at-once.ts';
+import { MessagesAtOnce } from './message-at-once.ts';
 import type { MessagingSessions } from './messaging-sessions.ts';
 import { checkRoutingAttributeLengths, type LocalOrgRouting } from './routing.ts';
 
@@ -45,6 +45,9 @@ export class LocalOrgCrm implements CrmPort<Tx> {
     private readonly consentEvents: ConsentEvents,
     private readonly sessions: MessagingSessions,
   ) {}
+
+  /** Concurrent requests' common-case messages, gathered into shared statements (postInteractionAtOnce). */
+  private readonly messagesAtOnce = new MessagesAtOnce();
 
   checkAuthorizationContext(call: CrmCall): Promise<void> {
     return this.authorizationContexts.check(call);
@@ -111,7 +114,7 @@ export class LocalOrgCrm implements CrmPort<Tx> {
   }
 
   /**
-   * postInteraction's common case in one statement (appendToOpenSessionAnswered): a lone entry, no files
+   * postInteraction's common case in one statement shared with concurrent ones (appendToOpenSessionAnswered): a lone entry, no files
    * and no routing attributes, into a conversation whose session is open, which opens no work item. Any
    * other request, and any the statement does not store, is left to postInteraction.
    */
@@ -132,15 +135,14 @@ export class LocalOrgCrm implements CrmPort<Tx> {
       return undefined;
     }
     const { entryId } = entryInteraction;
-    const stored = await appendToOpenSessionAnswered(
-      db,
-      {
+    const stored = await this.messagesAtOnce.append(db, {
+      key: {
         orgId: call.orgId,
         channelAddressIdentifier: request.to,
         endUserClientIdentifier: request.from,
         authorizationContext: call.authorizationContext,
       },
-      {
+      entry: {
         entryId,
         entryType: entryInteraction.entryType,
         senderRole: 'EndUser',
@@ -150,9 +152,9 @@ export class LocalOrgCrm implements CrmPort<Tx> {
         requestId: call.requestId,
       },
       record,
-      202,
-      (conversationIdentifier) => accepted(conversationIdentifier, entryId, []),
-    );
+      status: 202,
+      answer: (conversationIdentifier) => accepted(conversationIdentifier, entryId, []),
+    });
     if (!stored) return undefined;
     return {
       response: { status: 202, body: accepted(stored.conversationIdentifier, entryId, []) },
