@@ -105,6 +105,33 @@ describe('one statement for a message into an open session (postgres)', { skip: 
     assert.equal((await entriesWithId(entryId)).length, 1);
   });
 
+  test('over HTTP, concurrent messages (sharing statements) are each answered and stored once, and replayed', async () => {
+    const endUsers = ['+15550100012', '+15550100013', '+15550100014'];
+    const conversations = await Promise.all(endUsers.map(openConversation));
+    const requests = Array.from({ length: 24 }, (_, i) => ({
+      requestId: randomUUID(),
+      conversation: conversations[i % 3]!,
+      message: textMessage(`message ${i}`, { from: endUsers[i % 3]! }),
+    }));
+    const answers = await Promise.all(requests.map((r) => send(r.message, r.requestId)));
+    for (const [i, accepted] of answers.entries()) {
+      const { conversation, message } = requests[i]!;
+      assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+      assert.deepEqual(accepted.body, {
+        conversationIdentifier: conversation,
+        id: message.interactions[0]!.payload.id,
+        workItemIds: [],
+        success: true,
+      });
+    }
+    const replays = await Promise.all(requests.map((r) => send(r.message, r.requestId)));
+    for (const [i, again] of replays.entries()) {
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+      assert.deepEqual(again.body, answers[i]!.body);
+    }
+    for (const { message } of requests) assert.equal((await entriesWithId(message.interactions[0]!.payload.id)).length, 1);
+  });
+
   test('stores the entry and the record with its answer, completed with the conversation found', async () => {
     const conversation = await openConversation('+15550100002');
     const entryId = randomUUID();
@@ -231,6 +258,18 @@ describe('one statement for a message into an open session (postgres)', { skip: 
     );
   });
 
+  test('a value the store refuses fails the shared statement whole, with a data exception: nothing is stored', async () => {
+    await openConversation('+15550100011');
+    const key = keyOf('+15550100011');
+    const fine = entry(randomUUID(), '+15550100011');
+    const outOfRange = { ...entry(randomUUID(), '+15550100011'), clientTimestamp: 1e30 };
+    await assert.rejects(
+      appendToOpenSessionAnswered(db, [oneMessage(key, fine, record(), 202, answer), oneMessage(key, outOfRange, record(), 202, answer)]),
+      (err: { code?: string }) => /^22/.test(err.code ?? ''),
+    );
+    assert.equal((await entriesWithId(fine.entryId)).length, 0);
+  });
+
   test('concurrent messages share statements, except two with the same entry id or key: the later is refused alone', async () => {
     const conversation = await openConversation('+15550100010');
     const atOnce = new MessagesAtOnce();
@@ -265,25 +304,30 @@ for (const kind of storeKinds()) {
 
     test(
       kind === 'postgres'
-        ? 'an answer at once is final; nothing done, a unique violation or a deadlock falls back to the usual way'
+        ? 'an answer at once is final; nothing done, a unique violation, a deadlock or a refused value falls back to the usual way'
         : 'SQLite never takes it',
       async () => {
         const calls: string[] = [];
-        const atOnce = (what: 'answer' | 'nothing' | 'duplicate' | 'deadlock') => (_db: unknown, r: { idempotencyKey: string }) => {
-          calls.push(what);
-          assert.ok(r.idempotencyKey.length > 0);
-          if (what === 'duplicate') return Promise.reject(Object.assign(new Error('duplicate key'), { code: '23505' }));
-          if (what === 'deadlock') return Promise.reject(Object.assign(new Error('deadlock detected'), { code: '40P01' }));
-          return Promise.resolve(
-            what === 'answer' ? { response: { status: 202, body: 'at once' }, otherBodyWithRequestId: false } : undefined,
-          );
-        };
+        const atOnce =
+          (what: 'answer' | 'nothing' | 'duplicate' | 'deadlock' | 'refused value') => (_db: unknown, r: { idempotencyKey: string }) => {
+            calls.push(what);
+            assert.ok(r.idempotencyKey.length > 0);
+            if (what === 'duplicate') return Promise.reject(Object.assign(new Error('duplicate key'), { code: '23505' }));
+            if (what === 'deadlock') return Promise.reject(Object.assign(new Error('deadlock detected'), { code: '40P01' }));
+            if (what === 'refused value') {
+              return Promise.reject(Object.assign(new Error('bigint out of range'), { code: '22003', severity: 'ERROR' }));
+            }
+            return Promise.resolve(
+              what === 'answer' ? { response: { status: 202, body: 'at once' }, otherBodyWithRequestId: false } : undefined,
+            );
+          };
         const answered = await idempotency.run(key('a'), log, usual('usual'), atOnce('answer'));
         const nothing = await idempotency.run(key('b'), log, usual('usual'), atOnce('nothing'));
         const duplicate = await idempotency.run(key('c'), log, usual('usual'), atOnce('duplicate'));
         const deadlock = await idempotency.run(key('e'), log, usual('usual'), atOnce('deadlock'));
+        const refusedValue = await idempotency.run(key('f'), log, usual('usual'), atOnce('refused value'));
         if (kind === 'postgres') {
-          assert.deepEqual(calls, ['answer', 'nothing', 'duplicate', 'deadlock']);
+          assert.deepEqual(calls, ['answer', 'nothing', 'duplicate', 'deadlock', 'refused value']);
           assert.equal(answered.body, 'at once');
         } else {
           assert.deepEqual(calls, []);
@@ -292,6 +336,7 @@ for (const kind of storeKinds()) {
         assert.equal(nothing.body, 'usual');
         assert.equal(duplicate.body, 'usual');
         assert.equal(deadlock.body, 'usual');
+        assert.equal(refusedValue.body, 'usual');
         // Another error is the operation's failure, as it would be in the usual way.
         if (kind === 'postgres') {
           const failing = () => Promise.reject(Object.assign(new Error('connection lost'), { code: '08006' }));

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { AnsweredAtOnce, AnswerRecord, CrmResponse, NoTransaction } from '../crm/crm-port.ts';
 import type { Db, Dialect } from '../store/database.ts';
+import { isStoreInputError } from '../store/input-errors.ts';
 import { preparedQuery } from '../store/prepared-query.ts';
 import { inTransaction, type TransactionRunner, type Tx } from '../store/transactions.ts';
 import { sha256 } from '../util/sha256.ts';
@@ -109,11 +110,12 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
     try {
       return await atOnce(this.db, record);
     } catch (err) {
-      // A duplicate of this request (or of another in the same statement) committed its record meanwhile:
-      // the usual way replays its answer. A deadlock: the statement, shared with other requests' messages,
-      // waited for a transaction that waited for it, and PostgreSQL undid it; the usual way stores it.
+      // The statement may carry other requests' messages too, and failed whole; each request then takes the
+      // usual way alone. A duplicate committed its record meanwhile: the usual way replays its answer. A
+      // deadlock: PostgreSQL undid the statement; the usual way stores the message. A value the store
+      // refused (class 22): the usual way refuses it to its own request only (400), not to the others.
       const code = (err as { code?: unknown }).code;
-      if (code === UNIQUE_VIOLATION || code === DEADLOCK_DETECTED) return undefined;
+      if (code === UNIQUE_VIOLATION || code === DEADLOCK_DETECTED || isStoreInputError(err)) return undefined;
       throw err;
     }
   }

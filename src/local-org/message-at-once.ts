@@ -3,7 +3,7 @@ import type { AnswerRecord } from '../crm/crm-port.ts';
 import type { Db } from '../store/database.ts';
 import { preparedQuery } from '../store/prepared-query.ts';
 import { StatementBatches } from '../store/statement-batches.ts';
-import type { Tables } from '../store/tables.ts';
+import type { ConversationEntryTable, Tables } from '../store/tables.ts';
 import { insertEntryOfCallersConversation, type NewEntry } from './conversations.ts';
 
 /** Stands for the conversation's identifier in an answer built before the statement finds it. */
@@ -88,20 +88,15 @@ export class MessagesAtOnce {
 }
 
 /** A row of the messages' relation in insertEntriesAndAnsweredRecords: message `n` (from 1) of the batch. */
-interface MessageRow {
+type MessageRow = Pick<
+  ConversationEntryTable,
+  'entry_id' | 'entry_type' | 'sender_role' | 'sender_subject' | 'client_timestamp' | 'payload' | 'request_id' | 'created_at'
+> & {
   n: string;
   org_id: string;
   channel_address_identifier: string;
   end_user_client_identifier: string;
   authorization_context: string;
-  entry_id: string;
-  entry_type: string;
-  sender_role: string;
-  sender_subject: string;
-  client_timestamp: number | null;
-  payload: string;
-  request_id: string | null;
-  created_at: number;
   idempotency_key: string;
   record_request_id: string;
   operation: string;
@@ -110,7 +105,7 @@ interface MessageRow {
   answer_after: string;
   record_created_at: number;
   expires_at: number;
-}
+};
 
 const message = <C extends keyof MessageRow>(column: C) => sql.ref<MessageRow[C]>(`message.${column}`);
 
