@@ -110,7 +110,8 @@ export default async function inbound(): Promise<BenchSection> {
     const bareRps = (bareBefore.rps + bareAfter.rps) / 2;
     const bareP99 = Math.max(bareBefore.p99, bareAfter.p99);
 
-    const where = sqlite ? await profiledShares() : [];
+    const where = sqlite ? await profiledShares((nodeArgs) => startBridge({ env: { LOG_LEVEL: 'warn' }, nodeArgs })) : [];
+    const wherePostgres = pgResult ? await profiledShares((nodeArgs) => startOnPostgres(POSTGRES_URL, nodeArgs)) : [];
 
     const textRows = text.map(({ name, r }) => `| ${name} | ${r.rps.toFixed(0)} | ${r.p50} | ${r.p99} | ${r.ok} | ${r.failed} |`);
     const targets: BenchTarget[] = [];
@@ -236,7 +237,7 @@ and responses are born with the Express app's prototypes, so Express's per-reque
 changes nothing and V8 keeps its optimized code. The same trick halves the bare endpoint's own CPU per
 request, so the ratios are also given against that prototyped bare endpoint (measured once, after the
 others, as a reference); the issue's targets stay against the stock bare endpoint (\`app.listen\`).
-${sqlite ? whereMarkdown(where, sqlite, tmpfsResult) : ''}${uploadRows.length > 0 ? uploadsMarkdown(uploadRows) : ''}`;
+${sqlite ? whereMarkdown(where, sqlite, tmpfsResult) : ''}${pgResult ? postgresWhereMarkdown(wherePostgres) : ''}${uploadRows.length > 0 ? uploadsMarkdown(uploadRows) : ''}`;
     return { title: 'Inbound: messages and attachments', markdown, targets };
   } finally {
     for (const s of started.reverse()) await s.dispose();
@@ -280,6 +281,31 @@ statement. Each statement runs as a named prepared statement of its connection
 `;
 }
 
+function postgresWhereMarkdown(where: { category: string; share: number }[]) {
+  return `
+### Where the time goes (PostgreSQL, durable)
+
+A bridge on PostgreSQL again for ${PROFILE_SECONDS} s at ${TEXT.connections} connections under \`node --cpu-prof\` (after
+start-up), its main thread's samples by what was running (PostgreSQL's backends run in processes of their own,
+on the same two cores):
+
+| share | category |
+| ---: | --- |
+${where.map((w) => `| ${(w.share * 100).toFixed(1)} % | ${w.category} |`).join('\n')}
+
+The messages of the requests that arrive together share one statement and its commit (above), so the
+statements' share of the bridge is small, and what remains is the HTTP request itself (Express and the
+bridge's middleware, the multipart parse and validation), as on SQLite. The socket writes that send each
+statement to PostgreSQL count under "other": on this virtual machine a system call costs much more than
+the code around it, and the kernel wakes the backend within the write. Measured side by side before and
+after the statements were shared (\`bench/inbound/postgres-side-by-side.ts\`, which also counts the CPU of
+the backends serving the bridge): the bridge 191–248 µs of CPU per message instead of 376–445, the backends
+123–181 µs instead of 453–653; a system-wide \`perf\` profile had put most of the backends' time in the
+kernel, per statement (the socket, the WAL's fdatasync, memory returned and taken back, sleeping and
+waking), which one statement for many messages pays once.
+`;
+}
+
 function uploadsMarkdown(uploadRows: string[]) {
   return `
 ### Attachment uploads: AttachmentInteraction + one file, streamed as it arrives
@@ -312,11 +338,11 @@ function diskShare(durable: LoadResult, tmpfs: LoadResult | undefined | false): 
   return loss < 1 ? 'is as fast as' : `is within ${loss.toFixed(0)} % of`;
 }
 
-/** A fresh SQLite bridge under `node --cpu-prof`, loaded like the measured one: category shares of its main thread. */
-async function profiledShares() {
+/** A fresh bridge under `node --cpu-prof`, loaded like the measured one: category shares of its main thread. */
+async function profiledShares(start: (nodeArgs: string[]) => Promise<BridgeProcess>) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-bench-profile-'));
   const spawned = Date.now();
-  const profiled = await startBridge({ env: { LOG_LEVEL: 'warn' }, nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
+  const profiled = await start(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
   try {
     const bearer = await accessToken(profiled);
     const target: Target = { name: 'profiled', port: Number(profiled.env.PORT), pid: profiled.pid(), stop: () => profiled.stop() };
@@ -346,10 +372,10 @@ async function postgresReachable(url: string): Promise<boolean> {
   }
 }
 
-function startOnPostgres(url: string): Promise<BridgeProcess> {
+function startOnPostgres(url: string, nodeArgs: string[] = []): Promise<BridgeProcess> {
   // startBridge gives the bridge a schema of its own in this database, dropped again by dispose().
   process.env.BRIDGE_TEST_POSTGRES_URL = url;
-  return startBridge({ store: 'postgres', env: { LOG_LEVEL: 'warn' } });
+  return startBridge({ store: 'postgres', env: { LOG_LEVEL: 'warn' }, nodeArgs });
 }
 
 function multipart(json: unknown, file?: Buffer): Buffer {
