@@ -34,7 +34,6 @@ export type StoredAtOnce = { conversationIdentifier: string; otherBodyWithReques
  * The messages must not share an idempotency key or an entry id (MessagesAtOnce keeps such apart).
  */
 export async function appendToOpenSessionAnswered(db: Db, messages: readonly MessageAtOnce[]): Promise<StoredAtOnce[]> {
-  const now = Date.now();
   const column = <T>(of: (message: MessageAtOnce) => T) => messages.map(of);
   const answers = messages.map(({ answer }) => {
     const [before, after] = JSON.stringify(answer(CONVERSATION_MARK)).split(JSON.stringify(CONVERSATION_MARK));
@@ -54,7 +53,6 @@ export async function appendToOpenSessionAnswered(db: Db, messages: readonly Mes
     column((m) => m.entry.clientTimestamp),
     column((m) => JSON.stringify(m.entry.payload)),
     column((m) => m.entry.requestId),
-    column(() => now),
     column((m) => m.record.idempotencyKey),
     column((m) => m.record.requestId),
     column((m) => m.record.operation),
@@ -63,6 +61,7 @@ export async function appendToOpenSessionAnswered(db: Db, messages: readonly Mes
     answers.map((a) => a.after),
     column((m) => m.record.createdAt),
     column((m) => m.record.expiresAt),
+    Date.now(),
   );
   const stored: StoredAtOnce[] = messages.map(() => undefined);
   for (const row of rows) {
@@ -90,7 +89,7 @@ export class MessagesAtOnce {
 /** A row of the messages' relation in insertEntriesAndAnsweredRecords: message `n` (from 1) of the batch. */
 type MessageRow = Pick<
   ConversationEntryTable,
-  'entry_id' | 'entry_type' | 'sender_role' | 'sender_subject' | 'client_timestamp' | 'payload' | 'request_id' | 'created_at'
+  'entry_id' | 'entry_type' | 'sender_role' | 'sender_subject' | 'client_timestamp' | 'payload' | 'request_id'
 > & {
   n: string;
   org_id: string;
@@ -123,7 +122,6 @@ const insertEntriesAndAnsweredRecords = preparedQuery(
     clientTimestamps: (number | null)[],
     payloads: string[],
     requestIds: (string | null)[],
-    createdAts: number[],
     idempotencyKeys: string[],
     recordRequestIds: string[],
     operations: string[],
@@ -132,6 +130,8 @@ const insertEntriesAndAnsweredRecords = preparedQuery(
     answersAfter: string[],
     recordCreatedAts: number[],
     expiresAts: number[],
+    /** When the entries were stored: one time for the statement. */
+    createdAt: number,
   ) =>
     db
       // The messages as a relation: one array per column, unnested together, numbered in order.
@@ -141,11 +141,11 @@ const insertEntriesAndAnsweredRecords = preparedQuery(
           ${orgIds}::text[], ${channelAddressIdentifiers}::text[], ${endUserClientIdentifiers}::text[],
           ${authorizationContexts}::text[], ${entryIds}::text[], ${entryTypes}::text[], ${senderRoles}::text[],
           ${senderSubjects}::text[], ${clientTimestamps}::bigint[], ${payloads}::text[], ${requestIds}::text[],
-          ${createdAts}::bigint[], ${idempotencyKeys}::text[], ${recordRequestIds}::text[], ${operations}::text[],
+          ${idempotencyKeys}::text[], ${recordRequestIds}::text[], ${operations}::text[],
           ${statusCodes}::integer[], ${answersBefore}::text[], ${answersAfter}::text[], ${recordCreatedAts}::bigint[],
           ${expiresAts}::bigint[]
         ) with ordinality as m(org_id, channel_address_identifier, end_user_client_identifier, authorization_context,
-          entry_id, entry_type, sender_role, sender_subject, client_timestamp, payload, request_id, created_at,
+          entry_id, entry_type, sender_role, sender_subject, client_timestamp, payload, request_id,
           idempotency_key, record_request_id, operation, status_code, answer_before, answer_after, record_created_at,
           expires_at, n))`,
       )
@@ -167,7 +167,7 @@ const insertEntriesAndAnsweredRecords = preparedQuery(
             payload: message('payload'),
             routingAttributes: null,
             requestId: message('request_id'),
-            createdAt: message('created_at'),
+            createdAt,
           },
           message('idempotency_key'),
           { from: sql.table('message').as('message'), orderedBy: message('n') },
