@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { apiError } from '../contract/interaction-errors.ts';
 import type { AnsweredAtOnce, AnswerRecord, CrmResponse, NoTransaction } from '../crm/crm-port.ts';
 import type { Db, Dialect } from '../store/database.ts';
+import { isUndoneForConflict, retryingConflicts } from '../store/conflicts.ts';
 import { isStoreInputError } from '../store/input-errors.ts';
 import { preparedQuery } from '../store/prepared-query.ts';
 import { inTransaction, type TransactionRunner, type Tx } from '../store/transactions.ts';
@@ -81,7 +82,9 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
       }
     }
     try {
-      return await this.runTransaction(async (tx) => {
+      // A conflict PostgreSQL broke by undoing this transaction (e.g. a duplicate of a request whose shared
+      // statement holds the same rows) is not the request's fault: it runs again, from nothing.
+      return await retryingConflicts(this.runTransaction, async (tx) => {
         const records = new IdempotencyRecords(
           tx,
           this.ttlSeconds,
@@ -115,7 +118,7 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
       // deadlock: PostgreSQL undid the statement; the usual way stores the message. A value the store
       // refused (class 22): the usual way refuses it to its own request only (400), not to the others.
       const code = (err as { code?: unknown }).code;
-      if (code === UNIQUE_VIOLATION || code === DEADLOCK_DETECTED || isStoreInputError(err)) return undefined;
+      if (code === UNIQUE_VIOLATION || isUndoneForConflict(err) || isStoreInputError(err)) return undefined;
       throw err;
     }
   }
@@ -123,8 +126,6 @@ export class TransactionalIdempotency implements Idempotency<Tx> {
 
 /** PostgreSQL's SQLSTATE for a unique index refusing a row. */
 const UNIQUE_VIOLATION = '23505';
-/** PostgreSQL's SQLSTATE for a statement undone to break a deadlock. */
-const DEADLOCK_DETECTED = '40P01';
 
 /**
  * Bridge mode on a shared store (PostgreSQL, where replicas may take the same request at once): the
