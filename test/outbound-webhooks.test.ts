@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { LOCAL_ORG, startBridge, storeKinds, type BridgeProcess } from './helpers/bridge-process.ts';
 import {
   connectPubSubClient,
@@ -24,15 +24,25 @@ for (const store of storeKinds()) {
     });
     after(() => bridge.dispose());
 
+    // Each test's endpoints go with it: a receiver that closed leaves its port free for a later test's, and
+    // a stale endpoint on that port would deliver to the new receiver too.
+    const created: string[] = [];
+    const createEndpoint = async (body: Record<string, unknown>) => {
+      const response = await managementRequest(bridge, 'POST', '/api/webhooks', body);
+      if (response.status === 201) created.push(response.body.id);
+      return response;
+    };
+    afterEach(async () => {
+      for (const id of created.splice(0)) await managementRequest(bridge, 'DELETE', `/api/webhooks/${id}`);
+    });
+
     test('text, attachment, typing and RoutingRequested events arrive normalized, in order and signed', async () => {
       const receiver = await startWebhookReceiver();
       const typingOnly = await startWebhookReceiver();
       try {
-        const endpoint = (
-          await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url, channelAddressIdentifier: LOCAL_ORG.channel })
-        ).body;
+        const endpoint = (await createEndpoint({ url: receiver.url, channelAddressIdentifier: LOCAL_ORG.channel })).body;
         assert.match(endpoint.secret, /^whsec_/);
-        const filtered = await managementRequest(bridge, 'POST', '/api/webhooks', {
+        const filtered = await createEndpoint({
           url: typingOnly.url,
           eventTypes: ['TypingStartedIndicator'],
         });
@@ -133,7 +143,7 @@ for (const store of storeKinds()) {
     test('an endpoint answering 500 three times gets the event on the fourth attempt, with the same webhook-id', async () => {
       const receiver = await startWebhookReceiver((attempt) => (attempt <= 3 ? 500 : 200));
       try {
-        const endpoint = (await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url })).body;
+        const endpoint = (await createEndpoint({ url: receiver.url })).body;
         const conversation = await startConversation(bridge, 'retry-user');
         const sent = await sendAgentMessage(bridge, conversation, { text: 'third time lucky' });
         await waitFor('the successful attempt', () => receiver.delivered().some((r) => r.id === sent.eventId));
@@ -169,7 +179,7 @@ for (const store of storeKinds()) {
       const log = () => receiver.received.map((r) => ({ text: textOf(r.json), status: r.status }));
       try {
         const url = receiver.url;
-        const endpoint = (await managementRequest(bridge, 'POST', '/api/webhooks', { url, eventTypes: ['Message'] })).body;
+        const endpoint = (await createEndpoint({ url, eventTypes: ['Message'] })).body;
         const conversation = await startConversation(bridge, 'held-user');
         for (let i = 1; i <= 8; i++) await sendAgentMessage(bridge, conversation, { text: `held ${i}` });
         stored();
@@ -200,7 +210,7 @@ for (const store of storeKinds()) {
       const receiver = await startWebhookReceiver(() => (healthy ? 204 : 503));
       try {
         // Messages only: the session opening is an Interaction event too, and would be a dead letter of its own.
-        const endpoint = (await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url, eventTypes: ['Message'] })).body;
+        const endpoint = (await createEndpoint({ url: receiver.url, eventTypes: ['Message'] })).body;
         const conversation = await startConversation(bridge, 'dead-letter-user');
         const sent = await sendAgentMessage(bridge, conversation, { text: 'anyone there?' });
         const [dead] = await waitFor('the dead letter', async () => {
@@ -290,12 +300,9 @@ for (const store of storeKinds()) {
     });
 
     test('webhook endpoints are managed through the API with precise errors', async () => {
-      assert.equal((await managementRequest(bridge, 'POST', '/api/webhooks', { url: 'ftp://example.test/x' })).status, 400);
-      assert.equal(
-        (await managementRequest(bridge, 'POST', '/api/webhooks', { url: 'http://127.0.0.1:9/x', secret: 'plain' })).body.code,
-        'invalid_request',
-      );
-      const own = await managementRequest(bridge, 'POST', '/api/webhooks', {
+      assert.equal((await createEndpoint({ url: 'ftp://example.test/x' })).status, 400);
+      assert.equal((await createEndpoint({ url: 'http://127.0.0.1:9/x', secret: 'plain' })).body.code, 'invalid_request');
+      const own = await createEndpoint({
         url: 'http://127.0.0.1:9/x',
         secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
       });
@@ -341,9 +348,7 @@ for (const store of storeKinds()) {
     test('a rotated secret signs the next deliveries; a bad secret or an unknown endpoint is refused', async () => {
       const receiver = await startWebhookReceiver();
       try {
-        const endpoint = (
-          await managementRequest(bridge, 'POST', '/api/webhooks', { url: receiver.url, eventTypes: ['TypingStoppedIndicator'] })
-        ).body;
+        const endpoint = (await createEndpoint({ url: receiver.url, eventTypes: ['TypingStoppedIndicator'] })).body;
         const rotated = await managementRequest(bridge, 'POST', `/api/webhooks/${endpoint.id}/rotate-secret`, {});
         assert.equal(rotated.status, 200);
         assert.match(rotated.body.secret, /^whsec_/);
