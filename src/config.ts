@@ -126,6 +126,7 @@ const envSchema = z.object({
   SF_PUB_SUB_CUSTOM_EVENT_TYPE_FIELD: avroFieldName.default('EventType__c'),
   LOCAL_OUTBOUND_EVENT_SHAPE: z.enum(PAYLOAD_SHAPES).default('spring24'),
   OUTBOUND_EVENT_RETENTION_HOURS: positiveSeconds.default(72),
+  RECEIVED_EVENT_RETENTION_HOURS: positiveSeconds.default(168),
   PUBSUB_KEEPALIVE_SECONDS: positiveSeconds.default(30),
   PUBSUB_POLL_MS: positiveSeconds.default(250),
   OUTBOUND_LOCK_POLL_MS: z.coerce.number().int().min(50).default(2000),
@@ -266,6 +267,8 @@ function buildConfig(e: z.infer<typeof envSchema>, salesforce?: ReturnType<typeo
       },
       localEventShape: e.LOCAL_OUTBOUND_EVENT_SHAPE,
       retentionHours: e.OUTBOUND_EVENT_RETENTION_HOURS,
+      /** How long the bridge keeps a received event once none of its deliveries is pending, and a parked one. */
+      receivedRetentionHours: e.RECEIVED_EVENT_RETENTION_HOURS,
       keepaliveSeconds: e.PUBSUB_KEEPALIVE_SECONDS,
       /** Events appended in this process wake subscriptions when they commit; this finds another process's. */
       pubSubPollMs: e.PUBSUB_POLL_MS,

@@ -11,6 +11,7 @@ import { exclusiveLock } from '../store/exclusive-lock.ts';
 import { Wakeup } from '../util/wakeup.ts';
 import { readOutboundStatus } from './outbound-status.ts';
 import { ReceivedEvents, type StoredEventsHook } from './received-events.ts';
+import { startOutboundRetention } from './retention.ts';
 import { WebhookEndpoints } from './webhook-endpoints.ts';
 import { OutboundSubscriber } from './subscriber.ts';
 import { SubscriptionHolder } from './subscription-holder.ts';
@@ -99,8 +100,10 @@ export function createOutbound(deps: OutboundDeps) {
     });
     holder.start();
     delivery.start();
+    const retention = startOutboundRetention(db, deps.runTransaction, o.receivedRetentionHours, logger.child({ component: 'retention' }));
     return {
       async stop() {
+        await retention.stop();
         await holder?.stop();
         await delivery.stop();
       },
