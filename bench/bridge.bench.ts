@@ -80,11 +80,18 @@ interface Figures {
 }
 
 /** `rate`: requests per second in all, for a load below saturation (default: as fast as answered). */
-export async function load(baseUrl: string, token: string, seconds: number, pids: number[], rate?: number): Promise<Figures> {
+export async function load(
+  baseUrl: string,
+  token: string,
+  seconds: number,
+  pids: number[],
+  rate?: number,
+  connections = CONNECTIONS,
+): Promise<Figures> {
   const cpuBefore = pids.map(processCpuMs);
   const result = await autocannon({
     url: `${baseUrl.replace('localhost', '127.0.0.1')}/api/v1/interactions`,
-    connections: CONNECTIONS,
+    connections,
     duration: seconds,
     ...(rate ? { overallRate: rate } : {}),
     requests: [
@@ -198,6 +205,9 @@ export default async function bridgeBenchmark() {
     const direct = medianOf(directRuns);
     const bareHop = medianOf(proxyRuns);
     const viaBridge = medianOf(bridgeRuns);
+    // Not a target: one request at a time, where latency is the path's own and not a queue's.
+    const oneDirect = await load(standIn.url, 'stand-in', DURATION_SECONDS, standInOnly, undefined, 1);
+    const oneBridge = await load(bridge.baseUrl, token, DURATION_SECONDS, both, undefined, 1);
 
     const addedP50 = viaBridge.p50 - direct.p50;
     const addedP99 = viaBridge.p99 - direct.p99;
@@ -248,6 +258,16 @@ export default async function bridgeBenchmark() {
       row('partner → org stand-in directly (baseline)', direct),
       row('partner → bare pass-through proxy → org stand-in (reference: one Node HTTP hop, nothing else)', bareHop),
       row('partner → bridge → org stand-in', viaBridge),
+      row('one connection, one request at a time: partner → org stand-in directly', oneDirect),
+      row('one connection, one request at a time: partner → bridge → org stand-in', oneBridge),
+      '',
+      `**One request at a time.** With one connection (one run each, after the rounds above) nothing waits in a queue, and ` +
+        `the bridge adds ${(oneBridge.p50 - oneDirect.p50).toFixed(1)} ms at p50 and ${(oneBridge.p99 - oneDirect.p99).toFixed(1)} ms at p99 ` +
+        `(autocannon reports whole milliseconds). At ${CONNECTIONS} connections sent as fast as answered (the targets), every path ` +
+        `runs saturated, and its latency is mostly the queue of ${CONNECTIONS} requests in flight, about ${CONNECTIONS} divided by ` +
+        `the requests per second; a rate paced below saturation gives no cleaner figure: autocannon's rate lets ` +
+        `each connection send its share of a second's requests as fast as answered at the start of each second, so a paced run ` +
+        `is one burst per second (at 1,000 requests/s the bridge's p99 was 134 ms, the stand-in's 8 ms).`,
       '',
       `Each run, requests/s: directly ${runsOf(directRuns)}; through the bare proxy ${runsOf(proxyRuns)}; through the bridge ${runsOf(bridgeRuns)}.`,
       '',

@@ -4,7 +4,7 @@
 // shared with other work a rate moves by tens of percent from one run to the next; short runs taken in
 // turns (A B B A ...) and many of them let the difference between two versions show through that.
 //
-//   BASE=/tmp/base npx tsx bench/bridge/side-by-side.ts      # ROUNDS=12 RUN_SECONDS=3; RATE=n; PROFILE=1
+//   BASE=/tmp/base npx tsx bench/bridge/side-by-side.ts      # ROUNDS=12 RUN_SECONDS=3; RATE=n; PROFILE=1 (KEEP_PROFILE=1 keeps the files)
 //
 // Prints each run, then per version the mean and median requests/s and CPU µs per request of the bridge
 // process; with PROFILE=1 also where each bridge's busy time went (bench/cpu-profile.ts categories).
@@ -20,7 +20,10 @@ import { startOrgStandIn } from './start-stand-in.ts';
 const ROUNDS = Number(process.env.ROUNDS ?? 12);
 const SECONDS = Number(process.env.RUN_SECONDS ?? 3);
 const PROFILE = process.env.PROFILE === '1';
-/** Requests per second in all (RATE=...): below saturation the CPU per request varies less. */
+/**
+ * Requests per second in all (RATE=...): below saturation the CPU per request varies less. autocannon sends
+ * each connection's share of a second at the start of the second, so latency figures of a paced run are a burst's.
+ */
 const RATE = process.env.RATE ? Number(process.env.RATE) : undefined;
 
 interface Side {
@@ -74,7 +77,8 @@ try {
 } finally {
   for (const s of sides) {
     await s.bridge.dispose();
-    fs.rmSync(s.profileDir, { recursive: true, force: true });
+    if (!process.env.KEEP_PROFILE) fs.rmSync(s.profileDir, { recursive: true, force: true });
+    else console.log(`${s.name}: profiles kept in ${s.profileDir}`);
   }
   await standIn.stop();
 }
