@@ -58,7 +58,9 @@ export async function sendAgentMessage(bridge: BridgeProcess, conversationIdenti
 }
 
 /** The real salesforce-pubsub-api-client, connected to the bridge's Pub/Sub server with the dev certificate. */
-export async function connectPubSubClient(bridge: BridgeProcess): Promise<PubSubApiClient> {
+export async function connectPubSubClient(
+  bridge: Pick<BridgeProcess, 'baseUrl' | 'privateKeyPem' | 'pubSubPort'>,
+): Promise<PubSubApiClient> {
   const silent = { debug() {}, info() {}, warn() {}, error() {} };
   const client = new PubSubApiClient(
     {
