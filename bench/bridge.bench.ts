@@ -20,7 +20,7 @@ const ROUNDS = 3;
 // From `node --cpu-prof` of the bridge process under this load (BENCH_CPU_PROF=dir writes one;
 // bench/bridge/side-by-side.ts compares two versions, with PROFILE=1 their profiles).
 const WHERE_THE_TIME_GOES = `**Where the time goes** (CPU profile of the bridge under this load, busy time only).
-The stand-in spends some 30–40 µs of CPU per request; the bridge about 0.6 ms on a quiet machine (over a
+The stand-in spends some 30–40 µs of CPU per request; the bridge about 0.4–0.6 ms on a quiet machine (over a
 millisecond when other work shares the cores), so on 2 cores shared with the load generator the 70 %
 throughput target is out of reach for a process that checks, parses, records and forwards each request.
 In a partial run on the shared machine (load 7 on 2 cores), after the changes below: Node's internals
@@ -61,8 +61,17 @@ reservations and answers queued in the same turn of the event loop already share
 commit per turn is what remains. Its fsync still blocks the event loop: the store's
 GroupCommit can fsync on the thread pool instead, but for these one-statement writes its savepoints and
 settings switches cost more CPU than the blocking saved (the idempotency step alone: ~125 µs per request
-instead of ~90, and fewer per second), so bridge mode keeps plain grouped commits. The lookup of the
+instead of ~90, and fewer per second), so bridge mode keeps plain grouped commits. Tried again without
+savepoints (one transaction per group, committed with synchronous=NORMAL, the WAL fsync'd on the thread
+pool before the answers): 367 against 336 µs of CPU per request, the same requests/s (bench/bridge/side-by-side.ts,
+10 rounds, load 1.5); dropped. On this VM an fsync costs CPU wherever it runs, and the blocked event loop
+costs little while the other cores are busy. The lookup of the
 idempotency record (one indexed SELECT) stays: a replay must be known before the call.
+
+On a quiet machine (load 0.8, 2026-12-01) the bridge spent 430–490 µs of CPU per request at 2,100–2,500
+requests/s; its busy time: Node's internals 32 %, the COMMITs on the event loop 26 % (their fsync; some
+130 commits a second, each writing ~70 WAL pages for ~18 answers, as separate pwrite calls), SQL statements
+16 %, HTTP, Express and middleware 13 %, own code 6 %, GC 4 %, multipart and zod 3 %, Kysely 1 %.
 
 **What would lift it further.** More bridge processes (replicas on PostgreSQL); a leaner HTTP stack
 than Express and its middleware for /api/v1; and forwarding the partner's multipart bytes as
