@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { sql } from 'kysely';
+import { Kysely, sql } from 'kysely';
+import pg from 'pg';
+import { GroupedWrites } from '../src/http/grouped-writes.ts';
 import pino from 'pino';
 import { TransactionalIdempotency } from '../src/http/idempotency.ts';
 import { isUndoneForConflict, retryingConflicts } from '../src/store/conflicts.ts';
+import type { Db } from '../src/store/database.ts';
+import { OwnSchemaPostgresDialect } from '../src/store/own-schema-introspection.ts';
+import type { Tables } from '../src/store/tables.ts';
 import { inTransaction, type TransactionRunner, type Tx } from '../src/store/transactions.ts';
 import { storeKinds } from './helpers/bridge-process.ts';
 import { openTestStore } from './helpers/test-store.ts';
@@ -114,6 +119,42 @@ describe('a real deadlock on PostgreSQL', { skip: !postgres && 'PostgreSQL not a
     assert.deepEqual(answers, ['1 then 2', '2 then 1']);
     assert.deepEqual([...attempts].sort(), [1, 2]);
     assert.deepEqual(await touched(), [2, 2]);
+  });
+
+  test('grouped writes of two replicas that deadlock: the undone group runs again and every write is answered', async () => {
+    await resetRows();
+    // Two replicas: each its own pool, and its own GroupedWrites queuing two updates in one turn.
+    const other = new Kysely<Tables>({
+      dialect: new OwnSchemaPostgresDialect({ pool: new pg.Pool({ connectionString: store.databaseUrl, max: 2 }) }),
+    });
+    try {
+      let held = 0;
+      let bothHold!: () => void;
+      const bothHolding = new Promise<void>((resolve) => (bothHold = resolve));
+      const firstRuns = [0, 0];
+      const touch = (db: Db, id: number, holdFirst = false) =>
+        sql`update lock_probe set touched = touched + 1 where id = ${id}`.execute(db).then(async () => {
+          if (holdFirst && ++firstRuns[id - 1]! === 1) {
+            if (++held === 2) bothHold();
+            await bothHolding;
+          }
+          return id;
+        });
+      const a = new GroupedWrites(store.store.db);
+      const b = new GroupedWrites(other);
+      const answers = await Promise.all([
+        a.run((db) => touch(db, 1, true)),
+        a.run((db) => touch(db, 2)),
+        b.run((db) => touch(db, 2, true)),
+        b.run((db) => touch(db, 1)),
+      ]);
+      assert.deepEqual(answers, [1, 2, 2, 1]);
+      // One group ran twice: its first run was undone whole, so each row was touched once per replica.
+      assert.deepEqual(await touched(), [2, 2]);
+      assert.deepEqual([...firstRuns].sort(), [1, 2]);
+    } finally {
+      await other.destroy();
+    }
   });
 
   test('the idempotency step answers both requests and stores each record once', async () => {

@@ -1,3 +1,4 @@
+import { retryingConflicts } from '../store/conflicts.ts';
 import type { Db } from '../store/database.ts';
 
 interface Pending {
@@ -13,7 +14,8 @@ interface Pending {
  * turns one fsync per write into one per group.
  *
  * A write that fails fails its whole group (the transaction rolls back): meant for single statements
- * that only a broken store makes fail.
+ * that only a broken store makes fail, and that may run twice (a group PostgreSQL undid to break a
+ * deadlock runs again).
  */
 export class GroupedWrites {
   private queue: Pending[] = [];
@@ -42,11 +44,16 @@ export class GroupedWrites {
   private async flush() {
     const group = this.queue.splice(0, this.queue.length);
     try {
-      const results = await this.db.transaction().execute(async (trx) => {
-        const out: unknown[] = [];
-        for (const p of group) out.push(await p.work(trx));
-        return out;
-      });
+      // Replicas group their writes in any order, so two groups can deadlock on each other's keys; the
+      // group undone for it is run again (its writes are single statements, safe to run twice).
+      const results = await retryingConflicts(
+        (work) => this.db.transaction().execute(work),
+        async (trx) => {
+          const out: unknown[] = [];
+          for (const p of group) out.push(await p.work(trx));
+          return out;
+        },
+      );
       group.forEach((p, i) => p.resolve(results[i]));
     } catch (err) {
       for (const p of group) p.reject(err);

@@ -7,7 +7,7 @@ import { openStore, type Store } from '../../src/store/database.ts';
 import type { StoreKind } from './bridge-process.ts';
 
 /** A migrated store opened in this process (SQLite in a temporary directory, or a PostgreSQL schema of its own). */
-export async function openTestStore(kind: StoreKind): Promise<{ store: Store; dispose(): Promise<void> }> {
+export async function openTestStore(kind: StoreKind): Promise<{ store: Store; databaseUrl?: string; dispose(): Promise<void> }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'byoc-store-'));
   let schema: string | undefined;
   let databaseUrl: string | undefined;
@@ -22,6 +22,7 @@ export async function openTestStore(kind: StoreKind): Promise<{ store: Store; di
   const store = await openStore({ databaseUrl, dataDir });
   return {
     store,
+    databaseUrl,
     async dispose() {
       await store.close();
       if (schema) await adminQuery(process.env.BRIDGE_TEST_POSTGRES_URL!, `drop schema ${schema} cascade`);
