@@ -84,9 +84,14 @@ for (const kind of storeKinds()) {
         .values([parked(1, old), parked(2, now)])
         .execute();
 
-      const swept = await sweepOutbound(db, runTransaction, now - 168 * HOUR);
+      const steps: number[] = [];
+      const swept = await sweepOutbound(db, runTransaction, now - 168 * HOUR, (soFar) => steps.push(soFar.events));
 
       assert.deepEqual(swept, { events: 1_100, deliveries: doomedDeliveries, parked: 1 });
+      // Steps of 500 events looked at (the kept ones among them), each reported with the running total.
+      assert.equal(steps.length, 3);
+      assert.equal(steps.at(-1), 1_100);
+      assert.ok(steps[0]! < steps[1]! && steps[1]! < steps[2]!, String(steps));
       const events = (await db.selectFrom('normalized_events').select('sequence').orderBy('sequence').execute()).map((r) => r.sequence);
       assert.deepEqual(events, [...kept, ...young]);
       const deliveries = await db.selectFrom('webhook_deliveries').select(['event_sequence', 'status']).orderBy('event_sequence').execute();

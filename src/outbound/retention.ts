@@ -21,7 +21,13 @@ export interface SweptOutbound {
  * grow with the time of storing, so a sweep reads little beyond what it deletes. Its statements select by
  * sequence range, not by lists of ids, so each has one text (and stays one prepared statement).
  */
-export async function sweepOutbound(db: Db, runTransaction: TransactionRunner, cutoff: number): Promise<SweptOutbound> {
+export async function sweepOutbound(
+  db: Db,
+  runTransaction: TransactionRunner,
+  cutoff: number,
+  /** Called after each step with what the sweep has deleted so far (a first sweep of a large store takes many). */
+  onStep: (soFar: SweptOutbound) => void = () => {},
+): Promise<SweptOutbound> {
   const swept: SweptOutbound = { events: 0, deliveries: 0, parked: 0 };
   for (let after = 0; ;) {
     const rows = await db
@@ -70,6 +76,7 @@ export async function sweepOutbound(db: Db, runTransaction: TransactionRunner, c
     });
     swept.events += events;
     swept.deliveries += deliveries;
+    onStep({ ...swept });
     after = through;
     if (old.length < rows.length || rows.length < STEP) break;
   }
@@ -80,12 +87,20 @@ export async function sweepOutbound(db: Db, runTransaction: TransactionRunner, c
 
 /** How often the sweep runs; it runs once at start too. */
 const SWEEP_EVERY_MS = 10 * 60 * 1000;
+/** A long sweep logs its progress each time it has deleted this many more events. */
+const PROGRESS_EVERY = 100_000;
 
 /** Sweeps every ten minutes what is older than `retentionHours`; `stop()` ends it (waiting for a sweep under way). */
 export function startOutboundRetention(db: Db, runTransaction: TransactionRunner, retentionHours: number, logger: Logger) {
   let running: Promise<void> | undefined;
   const sweep = () => {
-    running ??= sweepOutbound(db, runTransaction, Date.now() - retentionHours * 3600_000)
+    let reported = 0;
+    const progress = (soFar: SweptOutbound) => {
+      if (soFar.events - reported < PROGRESS_EVERY) return;
+      reported = soFar.events;
+      logger.info({ ...soFar, retentionHours }, 'outbound retention: still deleting events past their retention');
+    };
+    running ??= sweepOutbound(db, runTransaction, Date.now() - retentionHours * 3600_000, progress)
       .then((swept) => {
         if (swept.events + swept.deliveries + swept.parked > 0) {
           logger.info({ ...swept, retentionHours }, 'outbound retention: deleted events past their retention');
