@@ -68,7 +68,7 @@ for (const kind of storeKinds()) {
       const { db, runTransaction } = store.store;
       const now = Date.now();
       const old = now - 200 * HOUR;
-      // More than one step of the sweep (500 events), with the events to keep among them.
+      // Many steps of the sweep (100 events each), with the events to keep among them.
       const kept: number[] = [];
       let doomedDeliveries = 0;
       for (let i = 0; i < 1_100; i++) {
@@ -88,10 +88,13 @@ for (const kind of storeKinds()) {
       const swept = await sweepOutbound(db, runTransaction, now - 168 * HOUR, (soFar) => steps.push(soFar.events));
 
       assert.deepEqual(swept, { events: 1_100, deliveries: doomedDeliveries, parked: 1 });
-      // Steps of 500 events looked at (the kept ones among them), each reported with the running total.
-      assert.equal(steps.length, 3);
+      // Steps of 100 events looked at (the kept ones among them), each reported with the running total.
+      assert.equal(steps.length, Math.ceil((1_100 + kept.length) / 100));
       assert.equal(steps.at(-1), 1_100);
-      assert.ok(steps[0]! < steps[1]! && steps[1]! < steps[2]!, String(steps));
+      assert.ok(
+        steps.every((n, i) => i === 0 || n > steps[i - 1]!),
+        String(steps),
+      );
       const events = (await db.selectFrom('normalized_events').select('sequence').orderBy('sequence').execute()).map((r) => r.sequence);
       assert.deepEqual(events, [...kept, ...young]);
       const deliveries = await db.selectFrom('webhook_deliveries').select(['event_sequence', 'status']).orderBy('event_sequence').execute();

@@ -3,7 +3,7 @@ import type { Db } from '../store/database.ts';
 import type { TransactionRunner } from '../store/transactions.ts';
 
 /** Events looked at per step of a sweep; each step deletes in one short transaction. */
-const STEP = 500;
+const STEP = 100;
 
 export interface SweptOutbound {
   events: number;
