@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import PubSubApiClient from 'salesforce-pubsub-api-client';
@@ -10,6 +11,28 @@ import { LOCAL_ORG, type BridgeProcess } from './bridge-process.ts';
 
 // The tests' own gRPC clients talk to bridges on loopback, as the bridge's subscriber does.
 exemptLoopbackFromGrpcProxy(process.env);
+
+/**
+ * salesforce-pubsub-api-client's close() drops its listeners from its gRPC stream and closes the channel,
+ * which leaves the stream open: when its server goes away later (a test's bridge disposed or killed), the
+ * stream's error finds no listener and is an uncaught exception in whatever test runs then. In the tests'
+ * processes such an error of a gRPC client stream, with nobody listening, is dropped. (The bridge's own
+ * subscriber closes its client only once the stream is over.) grpc-js builds its service methods from
+ * Client's prototype when it loads, so the stream's class is the one place to catch it.
+ */
+function dropUnheardStreamErrors() {
+  const { ClientDuplexStreamImpl } = createRequire(import.meta.url)('@grpc/grpc-js/build/src/call.js') as {
+    ClientDuplexStreamImpl: { prototype: NodeJS.EventEmitter };
+  };
+  const proto = ClientDuplexStreamImpl.prototype;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- always called with .call(stream)
+  const emit = proto.emit;
+  proto.emit = function (this: NodeJS.EventEmitter, event: string | symbol, ...args: unknown[]) {
+    if (event === 'error' && this.listenerCount('error') === 0) return false;
+    return emit.call(this, event, ...args);
+  };
+}
+dropUnheardStreamErrors();
 
 export const TOPIC = '/event/BYOC_Outbound_Event__e';
 export const FIELDS = {
