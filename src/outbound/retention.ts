@@ -94,13 +94,15 @@ const PROGRESS_EVERY = 100_000;
 export function startOutboundRetention(db: Db, runTransaction: TransactionRunner, retentionHours: number, logger: Logger) {
   let running: Promise<void> | undefined;
   const sweep = () => {
+    // A sweep still under way (a large backlog) is left to finish; the next tick starts the next one.
+    if (running) return;
     let reported = 0;
     const progress = (soFar: SweptOutbound) => {
       if (soFar.events - reported < PROGRESS_EVERY) return;
       reported = soFar.events;
       logger.info({ ...soFar, retentionHours }, 'outbound retention: still deleting events past their retention');
     };
-    running ??= sweepOutbound(db, runTransaction, Date.now() - retentionHours * 3600_000, progress)
+    running = sweepOutbound(db, runTransaction, Date.now() - retentionHours * 3600_000, progress)
       .then((swept) => {
         if (swept.events + swept.deliveries + swept.parked > 0) {
           logger.info({ ...swept, retentionHours }, 'outbound retention: deleted events past their retention');
